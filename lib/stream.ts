@@ -1,0 +1,42 @@
+/**
+ * The engagement stream and its consumers' event source mapping settings: read by the CDK
+ * stack and by the local poller, so both behave the same. Plain data, no aws-cdk-lib.
+ */
+
+export const eventStream = {
+  name: 'events',
+  envVar: 'EVENTS_STREAM',
+  /** Shards in provisioned mode (CDK context `pulse:shardMode=provisioned`) and locally. */
+  defaultShardCount: 2,
+  retentionHours: 168,
+} as const;
+
+export interface ConsumerSettings {
+  readonly name: string;
+  /** Handler module relative to `functions/`. */
+  readonly handler: string;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  readonly bisectBatchOnError: boolean;
+  /** Retries after the first attempt, before a batch goes to the on-failure destination. */
+  readonly retryAttempts: number;
+  readonly maxRecordAgeSeconds: number;
+  readonly reportBatchItemFailures: boolean;
+  readonly parallelizationFactor: number;
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+}
+
+export const aggregateConsumer: ConsumerSettings = {
+  name: 'aggregate',
+  handler: 'aggregate/consumer',
+  batchSize: 500,
+  maxBatchingWindowSeconds: 1,
+  bisectBatchOnError: true,
+  retryAttempts: 8,
+  maxRecordAgeSeconds: 7 * 24 * 3600,
+  reportBatchItemFailures: true,
+  parallelizationFactor: 1,
+  startingPosition: 'TRIM_HORIZON',
+};
+
+export const streamConsumers: readonly ConsumerSettings[] = [aggregateConsumer];

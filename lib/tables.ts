@@ -1,0 +1,96 @@
+/**
+ * Table definitions: keys, indexes and TTL attribute of every DynamoDB table. The CDK stack,
+ * the local stack and the repositories read them from here. Plain data, no aws-cdk-lib.
+ *
+ * Every table uses string keys `pk` (+ `sk`), so repositories share one key design and
+ * Kinesis sequence numbers or composite keys never meet a Number attribute.
+ */
+
+export interface IndexDef {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+}
+
+export interface TableDef {
+  /** Logical name: construct id in CDK, suffix of the local table name. */
+  readonly name: string;
+  /** Environment variable through which functions learn the physical table name. */
+  readonly envVar: string;
+  readonly partitionKey: 'pk';
+  readonly sortKey?: 'sk';
+  /** Epoch-seconds attribute DynamoDB TTL deletes by; readers still filter expired items. */
+  readonly ttlAttribute?: string;
+  readonly indexes: readonly IndexDef[];
+  /** Holds data about a person (erasure and export must cover it). */
+  readonly personalData: boolean;
+  readonly description: string;
+}
+
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+export const tables = {
+  users: {
+    name: 'users',
+    envVar: 'USERS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    personalData: true,
+    description: 'Per-person profiles and stats, identity links, dedup state',
+  },
+  tags: {
+    name: 'tags',
+    envVar: 'TAGS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    personalData: true,
+    description: 'Tags per person and segment memberships; segment rules',
+  },
+  variants: {
+    name: 'variants',
+    envVar: 'VARIANTS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    personalData: true,
+    description: 'Experiments, assignments and exposures',
+  },
+  consent: {
+    name: 'consent',
+    envVar: 'CONSENT_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    personalData: true,
+    description: 'Consent state and its append-only history; erasure suppression markers',
+  },
+  metrics: {
+    name: 'metrics',
+    envVar: 'METRICS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    personalData: false,
+    description: 'Campaign counters (write-sharded), unique-user sketches, shard checkpoints',
+  },
+  sources: {
+    name: 'sources',
+    envVar: 'SOURCES_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    indexes: [],
+    personalData: false,
+    description: 'Sources and the SHA-256 hashes of their write keys',
+  },
+} as const satisfies Record<string, TableDef>;
+
+export type TableName = keyof typeof tables;
+
+export const tableList: readonly TableDef[] = Object.values(tables);
