@@ -97,3 +97,67 @@ export const handlerModules = (): Map<string, RouteDef[]> => {
   for (const r of routes) out.set(r.handler, [...(out.get(r.handler) ?? []), r]);
   return out;
 };
+
+/**
+ * Path parameters when `path` matches the API Gateway path pattern, else undefined.
+ * `{name}` matches one non-empty segment; `{name+}` the rest of the path.
+ */
+export const matchPath = (pattern: string, path: string): Record<string, string> | undefined => {
+  const want = pattern.split('/');
+  const have = path.split('/');
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const segment = want[i] as string;
+    const actual = have[i];
+    if (segment.startsWith('{') && segment.endsWith('+}')) {
+      if (actual === undefined || actual === '') return undefined;
+      params[segment.slice(1, -2)] = have.slice(i).map(decodeURIComponentSafe).join('/');
+      return params;
+    }
+    if (actual === undefined) return undefined;
+    if (segment.startsWith('{') && segment.endsWith('}')) {
+      if (actual === '') return undefined;
+      params[segment.slice(1, -1)] = decodeURIComponentSafe(actual);
+    } else if (segment !== actual) return undefined;
+  }
+  return have.length === want.length ? params : undefined;
+};
+
+const decodeURIComponentSafe = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+/** Static segments outrank parameters, as in API Gateway: `/a/events` beats `/a/{type}`. */
+const specificity = (pattern: string): number[] =>
+  pattern.split('/').map((s) => (s.endsWith('+}') ? 0 : s.startsWith('{') ? 1 : 2));
+
+const moreSpecific = (a: string, b: string): number => {
+  const sa = specificity(a);
+  const sb = specificity(b);
+  for (let i = 0; i < Math.max(sa.length, sb.length); i++) {
+    const d = (sb[i] ?? -1) - (sa[i] ?? -1);
+    if (d !== 0) return d;
+  }
+  return 0;
+};
+
+const routesBySpecificity: readonly RouteDef[] = [...routes].sort((a, b) => moreSpecific(a.path, b.path));
+
+/** The route for a request, with its path parameters; `allowed` lists methods when only the method is wrong. */
+export const resolveRoute = (
+  method: string,
+  path: string,
+): { route: RouteDef; params: Record<string, string> } | { route?: undefined; allowed: HttpMethod[] } => {
+  const allowed: HttpMethod[] = [];
+  for (const route of routesBySpecificity) {
+    const params = matchPath(route.path, path);
+    if (!params) continue;
+    if (route.method === method.toUpperCase()) return { route, params };
+    if (!allowed.includes(route.method)) allowed.push(route.method);
+  }
+  return { allowed };
+};

@@ -1,0 +1,149 @@
+/**
+ * The canonical event: one versioned envelope on the stream, whichever door an event came
+ * through. Enrichment here is pure: the door supplies what it knows (source, receipt time),
+ * this module fixes the person key, the event id, and the skew-corrected time buckets use.
+ */
+import { createHash } from 'node:crypto';
+import type { Channel, ClientEvent, DeviceType, EventType } from './events';
+import { LIMITS } from './events';
+import { stableStringify } from './json';
+import type { FieldError } from './problem';
+
+export const ENVELOPE_VERSION = 1;
+
+/** Engagement types plus the ones other doors put on the stream (identify, exposure). */
+export type CanonicalType = EventType | 'identify' | 'exposure';
+
+export interface CanonicalEvent {
+  v: typeof ENVELOPE_VERSION;
+  eventId: string;
+  type: CanonicalType;
+  /** `userId` when known, else `anonymousId`: the stream partition key and per-person key. */
+  personKey: string;
+  userId?: string;
+  anonymousId?: string;
+  campaignId?: string;
+  experimentId?: string;
+  variant?: string;
+  channel?: Channel;
+  deviceType: DeviceType;
+  /** Type-specific fields (elementId, videoId, value, …). */
+  data: Record<string, unknown>;
+  properties: Record<string, unknown>;
+  /** Device clock, as sent. */
+  timestamp: string;
+  sentAt?: string;
+  /** When Pulse received it (server clock). */
+  receivedAt: string;
+  /** Skew-corrected time of the event: what buckets and horizons use. */
+  eventTime: string;
+  sourceId: string;
+  /** Which door: `api` (/api/engagement), `segment` (/v1), `link`, `promotion`. */
+  door: 'api' | 'segment' | 'link' | 'promotion' | 'identify';
+}
+
+export interface DoorContext {
+  sourceId: string;
+  /** Channel of the source, used when the event names none. */
+  sourceChannel?: Channel;
+  receivedAt: Date;
+  /** receivedAt.toISOString(), computed once per request rather than per event. */
+  receivedAtIso?: string;
+  horizonDays: number;
+  door: CanonicalEvent['door'];
+}
+
+export const personKeyOf = (e: { userId?: string; anonymousId?: string }): string =>
+  (e.userId ?? e.anonymousId) as string;
+
+/**
+ * Segment's clock-skew correction: `receivedAt − (sentAt − timestamp)`. The device's own
+ * delay between the event and its sending is kept; its clock's offset is dropped. A negative
+ * delay (sent before it happened) is a broken clock, taken as zero.
+ */
+export const correctedTime = (timestamp: Date, sentAt: Date | undefined, receivedAt: Date): Date => {
+  if (sentAt === undefined) return timestamp;
+  const delay = Math.max(0, sentAt.getTime() - timestamp.getTime());
+  return new Date(receivedAt.getTime() - delay);
+};
+
+/** Errors for events too far in the future or older than the horizon, by skew-corrected time. */
+export const timeErrors = (eventTime: Date, receivedAt: Date, horizonDays: number): FieldError[] => {
+  const delta = eventTime.getTime() - receivedAt.getTime();
+  if (delta > LIMITS.futureSkewMs) return [{ path: 'timestamp', message: 'More than 24 h in the future' }];
+  if (-delta > horizonDays * 86_400_000)
+    return [{ path: 'timestamp', message: `Older than the ${horizonDays}-day horizon` }];
+  return [];
+};
+
+/**
+ * The id of an event sent without one: a hash of its content and source, so a client retry
+ * of the same event maps to the same id and is counted once.
+ */
+export const derivedEventId = (sourceId: string, event: unknown): string =>
+  `d-${createHash('sha256').update(sourceId).update('\n').update(stableStringify(event)).digest('base64url').slice(0, 32)}`;
+
+const DATA_FIELDS = [
+  'elementId',
+  'pageId',
+  'screen',
+  'network',
+  'videoId',
+  'positionSec',
+  'durationSec',
+  'value',
+  'currency',
+  'conversionType',
+  'name',
+] as const;
+
+/** A validated client event → the canonical envelope, or the time errors that reject it. */
+export const toCanonical = (
+  event: ClientEvent,
+  ctx: DoorContext,
+): { ok: true; event: CanonicalEvent } | { ok: false; errors: FieldError[] } => {
+  const timestamp = new Date(event.timestamp);
+  const sentAt = event.sentAt === undefined ? undefined : new Date(event.sentAt);
+  const eventTime = correctedTime(timestamp, sentAt, ctx.receivedAt);
+  const errors = timeErrors(eventTime, ctx.receivedAt, ctx.horizonDays);
+  if (errors.length > 0) return { ok: false, errors };
+
+  // Built by assignment, not spreads: this runs once per event on the ingest hot path.
+  const fields = event as unknown as Record<string, unknown>;
+  const data: Record<string, unknown> = {};
+  for (const f of DATA_FIELDS) if (fields[f] !== undefined) data[f] = fields[f];
+  const out: CanonicalEvent = {
+    v: ENVELOPE_VERSION,
+    eventId: event.eventId ?? derivedEventId(ctx.sourceId, withoutConsentToken(event)),
+    type: event.type,
+    personKey: personKeyOf(event),
+    campaignId: event.campaignId,
+    deviceType: event.deviceType,
+    data,
+    properties: event.properties ?? {},
+    timestamp: isoOf(timestamp, event.timestamp),
+    receivedAt: ctx.receivedAtIso ?? ctx.receivedAt.toISOString(),
+    eventTime: sentAt === undefined ? isoOf(timestamp, event.timestamp) : eventTime.toISOString(),
+    sourceId: ctx.sourceId,
+    door: ctx.door,
+  };
+  if (event.userId !== undefined) out.userId = event.userId;
+  if (event.anonymousId !== undefined) out.anonymousId = event.anonymousId;
+  if (event.experimentId !== undefined) out.experimentId = event.experimentId;
+  if (event.variant !== undefined) out.variant = event.variant;
+  const channel = event.channel ?? ctx.sourceChannel;
+  if (channel !== undefined) out.channel = channel;
+  if (sentAt !== undefined) out.sentAt = isoOf(sentAt, event.sentAt as string);
+  return { ok: true, event: out };
+};
+
+/** UTC ISO form of a time; the client's own string when it already is exactly that form. */
+const CANONICAL_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const isoOf = (date: Date, sent: string): string => (CANONICAL_ISO.test(sent) ? sent : date.toISOString());
+
+/** The consent token is checked at the door and never travels: it is a bearer credential. */
+const withoutConsentToken = (event: ClientEvent): Omit<ClientEvent, 'consentToken'> => {
+  if (event.consentToken === undefined) return event;
+  const { consentToken: _token, ...rest } = event;
+  return rest;
+};

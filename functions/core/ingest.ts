@@ -1,0 +1,85 @@
+/**
+ * The ingest decision for `/api/engagement/*`, pure: raw events in, canonical events and
+ * per-index rejections out. The handler only adds I/O (auth, the stream write, the answer).
+ */
+import { type CanonicalEvent, type DoorContext, toCanonical } from './envelope';
+import { type EventType, LIMITS, parseClientEvent } from './events';
+import type { FieldError, ProblemCode } from './problem';
+
+export interface Rejection {
+  index: number;
+  eventId?: string;
+  code: ProblemCode;
+  errors: FieldError[];
+}
+
+/** An accepted event and its serialised form, the bytes that go on the stream. */
+export interface Accepted {
+  event: CanonicalEvent;
+  json: string;
+}
+
+export interface IngestOutcome {
+  accepted: Accepted[];
+  rejected: Rejection[];
+}
+
+/**
+ * The per-event limit applies to the event as Pulse keeps it (unknown top-level fields are
+ * dropped, never stored), measured on the serialisation the stream gets anyway, with room
+ * for the fields Pulse adds (ids, times, source).
+ */
+export const ENVELOPE_ALLOWANCE_BYTES = 2048;
+
+const prefixed = (errors: FieldError[], prefix: string): FieldError[] =>
+  prefix === ''
+    ? errors
+    : errors.map((e) => ({ ...e, path: e.path === '' ? prefix.slice(0, -1) : `${prefix}${e.path}` }));
+
+/** One raw event → accepted event or rejection. */
+export const ingestOne = (
+  raw: unknown,
+  index: number,
+  ctx: DoorContext,
+  options: { pathType?: EventType; prefix: string },
+): Accepted | Rejection => {
+  const eventId =
+    raw && typeof raw === 'object' && typeof (raw as { eventId?: unknown }).eventId === 'string'
+      ? (raw as { eventId: string }).eventId
+      : undefined;
+  const reject = (code: ProblemCode, errors: FieldError[]): Rejection => ({
+    index,
+    ...(eventId !== undefined && { eventId }),
+    code,
+    errors: prefixed(errors, options.prefix),
+  });
+  const parsed = parseClientEvent(raw, options.pathType);
+  if (!parsed.ok) return reject('validation_failed', parsed.errors);
+  const canonical = toCanonical(parsed.value, ctx);
+  if (!canonical.ok) return reject('validation_failed', canonical.errors);
+  const json = JSON.stringify(canonical.event);
+  // String length is a lower bound of UTF-8 bytes: count bytes only near the limit.
+  const max = LIMITS.eventBytes + ENVELOPE_ALLOWANCE_BYTES;
+  if (json.length * 3 > max && Buffer.byteLength(json) > max)
+    return reject('payload_too_large', [{ path: '', message: `Event exceeds ${LIMITS.eventBytes} bytes` }]);
+  return { event: canonical.event, json };
+};
+
+export const isRejection = (r: Accepted | Rejection): r is Rejection => 'code' in r && 'index' in r;
+
+export const ingestBatch = (events: readonly unknown[], ctx: DoorContext): IngestOutcome => {
+  const accepted: Accepted[] = [];
+  const rejected: Rejection[] = [];
+  events.forEach((raw, index) => {
+    const result = ingestOne(raw, index, ctx, { prefix: `events.${index}.` });
+    if (isRejection(result)) rejected.push(result);
+    else accepted.push(result);
+  });
+  return { accepted, rejected };
+};
+
+/** Events to put on the stream: one per event id (a batch may repeat an event it retries). */
+export const distinctById = (events: readonly Accepted[]): Accepted[] => {
+  const seen = new Set<string>();
+  return events.filter((e) => !seen.has(e.event.eventId) && seen.add(e.event.eventId));
+};

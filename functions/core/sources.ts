@@ -1,0 +1,33 @@
+/** Sources and their write keys: the schema of a new source, key minting and hashing. Pure. */
+import { createHash, randomBytes } from 'node:crypto';
+import * as z from 'zod/mini';
+import { CHANNELS } from './events';
+import './zod';
+
+export const SOURCE_KINDS = ['client', 'server'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
+export const DEFAULT_RATE_LIMIT = 200;
+
+export const newSourceSchema = z.object({
+  name: z.string().check(z.minLength(1), z.maxLength(100)),
+  channel: z.enum(CHANNELS),
+  kind: z._default(z.enum(SOURCE_KINDS), 'client'),
+  /** Events per second this source may send. */
+  rateLimit: z._default(z.int().check(z.gte(1), z.lte(100_000)), DEFAULT_RATE_LIMIT),
+});
+export type NewSource = z.infer<typeof newSourceSchema>;
+
+export interface Source extends NewSource {
+  sourceId: string;
+  createdAt: string;
+  revokedAt?: string;
+}
+
+/** Write keys are random; only their SHA-256 is stored. The prefix tells a key's kind at a glance. */
+export const mintWriteKey = (kind: SourceKind): string =>
+  `${kind === 'client' ? 'pk' : 'sk'}_${randomBytes(24).toString('base64url')}`;
+
+export const hashWriteKey = (writeKey: string): string => createHash('sha256').update(writeKey).digest('hex');
+
+export const newSourceId = (): string => `src_${randomBytes(9).toString('base64url')}`;
