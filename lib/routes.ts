@@ -72,6 +72,22 @@ export const routes = [
     auth: 'admin',
     summary: 'Revoke a source and its write key',
   },
+  {
+    id: 'listCampaignMetrics',
+    method: 'GET',
+    path: '/api/metrics/campaigns',
+    handler: 'metrics/metrics',
+    auth: 'analyst',
+    summary: 'Campaigns with their totals by event type (paginated)',
+  },
+  {
+    id: 'campaignMetrics',
+    method: 'GET',
+    path: '/api/metrics/campaigns/{campaignId}',
+    handler: 'metrics/metrics',
+    auth: 'analyst',
+    summary: 'A campaign: totals, unique users, device and channel splits, hour or day series',
+  },
 ] as const satisfies readonly RouteDef[];
 
 export type RouteId = (typeof routes)[number]['id'];

@@ -80,6 +80,16 @@ export const tables = {
     personalData: false,
     description: 'Campaign counters (write-sharded), unique-user sketches, shard checkpoints',
   },
+  quarantine: {
+    name: 'quarantine',
+    envVar: 'QUARANTINE_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    personalData: true,
+    description: 'Records the consumer could not process, with payload and reason (expiring)',
+  },
   sources: {
     name: 'sources',
     envVar: 'SOURCES_TABLE',

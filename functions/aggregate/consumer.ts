@@ -1,21 +1,36 @@
 /**
- * The stream consumer. For now it decodes each record's canonical envelope and logs what it
- * received (event ids and types, never personal data); aggregation comes with the read side.
- * Powertools' BatchProcessor reports undecodable records as batch item failures.
+ * The stream consumer: applies each batch to the read models exactly once (apply-batch.ts)
+ * and answers Lambda with a partial batch response naming the lowest record not applied.
  */
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { logger } from '../adapters/observability';
-import type { CanonicalEvent } from '../core/envelope';
 
-const processor = new BatchProcessor(EventType.KinesisDataStreams);
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { tables } from '../../lib/tables';
+import { documentClient, requireEnv } from '../adapters/aws';
+import { MetricsRepository } from '../adapters/metrics-repository';
+import { logger, MetricUnit, metrics } from '../adapters/observability';
+import { PeopleRepository } from '../adapters/people-repository';
+import { QuarantineRepository } from '../adapters/quarantine-repository';
+import { applyBatch } from './apply-batch';
 
-const record = async (r: KinesisStreamRecord) => {
-  const event = JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8')) as CanonicalEvent;
-  logger.debug('event received', { eventId: event.eventId, type: event.type, seq: r.kinesis.sequenceNumber });
+const db = documentClient();
+const deps = {
+  people: new PeopleRepository(db, requireEnv(tables.users.envVar)),
+  counters: new MetricsRepository(db, requireEnv(tables.metrics.envVar)),
+  quarantine: new QuarantineRepository(db, requireEnv(tables.quarantine.envVar)),
 };
 
-export const handler = async (event: KinesisStreamEvent, context: Context) => {
-  logger.info('batch received', { records: event.Records.length });
-  return processPartialResponse(event, record, processor, { context });
+const consume = async (event: KinesisStreamEvent, _context: Context): Promise<KinesisStreamBatchResponse> => {
+  const outcome = await applyBatch(event.Records, deps);
+  metrics.addMetric('EventsApplied', MetricUnit.Count, outcome.applied);
+  metrics.addMetric('DuplicatesDropped', MetricUnit.Count, outcome.duplicates);
+  metrics.addMetric('RecordsQuarantined', MetricUnit.Count, outcome.quarantined);
+  metrics.addMetric('WriteUnits', MetricUnit.Count, outcome.writeUnits);
+  metrics.addMetric('RecordAge', MetricUnit.Milliseconds, outcome.maxRecordAgeMs);
+  logger.info('batch applied', { records: event.Records.length, ...outcome });
+  return { batchItemFailures: outcome.failedFrom ? [{ itemIdentifier: outcome.failedFrom }] : [] };
 };
+
+export const handler = middy(consume).use(injectLambdaContext(logger)).use(logMetrics(metrics));

@@ -147,3 +147,40 @@ const withoutConsentToken = (event: ClientEvent): Omit<ClientEvent, 'consentToke
   const { consentToken: _token, ...rest } = event;
   return rest;
 };
+
+const isoLike = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+/**
+ * Decode a stream record's payload into a canonical event, or say why it cannot be: the
+ * consumer quarantines such records (poison) instead of failing the batch.
+ */
+export const decodeCanonical = (
+  payload: string,
+): { ok: true; event: CanonicalEvent } | { ok: false; reason: string } => {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    return { ok: false, reason: 'payload is not JSON' };
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    return { ok: false, reason: 'payload is not an object' };
+  const e = value as Record<string, unknown>;
+  if (e.v !== ENVELOPE_VERSION) return { ok: false, reason: `unsupported envelope version ${String(e.v)}` };
+  for (const field of ['eventId', 'type', 'personKey', 'sourceId', 'deviceType'] as const)
+    if (!isString(e[field])) return { ok: false, reason: `envelope field ${field} missing or not a string` };
+  for (const field of ['eventTime', 'receivedAt', 'timestamp'] as const)
+    if (!isString(e[field]) || !isoLike.test(e[field] as string))
+      return { ok: false, reason: `envelope field ${field} is not a UTC time` };
+  if (e.campaignId !== undefined && !isString(e.campaignId))
+    return { ok: false, reason: 'envelope field campaignId is not a string' };
+  if (
+    typeof e.data !== 'object' ||
+    e.data === null ||
+    typeof e.properties !== 'object' ||
+    e.properties === null
+  )
+    return { ok: false, reason: 'envelope data or properties missing' };
+  return { ok: true, event: value as CanonicalEvent };
+};

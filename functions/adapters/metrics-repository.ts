@@ -1,0 +1,252 @@
+/**
+ * Campaign counters in the metrics table.
+ *
+ * Key design: `c#<campaignId>#<shardId>` / `q#<quarter>` (quarter-hour counters and the exact
+ * set of person hashes, or a sketch once large) and `.../total`. Keying by the stream shard
+ * does two jobs: a hot campaign's writes spread over every shard (summed on read), and each
+ * item has exactly one writer, in stream order, so a checkpoint attribute (the last applied
+ * sequence number, fixed width) makes every write exactly-once: the update applies only
+ * if the item has not seen the batch's first record, and on a redelivery the delta is
+ * recomputed from the records newer than the checkpoint. `campaigns` / `<campaignId>` lists
+ * the shards that hold a campaign's counters.
+ */
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { type Contribution, type CounterDelta, sumAfter, TOTAL_BUCKET } from '../core/campaign-counters';
+import { addToSketch, type BucketUniques, EXACT_CAP, emptySketch } from '../core/uniques';
+import { isConditionFailed } from './dynamo-errors';
+import { decodeCursor, encodeCursor, type Page } from './pagination';
+
+export const counterPk = (campaignId: string, shardId: string) => `c#${campaignId}#${shardId}`;
+const bucketSk = (bucket: string) => (bucket === TOTAL_BUCKET ? TOTAL_BUCKET : `q#${bucket}`);
+const REGISTRY_PK = 'campaigns';
+
+const COUNTER_PREFIXES = ['n', 't_', 'd_', 'c_'];
+const isCounter = (name: string) =>
+  name === 'n' || COUNTER_PREFIXES.some((p) => p !== 'n' && name.startsWith(p));
+
+export interface QuarterRow {
+  quarter: string;
+  counts: Record<string, number>;
+  uniques: BucketUniques;
+}
+
+export class MetricsRepository {
+  private readonly registered = new Set<string>();
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** Apply one delta exactly once; returns write units consumed. */
+  async apply(shardId: string, delta: CounterDelta): Promise<number> {
+    const key = { pk: counterPk(delta.campaignId, shardId), sk: bucketSk(delta.bucket) };
+    const tracksUniques = delta.bucket !== TOTAL_BUCKET;
+    let consumed = 0;
+    let sum = sumAfter(delta.contributions);
+    for (let attempt = 0; sum && attempt < 5; attempt++) {
+      try {
+        consumed += await this.fastUpdate(key, sum, tracksUniques);
+        return consumed;
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+      // Either a redelivery (the item saw some of these records) or a bucket past the exact cap.
+      const { Item, ConsumedCapacity } = await this.db.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: key,
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      consumed += ConsumedCapacity?.CapacityUnits ?? 0;
+      const checkpoint = (Item?.cp as string | undefined) ?? '';
+      sum = sumAfter(delta.contributions, checkpoint);
+      if (!sum) return consumed;
+      const size = (Item?.uu as Set<Uint8Array> | undefined)?.size ?? 0;
+      if (tracksUniques && (Item?.hll || size >= EXACT_CAP)) {
+        consumed += await this.sketchUpdate(key, Item ?? {}, delta.contributions, checkpoint);
+        return consumed;
+      }
+    }
+    if (sum) throw new Error(`counter ${key.pk}/${key.sk} kept failing its condition`);
+    return consumed;
+  }
+
+  private async fastUpdate(
+    key: { pk: string; sk: string },
+    sum: NonNullable<ReturnType<typeof sumAfter>>,
+    tracksUniques: boolean,
+  ): Promise<number> {
+    const names: Record<string, string> = { '#cp': 'cp' };
+    const values: Record<string, unknown> = { ':first': sum.firstSeq, ':last': sum.lastSeq };
+    const adds: string[] = [];
+    Object.entries(sum.counts).forEach(([field, n], i) => {
+      names[`#f${i}`] = field;
+      values[`:f${i}`] = n;
+      adds.push(`#f${i} :f${i}`);
+    });
+    let condition = '(attribute_not_exists(#cp) OR #cp < :first)';
+    if (tracksUniques) {
+      names['#uu'] = 'uu';
+      names['#hll'] = 'hll';
+      values[':uu'] = new Set(sum.persons);
+      values[':cap'] = EXACT_CAP;
+      adds.push('#uu :uu');
+      condition += ' AND attribute_not_exists(#hll) AND (attribute_not_exists(#uu) OR size(#uu) < :cap)';
+    }
+    const out = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: `SET #cp = :last ADD ${adds.join(', ')}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return out.ConsumedCapacity?.CapacityUnits ?? 0;
+  }
+
+  /** Past the exact cap: read, fold the new persons into the sketch, write whole if still unchanged. */
+  private async sketchUpdate(
+    key: { pk: string; sk: string },
+    item: Record<string, unknown>,
+    contributions: readonly Contribution[],
+    checkpoint: string,
+  ): Promise<number> {
+    const sum = sumAfter(contributions, checkpoint);
+    if (!sum) return 0;
+    const registers = item.hll ? new Uint8Array(item.hll as Uint8Array) : emptySketch();
+    for (const h of (item.uu as Set<Uint8Array> | undefined) ?? []) addToSketch(registers, h);
+    for (const h of sum.persons) addToSketch(registers, h);
+    const counts: Record<string, number> = {};
+    for (const [k, v] of Object.entries(item)) if (isCounter(k) && typeof v === 'number') counts[k] = v;
+    for (const [k, v] of Object.entries(sum.counts)) counts[k] = (counts[k] ?? 0) + v;
+    const out = await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...key, ...counts, cp: sum.lastSeq, hll: registers },
+        ConditionExpression: checkpoint === '' ? 'attribute_not_exists(cp)' : 'cp = :cp',
+        ExpressionAttributeValues: checkpoint === '' ? undefined : { ':cp': checkpoint },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return out.ConsumedCapacity?.CapacityUnits ?? 0;
+  }
+
+  /** Record that a shard holds counters of a campaign (idempotent set add, cached per container). */
+  async register(campaignId: string, shardId: string, firstSeen: string): Promise<number> {
+    const cacheKey = `${campaignId}\u0000${shardId}`;
+    if (this.registered.has(cacheKey)) return 0;
+    const out = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: REGISTRY_PK, sk: campaignId },
+        UpdateExpression: 'ADD shards :s SET firstSeen = if_not_exists(firstSeen, :t)',
+        ExpressionAttributeValues: { ':s': new Set([shardId]), ':t': firstSeen },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    this.registered.add(cacheKey);
+    return out.ConsumedCapacity?.CapacityUnits ?? 0;
+  }
+
+  // ---- reads -----------------------------------------------------------------------------
+
+  async listCampaigns(
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<{ campaignId: string; shards: string[]; firstSeen: string }>> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': REGISTRY_PK },
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor),
+      }),
+    );
+    return {
+      items: (out.Items ?? []).map((i) => ({
+        campaignId: i.sk as string,
+        shards: [...((i.shards as Set<string>) ?? [])].sort(),
+        firstSeen: i.firstSeen as string,
+      })),
+      nextCursor: out.LastEvaluatedKey ? encodeCursor(out.LastEvaluatedKey) : undefined,
+    };
+  }
+
+  async campaignShards(campaignId: string): Promise<string[] | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: REGISTRY_PK, sk: campaignId } }),
+    );
+    return Item ? [...((Item.shards as Set<string>) ?? [])].sort() : undefined;
+  }
+
+  /** Totals of a campaign, summed over its shards. */
+  async totals(campaignId: string, shards: readonly string[]): Promise<Record<string, number>> {
+    const items = await Promise.all(
+      shards.map((s) =>
+        this.db.send(
+          new GetCommand({
+            TableName: this.tableName,
+            Key: { pk: counterPk(campaignId, s), sk: TOTAL_BUCKET },
+          }),
+        ),
+      ),
+    );
+    const counts: Record<string, number> = {};
+    for (const { Item } of items)
+      for (const [k, v] of Object.entries(Item ?? {}))
+        if (isCounter(k) && typeof v === 'number') counts[k] = (counts[k] ?? 0) + v;
+    return counts;
+  }
+
+  /** Quarter rows of one shard in [fromQuarter, toQuarter], all pages. */
+  async quarters(
+    campaignId: string,
+    shardId: string,
+    fromQuarter: string,
+    toQuarter: string,
+  ): Promise<QuarterRow[]> {
+    const rows: QuarterRow[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': counterPk(campaignId, shardId),
+            ':from': `q#${fromQuarter}`,
+            ':to': `q#${toQuarter}`,
+          },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const counts: Record<string, number> = {};
+        for (const [k, v] of Object.entries(item)) if (isCounter(k) && typeof v === 'number') counts[k] = v;
+        rows.push({
+          quarter: (item.sk as string).slice(2),
+          counts,
+          uniques: item.hll
+            ? { sketch: item.hll as Uint8Array }
+            : { exact: [...((item.uu as Set<Uint8Array> | undefined) ?? [])] },
+        });
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return rows;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Person items in the users table: `person#<personKey>` / `stats`. Read in batches, written
+ * whole with an optimistic version check (another shard may write the same person after an
+ * identity merge), billed by item size — which is why PersonStats stays compact.
+ */
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { emptyPerson, type PersonStats } from '../core/person';
+import { isConditionFailed } from './dynamo-errors';
+
+export const personKeyOf = (personKey: string) => ({ pk: `person#${personKey}`, sk: 'stats' });
+
+export interface StoredPerson {
+  stats: PersonStats;
+  /** Optimistic-lock version; 0 when the item does not exist yet. */
+  version: number;
+}
+
+export interface WriteResult {
+  ok: boolean;
+  consumed: number;
+}
+
+/** Keep personal items this long after a person's last event (TTL; readers ignore expired items). */
+export const PERSON_RETENTION_DAYS = 395;
+
+const fromItem = (item: Record<string, unknown>): StoredPerson => ({
+  version: item.ver as number,
+  stats: {
+    personKey: item.personKey as string,
+    firstSeen: item.firstSeen as string | undefined,
+    lastSeen: item.lastSeen as string | undefined,
+    counts: (item.counts as Record<string, number>) ?? {},
+    days: (item.days as Record<string, Record<string, number>>) ?? {},
+    channels: (item.channels as string[]) ?? [],
+    campaigns: (item.campaigns as Record<string, string>) ?? {},
+    conversions: (item.conversions as PersonStats['conversions']) ?? { count: 0, value: {} },
+    dedup: (item.dedup as Record<string, Uint8Array>) ?? {},
+    checkpoints: (item.cp as Record<string, string>) ?? {},
+  },
+});
+
+export class PeopleRepository {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Every person of a batch, with BatchGetItem's unprocessed keys retried. */
+  async load(
+    personKeys: readonly string[],
+  ): Promise<{ people: Map<string, StoredPerson>; consumed: number }> {
+    const people = new Map<string, StoredPerson>();
+    let consumed = 0;
+    for (let i = 0; i < personKeys.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = personKeys.slice(i, i + 100).map(personKeyOf);
+      for (let attempt = 0; keys && keys.length > 0; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+        const out: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        consumed += out.ConsumedCapacity?.reduce((n, c) => n + (c.CapacityUnits ?? 0), 0) ?? 0;
+        const nowS = Math.floor(this.now().getTime() / 1000);
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          // TTL deletes late: an expired item is as good as gone.
+          if (typeof item.expiresAt === 'number' && item.expiresAt < nowS) continue;
+          people.set(item.personKey as string, fromItem(item));
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    for (const key of personKeys)
+      if (!people.has(key)) people.set(key, { stats: emptyPerson(key), version: 0 });
+    return { people, consumed };
+  }
+
+  /** Write a person whole if nobody else wrote it since `version`; ok=false on a lost race. */
+  async save(stats: PersonStats, version: number): Promise<WriteResult> {
+    const lastSeenMs = stats.lastSeen ? Date.parse(stats.lastSeen) : this.now().getTime();
+    try {
+      const out = await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...personKeyOf(stats.personKey),
+            personKey: stats.personKey,
+            ver: version + 1,
+            firstSeen: stats.firstSeen,
+            lastSeen: stats.lastSeen,
+            counts: stats.counts,
+            days: stats.days,
+            channels: stats.channels,
+            campaigns: stats.campaigns,
+            conversions: stats.conversions,
+            dedup: stats.dedup,
+            cp: stats.checkpoints,
+            expiresAt: Math.floor(lastSeenMs / 1000) + PERSON_RETENTION_DAYS * 86_400,
+          },
+          ConditionExpression: version === 0 ? 'attribute_not_exists(pk)' : 'ver = :v',
+          ExpressionAttributeValues: version === 0 ? undefined : { ':v': version },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return { ok: true, consumed: out.ConsumedCapacity?.CapacityUnits ?? 0 };
+    } catch (error) {
+      if (isConditionFailed(error)) return { ok: false, consumed: 1 };
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Campaign metrics from quarter-hour rows: totals, distinct persons, device and channel
+ * splits, and a dense series of hour (UTC) or day (local to `tz`) buckets. Pure.
+ */
+import * as z from 'zod/mini';
+import { bucketOfQuarter, isTimeZone, localDate, QUARTER_MS, quarterOf } from './buckets';
+import { EVENT_TYPES } from './events';
+import { type BucketUniques, countUniques } from './uniques';
+import './zod';
+
+export const MAX_RANGE_DAYS = { hour: 31, day: 400 } as const;
+
+const isoTime = z
+  .string()
+  .check(
+    z.refine(
+      (s: string) =>
+        /^\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:?\d\d))?$/i.test(s) && !Number.isNaN(Date.parse(s)),
+      'Expected an ISO-8601 time, e.g. 2026-06-01T00:00:00Z',
+    ),
+  );
+
+export const metricsQuerySchema = z
+  .object({
+    from: z.optional(isoTime),
+    to: z.optional(isoTime),
+    granularity: z._default(z.enum(['hour', 'day']), 'day'),
+    tz: z._default(z.string().check(z.refine(isTimeZone, 'Unknown IANA time zone')), 'UTC'),
+  })
+  .check(
+    z.superRefine((q, ctx) => {
+      const to = q.to ? Date.parse(q.to) : Date.now();
+      const from = q.from ? Date.parse(q.from) : to - 7 * 86_400_000;
+      if (from >= to)
+        ctx.issues.push({ code: 'custom', message: 'from must be before to', path: ['from'], input: q.from });
+      else if (to - from > MAX_RANGE_DAYS[q.granularity] * 86_400_000)
+        ctx.issues.push({
+          code: 'custom',
+          message: `At most ${MAX_RANGE_DAYS[q.granularity]} days at ${q.granularity} granularity`,
+          path: ['to'],
+          input: q.to,
+        });
+    }),
+  );
+export type MetricsQuery = z.infer<typeof metricsQuerySchema>;
+
+/** The query's instants, defaulting to the last 7 days. */
+export const resolveRange = (q: MetricsQuery, now = Date.now()) => {
+  const to = q.to ? Date.parse(q.to) : now;
+  const from = q.from ? Date.parse(q.from) : to - 7 * 86_400_000;
+  return { from, to, fromQuarter: quarterOf(new Date(from)), toQuarter: quarterOf(new Date(to - 1)) };
+};
+
+export interface QuarterData {
+  quarter: string;
+  counts: Record<string, number>;
+  uniques: BucketUniques;
+}
+
+const pick = (counts: Record<string, number>, prefix: string) => {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counts)) if (k.startsWith(prefix) && v) out[k.slice(prefix.length)] = v;
+  return out;
+};
+
+export const typeTotals = (counts: Record<string, number>) => {
+  const out: Record<string, number> = {};
+  for (const t of EVENT_TYPES) out[t] = counts[`t_${t}`] ?? 0;
+  return out;
+};
+
+/** The offset-qualified instant a local day starts at, e.g. `2026-06-01T00:00:00+05:30`. */
+const localDayStart = (day: string, tz: string): string => {
+  // Search the 15-minute grid around UTC midnight for the first instant on that local day.
+  const midnightUtc = Date.parse(`${day}T00:00:00Z`);
+  for (let t = midnightUtc - 15 * 3600_000; t <= midnightUtc + 15 * 3600_000; t += QUARTER_MS) {
+    if (localDate(t, tz) === day) {
+      const offsetMin = Math.round((Date.parse(`${day}T00:00:00Z`) - t) / 60_000);
+      const sign = offsetMin >= 0 ? '+' : '-';
+      const abs = Math.abs(offsetMin);
+      return `${day}T00:00:00${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+    }
+  }
+  return `${day}T00:00:00Z`;
+};
+
+export const campaignReport = (
+  campaignId: string,
+  q: MetricsQuery,
+  rows: readonly QuarterData[],
+  now = Date.now(),
+) => {
+  // The range is served in whole quarter-hours: the ones `from` and `to` fall in.
+  const { from, to, fromQuarter, toQuarter } = resolveRange(q, now);
+  const inRange = rows.filter((r) => r.quarter >= fromQuarter && r.quarter <= toQuarter);
+  const all: Record<string, number> = {};
+  const byBucket = new Map<string, Record<string, number>>();
+  for (const r of inRange) {
+    const bucket = bucketOfQuarter(r.quarter, q.granularity, q.tz);
+    const b = byBucket.get(bucket) ?? {};
+    for (const [k, v] of Object.entries(r.counts)) {
+      all[k] = (all[k] ?? 0) + v;
+      b[k] = (b[k] ?? 0) + v;
+    }
+    byBucket.set(bucket, b);
+  }
+  // Dense series: every bucket of the range, empty ones included, in order.
+  const buckets: string[] = [];
+  for (let t = Date.parse(`${quarterOf(new Date(from))}:00Z`); t < to; t += QUARTER_MS) {
+    const bucket = bucketOfQuarter(new Date(t).toISOString().slice(0, 16), q.granularity, q.tz);
+    if (buckets[buckets.length - 1] !== bucket) buckets.push(bucket);
+  }
+  const uniques = countUniques(inRange.map((r) => r.uniques));
+  return {
+    campaignId,
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    granularity: q.granularity,
+    tz: q.tz,
+    totals: typeTotals(all),
+    events: all.n ?? 0,
+    uniqueUsers: uniques.count,
+    ...(uniques.estimated && { uniqueUsersEstimated: true }),
+    byDeviceType: pick(all, 'd_'),
+    byChannel: Object.fromEntries(
+      Object.entries(pick(all, 'c_')).map(([k, v]) => [k === 'none' ? 'unknown' : k, v]),
+    ),
+    series: buckets.map((bucket) => ({
+      start: q.granularity === 'hour' ? `${bucket}:00Z` : localDayStart(bucket, q.tz),
+      counts: typeTotals(byBucket.get(bucket) ?? {}),
+    })),
+  };
+};

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { localDate, quarterOf, quartersBetween } from '../../functions/core/buckets';
+import { campaignReport, metricsQuerySchema } from '../../functions/core/metrics-report';
+import { personHash } from '../../functions/core/uniques';
+import { parseWith } from '../../functions/core/zod';
+
+const row = (quarter: string, counts: Record<string, number>, persons: string[]) => ({
+  quarter,
+  counts,
+  uniques: { exact: persons.map(personHash) },
+});
+
+const query = (q: Record<string, string>) => {
+  const r = parseWith(metricsQuerySchema, q);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.value;
+};
+
+describe('time buckets', () => {
+  it('puts instants in UTC quarter-hours', () => {
+    expect(quarterOf('2026-06-01T10:14:59.999Z')).toBe('2026-06-01T10:00');
+    expect(quarterOf('2026-06-01T10:15:00.000Z')).toBe('2026-06-01T10:15');
+    expect(quartersBetween(Date.parse('2026-06-01T10:10:00Z'), Date.parse('2026-06-01T10:50:00Z'))).toEqual([
+      '2026-06-01T10:00',
+      '2026-06-01T10:15',
+      '2026-06-01T10:30',
+      '2026-06-01T10:45',
+    ]);
+    expect(localDate(Date.parse('2026-06-01T18:30:00Z'), 'Asia/Kolkata')).toBe('2026-06-02');
+    expect(localDate(Date.parse('2026-06-01T18:15:00Z'), 'Asia/Kolkata')).toBe('2026-06-01');
+  });
+});
+
+describe('campaign report', () => {
+  const rows = [
+    row('2026-06-01T18:15', { n: 2, t_click: 2, d_mobile: 2, c_ios: 1, c_none: 1 }, ['a', 'b']),
+    row('2026-06-01T18:30', { n: 3, t_view: 3, d_desktop: 3, c_web: 3 }, ['b', 'c']),
+    row('2026-06-01T19:00', { n: 1, 't_video-play': 1, d_tv: 1, c_web: 1 }, ['a']),
+  ];
+
+  it('sums totals, splits and exact distinct persons over the range', () => {
+    const r = campaignReport(
+      'c',
+      query({ from: '2026-06-01T00:00:00Z', to: '2026-06-02T00:00:00Z', granularity: 'hour' }),
+      rows,
+    );
+    expect(r.totals).toEqual({ click: 2, view: 3, share: 0, 'video-play': 1, conversion: 0, custom: 0 });
+    expect(r.byDeviceType).toEqual({ mobile: 2, desktop: 3, tv: 1 });
+    expect(r.byChannel).toEqual({ ios: 1, unknown: 1, web: 4 });
+    expect(r.uniqueUsers).toBe(3);
+    expect(r).not.toHaveProperty('uniqueUsersEstimated');
+    expect(r.series).toHaveLength(24);
+    expect(r.series[18]).toEqual({
+      start: '2026-06-01T18:00:00Z',
+      counts: expect.objectContaining({ click: 2, view: 3 }),
+    });
+    expect(r.series[19]?.counts['video-play']).toBe(1);
+  });
+
+  it('makes local days in a half-hour zone exactly from quarters', () => {
+    const r = campaignReport(
+      'c',
+      query({ from: '2026-06-01T00:00:00+05:30', to: '2026-06-03T00:00:00+05:30', tz: 'Asia/Kolkata' }),
+      rows,
+    );
+    expect(r.series.map((s) => s.start)).toEqual(['2026-06-01T00:00:00+05:30', '2026-06-02T00:00:00+05:30']);
+    // 18:15Z is 23:45 on June 1 in India; 18:30Z is already June 2.
+    expect(r.series[0]?.counts.click).toBe(2);
+    expect(r.series[1]?.counts.view).toBe(3);
+    expect(r.series[1]?.counts['video-play']).toBe(1);
+  });
+
+  it('counts only the quarters inside the range', () => {
+    const r = campaignReport(
+      'c',
+      query({ from: '2026-06-01T18:30:00Z', to: '2026-06-01T19:00:00Z', granularity: 'hour' }),
+      rows,
+    );
+    expect(r.totals.view).toBe(3);
+    expect(r.totals.click).toBe(0);
+    expect(r.uniqueUsers).toBe(2);
+  });
+
+  it('rejects bad ranges and zones, naming the parameter', () => {
+    for (const [q, path] of [
+      [{ from: '2026-06-02T00:00:00Z', to: '2026-06-01T00:00:00Z' }, 'from'],
+      [{ from: '2026-01-01T00:00:00Z', to: '2026-06-01T00:00:00Z', granularity: 'hour' }, 'to'],
+      [{ tz: 'Mars/Olympus' }, 'tz'],
+      [{ granularity: 'week' }, 'granularity'],
+      [{ from: 'yesterday' }, 'from'],
+    ] as const) {
+      const r = parseWith(metricsQuerySchema, q);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.errors.map((e) => e.path)).toContain(path);
+    }
+  });
+});
