@@ -1,0 +1,124 @@
+import { CfnResource, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource, S3OnFailureDestination } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { ConsumerSettings } from '../stream';
+
+/**
+ * S3OnFailureDestination, granting only what Lambda needs to write a failed batch (s3:PutObject on
+ * the objects, s3:ListBucket on the bucket, per the Lambda docs) instead of the CDK's
+ * grantReadWrite, which would also let the consumer read and delete every quarantined batch.
+ */
+export class PutOnlyS3OnFailureDestination extends S3OnFailureDestination {
+  private readonly destinationBucket: s3.IBucket;
+
+  constructor(bucket: s3.IBucket) {
+    super(bucket);
+    this.destinationBucket = bucket;
+  }
+
+  override bind(
+    _target: lambda.IEventSourceMapping,
+    targetHandler: lambda.IFunction,
+  ): lambda.DlqDestinationConfig {
+    targetHandler.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [this.destinationBucket.arnForObjects('*')],
+      }),
+    );
+    targetHandler.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.destinationBucket.bucketArn] }),
+    );
+    if (targetHandler.role && this.destinationBucket.node.defaultChild instanceof CfnResource) {
+      const bucketId = Stack.of(this.destinationBucket).resolve(
+        this.destinationBucket.node.defaultChild.logicalId,
+      );
+      Validations.of(targetHandler.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
+        reason:
+          'Lambda names the objects of failed batches itself, so PutObject must cover every key of the ' +
+          'on-failure bucket; the statement allows nothing else (no read, no delete) and one bucket only.',
+      });
+    }
+    return { destination: this.destinationBucket.bucketArn };
+  }
+}
+
+export interface AggregationProps {
+  readonly stream: kinesis.IStream;
+  readonly consumers: readonly ConsumerSettings[];
+  /** The function serving a consumer's handler module. */
+  readonly functionFor: (handlerModule: string) => lambda.IFunction;
+  /** Days a failed batch stays in the on-failure bucket (it holds event payloads: personal data). */
+  readonly failureRetentionDays: number;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+const startingPosition = (p: ConsumerSettings['startingPosition']): lambda.StartingPosition =>
+  p === 'LATEST' ? lambda.StartingPosition.LATEST : lambda.StartingPosition.TRIM_HORIZON;
+
+/**
+ * Stream consumers (lib/stream.ts) wired to their functions with exactly the declared event source
+ * mapping settings, and the last-resort on-failure bucket behind them.
+ */
+export class Aggregation extends Construct {
+  readonly failureBucket: s3.Bucket;
+  readonly accessLogBucket: s3.Bucket;
+  readonly eventSources: ReadonlyMap<string, KinesisEventSource>;
+
+  constructor(scope: Construct, id: string, props: AggregationProps) {
+    super(scope, id);
+
+    // Server access logs of the failure bucket (who read or deleted quarantined batches). It does not
+    // log itself: cdk-nag's S1 accepts a bucket that is a log target.
+    this.accessLogBucket = new s3.Bucket(this, 'AccessLogBucket', {
+      // S3 server access logging delivers only to SSE-S3 buckets.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Object ownership left to the CDK: log delivery is granted by bucket policy
+      // (@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy), so ACLs stay disabled.
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: props.removalPolicy,
+    });
+
+    // The on-failure destination is S3, not SQS or SNS: for stream sources those carry only the shard
+    // id and sequence numbers of a failed batch (the records may have expired from the stream when
+    // someone looks), whereas S3 receives the invocation record with the records' payload.
+    this.failureBucket = new s3.Bucket(this, 'FailureBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      versioned: false,
+      // Failed batches hold event payloads: expire them so the store stays bounded and erasable.
+      lifecycleRules: [{ expiration: Duration.days(props.failureRetentionDays) }],
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'failure-bucket/',
+      removalPolicy: props.removalPolicy,
+    });
+
+    const onFailure = new PutOnlyS3OnFailureDestination(this.failureBucket);
+    const eventSources = new Map<string, KinesisEventSource>();
+    for (const consumer of props.consumers) {
+      const source = new KinesisEventSource(props.stream, {
+        batchSize: consumer.batchSize,
+        maxBatchingWindow: Duration.seconds(consumer.maxBatchingWindowSeconds),
+        bisectBatchOnError: consumer.bisectBatchOnError,
+        retryAttempts: consumer.retryAttempts,
+        maxRecordAge: Duration.seconds(consumer.maxRecordAgeSeconds),
+        reportBatchItemFailures: consumer.reportBatchItemFailures,
+        parallelizationFactor: consumer.parallelizationFactor,
+        startingPosition: startingPosition(consumer.startingPosition),
+        onFailure,
+      });
+      props.functionFor(consumer.handler).addEventSource(source);
+      eventSources.set(consumer.name, source);
+    }
+    this.eventSources = eventSources;
+  }
+}

@@ -1,0 +1,171 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import {
+  type ModuleAccess,
+  STREAM_ACTIONS,
+  STREAM_KMS_ACTIONS,
+  TABLE_ACCESS_USES_INDEXES,
+  TABLE_ACTIONS,
+  TABLE_KMS_ACTIONS,
+  type TableAccess,
+} from '../access';
+import { bundling } from '../bundling';
+import { ENV } from '../config';
+import { type TableName, tables as tableDefs } from '../tables';
+import { pascal } from './tables';
+
+/** ESM bundles still meet CommonJS dependencies that call require(); give them one. */
+export const ESM_REQUIRE_BANNER = bundling.banner;
+
+/** `ingest/engagement` -> `IngestEngagement`: the function's construct id. */
+export const functionId = (handlerModule: string): string => pascal(handlerModule);
+
+export interface PulseFunctionProps {
+  /** Handler module relative to `functionsDir`, without extension; exports `handler`. */
+  readonly handlerModule: string;
+  /** Folder holding the handler modules (the repository's `functions/`). */
+  readonly functionsDir: string;
+  /** Repository root: esbuild runs here and resolves node_modules from it. */
+  readonly projectRoot: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly logGroup: logs.ILogGroup;
+  readonly memorySize?: number;
+  readonly timeout?: Duration;
+  readonly description?: string;
+}
+
+let esbuildChecked = false;
+/** NodejsFunction silently falls back to Docker when esbuild is missing; we never bundle in Docker. */
+const assertLocalEsbuild = (): void => {
+  if (esbuildChecked) return;
+  try {
+    createRequire(import.meta.url).resolve('esbuild/package.json');
+    esbuildChecked = true;
+  } catch {
+    throw new Error(
+      'esbuild is not installed: Pulse bundles functions with local esbuild only (run npm ci).',
+    );
+  }
+};
+
+/**
+ * The project's Lambda function: one per handler module, with the shared defaults (Node 24 on
+ * arm64, ESM bundle with the AWS SDK inside, source maps, its own log group and its own role that
+ * may only write to that log group until `grant` adds what lib/access.ts declares).
+ */
+export class PulseFunction extends Construct {
+  readonly fn: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly handlerModule: string;
+
+  constructor(scope: Construct, id: string, props: PulseFunctionProps) {
+    super(scope, id);
+    this.handlerModule = props.handlerModule;
+    const entry = join(props.functionsDir, `${props.handlerModule}.ts`);
+    if (!existsSync(entry)) {
+      throw new Error(`Handler module '${props.handlerModule}' has no entry file at ${entry}`);
+    }
+    assertLocalEsbuild();
+
+    // Our own role instead of the AWSLambdaBasicExecutionRole managed policy: logs go to this
+    // function's log group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Pulse function ${props.handlerModule}`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [props.logGroup.logGroupArn],
+      }),
+    );
+
+    this.fn = new nodejs.NodejsFunction(this, 'Function', {
+      entry,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      role: this.role,
+      logGroup: props.logGroup,
+      description: props.description ?? `Pulse ${props.handlerModule}`,
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      environment: {
+        ...props.environment,
+        [ENV.serviceName]: props.handlerModule,
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        forceDockerBundling: false,
+        minify: bundling.minify,
+        sourceMap: bundling.sourcemap,
+        // Stack traces need the mappings, not a second copy of the sources in the zip.
+        sourcesContent: false,
+        format: nodejs.OutputFormat.ESM,
+        // Shared with the bench (lib/bundling.ts), so it measures what ships.
+        target: bundling.target,
+        mainFields: [...bundling.mainFields],
+        banner: bundling.banner,
+        // Bundle the SDK (the runtime's own copy is not the version we pinned and tested).
+        externalModules: [],
+        // Only warnings and errors: the per-asset size report drowns synth output.
+        logLevel: nodejs.LogLevel.WARNING,
+      },
+    });
+  }
+
+  /** Grants exactly what a lib/access.ts declaration names: these actions, on these resources. */
+  grant(
+    decl: ModuleAccess,
+    targets: {
+      readonly stream: kinesis.IStream;
+      readonly tables: ReadonlyMap<TableName, dynamodb.ITable>;
+      readonly encryptionKey?: kms.IKey;
+    },
+  ): void {
+    const kmsActions = new Set<string>();
+    if (decl.stream) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [...STREAM_ACTIONS[decl.stream]],
+          resources: [targets.stream.streamArn],
+        }),
+      );
+      for (const a of STREAM_KMS_ACTIONS[decl.stream]) kmsActions.add(a);
+    }
+    for (const [name, level] of Object.entries(decl.tables ?? {}) as [TableName, TableAccess | undefined][]) {
+      const table = targets.tables.get(name);
+      if (!table || !level) {
+        throw new Error(`lib/access.ts: '${this.handlerModule}' names unknown table '${name}'`);
+      }
+      const resources = [table.tableArn];
+      if (TABLE_ACCESS_USES_INDEXES[level] && tableDefs[name].indexes.length > 0) {
+        resources.push(`${table.tableArn}/index/*`);
+      }
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: [...TABLE_ACTIONS[level]], resources }),
+      );
+      for (const a of TABLE_KMS_ACTIONS[level]) kmsActions.add(a);
+    }
+    if (targets.encryptionKey && kmsActions.size > 0) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [...kmsActions].sort(),
+          resources: [targets.encryptionKey.keyArn],
+        }),
+      );
+    }
+  }
+}

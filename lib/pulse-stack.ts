@@ -1,0 +1,287 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct, Node } from 'constructs';
+import { accessFor } from './access';
+import { DEFAULTS, ENV, METRICS_NAMESPACE } from './config';
+import { Aggregation } from './constructs/aggregation';
+import { PulseApi } from './constructs/api';
+import { type MfaMode, PulseAuth } from './constructs/auth';
+import { functionId, PulseFunction } from './constructs/functions';
+import { Observability } from './constructs/observability';
+import { EventStream, type ShardMode } from './constructs/stream';
+import { PulseTables, pascal } from './constructs/tables';
+import { fallbackRoute, handlerModules } from './routes';
+import { eventStream, streamConsumers } from './stream';
+import { type TableName, tableList } from './tables';
+
+/** Repository root (this file lives in lib/). */
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Everything the stack reads from CDK context; bin/pulse.ts documents each key. */
+export interface PulseSettings {
+  readonly stage: string;
+  readonly shardMode: ShardMode;
+  readonly shardCount: number;
+  readonly consentMode: 'required' | 'off';
+  readonly eventHorizonDays: number;
+  readonly deletionProtection: boolean;
+  readonly removalPolicy: 'retain' | 'destroy';
+  readonly logRetentionDays: number;
+  readonly failureRetentionDays: number;
+  readonly throttleRateLimit: number;
+  readonly throttleBurstLimit: number;
+  readonly corsOrigins: readonly string[];
+  readonly kmsKey: boolean;
+  readonly mfa: MfaMode;
+  readonly threatProtection: boolean;
+  readonly alarmEmail: string | undefined;
+}
+
+export const SETTING_DEFAULTS: PulseSettings = {
+  stage: DEFAULTS.stage,
+  shardMode: 'on-demand',
+  shardCount: eventStream.defaultShardCount,
+  consentMode: DEFAULTS.consentMode,
+  eventHorizonDays: DEFAULTS.eventHorizonDays,
+  deletionProtection: false,
+  removalPolicy: 'retain',
+  logRetentionDays: 30,
+  failureRetentionDays: 30,
+  throttleRateLimit: 1000,
+  throttleBurstLimit: 2000,
+  corsOrigins: [],
+  kmsKey: false,
+  mfa: 'optional',
+  threatProtection: true,
+  alarmEmail: undefined,
+};
+
+const RETENTION_DAYS = new Set<number>(
+  Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number'),
+);
+
+/** Reads and validates the `pulse:*` context keys (cdk.json, or `-c key=value`, which arrive as strings). */
+export const readSettings = (node: Node): PulseSettings => {
+  const raw = (key: string): unknown => node.tryGetContext(`pulse:${key}`);
+  const fail = (key: string, want: string, got: unknown): never => {
+    throw new Error(`Context pulse:${key} must be ${want}, got ${JSON.stringify(got)}`);
+  };
+  const bool = (key: string, dflt: boolean): boolean => {
+    const v = raw(key);
+    if (v === undefined) return dflt;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    return fail(key, 'true or false', v);
+  };
+  const int = (key: string, dflt: number, min: number, max: number): number => {
+    const v = raw(key);
+    if (v === undefined) return dflt;
+    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+    if (!Number.isInteger(n) || n < min || n > max) return fail(key, `an integer in ${min}..${max}`, v);
+    return n;
+  };
+  const oneOf = <T extends string>(key: string, values: readonly T[], dflt: T): T => {
+    const v = raw(key);
+    if (v === undefined) return dflt;
+    if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
+    return fail(key, `one of ${values.join(', ')}`, v);
+  };
+  const d = SETTING_DEFAULTS;
+
+  const stage = raw('stage') ?? d.stage;
+  if (typeof stage !== 'string' || !/^[a-z][a-z0-9-]{0,19}$/.test(stage)) {
+    fail('stage', 'lowercase letters, digits and dashes (max 20), starting with a letter', stage);
+  }
+  const logRetentionDays = int('logRetentionDays', d.logRetentionDays, 1, 3653);
+  if (!RETENTION_DAYS.has(logRetentionDays)) {
+    fail(
+      'logRetentionDays',
+      `a CloudWatch Logs retention (${[...RETENTION_DAYS].join(', ')})`,
+      logRetentionDays,
+    );
+  }
+  const corsRaw = raw('corsOrigins') ?? d.corsOrigins;
+  const corsOrigins = (Array.isArray(corsRaw) ? corsRaw : String(corsRaw).split(','))
+    .map((o) => String(o).trim())
+    .filter(Boolean);
+  const alarmEmail = raw('alarmEmail');
+  if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(alarmEmail))) {
+    fail('alarmEmail', 'an email address', alarmEmail);
+  }
+  const settings: PulseSettings = {
+    stage: stage as string,
+    shardMode: oneOf('shardMode', ['on-demand', 'provisioned'], d.shardMode),
+    shardCount: int('shardCount', d.shardCount, 1, 500),
+    consentMode: oneOf('consentMode', ['required', 'off'], d.consentMode),
+    eventHorizonDays: int('eventHorizonDays', d.eventHorizonDays, 1, 365),
+    deletionProtection: bool('deletionProtection', d.deletionProtection),
+    removalPolicy: oneOf('removalPolicy', ['retain', 'destroy'], d.removalPolicy),
+    logRetentionDays,
+    failureRetentionDays: int('failureRetentionDays', d.failureRetentionDays, 1, 3650),
+    throttleRateLimit: int('throttleRateLimit', d.throttleRateLimit, 1, 1_000_000),
+    throttleBurstLimit: int('throttleBurstLimit', d.throttleBurstLimit, 1, 1_000_000),
+    corsOrigins,
+    kmsKey: bool('kmsKey', d.kmsKey),
+    mfa: oneOf('mfa', ['optional', 'required'], d.mfa),
+    threatProtection: bool('threatProtection', d.threatProtection),
+    alarmEmail: alarmEmail as string | undefined,
+  };
+  if (settings.deletionProtection && settings.removalPolicy === 'destroy') {
+    fail('removalPolicy', "'retain' while pulse:deletionProtection is true", settings.removalPolicy);
+  }
+  return settings;
+};
+
+export interface PulseStackProps extends StackProps {
+  /** Defaults to the `pulse:*` context of the app. */
+  readonly settings?: PulseSettings;
+  /** Folder of the handler modules; defaults to the repository's `functions/`. */
+  readonly functionsDir?: string;
+  /** Where esbuild runs (holds package-lock.json and node_modules); defaults to the repository root. */
+  readonly projectRoot?: string;
+}
+
+/** The Pulse backend: HTTP API -> Lambda -> Kinesis -> Lambda consumer -> DynamoDB. */
+export class PulseStack extends Stack {
+  readonly settings: PulseSettings;
+  /** One function per handler module (routes, fallback, stream consumers). */
+  readonly functions: ReadonlyMap<string, PulseFunction>;
+  readonly tables: PulseTables;
+  readonly eventStream: EventStream;
+  readonly auth: PulseAuth;
+  readonly api: PulseApi;
+  readonly aggregation: Aggregation;
+  readonly observability: Observability;
+  readonly encryptionKey: kms.Key | undefined;
+
+  constructor(scope: Construct, id: string, props: PulseStackProps = {}) {
+    super(scope, id, props);
+    const settings = props.settings ?? readSettings(this.node);
+    this.settings = settings;
+    // Cost allocation and ownership on every taggable resource.
+    Tags.of(this).add('Project', 'Pulse');
+    Tags.of(this).add('Stage', settings.stage);
+    const removalPolicy = settings.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    this.encryptionKey = settings.kmsKey
+      ? new kms.Key(this, 'Key', {
+          description: `Pulse ${settings.stage}: stream, tables and alarm topic`,
+          enableKeyRotation: true,
+          removalPolicy,
+        })
+      : undefined;
+    const encryptionKey = this.encryptionKey;
+
+    this.observability = new Observability(this, 'Observability', {
+      logRetention: settings.logRetentionDays as logs.RetentionDays,
+      removalPolicy,
+      ...(encryptionKey ? { encryptionKey } : {}),
+      ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
+    });
+    this.tables = new PulseTables(this, 'Tables', {
+      deletionProtection: settings.deletionProtection,
+      removalPolicy,
+      ...(encryptionKey ? { encryptionKey } : {}),
+    });
+    this.eventStream = new EventStream(this, 'Events', {
+      shardMode: settings.shardMode,
+      shardCount: settings.shardCount,
+      removalPolicy,
+      ...(encryptionKey ? { encryptionKey } : {}),
+    });
+    const stream = this.eventStream.stream;
+    this.auth = new PulseAuth(this, 'Auth', {
+      deletionProtection: settings.deletionProtection,
+      removalPolicy,
+      mfa: settings.mfa,
+      threatProtection: settings.threatProtection,
+    });
+
+    // The environment contract of lib/config.ts, the same for every function.
+    const environment: Record<string, string> = {
+      [eventStream.envVar]: stream.streamName,
+      [ENV.stage]: settings.stage,
+      [ENV.consentMode]: settings.consentMode,
+      [ENV.eventHorizonDays]: String(settings.eventHorizonDays),
+      [ENV.userPoolId]: this.auth.userPool.userPoolId,
+      [ENV.userPoolClientId]: this.auth.client.userPoolClientId,
+      [ENV.metricsNamespace]: METRICS_NAMESPACE,
+    };
+    for (const def of tableList) {
+      environment[def.envVar] = this.tables.get(def.name as TableName).tableName;
+    }
+
+    // Every handler module the stack runs: routes, the catch-all, stream consumers.
+    const modules = new Map<string, { memorySize: number; timeout: Duration }>();
+    const http = { memorySize: 512, timeout: Duration.seconds(10) };
+    for (const handlerModule of handlerModules().keys()) modules.set(handlerModule, http);
+    modules.set(fallbackRoute.handler, http);
+    // The consumer folds up to a batch of 500 records per invocation.
+    for (const c of streamConsumers)
+      modules.set(c.handler, { memorySize: 1024, timeout: Duration.seconds(60) });
+
+    const projectRoot = props.projectRoot ?? PROJECT_ROOT;
+    const functionsDir = props.functionsDir ?? join(projectRoot, 'functions');
+    const functions = new Map<string, PulseFunction>();
+    for (const [handlerModule, sizing] of modules) {
+      // Fails synth for a module lib/access.ts does not declare.
+      const decl = accessFor(handlerModule);
+      const id = functionId(handlerModule);
+      const fn = new PulseFunction(this, id, {
+        handlerModule,
+        functionsDir,
+        projectRoot,
+        environment,
+        logGroup: this.observability.logGroup(this, `${id}LogGroup`),
+        ...sizing,
+      });
+      fn.grant(decl, { stream, tables: this.tables.byName, ...(encryptionKey ? { encryptionKey } : {}) });
+      functions.set(handlerModule, fn);
+    }
+    this.functions = functions;
+    const functionFor = (handlerModule: string): lambda.IFunction => {
+      const fn = functions.get(handlerModule);
+      if (!fn) throw new Error(`No function for handler module '${handlerModule}'`);
+      return fn.fn;
+    };
+
+    this.api = new PulseApi(this, 'Api', {
+      functionFor,
+      throttle: { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
+      accessLogGroup: this.observability.logGroup(this, 'ApiAccessLogs'),
+      corsOrigins: settings.corsOrigins,
+    });
+    this.aggregation = new Aggregation(this, 'Aggregation', {
+      stream,
+      consumers: streamConsumers,
+      functionFor,
+      failureRetentionDays: settings.failureRetentionDays,
+      removalPolicy,
+    });
+
+    for (const c of streamConsumers) this.observability.watchConsumer(pascal(c.name), functionFor(c.handler));
+    this.observability.watchApi(this.api.metricServerError());
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', {
+      value: this.auth.client.userPoolClientId,
+      description: 'Public client for initiate-auth (USER_PASSWORD_AUTH, SRP)',
+    });
+    new CfnOutput(this, 'StreamName', { value: stream.streamName });
+    for (const def of tableList) {
+      new CfnOutput(this, `${pascal(def.name)}TableName`, {
+        value: this.tables.get(def.name as TableName).tableName,
+      });
+    }
+    new CfnOutput(this, 'FailureBucketName', {
+      value: this.aggregation.failureBucket.bucketName,
+      description: 'Batches the stream consumers gave up on (expire after pulse:failureRetentionDays)',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The context keys bin/pulse.ts documents: every non-default value changes the template the way
+ * it says, strings from `-c key=value` parse like cdk.json values, and bad values fail synth.
+ */
+import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
+import { App } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { ENV } from '../../lib/config';
+import { readSettings, SETTING_DEFAULTS } from '../../lib/pulse-stack';
+import { tableList } from '../../lib/tables';
+import { expectedPairs, grantedPairs } from '../support/iam';
+import { allHandlerModules, resourcesOfType, synth } from '../support/synth';
+
+// Everything flipped, as strings, the way `cdk synth -c pulse:kmsKey=true` passes them.
+const variant = synth({
+  context: {
+    'pulse:stage': 'prod',
+    'pulse:shardMode': 'provisioned',
+    'pulse:shardCount': '4',
+    'pulse:consentMode': 'required',
+    'pulse:eventHorizonDays': '14',
+    'pulse:removalPolicy': 'destroy',
+    'pulse:logRetentionDays': '7',
+    'pulse:failureRetentionDays': '3',
+    'pulse:throttleRateLimit': '50',
+    'pulse:throttleBurstLimit': '100',
+    'pulse:corsOrigins': 'https://app.example.com, https://www.example.com',
+    'pulse:kmsKey': 'true',
+    'pulse:mfa': 'required',
+    'pulse:threatProtection': 'false',
+    'pulse:alarmEmail': 'ops@example.com',
+  },
+});
+const { json, stack, template, logicalId } = variant;
+const keyId = logicalId(stack.encryptionKey as never);
+const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
+
+describe('non-default context', () => {
+  it('one rotated customer managed key encrypts stream, tables and alarm topic', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: keyArn },
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+      ShardCount: 4,
+    });
+    for (const [, table] of resourcesOfType(json, 'AWS::DynamoDB::Table')) {
+      expect(table.Properties.SSESpecification).toEqual({
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: keyArn,
+      });
+    }
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: keyArn });
+  });
+
+  it('grants each function the KMS actions its access needs, on that key only', () => {
+    for (const m of allHandlerModules()) {
+      expect(grantedPairs(variant, m), m).toEqual(expectedPairs(m, { kms: true }));
+    }
+  });
+
+  it('destroy removal policy reaches tables, stream, buckets and logs', () => {
+    for (const type of [
+      'AWS::DynamoDB::Table',
+      'AWS::Kinesis::Stream',
+      'AWS::S3::Bucket',
+      'AWS::Logs::LogGroup',
+    ]) {
+      for (const [id, r] of resourcesOfType(json, type)) expect(r.DeletionPolicy, id).toBe('Delete');
+    }
+  });
+
+  it('applies retention, throttling, CORS, MFA, the feature plan and the alarm email', () => {
+    for (const [, lg] of resourcesOfType(json, 'AWS::Logs::LogGroup'))
+      expect(lg.Properties.RetentionInDays).toBe(7);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 3, Status: 'Enabled' }] },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: ['https://app.example.com', 'https://www.example.com'],
+      }),
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      MfaConfiguration: 'ON',
+      UserPoolTier: 'ESSENTIALS',
+      UserPoolAddOns: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+
+  it('passes stage, consent mode and event horizon to every function', () => {
+    for (const [, fn] of resourcesOfType(json, 'AWS::Lambda::Function')) {
+      expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        [ENV.stage]: 'prod',
+        [ENV.consentMode]: 'required',
+        [ENV.eventHorizonDays]: '14',
+      });
+    }
+  });
+
+  it('stays clean under cdk-nag (the opt-outs acknowledge themselves)', () => {
+    expect(new AwsSolutionsChecks().validateScope(variant.app).violations).toEqual([]);
+  });
+
+  it('passes @aws/cloudformation-validate without errors', () => {
+    const engine = new RegoEngine();
+    try {
+      const report = engine.validateStandard(new TemplateFile(variant.templatePath));
+      expect(report.status).toBe('OK');
+      const errors = report.diagnostics.filter((d) => d.severity === 'ERROR' || d.severity === 'FATAL');
+      expect(errors.map((d) => `${d.ruleId} ${d.entity?.logicalId}: ${d.message}`)).toEqual([]);
+    } finally {
+      engine.free();
+    }
+  });
+
+  it('still builds every table', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', tableList.length);
+  });
+});
+
+describe('readSettings', () => {
+  const settings = (context: Record<string, unknown>) => readSettings(new App({ context }).node);
+
+  it('defaults to SETTING_DEFAULTS', () => {
+    expect(settings({})).toEqual(SETTING_DEFAULTS);
+  });
+
+  it.each([
+    [{ 'pulse:shardMode': 'sometimes' }, /pulse:shardMode must be one of on-demand, provisioned/],
+    [{ 'pulse:shardCount': '2.5' }, /pulse:shardCount must be an integer/],
+    [{ 'pulse:kmsKey': 'yes' }, /pulse:kmsKey must be true or false/],
+    [{ 'pulse:logRetentionDays': 31 }, /pulse:logRetentionDays must be a CloudWatch Logs retention/],
+    [{ 'pulse:stage': 'Prod_1' }, /pulse:stage must be lowercase/],
+    [{ 'pulse:alarmEmail': 'nobody' }, /pulse:alarmEmail must be an email address/],
+    [
+      { 'pulse:deletionProtection': true, 'pulse:removalPolicy': 'destroy' },
+      /pulse:removalPolicy must be 'retain'/,
+    ],
+  ])('refuses %j', (context, message) => {
+    expect(() => settings(context)).toThrow(message);
+  });
+});

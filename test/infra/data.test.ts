@@ -1,0 +1,206 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { SETTING_DEFAULTS } from '../../lib/pulse-stack';
+import { eventStream, streamConsumers } from '../../lib/stream';
+import { type TableName, tableList } from '../../lib/tables';
+import { resourcesOfType, synth } from '../support/synth';
+
+const { json, stack, template, logicalId } = synth();
+
+describe('DynamoDB tables', () => {
+  it('are exactly the tables of lib/tables.ts', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', tableList.length);
+  });
+
+  it.each(tableList.map((t) => [t.name, t] as const))('%s matches its definition', (name, def) => {
+    const id = logicalId(stack.tables.get(name as TableName));
+    const table = json.Resources[id];
+    expect(table?.Type).toBe('AWS::DynamoDB::Table');
+    const props = table?.Properties ?? {};
+    expect(props.KeySchema).toEqual([
+      { AttributeName: def.partitionKey, KeyType: 'HASH' },
+      ...(def.sortKey ? [{ AttributeName: def.sortKey, KeyType: 'RANGE' }] : []),
+    ]);
+    // String keys only: sequence numbers and composite keys never meet a Number attribute.
+    for (const attr of props.AttributeDefinitions as { AttributeType: string }[]) {
+      expect(attr.AttributeType).toBe('S');
+    }
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    // SSE on with no key of ours: the AWS managed aws/dynamodb key (not the AWS owned default).
+    expect(props.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(props.DeletionProtectionEnabled).toBe(SETTING_DEFAULTS.deletionProtection);
+    expect(props.TimeToLiveSpecification).toEqual(
+      def.ttlAttribute ? { AttributeName: def.ttlAttribute, Enabled: true } : undefined,
+    );
+    expect(
+      (props.GlobalSecondaryIndexes as { IndexName: string }[] | undefined)?.map((i) => i.IndexName) ?? [],
+    ).toEqual(def.indexes.map((i) => i.name));
+    // Data outlives the stack unless pulse:removalPolicy=destroy.
+    expect(table?.DeletionPolicy).toBe('Retain');
+    expect(table?.UpdateReplacePolicy).toBe('Retain');
+  });
+});
+
+describe('Kinesis stream', () => {
+  it('is encrypted with the AWS managed key, on demand, with the declared retention', () => {
+    template.resourceCountIs('AWS::Kinesis::Stream', 1);
+    template.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+      StreamModeDetails: { StreamMode: 'ON_DEMAND' },
+      RetentionPeriodHours: eventStream.retentionHours,
+      ShardCount: Match.absent(),
+    });
+  });
+});
+
+describe('stream consumers', () => {
+  it('have one event source mapping each', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', streamConsumers.length);
+  });
+
+  it.each(streamConsumers.map((c) => [c.name, c] as const))(
+    '%s uses exactly the settings of lib/stream.ts',
+    (_, c) => {
+      const fn = stack.functions.get(c.handler);
+      if (!fn) throw new Error(`no function for ${c.handler}`);
+      const fnId = logicalId(fn.fn);
+      const mappings = resourcesOfType(json, 'AWS::Lambda::EventSourceMapping').filter(
+        ([, m]) => (m.Properties.FunctionName as { Ref: string }).Ref === fnId,
+      );
+      expect(mappings).toHaveLength(1);
+      // Every property but the stack-wide tags.
+      const { Tags: _tags, ...props } = mappings[0]?.[1].Properties ?? {};
+      expect(props).toEqual({
+        FunctionName: { Ref: fnId },
+        EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.eventStream.stream), 'Arn'] },
+        BatchSize: c.batchSize,
+        MaximumBatchingWindowInSeconds: c.maxBatchingWindowSeconds,
+        BisectBatchOnFunctionError: c.bisectBatchOnError,
+        MaximumRetryAttempts: c.retryAttempts,
+        MaximumRecordAgeInSeconds: c.maxRecordAgeSeconds,
+        ...(c.reportBatchItemFailures ? { FunctionResponseTypes: ['ReportBatchItemFailures'] } : {}),
+        ParallelizationFactor: c.parallelizationFactor,
+        StartingPosition: c.startingPosition,
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack.aggregation.failureBucket), 'Arn'] } },
+        },
+      });
+    },
+  );
+});
+
+describe('on-failure bucket', () => {
+  const bucketId = logicalId(stack.aggregation.failureBucket);
+  const logBucketId = logicalId(stack.aggregation.accessLogBucket);
+
+  it('is encrypted, private, expiring, and logs access to the separate log bucket', () => {
+    const props = json.Resources[bucketId]?.Properties;
+    expect(props?.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    expect(props?.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(props?.LifecycleConfiguration).toEqual({
+      Rules: [{ ExpirationInDays: SETTING_DEFAULTS.failureRetentionDays, Status: 'Enabled' }],
+    });
+    expect(props?.VersioningConfiguration).toBeUndefined();
+    expect(props?.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: logBucketId },
+      LogFilePrefix: 'failure-bucket/',
+    });
+  });
+
+  it.each([
+    ['failure', () => bucketId],
+    ['access log', () => logBucketId],
+  ])('%s bucket refuses plain HTTP', (_, id) => {
+    const policies = resourcesOfType(json, 'AWS::S3::BucketPolicy').filter(
+      ([, p]) => (p.Properties.Bucket as { Ref: string }).Ref === id(),
+    );
+    expect(policies).toHaveLength(1);
+    expect(policies[0]?.[1].Properties.PolicyDocument).toMatchObject({
+      Statement: expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 's3:*',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          Principal: { AWS: '*' },
+        }),
+      ]),
+    });
+  });
+});
+
+describe('Cognito', () => {
+  it('has an admin-only, strongly protected user pool', () => {
+    template.resourceCountIs('AWS::Cognito::UserPool', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      Policies: {
+        PasswordPolicy: {
+          MinimumLength: 12,
+          RequireLowercase: true,
+          RequireUppercase: true,
+          RequireNumbers: true,
+          RequireSymbols: true,
+        },
+      },
+      MfaConfiguration: 'OPTIONAL',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+      UserPoolTier: 'PLUS',
+      UserPoolAddOns: { AdvancedSecurityMode: 'ENFORCED' },
+    });
+  });
+
+  it('has the role groups', () => {
+    const groups = resourcesOfType(json, 'AWS::Cognito::UserPoolGroup').map(
+      ([, g]) => g.Properties.GroupName,
+    );
+    expect(groups.sort()).toEqual(['admin', 'analyst']);
+  });
+
+  it('has a public client for initiate-auth (USER_PASSWORD_AUTH and SRP)', () => {
+    template.resourceCountIs('AWS::Cognito::UserPoolClient', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: false,
+      ExplicitAuthFlows: Match.arrayEquals([
+        'ALLOW_USER_PASSWORD_AUTH',
+        'ALLOW_USER_SRP_AUTH',
+        'ALLOW_REFRESH_TOKEN_AUTH',
+      ]),
+      PreventUserExistenceErrors: 'ENABLED',
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('name the API, the pool, the client, the stream, every table and the failure bucket', () => {
+    const names = Object.keys(json.Outputs ?? {});
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'ApiUrl',
+        'UserPoolId',
+        'UserPoolClientId',
+        'StreamName',
+        'FailureBucketName',
+        ...tableList.map((t) => `${t.name[0]?.toUpperCase()}${t.name.slice(1)}TableName`),
+      ]),
+    );
+  });
+});
+
+describe('alarms', () => {
+  it('watch the consumers (errors, iterator age) and API 5xx, notifying the alarm topic', () => {
+    const topicId = logicalId(stack.observability.alarmTopic);
+    const alarms = resourcesOfType(json, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(alarms.map((a) => a?.MetricName).sort()).toEqual(
+      [...streamConsumers.flatMap(() => ['Errors', 'IteratorAge']), '5xx'].sort(),
+    );
+    for (const a of alarms) expect(a?.AlarmActions).toEqual([{ Ref: topicId }]);
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { ENV, METRICS_NAMESPACE } from '../../lib/config';
+import { SETTING_DEFAULTS } from '../../lib/pulse-stack';
+import { eventStream, streamConsumers } from '../../lib/stream';
+import { type TableName, tableList } from '../../lib/tables';
+import { allHandlerModules, type CfnResourceJson, synth } from '../support/synth';
+
+const { json, stack, template, logicalId } = synth();
+
+const consumerModules = new Set(streamConsumers.map((c) => c.handler));
+
+const functionResource = (handlerModule: string): CfnResourceJson => {
+  const fn = stack.functions.get(handlerModule);
+  if (!fn) throw new Error(`no function for ${handlerModule}`);
+  const resource = json.Resources[logicalId(fn.fn)];
+  if (resource?.Type !== 'AWS::Lambda::Function') throw new Error(`${handlerModule}: not a function`);
+  return resource;
+};
+
+describe('functions', () => {
+  it('exist once per handler module (routes, fallback, consumers) and no more', () => {
+    expect([...stack.functions.keys()].sort()).toEqual(allHandlerModules().sort());
+    template.resourceCountIs('AWS::Lambda::Function', allHandlerModules().length);
+  });
+
+  describe.each(allHandlerModules())('%s', (handlerModule) => {
+    const props = functionResource(handlerModule).Properties ?? {};
+
+    it('runs Node.js 24 on arm64, from an ESM bundle', () => {
+      expect(props.Runtime).toBe('nodejs24.x');
+      expect(props.Architectures).toEqual(['arm64']);
+      expect(props.Handler).toBe('index.handler');
+    });
+
+    it('is sized for its job', () => {
+      const consumer = consumerModules.has(handlerModule);
+      expect(props.MemorySize).toBe(consumer ? 1024 : 512);
+      expect(props.Timeout).toBe(consumer ? 60 : 10);
+    });
+
+    it('logs to its own log group with the configured retention', () => {
+      const ref = (props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      const logGroup = json.Resources[ref];
+      expect(logGroup?.Type).toBe('AWS::Logs::LogGroup');
+      expect(logGroup?.Properties.RetentionInDays).toBe(SETTING_DEFAULTS.logRetentionDays);
+      const others = allHandlerModules()
+        .filter((m) => m !== handlerModule)
+        .map(
+          (m) => (functionResource(m).Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref,
+        );
+      expect(others).not.toContain(ref);
+    });
+
+    it('gets exactly the environment contract of lib/config.ts', () => {
+      const tableVars = Object.fromEntries(
+        tableList.map((t) => [t.envVar, { Ref: logicalId(stack.tables.get(t.name as TableName)) }]),
+      );
+      expect((props.Environment as { Variables: unknown }).Variables).toEqual({
+        ...tableVars,
+        [eventStream.envVar]: { Ref: logicalId(stack.eventStream.stream) },
+        [ENV.stage]: SETTING_DEFAULTS.stage,
+        [ENV.consentMode]: SETTING_DEFAULTS.consentMode,
+        [ENV.eventHorizonDays]: String(SETTING_DEFAULTS.eventHorizonDays),
+        [ENV.userPoolId]: { Ref: logicalId(stack.auth.userPool) },
+        [ENV.userPoolClientId]: { Ref: logicalId(stack.auth.client) },
+        [ENV.serviceName]: handlerModule,
+        [ENV.metricsNamespace]: METRICS_NAMESPACE,
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    });
+
+    it('has its own role that only Lambda assumes, without managed policies', () => {
+      const roleId = (props.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      const role = json.Resources[roleId];
+      expect(role?.Type).toBe('AWS::IAM::Role');
+      expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role?.Properties.Policies).toBeUndefined();
+      expect(role?.Properties.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [
+          { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+        ],
+      });
+      const users = allHandlerModules()
+        .filter((m) => m !== handlerModule)
+        .map((m) => (functionResource(m).Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]);
+      expect(users).not.toContain(roleId);
+    });
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * Flattens IAM policies into `action resource` pairs, with resources named by what they are, so a
+ * role can be compared with lib/access.ts as one sorted list.
+ */
+import { expect } from 'vitest';
+import {
+  accessFor,
+  type ModuleAccess,
+  STREAM_ACTIONS,
+  STREAM_KMS_ACTIONS,
+  TABLE_ACCESS_USES_INDEXES,
+  TABLE_ACTIONS,
+  TABLE_KMS_ACTIONS,
+  type TableAccess,
+} from '../../lib/access';
+import { streamConsumers } from '../../lib/stream';
+import { type TableName, tables } from '../../lib/tables';
+import { resourceById, type Synthesized } from './synth';
+
+export interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  [key: string]: unknown;
+}
+
+/** `action resourceLabel` pairs a function's role is allowed, with resources named by what they are. */
+export const grantedPairs = (s: Synthesized, handlerModule: string): string[] => {
+  const { json, stack, logicalId } = s;
+  const fn = stack.functions.get(handlerModule);
+  if (!fn) throw new Error(`no function for ${handlerModule}`);
+  const roleId = logicalId(fn.role);
+
+  const labels = new Map<string, string>();
+  const getAtt = (id: string) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] });
+  const under = (id: string, suffix: string) =>
+    JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id, 'Arn'] }, suffix]] });
+  labels.set(getAtt(logicalId(stack.eventStream.stream)), 'stream');
+  for (const [name, table] of stack.tables.byName) {
+    labels.set(getAtt(logicalId(table)), `table:${name}`);
+    labels.set(under(logicalId(table), '/index/*'), `table:${name}/index/*`);
+  }
+  const ownLogGroup = (
+    resourceById(json, logicalId(fn.fn)).Properties.LoggingConfig as { LogGroup: { Ref: string } }
+  ).LogGroup.Ref;
+  labels.set(getAtt(ownLogGroup), 'own-log-group');
+  labels.set(getAtt(logicalId(stack.aggregation.failureBucket)), 'failure-bucket');
+  labels.set(under(logicalId(stack.aggregation.failureBucket), '/*'), 'failure-bucket/*');
+  if (stack.encryptionKey) labels.set(getAtt(logicalId(stack.encryptionKey)), 'key');
+
+  const role = json.Resources[roleId];
+  expect(role?.Properties.Policies, 'no inline policies on the role itself').toBeUndefined();
+  expect(role?.Properties.ManagedPolicyArns, 'no managed policies').toBeUndefined();
+
+  const pairs: string[] = [];
+  for (const resource of Object.values(json.Resources)) {
+    if (resource.Type === 'AWS::IAM::ManagedPolicy') {
+      expect(JSON.stringify(resource.Properties.Roles ?? [])).not.toContain(roleId);
+    }
+    if (resource.Type !== 'AWS::IAM::Policy') continue;
+    const roles = resource.Properties.Roles as { Ref: string }[];
+    if (!roles.some((r) => r.Ref === roleId)) continue;
+    expect(roles, 'a policy serves one role').toHaveLength(1);
+    const doc = resource.Properties.PolicyDocument as { Statement: Statement[] };
+    for (const st of doc.Statement) {
+      // Only plain Allow statements: a Condition or NotAction would change what the pairs mean.
+      expect(Object.keys(st).sort()).toEqual(['Action', 'Effect', 'Resource']);
+      expect(st.Effect).toBe('Allow');
+      const actions = Array.isArray(st.Action) ? st.Action : [st.Action];
+      const resources = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
+      for (const a of actions) {
+        for (const r of resources) {
+          const key = JSON.stringify(r);
+          pairs.push(`${a} ${labels.get(key) ?? `UNEXPECTED:${key}`}`);
+        }
+      }
+    }
+  }
+  return [...new Set(pairs)].sort();
+};
+
+/** What lib/access.ts (and the stack's fixed extras) say a handler module's role must allow. */
+export const expectedPairs = (handlerModule: string, opts: { kms?: boolean } = {}): string[] => {
+  const decl: ModuleAccess = accessFor(handlerModule);
+  const pairs = ['logs:CreateLogStream own-log-group', 'logs:PutLogEvents own-log-group'];
+  const kms = new Set<string>();
+  if (decl.stream) {
+    for (const a of STREAM_ACTIONS[decl.stream]) pairs.push(`${a} stream`);
+    for (const a of STREAM_KMS_ACTIONS[decl.stream]) kms.add(a);
+  }
+  for (const [name, level] of Object.entries(decl.tables ?? {}) as [TableName, TableAccess][]) {
+    for (const a of TABLE_ACTIONS[level]) {
+      pairs.push(`${a} table:${name}`);
+      if (TABLE_ACCESS_USES_INDEXES[level] && tables[name].indexes.length > 0) {
+        pairs.push(`${a} table:${name}/index/*`);
+      }
+    }
+    for (const a of TABLE_KMS_ACTIONS[level]) kms.add(a);
+  }
+  if (opts.kms) for (const a of kms) pairs.push(`${a} key`);
+  // Lambda writes a consumer's failed batches to S3 with the consumer's own role.
+  if (streamConsumers.some((c) => c.handler === handlerModule)) {
+    pairs.push('s3:PutObject failure-bucket/*', 's3:ListBucket failure-bucket');
+  }
+  return [...new Set(pairs)].sort();
+};
