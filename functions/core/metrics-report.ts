@@ -76,6 +76,7 @@ const localDayStart = (day: string, tz: string): string => {
   for (let t = midnightUtc - 15 * 3600_000; t <= midnightUtc + 15 * 3600_000; t += QUARTER_MS) {
     if (localDate(t, tz) === day) {
       const offsetMin = Math.round((Date.parse(`${day}T00:00:00Z`) - t) / 60_000);
+      if (offsetMin === 0) return `${day}T00:00:00Z`;
       const sign = offsetMin >= 0 ? '+' : '-';
       const abs = Math.abs(offsetMin);
       return `${day}T00:00:00${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;

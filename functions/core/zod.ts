@@ -10,13 +10,26 @@ import { dottedPath, type FieldError } from './problem';
 
 z.config(en());
 
+const valueAt = (input: unknown, path: readonly PropertyKey[]): unknown => {
+  let v = input;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+};
+
 /** zod issues → `[{path: 'events.3.userId', message}]`, with "Required" for absent fields. */
-export const fieldErrors = (issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[] = []) =>
+export const fieldErrors = (
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+  input: unknown = {},
+) =>
   issues.map(
     (issue): FieldError => ({
       path: dottedPath([...prefix, ...issue.path]),
       message:
-        issue.code === 'invalid_type' && issue.message.endsWith('received undefined')
+        issue.code !== 'custom' && issue.path.length > 0 && valueAt(input, issue.path) === undefined
           ? 'Required'
           : issue.message,
     }),
@@ -32,5 +45,5 @@ export const parseWith = <T>(
   const result = schema.safeParse(input);
   return result.success
     ? { ok: true, value: result.data }
-    : { ok: false, errors: fieldErrors(result.error.issues, prefix) };
+    : { ok: false, errors: fieldErrors(result.error.issues, prefix, input) };
 };

@@ -9,7 +9,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { fallbackRoute, handlerModules, routeForKey } from '../../lib/routes';
-import { logger, metrics } from '../adapters/observability';
+import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { Problem } from '../core/problem';
 import { type Authenticators, authenticate, requiredAuthenticator } from './auth';
 import { type BodyOptions, decodeBody } from './body';
@@ -74,6 +74,7 @@ export const httpHandler = (options: HttpHandlerOptions) => {
     if (!route)
       throw new Problem(404, 'not_found', `No route ${event.requestContext.http.method} ${event.rawPath}`);
     logger.appendKeys({ route: route.id });
+    metrics.addMetric('Requests', MetricUnit.Count, 1);
     const headers = event.headers ?? {};
     const principal = await authenticate(route.auth, headers, options.authenticators);
     const { value: body, bytes: bodyBytes } = options.fallback

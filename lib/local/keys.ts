@@ -34,7 +34,13 @@ export const ensureLocalKeys = async (dir: string = DEFAULT_KEY_DIR): Promise<Lo
     publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
   };
   mkdirSync(dir, { recursive: true });
-  writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
+  try {
+    // `wx`: when two processes race to create the key, the first one wins and both use it.
+    writeFileSync(file, JSON.stringify(keys), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+    return JSON.parse(readFileSync(file, 'utf8')) as LocalKeys;
+  }
   return keys;
 };
 

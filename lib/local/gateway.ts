@@ -1,0 +1,574 @@
+/**
+ * API Gateway HTTP API emulator: serves the route table as the deployed API does, invoking the
+ * same handler modules with payload format 2.0 events and mapping their results back to HTTP.
+ * What API Gateway answers itself (413 over 10 MB, 500 for a failed or malformed invocation, 503
+ * on the integration timeout) is answered here in its own `{"message": ...}` bodies.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { DEFAULTS } from '../config';
+import { fallbackRoute, type RouteDef, routeKey, routes as routeTable } from '../routes';
+import {
+  createHandlerResolver,
+  type HandlerResolver,
+  invokeHandler,
+  LAMBDA_PAYLOAD_LIMIT_BYTES,
+  LambdaTimeoutError,
+  LOCAL_ACCOUNT_ID,
+  localFunctionName,
+} from './lambda';
+
+/** API Gateway's payload limit for HTTP APIs. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** API Gateway's maximum integration timeout. */
+export const INTEGRATION_TIMEOUT_MS = 30_000;
+
+/** A route as the gateway needs it: a RouteDef, or a test's own with any method (`ANY` too). */
+export interface GatewayRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly handler: string;
+}
+
+export interface GatewayOptions {
+  /** Default: the route table of lib/routes.ts. `ANY` is accepted as a method. */
+  routes?: readonly GatewayRoute[];
+  /** Handler for `$default`; default: the fallback route's. */
+  fallbackHandler?: string;
+  /** Folder of handler modules (default `<repo>/functions`); ignored when resolveHandler is given. */
+  functionsDir?: string;
+  resolveHandler?: HandlerResolver;
+  port?: number;
+  host?: string;
+  region?: string;
+  apiId?: string;
+  maxBodyBytes?: number;
+  integrationTimeoutMs?: number;
+  /** Where invocation errors are reported (default console). */
+  logger?: Pick<Console, 'error' | 'warn'>;
+}
+
+export interface Gateway {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing
+
+type Segment =
+  | { kind: 'static'; value: string }
+  | { kind: 'param'; name: string }
+  | { kind: 'greedy'; name: string };
+
+interface CompiledRoute {
+  route: GatewayRoute;
+  key: string;
+  segments: Segment[];
+}
+
+const compile = (route: GatewayRoute): CompiledRoute => ({
+  route,
+  key: routeKey(route as Pick<RouteDef, 'method' | 'path'>),
+  segments: route.path
+    .split('/')
+    .slice(1)
+    .map((s): Segment => {
+      const m = /^\{([^}]+?)(\+)?\}$/.exec(s);
+      if (!m) return { kind: 'static', value: s };
+      return m[2] ? { kind: 'greedy', name: m[1] as string } : { kind: 'param', name: m[1] as string };
+    }),
+});
+
+const decode = (s: string): string => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+};
+
+const matchSegments = (segments: Segment[], parts: string[]): Record<string, string> | undefined => {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i] as Segment;
+    if (seg.kind === 'greedy') {
+      const rest = parts.slice(i);
+      if (!rest.length || rest.every((p) => p === '')) return undefined;
+      params[seg.name] = rest.map(decode).join('/');
+      return params;
+    }
+    const part = parts[i];
+    if (part === undefined) return undefined;
+    if (seg.kind === 'static') {
+      if (decode(part) !== seg.value) return undefined;
+    } else {
+      if (part === '') return undefined;
+      params[seg.name] = decode(part);
+    }
+  }
+  return parts.length === segments.length ? params : undefined;
+};
+
+const RANK = { static: 0, param: 1, greedy: 2 } as const;
+
+/** API Gateway's precedence: segment by segment, a static segment beats a variable, a greedy one comes last. */
+const moreSpecific = (a: CompiledRoute, b: CompiledRoute): number => {
+  const n = Math.max(a.segments.length, b.segments.length);
+  for (let i = 0; i < n; i++) {
+    const ka = a.segments[i]?.kind;
+    const kb = b.segments[i]?.kind;
+    if (ka === kb) continue;
+    if (ka === undefined) return 1;
+    if (kb === undefined) return -1;
+    return RANK[ka] - RANK[kb];
+  }
+  // An exact method beats ANY.
+  return (a.route.method === 'ANY' ? 1 : 0) - (b.route.method === 'ANY' ? 1 : 0);
+};
+
+export interface RouteMatch {
+  routeKey: string;
+  handler: string;
+  pathParameters?: Record<string, string>;
+}
+
+/** Picks the route API Gateway would pick for a method and raw path; `$default` when none. */
+export const createRouter = (routes: readonly GatewayRoute[], fallbackHandler: string) => {
+  const compiled = routes.map(compile).sort(moreSpecific);
+  return (method: string, rawPath: string): RouteMatch => {
+    const parts = rawPath.split('/').slice(1);
+    for (const c of compiled) {
+      if (c.route.method !== method && c.route.method !== 'ANY') continue;
+      const params = matchSegments(c.segments, parts);
+      if (!params) continue;
+      return {
+        routeKey: c.key,
+        handler: c.route.handler,
+        ...(Object.keys(params).length ? { pathParameters: params } : {}),
+      };
+    }
+    return { routeKey: '$default', handler: fallbackHandler };
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Request → payload format 2.0
+
+const TEXT_TYPES = [
+  /^text\//,
+  /^application\/(json|x-www-form-urlencoded|xml|javascript|x-javascript|ecmascript|graphql|x-ndjson)$/,
+  /^application\/[^;]*\+(json|xml)$/,
+];
+
+/** A body goes to the function as a UTF-8 string only when it is text and not content-encoded. */
+export const isTextBody = (contentType: string | undefined, contentEncoding: string | undefined): boolean => {
+  if (contentEncoding && contentEncoding.trim().toLowerCase() !== 'identity') return false;
+  if (!contentType) return false;
+  const mime = (contentType.split(';')[0] ?? '').trim().toLowerCase();
+  return TEXT_TYPES.some((re) => re.test(mime));
+};
+
+const headersOf = (req: IncomingMessage) => {
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    if (name === 'cookie') {
+      cookies.push(
+        ...value
+          .split(';')
+          .map((c) => c.trim())
+          .filter(Boolean),
+      );
+      continue;
+    }
+    headers[name] = name in headers ? `${headers[name]},${value}` : value;
+  }
+  return { headers, cookies };
+};
+
+const queryParameters = (rawQueryString: string): Record<string, string> | undefined => {
+  if (!rawQueryString) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(rawQueryString)) out[k] = k in out ? `${out[k]},${v}` : v;
+  return Object.keys(out).length ? out : undefined;
+};
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n: number) => String(n).padStart(2, '0');
+/** requestContext.time as API Gateway writes it: `12/Mar/2020:19:03:58 +0000`. */
+const clfTime = (d: Date) =>
+  `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+
+/** API Gateway's request ids look like `JKJaXmPLvHcESHA=`. */
+const isUtf8 = (bytes: Buffer): boolean => {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const requestId = () => randomBytes(10).toString('base64');
+
+const traceId = () =>
+  `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+
+const sourceIpOf = (req: IncomingMessage) =>
+  (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+
+export interface EventInput {
+  req: IncomingMessage;
+  body: Buffer | undefined;
+  match: RouteMatch;
+  requestId: string;
+  apiId: string;
+  now: Date;
+}
+
+export const buildEvent = ({
+  req,
+  body,
+  match,
+  requestId: id,
+  apiId,
+  now,
+}: EventInput): APIGatewayProxyEventV2 => {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const rawPath = q === -1 ? url : url.slice(0, q);
+  const rawQueryString = q === -1 ? '' : url.slice(q + 1);
+  const { headers, cookies } = headersOf(req);
+  const sourceIp = sourceIpOf(req);
+  // Headers API Gateway adds on its way to the integration.
+  headers['x-forwarded-for'] = headers['x-forwarded-for']
+    ? `${headers['x-forwarded-for']}, ${sourceIp}`
+    : sourceIp;
+  headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
+  headers['x-forwarded-proto'] = 'http';
+  headers['x-amzn-trace-id'] ??= traceId();
+  const domainName = headers.host ?? 'localhost';
+  // A "text" body that is not valid UTF-8 goes base64 too, so no byte is lost on the way.
+  const text =
+    body !== undefined && isTextBody(headers['content-type'], headers['content-encoding']) && isUtf8(body);
+  const queryStringParameters = queryParameters(rawQueryString);
+  return {
+    version: '2.0',
+    routeKey: match.routeKey,
+    rawPath,
+    rawQueryString,
+    ...(cookies.length ? { cookies } : {}),
+    headers,
+    ...(queryStringParameters ? { queryStringParameters } : {}),
+    requestContext: {
+      accountId: LOCAL_ACCOUNT_ID,
+      apiId,
+      domainName,
+      domainPrefix: domainName.split('.')[0]?.split(':')[0] ?? domainName,
+      http: {
+        method: req.method ?? 'GET',
+        path: rawPath,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp,
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: id,
+      routeKey: match.routeKey,
+      stage: '$default',
+      time: clfTime(now),
+      timeEpoch: now.getTime(),
+    },
+    ...(match.pathParameters ? { pathParameters: match.pathParameters } : {}),
+    ...(body !== undefined ? { body: text ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: body !== undefined && !text,
+  };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Result → HTTP
+
+class MalformedResponse extends Error {}
+
+interface HttpReply {
+  statusCode: number;
+  headers: [string, string | string[]][];
+  body: Buffer;
+}
+
+const scalar = (v: unknown): string => {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw new MalformedResponse(`header value ${JSON.stringify(v)} is not a string, number or boolean`);
+};
+
+/** API Gateway's reading of a payload 2.0 response, structured or inferred. */
+export const toHttpReply = (result: unknown): HttpReply => {
+  const isStructured =
+    typeof result === 'object' && result !== null && !Array.isArray(result) && 'statusCode' in result;
+  if (!isStructured) {
+    // Inferred: the result is the body of a 200 application/json response.
+    const body = typeof result === 'string' ? result : (JSON.stringify(result) ?? 'null');
+    return { statusCode: 200, headers: [['content-type', 'application/json']], body: Buffer.from(body) };
+  }
+  const r = result as Record<string, unknown>;
+  const statusCode = r.statusCode;
+  if (
+    typeof statusCode !== 'number' ||
+    !Number.isInteger(statusCode) ||
+    statusCode < 100 ||
+    statusCode > 599
+  ) {
+    throw new MalformedResponse(`statusCode ${JSON.stringify(statusCode)} is not an HTTP status`);
+  }
+  const headers: [string, string | string[]][] = [];
+  if (r.headers != null) {
+    if (typeof r.headers !== 'object') throw new MalformedResponse('headers is not an object');
+    for (const [k, v] of Object.entries(r.headers)) headers.push([k, scalar(v)]);
+  }
+  if (r.multiValueHeaders != null) {
+    if (typeof r.multiValueHeaders !== 'object')
+      throw new MalformedResponse('multiValueHeaders is not an object');
+    for (const [k, v] of Object.entries(r.multiValueHeaders)) {
+      if (!Array.isArray(v)) throw new MalformedResponse(`multiValueHeaders.${k} is not an array`);
+      headers.push([k, v.map(scalar)]);
+    }
+  }
+  if (r.cookies != null) {
+    if (!Array.isArray(r.cookies)) throw new MalformedResponse('cookies is not an array');
+    headers.push(['set-cookie', r.cookies.map(scalar)]);
+  }
+  let body = Buffer.alloc(0);
+  if (r.body != null) {
+    if (typeof r.body !== 'string') throw new MalformedResponse('body is not a string');
+    body = r.isBase64Encoded === true ? Buffer.from(r.body, 'base64') : Buffer.from(r.body, 'utf8');
+  }
+  return { statusCode, headers, body };
+};
+
+const sendMessage = (res: ServerResponse, statusCode: number, message: string, id?: string) => {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ message });
+  res.writeHead(statusCode, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...(id ? { 'apigw-requestid': id } : {}),
+  });
+  res.end(body);
+};
+
+const writeReply = (res: ServerResponse, reply: HttpReply, id: string) => {
+  // Multiple values of one header (headers + multiValueHeaders + cookies) are all kept.
+  const merged = new Map<string, { name: string; values: string[] }>();
+  for (const [name, value] of reply.headers) {
+    const key = name.toLowerCase();
+    const entry = merged.get(key) ?? { name, values: [] };
+    entry.values.push(...(Array.isArray(value) ? value : [value]));
+    merged.set(key, entry);
+  }
+  merged.delete('content-length');
+  merged.delete('transfer-encoding');
+  // Validate every header before writing anything, so a bad one still yields a clean 500.
+  for (const { name, values } of merged.values()) {
+    res.setHeader(name, values.length === 1 ? (values[0] as string) : values);
+  }
+  res.setHeader('apigw-requestid', id);
+  res.setHeader('content-length', reply.body.length);
+  res.writeHead(reply.statusCode);
+  res.end(reply.body);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+class BodyTooLarge extends Error {}
+
+/** Reads the body, refusing (without buffering further) anything past the limit. */
+const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | undefined> =>
+  new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new BodyTooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        chunks.length = 0;
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(size === 0 ? undefined : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+
+/**
+ * Answers 413, then reads and throws away the rest of the upload (a lingering close): a socket
+ * destroyed with upload bytes still unread sends a reset, which can wipe the 413 from the
+ * client's buffer before it reads it. An upload that goes on for long is cut off.
+ */
+const refuseTooLarge = (req: IncomingMessage, res: ServerResponse, id: string) => {
+  const socket = req.socket as Socket & { destroySoon?: () => void };
+  // Where Node would close the connection after the answer, only half-close it.
+  socket.destroySoon = () => socket.end();
+  sendMessage(res, 413, 'Request Entity Too Large', id);
+  req.resume();
+  const cutoff = setTimeout(() => socket.destroy(), 5_000);
+  cutoff.unref();
+  socket.once('close', () => clearTimeout(cutoff));
+};
+
+export const startGateway = async (options: GatewayOptions = {}): Promise<Gateway> => {
+  const logger = options.logger ?? console;
+  const resolveHandler = options.resolveHandler ?? createHandlerResolver(options.functionsDir);
+  const router = createRouter(options.routes ?? routeTable, options.fallbackHandler ?? fallbackRoute.handler);
+  const region = options.region ?? process.env.AWS_REGION ?? DEFAULTS.region;
+  const apiId = options.apiId ?? 'pulselocal';
+  const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const timeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
+  const inFlight = new Set<Promise<void>>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const id = requestId();
+    const now = new Date();
+    let body: Buffer | undefined;
+    try {
+      body = await readBody(req, maxBody);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) refuseTooLarge(req, res, id);
+      else res.destroy();
+      return;
+    }
+    const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
+    const match = router(req.method ?? 'GET', rawPath);
+    const functionName = localFunctionName(match.handler);
+    const event = buildEvent({ req, body, match, requestId: id, apiId, now });
+    if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_PAYLOAD_LIMIT_BYTES) {
+      // Under API Gateway's 10 MB but over Lambda's 6 MB invocation payload: Lambda refuses it.
+      logger.warn(`[local gateway] ${match.routeKey}: event over Lambda's 6 MB payload limit, not invoked`);
+      sendMessage(res, 413, 'Request Entity Too Large', id);
+      return;
+    }
+    let reply: HttpReply;
+    try {
+      const handler = await resolveHandler(match.handler);
+      const { result } = await invokeHandler(handler, event, { functionName, region, timeoutMs });
+      reply = toHttpReply(result);
+      if (reply.body.length > LAMBDA_PAYLOAD_LIMIT_BYTES) {
+        throw new MalformedResponse("response over Lambda's 6 MB payload limit");
+      }
+    } catch (err) {
+      if (err instanceof LambdaTimeoutError) {
+        logger.error(`[local gateway] ${match.routeKey} -> ${functionName}: integration timed out`);
+        sendMessage(res, 503, 'Service Unavailable', id);
+        return;
+      }
+      const what =
+        err instanceof MalformedResponse ? `malformed Lambda response: ${err.message}` : 'invocation failed';
+      logger.error(
+        `[local gateway] ${match.routeKey} -> ${functionName}: ${what}`,
+        ...(err instanceof MalformedResponse ? [] : [err]),
+      );
+      sendMessage(res, 500, 'Internal Server Error', id);
+      return;
+    }
+    try {
+      writeReply(res, reply, id);
+    } catch (err) {
+      logger.error(`[local gateway] ${match.routeKey} -> ${functionName}: malformed Lambda response`, err);
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      sendMessage(res, 500, 'Internal Server Error', id);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    const done = handle(req, res)
+      .catch((err) => {
+        logger.error('[local gateway] unexpected error', err);
+        if (!res.headersSent) sendMessage(res, 500, 'Internal Server Error');
+        else res.destroy();
+      })
+      .finally(() => inFlight.delete(done));
+    inFlight.add(done);
+  });
+  server.on('checkContinue', (req, res) => {
+    // `Expect: 100-continue` with a declared body over the limit: refuse before the upload starts.
+    if (Number(req.headers['content-length']) > maxBody) {
+      refuseTooLarge(req, res, requestId());
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed HTTP: answer 400 when the socket still takes it; never let it reach the process.
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  // A wildcard bind is reached through loopback; an IPv6 literal needs brackets in a URL.
+  const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    server,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Requests already being handled get a moment to finish; then every socket goes.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise((r) => {
+          timer = setTimeout(r, 5_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+};

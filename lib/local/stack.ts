@@ -1,0 +1,206 @@
+/**
+ * The whole local stack in one process: emulators (or external endpoints), tables and stream
+ * from the same declarations as the CDK stack, the API Gateway emulator on the route table, and
+ * the event source mapping pollers. Handler modules read process.env when first imported, so the
+ * environment is set before the gateway or a poller can import one; close() puts it back.
+ *
+ * process.env is process-wide: run one local stack per process at a time (a second one pointed
+ * at the first one's emulators sets identical values, so that case works too).
+ */
+
+import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DEFAULTS, ENV, METRICS_NAMESPACE } from '../config';
+import type { ConsumerSettings } from '../stream';
+import { eventStream } from '../stream';
+import { type TableName, tableList } from '../tables';
+import { type Emulators, type Endpoints, startEmulators } from './emulators';
+import { type EventSourceMappingEmulator, startEventSourceMappings } from './event-source-mapping';
+import { type Gateway, startGateway } from './gateway';
+import { DEFAULT_KEY_DIR, ensureLocalKeys, jwksJson, type LocalKeys } from './keys';
+import { createHandlerResolver, type HandlerResolver } from './lambda';
+
+export interface LocalStackOptions {
+  /** Gateway port; 0 picks a free one. Default 0 (bin/local.ts passes 3000). */
+  port?: number;
+  /** Gateway interface; default 127.0.0.1. */
+  host?: string;
+  /** Keep tables, stream, checkpoints and failures here between runs; in memory without it. */
+  dataDir?: string;
+  /**
+   * Variables for the functions, applied over everything else; also where AWS_ENDPOINT_URL_*
+   * for external services are looked up first (then process.env).
+   */
+  env?: Record<string, string>;
+  /** Folder of handler modules; default `<repo>/functions`. */
+  functionsDir?: string;
+  /** Replaces functionsDir: how a handler module name becomes a handler. */
+  resolveHandler?: HandlerResolver;
+  /** On-failure destination folder; default `<dataDir>/failures`, else a fresh temp folder. */
+  failureDir?: string;
+  /** Event source mappings to run; default streamConsumers. Empty: no pollers. */
+  consumers?: readonly ConsumerSettings[];
+  /** Poller tuning (tests): see EventSourceMappingOptions. */
+  esm?: { pollIntervalMs?: number; retryBackoffMs?: { min: number; max: number }; clock?: () => number };
+  /** Fixed emulator ports (NoSQL Workbench keeps its connection); default random. */
+  dynamodbPort?: number;
+  kinesisPort?: number;
+  logger?: Pick<Console, 'info' | 'warn' | 'error'>;
+  /** Where the local JWT signing key lives; default the data dir, else `.pulse`. */
+  keyDir?: string;
+}
+
+export interface LocalStack {
+  url: string;
+  endpoints: Endpoints;
+  names: { tables: Record<TableName, string>; stream: string; streamArn: string };
+  /** True when the service is one named by AWS_ENDPOINT_URL_*, not started here. */
+  external: { dynamodb: boolean; kinesis: boolean };
+  failureDir: string;
+  dataDir?: string;
+  esm: EventSourceMappingEmulator;
+  /** What this stack set in process.env for the functions. */
+  env: Readonly<Record<string, string>>;
+  /** The local signing key: mint analyst/admin tokens with lib/local/keys mintToken. */
+  keys: LocalKeys;
+  close(): Promise<void>;
+}
+
+/** Sets variables and remembers how to undo exactly what it set. */
+const applyEnv = (vars: Record<string, string>) => {
+  const previous = new Map<string, string | undefined>();
+  for (const [k, v] of Object.entries(vars)) {
+    previous.set(k, process.env[k]);
+    process.env[k] = v;
+  }
+  return () => {
+    for (const [k, before] of previous) {
+      // Leave alone what someone else changed since (another stack, a test).
+      if (process.env[k] !== vars[k]) continue;
+      if (before === undefined) delete process.env[k];
+      else process.env[k] = before;
+    }
+  };
+};
+
+export const startLocalStack = async (options: LocalStackOptions = {}): Promise<LocalStack> => {
+  const logger = options.logger ?? console;
+  const overrides = options.env ?? {};
+  const lookup = (k: string): string | undefined => overrides[k] ?? process.env[k];
+  const region = lookup('AWS_REGION') || DEFAULTS.region;
+  const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  // In memory, failed batches still need a folder: a temp one, removed at close if still empty.
+  const tempRoot = options.failureDir || dataDir ? undefined : mkdtempSync(join(tmpdir(), 'pulse-local-'));
+  const failureDir = resolve(
+    options.failureDir ?? (dataDir ? join(dataDir, 'failures') : join(tempRoot as string, 'failures')),
+  );
+  mkdirSync(failureDir, { recursive: true });
+  const removeEmptyTemp = () => {
+    if (!tempRoot) return;
+    try {
+      rmdirSync(failureDir);
+      rmdirSync(tempRoot);
+    } catch {
+      logger.info(`[local stack] failed batches kept in ${failureDir}`);
+    }
+  };
+
+  let emulators: Emulators;
+  try {
+    emulators = await startEmulators({
+      region,
+      env: { ...process.env, ...overrides },
+      ...(dataDir ? { dataDir } : {}),
+      ...(options.dynamodbPort !== undefined ? { dynamodbPort: options.dynamodbPort } : {}),
+      ...(options.kinesisPort !== undefined ? { kinesisPort: options.kinesisPort } : {}),
+    });
+  } catch (err) {
+    removeEmptyTemp();
+    throw err;
+  }
+
+  // The same JWT verifier as in AWS, trusting the local signing key instead of Cognito's.
+  const keys = await ensureLocalKeys(options.keyDir ?? dataDir ?? DEFAULT_KEY_DIR);
+  const env: Record<string, string> = {
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: lookup('AWS_DEFAULT_REGION') || region,
+    AWS_ACCESS_KEY_ID: lookup('AWS_ACCESS_KEY_ID') || 'local',
+    AWS_SECRET_ACCESS_KEY: lookup('AWS_SECRET_ACCESS_KEY') || 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
+    AWS_ENDPOINT_URL_KINESIS: emulators.endpoints.kinesis,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...Object.fromEntries(tableList.map((t) => [t.envVar, emulators.names.tables[t.name as TableName]])),
+    [eventStream.envVar]: emulators.names.stream,
+    [ENV.stage]: 'local',
+    [ENV.consentMode]: lookup(ENV.consentMode) || DEFAULTS.consentMode,
+    [ENV.eventHorizonDays]: lookup(ENV.eventHorizonDays) || String(DEFAULTS.eventHorizonDays),
+    [ENV.userPoolId]: lookup(ENV.userPoolId) || DEFAULTS.localUserPoolId,
+    [ENV.userPoolClientId]: lookup(ENV.userPoolClientId) || DEFAULTS.localUserPoolClientId,
+    [ENV.localFailureDir]: failureDir,
+    [ENV.serviceName]: lookup(ENV.serviceName) || 'pulse',
+    [ENV.metricsNamespace]: lookup(ENV.metricsNamespace) || METRICS_NAMESPACE,
+    [ENV.localJwks]: jwksJson(keys),
+    // EMF lines are for CloudWatch; on a laptop they only bury the logs.
+    POWERTOOLS_METRICS_DISABLED: lookup('POWERTOOLS_METRICS_DISABLED') || 'true',
+    ...overrides,
+  };
+  const restoreEnv = applyEnv(env);
+
+  const resolveHandler = options.resolveHandler ?? createHandlerResolver(options.functionsDir);
+  let gateway: Gateway | undefined;
+  let esm: EventSourceMappingEmulator | undefined;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= stopAll();
+    return closing;
+  };
+  const stopAll = async () => {
+    const errors: unknown[] = [];
+    // Pollers first (they use Kinesis), then the server, then the emulators they all talk to.
+    await esm?.stop().catch((e) => errors.push(e));
+    await gateway?.close().catch((e) => errors.push(e));
+    await emulators.close().catch((e) => errors.push(e));
+    restoreEnv();
+    removeEmptyTemp();
+    if (errors.length) throw new AggregateError(errors, 'Local stack did not stop cleanly');
+  };
+
+  try {
+    esm = await startEventSourceMappings({
+      kinesis: emulators.kinesis,
+      streamName: emulators.names.stream,
+      streamArn: emulators.streamArn,
+      region,
+      failureDir,
+      resolveHandler,
+      logger,
+      ...(options.consumers ? { consumers: options.consumers } : {}),
+      ...(dataDir ? { checkpointFile: join(dataDir, 'esm-checkpoints.json') } : {}),
+      ...options.esm,
+    });
+    gateway = await startGateway({
+      resolveHandler,
+      region,
+      logger,
+      port: options.port ?? 0,
+      host: options.host ?? '127.0.0.1',
+    });
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+
+  return {
+    url: gateway.url,
+    endpoints: emulators.endpoints,
+    names: { ...emulators.names, streamArn: emulators.streamArn },
+    external: emulators.external,
+    failureDir,
+    ...(dataDir ? { dataDir } : {}),
+    esm,
+    env,
+    keys,
+    close,
+  };
+};

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type E2E, eventually, json, startE2E } from '../support/e2e';
+import { validEvent } from '../support/events';
+
+let e2e: E2E;
+beforeAll(async () => {
+  e2e = await startE2E();
+});
+afterAll(() => e2e?.close());
+
+const analyst = () => ({ authorization: `Bearer ${e2e.analyst}` });
+
+describe('events over HTTP to the metrics endpoint', () => {
+  it('counts every accepted event once, client retries included', async () => {
+    const hour = new Date(Date.now() - 2 * 3600_000);
+    hour.setUTCMinutes(0, 0, 0);
+    const at = (minutes: number) => new Date(hour.getTime() + (10 + minutes) * 60_000).toISOString();
+    const events = [
+      validEvent('click', {
+        eventId: 'm-1',
+        userId: 'alice',
+        campaignId: 'summer',
+        timestamp: at(0),
+        deviceType: 'mobile',
+        channel: 'ios',
+      }),
+      validEvent('view', {
+        eventId: 'm-2',
+        userId: 'bob',
+        campaignId: 'summer',
+        timestamp: at(1),
+        deviceType: 'desktop',
+        channel: 'web',
+      }),
+      validEvent('view', {
+        eventId: 'm-3',
+        anonymousId: 'anon-9',
+        userId: undefined,
+        campaignId: 'summer',
+        timestamp: at(70),
+        deviceType: 'desktop',
+        channel: 'web',
+      }),
+      validEvent('conversion', {
+        eventId: 'm-4',
+        userId: 'alice',
+        campaignId: 'summer',
+        timestamp: at(71),
+        deviceType: 'mobile',
+        channel: 'ios',
+      }),
+      validEvent('click', {
+        eventId: 'w-1',
+        userId: 'carol',
+        campaignId: 'winter',
+        timestamp: at(2),
+        deviceType: 'tv',
+        channel: 'web',
+      }),
+    ];
+    const send = (batch: unknown[]) =>
+      e2e.call('/api/engagement/events', {
+        method: 'POST',
+        headers: { 'x-api-key': e2e.writeKey },
+        json: { events: batch },
+      });
+    expect((await send(events)).status).toBe(202);
+    // The client did not see the answer and sends part of it again: same ids, counted once.
+    expect((await send(events.slice(0, 2))).status).toBe(202);
+
+    const from = new Date(hour.getTime() - 3600_000).toISOString();
+    const to = new Date(hour.getTime() + 3 * 3600_000).toISOString();
+    const report = await eventually(async () => {
+      const res = await e2e.call(`/api/metrics/campaigns/summer?from=${from}&to=${to}&granularity=hour`, {
+        headers: analyst(),
+      });
+      const body = await json(res);
+      expect(res.status).toBe(200);
+      expect(body.events).toBe(4);
+      return body;
+    });
+    expect(report.totals).toEqual({ click: 1, view: 2, share: 0, 'video-play': 0, conversion: 1, custom: 0 });
+    expect(report.uniqueUsers).toBe(3);
+    expect(report.byDeviceType).toEqual({ mobile: 2, desktop: 2 });
+    expect(report.byChannel).toEqual({ ios: 2, web: 2 });
+    expect(report.series).toHaveLength(4);
+    expect(report.series[1]).toEqual({
+      start: `${hour.toISOString().slice(0, 13)}:00:00Z`,
+      counts: expect.objectContaining({ click: 1, view: 1 }),
+    });
+    expect(report.series[2].counts).toMatchObject({ view: 1, conversion: 1 });
+
+    const list = await e2e.call('/api/metrics/campaigns?limit=1', { headers: analyst() });
+    const page = await json(list);
+    expect(page.items).toHaveLength(1);
+    expect(page.nextCursor).toEqual(expect.any(String));
+    const rest = await json(
+      await e2e.call(`/api/metrics/campaigns?cursor=${page.nextCursor}`, { headers: analyst() }),
+    );
+    const all = [...page.items, ...rest.items];
+    expect(all.map((c: { campaignId: string }) => c.campaignId).sort()).toEqual(['summer', 'winter']);
+    expect(all.find((c: { campaignId: string }) => c.campaignId === 'winter').totals.click).toBe(1);
+  });
+
+  it('answers bad queries with the parameter named, and unknown campaigns with 404', async () => {
+    const bad = await e2e.call(
+      '/api/metrics/campaigns/summer?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z',
+      { headers: analyst() },
+    );
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).errors[0].path).toBe('from');
+    const zone = await e2e.call('/api/metrics/campaigns/summer?tz=Nowhere/City', { headers: analyst() });
+    expect((await json(zone)).errors[0].path).toBe('tz');
+    const cursor = await e2e.call('/api/metrics/campaigns?cursor=garbage', { headers: analyst() });
+    expect(cursor.status).toBe(400);
+    const unknown = await e2e.call('/api/metrics/campaigns/never-seen', { headers: analyst() });
+    expect(unknown.status).toBe(404);
+  });
+});
