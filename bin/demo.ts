@@ -102,11 +102,17 @@ const makeEvents = () => {
   return events;
 };
 
+let lastDrawn = '';
+/** A one-line progress bar, redrawn only when it changes (and once a line when not a terminal). */
 const progress = (done: number, total: number, label: string) => {
   const width = 30;
   const filled = Math.round((done / total) * width);
-  process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
-  if (done === total) process.stderr.write('\n');
+  const bar = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+  if (process.stderr.isTTY) process.stderr.write(`\r${bar} ${done}/${total}`);
+  else if (bar !== lastDrawn && (filled % 10 === 0 || done === total))
+    process.stderr.write(`${bar} ${done}/${total}\n`);
+  lastDrawn = bar;
+  if (done === total && process.stderr.isTTY) process.stderr.write('\n');
 };
 
 const main = async () => {
@@ -119,13 +125,39 @@ const main = async () => {
   const sourceRes = await fetch(`${base}/api/sources`, {
     method: 'POST',
     headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'demo traffic', channel: 'web', kind: 'server' }),
+    // A server source with room for the demo's bursts (the default limit is 200 events/s).
+    body: JSON.stringify({ name: 'demo traffic', channel: 'web', kind: 'server', rateLimit: 50_000 }),
   });
   if (sourceRes.status !== 201)
     throw new Error(`Creating a source failed: ${sourceRes.status} ${await sourceRes.text()}`);
   const { writeKey } = (await sourceRes.json()) as { writeKey: string };
 
   const events = makeEvents();
+
+  // Consent first: each user grants analytics, and their events carry the token.
+  const userIds = [...new Set(events.map((e) => e.userId as string))];
+  const tokens = new Map<string, string>();
+  let consented = 0;
+  const consentQueue = [...userIds];
+  await Promise.all(
+    Array.from({ length: Number(values.concurrency) }, async () => {
+      for (let id = consentQueue.shift(); id; id = consentQueue.shift()) {
+        const res = await fetch(`${base}/api/users/${encodeURIComponent(id)}/consent`, {
+          method: 'PUT',
+          headers: { 'x-api-key': writeKey, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            purposes: { analytics: true },
+            policyVersion: 'demo-1',
+            source: 'npm run demo',
+          }),
+        });
+        if (res.status !== 200) throw new Error(`Consent refused: ${res.status} ${await res.text()}`);
+        tokens.set(id, ((await res.json()) as { consentToken: string }).consentToken);
+        progress(++consented, userIds.length, 'consent ');
+      }
+    }),
+  );
+  for (const e of events) e.consentToken = tokens.get(e.userId as string);
   const sent = new Map<string, Record<string, number>>();
   const batches: Record<string, unknown>[][] = [];
   // Bursts: batch sizes vary from a trickle to full 500-event batches.
@@ -146,7 +178,8 @@ const main = async () => {
       if (res.status === 202) break;
       // The stream pushed back: same events, same ids, counted once.
       if ((res.status === 503 || res.status === 429) && attempt < 10) {
-        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+        const retryAfter = Number(res.headers.get('retry-after') ?? 1);
+        await new Promise((r) => setTimeout(r, retryAfter * 1000 * (0.5 + Math.random())));
         continue;
       }
       throw new Error(`Batch refused: ${res.status} ${await res.text()}`);

@@ -1,23 +1,47 @@
 /**
- * What each handler module may touch: the stream and which tables, at which level. The CDK stack
- * turns this into IAM statements (exactly these actions, on exactly these resources) and the infra
- * tests hold every function's role to it. Plain data, no aws-cdk-lib.
+ * What each handler module may touch: the stream, which tables at which level, which secrets, and
+ * the on-failure bucket. The CDK stack turns this into IAM statements (exactly these actions, on
+ * exactly these resources) and the infra tests hold every function's role to it. Plain data, no
+ * aws-cdk-lib.
  *
  * A handler module with no entry here fails synth: a new function gets no permissions by accident.
  */
 
+import { ENV } from './config';
 import { type TableName, tableList } from './tables';
 
 /** `read` is what a Lambda event source mapping polls with (the CDK's Kinesis grantRead set). */
 export type StreamAccess = 'write' | 'read' | 'describe';
 
-/** `get` is point lookups only (GetItem); `read` adds BatchGetItem, Query and Scan. */
-export type TableAccess = 'get' | 'read' | 'write' | 'readWrite' | 'describe';
+/**
+ * `get`: point lookups (GetItem). `lookup`: point lookups, one or batched (GetItem, BatchGetItem).
+ * `read` adds Query and Scan. `update`: UpdateItem only (atomic counters). `write`: every write.
+ */
+export type TableAccess = 'get' | 'lookup' | 'read' | 'update' | 'write' | 'readWrite' | 'describe';
+
+/** Secrets the stack creates; a module that declares one may read its value (GetSecretValue). */
+export type SecretName = 'signing';
+
+/** `readDelete`: list, read and delete failed batches (erasure and export reach into them). */
+export type FailureBucketAccess = 'readDelete';
 
 export interface ModuleAccess {
   readonly stream?: StreamAccess;
   readonly tables?: { readonly [K in TableName]?: TableAccess };
+  /** Read access to these secrets; the function learns each one's ARN from its `envVar`. */
+  readonly secrets?: readonly SecretName[];
+  /** Access to the stream consumers' on-failure bucket; the function learns its name from ENV.failureBucket. */
+  readonly failureBucket?: FailureBucketAccess;
 }
+
+export const SECRETS: Readonly<
+  Record<SecretName, { readonly envVar: string; readonly description: string }>
+> = {
+  signing: {
+    envVar: ENV.signingSecretArn,
+    description: 'HMAC key for consent tokens, link tokens and keyed hashes of erased ids',
+  },
+};
 
 export const STREAM_ACTIONS: Readonly<Record<StreamAccess, readonly string[]>> = {
   write: ['kinesis:PutRecord', 'kinesis:PutRecords'],
@@ -46,7 +70,9 @@ const TABLE_WRITE = [
 
 export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
   get: ['dynamodb:GetItem'],
+  lookup: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
   read: TABLE_READ,
+  update: ['dynamodb:UpdateItem'],
   write: TABLE_WRITE,
   readWrite: [...TABLE_READ, ...TABLE_WRITE],
   describe: ['dynamodb:DescribeTable'],
@@ -55,15 +81,26 @@ export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
 /** Levels whose actions also apply to a table's indexes (Query or Scan on a GSI names the index ARN). */
 export const TABLE_ACCESS_USES_INDEXES: Readonly<Record<TableAccess, boolean>> = {
   get: false,
+  lookup: false,
   read: true,
+  update: false,
   write: false,
   readWrite: true,
   describe: false,
 };
 
+export const SECRET_ACTIONS: readonly string[] = ['secretsmanager:GetSecretValue'];
+
+export const FAILURE_BUCKET_ACTIONS: Readonly<
+  Record<FailureBucketAccess, { readonly bucket: readonly string[]; readonly objects: readonly string[] }>
+> = {
+  readDelete: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject', 's3:DeleteObject'] },
+};
+
 /**
  * Extra KMS actions on the customer managed key, only when the stack is synthesized with
- * `pulse:kmsKey=true` (with AWS managed keys the services authorize by themselves).
+ * `pulse:kmsKey=true` (with AWS managed keys the services authorize by themselves). The failure
+ * bucket is SSE-S3 either way, so it needs none.
  */
 export const STREAM_KMS_ACTIONS: Readonly<Record<StreamAccess, readonly string[]>> = {
   write: ['kms:GenerateDataKey'],
@@ -71,40 +108,69 @@ export const STREAM_KMS_ACTIONS: Readonly<Record<StreamAccess, readonly string[]
   describe: [],
 };
 
+const KMS_WRITE = ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'] as const;
+
 export const TABLE_KMS_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
   get: ['kms:Decrypt'],
+  lookup: ['kms:Decrypt'],
   read: ['kms:Decrypt'],
-  write: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
-  readWrite: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+  update: KMS_WRITE,
+  write: KMS_WRITE,
+  readWrite: KMS_WRITE,
   describe: [],
 };
+
+export const SECRET_KMS_ACTIONS: readonly string[] = ['kms:Decrypt'];
+
+type TableLevels = ModuleAccess['tables'];
+
+/** Every table that holds personal data, at one level: erasure and export must reach all of them. */
+const personalTables = (level: TableAccess): TableLevels =>
+  Object.fromEntries(tableList.filter((t) => t.personalData).map((t) => [t.name, level])) as TableLevels;
 
 export const access = {
   // Liveness: the stream and every table answer a describe call; reads no data.
   'service/health': {
     stream: 'describe',
-    tables: Object.fromEntries(tableList.map((t) => [t.name, 'describe'])) as ModuleAccess['tables'],
+    tables: Object.fromEntries(tableList.map((t) => [t.name, 'describe'])) as TableLevels,
   },
   // The catch-all answers 404/405 from the request alone.
   'service/fallback': {},
-  // Checks the write key's hash by its key (GetItem), then puts events on the stream.
-  'ingest/engagement': { stream: 'write', tables: { sources: 'get' } },
+  // Write key by its hash (GetItem), the source's rate-limit window (one atomic UpdateItem), then
+  // the stream. The signing key verifies consent tokens and hashes ids.
+  'ingest/engagement': {
+    stream: 'write',
+    tables: { sources: 'get', limits: 'update' },
+    secrets: ['signing'],
+  },
   // Admin CRUD on sources; listing scans the (small) sources table.
   'sources/sources': { tables: { sources: 'readWrite' } },
   // Analysts' campaign metrics: reads the counters the consumer wrote.
   'metrics/metrics': { tables: { metrics: 'read' } },
-  // Folds stream batches into the read models; never touches sources.
+  // Records consent and its history (write key checked against sources), and signs consent tokens.
+  'consent/consent': {
+    tables: { consent: 'readWrite', sources: 'get' },
+    secrets: ['signing'],
+  },
+  // Erasure and export: every personal table (derived, so a new one is covered the day it is
+  // declared), and the failed batches in the on-failure bucket, which hold event payloads.
+  'privacy/privacy': {
+    tables: personalTables('readWrite'),
+    failureBucket: 'readDelete',
+    secrets: ['signing'],
+  },
+  // Folds stream batches into the read models. Consent is only looked up (current state and erasure
+  // markers, by key), to drop events of withdrawn or erased persons that were already in flight.
   'aggregate/consumer': {
     stream: 'read',
     tables: {
       users: 'readWrite',
-      tags: 'readWrite',
-      variants: 'readWrite',
-      consent: 'readWrite',
       metrics: 'readWrite',
+      consent: 'lookup',
       // Poison records go here with their payload and reason; the consumer never reads them back.
       quarantine: 'write',
     },
+    secrets: ['signing'],
   },
 } as const satisfies Record<string, ModuleAccess>;
 
@@ -114,7 +180,7 @@ export const accessFor = (handlerModule: string): ModuleAccess => {
   if (!decl) {
     throw new Error(
       `No access declaration for handler module '${handlerModule}': add it to lib/access.ts ` +
-        `(what it may touch: stream and tables) before wiring the function.`,
+        `(what it may touch: stream, tables, secrets, failure bucket) before wiring the function.`,
     );
   }
   return decl;

@@ -15,6 +15,18 @@ export const ENV = {
   localJwks: 'PULSE_LOCAL_JWKS',
   /** Local stack only: folder standing in for the S3 on-failure destination. */
   localFailureDir: 'PULSE_LOCAL_FAILURE_DIR',
+  /** Secrets Manager secret (ARN) holding the HMAC key for consent tokens, link tokens, id hashes. */
+  signingSecretArn: 'PULSE_SIGNING_SECRET_ARN',
+  /** Local stack only: the HMAC key itself (base64url), in place of the secret. */
+  localSigningKey: 'PULSE_LOCAL_SIGNING_KEY',
+  /** Days a consent token stays valid after it is issued. */
+  consentTtlDays: 'PULSE_CONSENT_TTL_DAYS',
+  /** What ingest does with properties that look like e-mail, phone or card numbers: reject | hash | off. */
+  piiMode: 'PULSE_PII_MODE',
+  /** Days personal records live after a person's last activity (TTL). */
+  retentionDays: 'PULSE_RETENTION_DAYS',
+  /** S3 bucket of the consumer's on-failure destination (erasure and export search it). */
+  failureBucket: 'PULSE_FAILURE_BUCKET',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const;
@@ -23,8 +35,11 @@ export const METRICS_NAMESPACE = 'Pulse';
 
 export const DEFAULTS = {
   stage: 'dev',
-  consentMode: 'off',
+  consentMode: 'required',
   eventHorizonDays: 30,
+  consentTtlDays: 180,
+  piiMode: 'reject',
+  retentionDays: 395,
   region: 'us-east-1',
   /** Local Cognito-shaped pool id: the same verifier runs locally with a local JWKS. */
   localUserPoolId: 'us-east-1_PulseLocal',

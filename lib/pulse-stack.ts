@@ -10,8 +10,9 @@ import { DEFAULTS, ENV, METRICS_NAMESPACE } from './config';
 import { Aggregation } from './constructs/aggregation';
 import { PulseApi } from './constructs/api';
 import { type MfaMode, PulseAuth } from './constructs/auth';
-import { functionId, PulseFunction } from './constructs/functions';
+import { accessEnvironment, functionId, type GrantTargets, PulseFunction } from './constructs/functions';
 import { Observability } from './constructs/observability';
+import { PulseSecrets } from './constructs/secrets';
 import { EventStream, type ShardMode } from './constructs/stream';
 import { PulseTables, pascal } from './constructs/tables';
 import { fallbackRoute, handlerModules } from './routes';
@@ -21,12 +22,17 @@ import { type TableName, tableList } from './tables';
 /** Repository root (this file lives in lib/). */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+export type PiiMode = 'reject' | 'hash' | 'off';
+
 /** Everything the stack reads from CDK context; bin/pulse.ts documents each key. */
 export interface PulseSettings {
   readonly stage: string;
   readonly shardMode: ShardMode;
   readonly shardCount: number;
   readonly consentMode: 'required' | 'off';
+  readonly consentTtlDays: number;
+  readonly piiMode: PiiMode;
+  readonly retentionDays: number;
   readonly eventHorizonDays: number;
   readonly deletionProtection: boolean;
   readonly removalPolicy: 'retain' | 'destroy';
@@ -46,6 +52,9 @@ export const SETTING_DEFAULTS: PulseSettings = {
   shardMode: 'on-demand',
   shardCount: eventStream.defaultShardCount,
   consentMode: DEFAULTS.consentMode,
+  consentTtlDays: DEFAULTS.consentTtlDays,
+  piiMode: DEFAULTS.piiMode,
+  retentionDays: DEFAULTS.retentionDays,
   eventHorizonDays: DEFAULTS.eventHorizonDays,
   deletionProtection: false,
   removalPolicy: 'retain',
@@ -117,6 +126,9 @@ export const readSettings = (node: Node): PulseSettings => {
     shardMode: oneOf('shardMode', ['on-demand', 'provisioned'], d.shardMode),
     shardCount: int('shardCount', d.shardCount, 1, 500),
     consentMode: oneOf('consentMode', ['required', 'off'], d.consentMode),
+    consentTtlDays: int('consentTtlDays', d.consentTtlDays, 1, 3650),
+    piiMode: oneOf('piiMode', ['reject', 'hash', 'off'], d.piiMode),
+    retentionDays: int('retentionDays', d.retentionDays, 1, 3650),
     eventHorizonDays: int('eventHorizonDays', d.eventHorizonDays, 1, 365),
     deletionProtection: bool('deletionProtection', d.deletionProtection),
     removalPolicy: oneOf('removalPolicy', ['retain', 'destroy'], d.removalPolicy),
@@ -135,6 +147,18 @@ export const readSettings = (node: Node): PulseSettings => {
   }
   return settings;
 };
+
+const HTTP_SIZING = { memorySize: 512, timeout: Duration.seconds(10) };
+/** The consumer folds up to a batch of 500 records per invocation. */
+const CONSUMER_SIZING = { memorySize: 1024, timeout: Duration.seconds(60) };
+/**
+ * Erasure and export walk every personal table and every failed batch in the bucket: more time,
+ * still under the HTTP API's 30-second integration limit.
+ */
+const PRIVACY_SIZING = { memorySize: 1024, timeout: Duration.seconds(29) };
+
+const sizingFor = (handlerModule: string): { memorySize: number; timeout: Duration } =>
+  handlerModule === 'privacy/privacy' ? PRIVACY_SIZING : HTTP_SIZING;
 
 export interface PulseStackProps extends StackProps {
   /** Defaults to the `pulse:*` context of the app. */
@@ -155,6 +179,7 @@ export class PulseStack extends Stack {
   readonly auth: PulseAuth;
   readonly api: PulseApi;
   readonly aggregation: Aggregation;
+  readonly secrets: PulseSecrets;
   readonly observability: Observability;
   readonly encryptionKey: kms.Key | undefined;
 
@@ -169,7 +194,7 @@ export class PulseStack extends Stack {
 
     this.encryptionKey = settings.kmsKey
       ? new kms.Key(this, 'Key', {
-          description: `Pulse ${settings.stage}: stream, tables and alarm topic`,
+          description: `Pulse ${settings.stage}: stream, tables, signing secret and alarm topic`,
           enableKeyRotation: true,
           removalPolicy,
         })
@@ -194,6 +219,15 @@ export class PulseStack extends Stack {
       ...(encryptionKey ? { encryptionKey } : {}),
     });
     const stream = this.eventStream.stream;
+    this.secrets = new PulseSecrets(this, 'Secrets', {
+      removalPolicy,
+      ...(encryptionKey ? { encryptionKey } : {}),
+    });
+    // The buckets now (the privacy function needs the failure bucket's name); consumers after the functions.
+    this.aggregation = new Aggregation(this, 'Aggregation', {
+      failureRetentionDays: settings.failureRetentionDays,
+      removalPolicy,
+    });
     this.auth = new PulseAuth(this, 'Auth', {
       deletionProtection: settings.deletionProtection,
       removalPolicy,
@@ -201,11 +235,15 @@ export class PulseStack extends Stack {
       threatProtection: settings.threatProtection,
     });
 
-    // The environment contract of lib/config.ts, the same for every function.
+    // The environment contract of lib/config.ts: this much for every function, plus where to find
+    // the secrets and the bucket its lib/access.ts declaration lets it use (accessEnvironment).
     const environment: Record<string, string> = {
       [eventStream.envVar]: stream.streamName,
       [ENV.stage]: settings.stage,
       [ENV.consentMode]: settings.consentMode,
+      [ENV.consentTtlDays]: String(settings.consentTtlDays),
+      [ENV.piiMode]: settings.piiMode,
+      [ENV.retentionDays]: String(settings.retentionDays),
       [ENV.eventHorizonDays]: String(settings.eventHorizonDays),
       [ENV.userPoolId]: this.auth.userPool.userPoolId,
       [ENV.userPoolClientId]: this.auth.client.userPoolClientId,
@@ -217,12 +255,17 @@ export class PulseStack extends Stack {
 
     // Every handler module the stack runs: routes, the catch-all, stream consumers.
     const modules = new Map<string, { memorySize: number; timeout: Duration }>();
-    const http = { memorySize: 512, timeout: Duration.seconds(10) };
-    for (const handlerModule of handlerModules().keys()) modules.set(handlerModule, http);
-    modules.set(fallbackRoute.handler, http);
-    // The consumer folds up to a batch of 500 records per invocation.
-    for (const c of streamConsumers)
-      modules.set(c.handler, { memorySize: 1024, timeout: Duration.seconds(60) });
+    for (const handlerModule of handlerModules().keys()) modules.set(handlerModule, sizingFor(handlerModule));
+    modules.set(fallbackRoute.handler, sizingFor(fallbackRoute.handler));
+    for (const c of streamConsumers) modules.set(c.handler, CONSUMER_SIZING);
+
+    const grantTargets: GrantTargets = {
+      stream,
+      tables: this.tables.byName,
+      secrets: this.secrets.byName,
+      failureBucket: this.aggregation.failureBucket,
+      ...(encryptionKey ? { encryptionKey } : {}),
+    };
 
     const projectRoot = props.projectRoot ?? PROJECT_ROOT;
     const functionsDir = props.functionsDir ?? join(projectRoot, 'functions');
@@ -235,11 +278,11 @@ export class PulseStack extends Stack {
         handlerModule,
         functionsDir,
         projectRoot,
-        environment,
+        environment: { ...environment, ...accessEnvironment(decl, grantTargets) },
         logGroup: this.observability.logGroup(this, `${id}LogGroup`),
         ...sizing,
       });
-      fn.grant(decl, { stream, tables: this.tables.byName, ...(encryptionKey ? { encryptionKey } : {}) });
+      fn.grant(decl, grantTargets);
       functions.set(handlerModule, fn);
     }
     this.functions = functions;
@@ -249,22 +292,30 @@ export class PulseStack extends Stack {
       return fn.fn;
     };
 
+    const accessLogGroup = this.observability.logGroup(this, 'ApiAccessLogs');
     this.api = new PulseApi(this, 'Api', {
       functionFor,
       throttle: { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
-      accessLogGroup: this.observability.logGroup(this, 'ApiAccessLogs'),
+      accessLogGroup,
       corsOrigins: settings.corsOrigins,
     });
-    this.aggregation = new Aggregation(this, 'Aggregation', {
-      stream,
-      consumers: streamConsumers,
-      functionFor,
-      failureRetentionDays: settings.failureRetentionDays,
-      removalPolicy,
-    });
+    this.aggregation.connect({ stream, consumers: streamConsumers, functionFor });
 
-    for (const c of streamConsumers) this.observability.watchConsumer(pascal(c.name), functionFor(c.handler));
-    this.observability.watchApi(this.api.metricServerError());
+    for (const c of streamConsumers) {
+      const source = this.aggregation.eventSources.get(c.name);
+      if (!source) throw new Error(`No event source mapping for consumer '${c.name}'`);
+      this.observability.watchConsumer({
+        name: pascal(c.name),
+        fn: functionFor(c.handler),
+        handlerModule: c.handler,
+        eventSourceMappingId: source.eventSourceMappingId,
+      });
+    }
+    this.observability.watchApi({
+      metric5xx: this.api.metricServerError(),
+      accessLogGroup,
+      apiId: this.api.httpApi.apiId,
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
@@ -283,5 +334,9 @@ export class PulseStack extends Stack {
       description: 'Batches the stream consumers gave up on (expire after pulse:failureRetentionDays)',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+    new CfnOutput(this, 'SigningSecretArn', {
+      value: this.secrets.get('signing').secretArn,
+      description: 'The HMAC key (consent and link tokens, hashes of erased ids); never rotate it in place',
+    });
   }
 }

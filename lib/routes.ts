@@ -88,6 +88,38 @@ export const routes = [
     auth: 'analyst',
     summary: 'A campaign: totals, unique users, device and channel splits, hour or day series',
   },
+  {
+    id: 'putConsent',
+    method: 'PUT',
+    path: '/api/users/{userId}/consent',
+    handler: 'consent/consent',
+    auth: 'writeKey',
+    summary: "Record a person's consent by purpose; returns a signed consent token",
+  },
+  {
+    id: 'getConsent',
+    method: 'GET',
+    path: '/api/users/{userId}/consent',
+    handler: 'consent/consent',
+    auth: 'analyst',
+    summary: 'Current consent and its full history',
+  },
+  {
+    id: 'eraseUser',
+    method: 'DELETE',
+    path: '/api/users/{userId}',
+    handler: 'privacy/privacy',
+    auth: 'admin',
+    summary: 'Erase every personal record of a person, under every linked id, in every store',
+  },
+  {
+    id: 'exportUser',
+    method: 'GET',
+    path: '/api/users/{userId}/export',
+    handler: 'privacy/privacy',
+    auth: 'admin',
+    summary: 'Every personal record Pulse holds on a person, as JSON',
+  },
 ] as const satisfies readonly RouteDef[];
 
 export type RouteId = (typeof routes)[number]['id'];

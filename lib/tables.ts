@@ -99,6 +99,16 @@ export const tables = {
     personalData: false,
     description: 'Sources and the SHA-256 hashes of their write keys',
   },
+  limits: {
+    name: 'limits',
+    envVar: 'LIMITS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    personalData: false,
+    description: 'Per-source rate-limit windows (expiring counters)',
+  },
 } as const satisfies Record<string, TableDef>;
 
 export type TableName = keyof typeof tables;

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { type Contribution, type CounterDelta, sumAfter, TOTAL_BUCKET } from '../core/campaign-counters';
 import { addToSketch, type BucketUniques, EXACT_CAP, emptySketch } from '../core/uniques';
-import { isConditionFailed } from './dynamo-errors';
+import { isConditionFailed } from './dynamo';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
 
 export const counterPk = (campaignId: string, shardId: string) => `c#${campaignId}#${shardId}`;

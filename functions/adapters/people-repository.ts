@@ -3,14 +3,9 @@
  * whole with an optimistic version check (another shard may write the same person after an
  * identity merge), billed by item size — which is why PersonStats stays compact.
  */
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  PutCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { emptyPerson, type PersonStats } from '../core/person';
-import { isConditionFailed } from './dynamo-errors';
+import { batchGetAll, isConditionFailed } from './dynamo';
 
 export const personKeyOf = (personKey: string) => ({ pk: `person#${personKey}`, sk: 'stats' });
 
@@ -51,32 +46,16 @@ export class PeopleRepository {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Every person of a batch, with BatchGetItem's unprocessed keys retried. */
+  /** Every person of a batch; expired items (TTL deletes late) count as absent. */
   async load(
     personKeys: readonly string[],
   ): Promise<{ people: Map<string, StoredPerson>; consumed: number }> {
+    const { items, consumed } = await batchGetAll(this.db, this.tableName, personKeys.map(personKeyOf));
+    const nowS = Math.floor(this.now().getTime() / 1000);
     const people = new Map<string, StoredPerson>();
-    let consumed = 0;
-    for (let i = 0; i < personKeys.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = personKeys.slice(i, i + 100).map(personKeyOf);
-      for (let attempt = 0; keys && keys.length > 0; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
-        const out: BatchGetCommandOutput = await this.db.send(
-          new BatchGetCommand({
-            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        );
-        consumed += out.ConsumedCapacity?.reduce((n, c) => n + (c.CapacityUnits ?? 0), 0) ?? 0;
-        const nowS = Math.floor(this.now().getTime() / 1000);
-        for (const item of out.Responses?.[this.tableName] ?? []) {
-          // TTL deletes late: an expired item is as good as gone.
-          if (typeof item.expiresAt === 'number' && item.expiresAt < nowS) continue;
-          people.set(item.personKey as string, fromItem(item));
-        }
-        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-    }
+    for (const item of items)
+      if (!(typeof item.expiresAt === 'number' && item.expiresAt < nowS))
+        people.set(item.personKey as string, fromItem(item));
     for (const key of personKeys)
       if (!people.has(key)) people.set(key, { stats: emptyPerson(key), version: 0 });
     return { people, consumed };

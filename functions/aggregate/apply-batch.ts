@@ -17,17 +17,33 @@
 import { BatchProcessor, EventType } from '@aws-lambda-powertools/batch';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import pLimit from 'p-limit';
+import type { ConsentRepository } from '../adapters/consent-repository';
 import type { MetricsRepository } from '../adapters/metrics-repository';
 import type { PeopleRepository } from '../adapters/people-repository';
 import type { QuarantineRepository } from '../adapters/quarantine-repository';
 import { foldCampaignCounters } from '../core/campaign-counters';
 import { decodeCanonical } from '../core/envelope';
 import { judgeAndApply, padSequence, type StreamEvent, type Verdict } from '../core/person';
+import { keyedIdHash } from '../core/signing';
+
+/**
+ * Consent as it stands now, checked for every event of a batch: an erasure marker on any of
+ * its ids drops it; with consent required, so does a withdrawal of analytics by any of its
+ * ids, or no grant on record for either — whatever token the event carried at ingest.
+ */
+export interface ConsentGate {
+  consent: ConsentRepository;
+  key: Uint8Array;
+  required: boolean;
+}
 
 export interface BatchDeps {
   people: PeopleRepository;
   counters: MetricsRepository;
   quarantine: QuarantineRepository;
+  consentGate?: ConsentGate;
+  /** Key for the person hashes in unique-user sets. */
+  idKey?: Uint8Array;
   now?: () => Date;
   concurrency?: number;
 }
@@ -41,11 +57,32 @@ export interface BatchOutcome {
   replayed: number;
   /** Client retries of events already counted. */
   duplicates: number;
+  /** Events dropped for consent withdrawn, never given, or erasure. */
+  consentDropped: number;
   quarantined: number;
   writeUnits: number;
   /** Oldest record's age when the batch started, ms. */
   maxRecordAgeMs: number;
 }
+
+const admitted = async (events: StreamEvent[], gate: ConsentGate): Promise<StreamEvent[]> => {
+  if (events.length === 0) return events;
+  const idsOf = (e: StreamEvent) =>
+    [e.event.userId, e.event.anonymousId].filter((id): id is string => id !== undefined);
+  const ids = [...new Set(events.flatMap(idsOf))];
+  const hashOf = new Map(ids.map((id) => [id, keyedIdHash(gate.key, id)]));
+  const [erased, current] = await Promise.all([
+    gate.consent.erasedAmong([...hashOf.values()]),
+    gate.required ? gate.consent.currentFor(ids) : Promise.resolve(new Map()),
+  ]);
+  return events.filter((e) => {
+    const eventIds = idsOf(e);
+    if (eventIds.some((id) => erased.has(hashOf.get(id) as string))) return false;
+    if (!gate.required) return true;
+    const states = eventIds.map((id) => current.get(id)?.purposes.analytics);
+    return !states.includes(false) && states.includes(true);
+  });
+};
 
 const shardOf = (r: KinesisStreamRecord) => r.eventID.slice(0, r.eventID.lastIndexOf(':'));
 
@@ -59,6 +96,7 @@ export const applyBatch = async (
     applied: 0,
     replayed: 0,
     duplicates: 0,
+    consentDropped: 0,
     quarantined: 0,
     writeUnits: 0,
     maxRecordAgeMs: 0,
@@ -104,7 +142,9 @@ export const applyBatch = async (
     if (status === 'fail') fail(seq);
     else if (result) events.push(result as StreamEvent);
   }
-  const usable = failedAt === undefined ? events : events.filter((e) => e.seq < (failedAt as string));
+  const decoded = failedAt === undefined ? events : events.filter((e) => e.seq < (failedAt as string));
+  const usable = deps.consentGate ? await admitted(decoded, deps.consentGate) : decoded;
+  outcome.consentDropped = decoded.length - usable.length;
 
   // 2. persons: judge and write, retrying a person whose item another writer changed
   const byPerson = new Map<string, StreamEvent[]>();
@@ -161,7 +201,7 @@ export const applyBatch = async (
       ),
     );
     await Promise.all(
-      foldCampaignCounters(counted).map((delta) =>
+      foldCampaignCounters(counted, deps.idKey).map((delta) =>
         limit(async () => {
           try {
             outcome.writeUnits += await deps.counters.apply(shardId, delta);

@@ -7,12 +7,15 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { DEFAULTS, ENV } from '../../lib/config';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
+import { ConsentRepository } from '../adapters/consent-repository';
 import { MetricsRepository } from '../adapters/metrics-repository';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { PeopleRepository } from '../adapters/people-repository';
 import { QuarantineRepository } from '../adapters/quarantine-repository';
+import { signingKey } from '../adapters/signing-key';
 import { applyBatch } from './apply-batch';
 
 const db = documentClient();
@@ -21,9 +24,15 @@ const deps = {
   counters: new MetricsRepository(db, requireEnv(tables.metrics.envVar)),
   quarantine: new QuarantineRepository(db, requireEnv(tables.quarantine.envVar)),
 };
+const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
+const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
 
 const consume = async (event: KinesisStreamEvent, _context: Context): Promise<KinesisStreamBatchResponse> => {
-  const outcome = await applyBatch(event.Records, deps);
+  // Consent is read per batch, never cached: a withdrawal takes effect at once.
+  const key = await signingKey();
+  const consentGate = { consent, key, required: consentRequired };
+  const outcome = await applyBatch(event.Records, { ...deps, consentGate, idKey: key });
+  metrics.addMetric('ConsentDropped', MetricUnit.Count, outcome.consentDropped);
   metrics.addMetric('EventsApplied', MetricUnit.Count, outcome.applied);
   metrics.addMetric('DuplicatesDropped', MetricUnit.Count, outcome.duplicates);
   metrics.addMetric('RecordsQuarantined', MetricUnit.Count, outcome.quarantined);

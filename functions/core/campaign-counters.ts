@@ -33,6 +33,7 @@ export interface CounterDelta {
 /** New events with a campaign → deltas keyed by `campaign\u0000bucket`. */
 export const foldCampaignCounters = (
   records: readonly { seq: string; event: CanonicalEvent }[],
+  idKey?: Uint8Array,
 ): CounterDelta[] => {
   const deltas = new Map<string, CounterDelta>();
   const add = (campaignId: string, bucket: string, c: Contribution) => {
@@ -46,7 +47,7 @@ export const foldCampaignCounters = (
   };
   for (const { seq, event } of records) {
     if (event.campaignId === undefined) continue;
-    const contribution = { seq, fields: counterFields(event), person: personHash(event.personKey) };
+    const contribution = { seq, fields: counterFields(event), person: personHash(event.personKey, idKey) };
     add(event.campaignId, quarterOf(event.eventTime), contribution);
     add(event.campaignId, TOTAL_BUCKET, contribution);
   }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Channel, ClientEvent, DeviceType, EventType } from './events';
 import { LIMITS } from './events';
 import { stableStringify } from './json';
+import type { PiiMode } from './pii';
 import type { FieldError } from './problem';
 
 export const ENVELOPE_VERSION = 1;
@@ -51,6 +52,10 @@ export interface DoorContext {
   receivedAtIso?: string;
   horizonDays: number;
   door: CanonicalEvent['door'];
+  /** When consent is required: the key tokens are checked with, and the request's header token. */
+  consent?: { key: Uint8Array; headerToken?: string };
+  /** What to do with personal data in properties (data minimisation). */
+  pii?: { mode: PiiMode; key?: Uint8Array };
 }
 
 export const personKeyOf = (e: { userId?: string; anonymousId?: string }): string =>

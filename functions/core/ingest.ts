@@ -2,8 +2,10 @@
  * The ingest decision for `/api/engagement/*`, pure: raw events in, canonical events and
  * per-index rejections out. The handler only adds I/O (auth, the stream write, the answer).
  */
+import { checkConsent } from './consent';
 import { type CanonicalEvent, type DoorContext, toCanonical } from './envelope';
 import { type EventType, LIMITS, parseClientEvent } from './events';
+import { minimiseProperties } from './pii';
 import type { FieldError, ProblemCode } from './problem';
 
 export interface Rejection {
@@ -55,8 +57,21 @@ export const ingestOne = (
   });
   const parsed = parseClientEvent(raw, options.pathType);
   if (!parsed.ok) return reject('validation_failed', parsed.errors);
+  if (ctx.pii && ctx.pii.mode !== 'off' && parsed.value.properties) {
+    const minimised = minimiseProperties(parsed.value.properties, ctx.pii.mode, ctx.pii.key);
+    if (minimised.errors.length > 0) return reject('validation_failed', minimised.errors);
+    parsed.value.properties = minimised.value;
+  }
   const canonical = toCanonical(parsed.value, ctx);
   if (!canonical.ok) return reject('validation_failed', canonical.errors);
+  if (ctx.consent) {
+    const verdict = checkConsent(
+      ctx.consent.key,
+      parsed.value.consentToken ?? ctx.consent.headerToken,
+      canonical.event,
+    );
+    if (!verdict.ok) return reject(verdict.code, verdict.errors);
+  }
   const json = JSON.stringify(canonical.event);
   // String length is a lower bound of UTF-8 bytes: count bytes only near the limit.
   const max = LIMITS.eventBytes + ENVELOPE_ALLOWANCE_BYTES;

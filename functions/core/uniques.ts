@@ -4,16 +4,22 @@
  * so an item never outgrows DynamoDB's size limit. Unions over buckets are exact when every
  * bucket is; otherwise the answer is an estimate and says so. Pure.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 export const HLL_P = 13;
 export const HLL_M = 1 << HLL_P;
 /** Beyond this many members a bucket's set turns into a sketch (8 KB of hashes). */
 export const EXACT_CAP = 1000;
 
-/** 8 bytes of SHA-256 of the person key: uniform, so also the sketch's hash. */
-export const personHash = (personKey: string): Buffer =>
-  createHash('sha256').update(personKey).digest().subarray(0, 8);
+/**
+ * 8 bytes of a hash of the person key: uniform, so also the sketch's hash. Keyed (HMAC) when
+ * a key is given, as in the consumer, so the sets in the metrics table cannot be probed by
+ * hashing candidate ids.
+ */
+export const personHash = (personKey: string, key?: Uint8Array): Buffer =>
+  (key ? createHmac('sha256', key).update(personKey) : createHash('sha256').update(personKey))
+    .digest()
+    .subarray(0, 8);
 
 export const emptySketch = (): Uint8Array => new Uint8Array(HLL_M);
 

@@ -1,4 +1,4 @@
-import { CfnResource, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,6 +6,7 @@ import { KinesisEventSource, S3OnFailureDestination } from 'aws-cdk-lib/aws-lamb
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { ConsumerSettings } from '../stream';
+import { acknowledgeObjectWildcard } from './functions';
 
 /**
  * S3OnFailureDestination, granting only what Lambda needs to write a failed batch (s3:PutObject on
@@ -33,29 +34,29 @@ export class PutOnlyS3OnFailureDestination extends S3OnFailureDestination {
     targetHandler.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.destinationBucket.bucketArn] }),
     );
-    if (targetHandler.role && this.destinationBucket.node.defaultChild instanceof CfnResource) {
-      const bucketId = Stack.of(this.destinationBucket).resolve(
-        this.destinationBucket.node.defaultChild.logicalId,
-      );
-      Validations.of(targetHandler.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
-        reason:
-          'Lambda names the objects of failed batches itself, so PutObject must cover every key of the ' +
+    if (targetHandler.role) {
+      acknowledgeObjectWildcard(
+        targetHandler.role,
+        this.destinationBucket,
+        'Lambda names the objects of failed batches itself, so PutObject must cover every key of the ' +
           'on-failure bucket; the statement allows nothing else (no read, no delete) and one bucket only.',
-      });
+      );
     }
     return { destination: this.destinationBucket.bucketArn };
   }
 }
 
 export interface AggregationProps {
+  /** Days a failed batch stays in the on-failure bucket (it holds event payloads: personal data). */
+  readonly failureRetentionDays: number;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export interface ConsumerWiring {
   readonly stream: kinesis.IStream;
   readonly consumers: readonly ConsumerSettings[];
   /** The function serving a consumer's handler module. */
   readonly functionFor: (handlerModule: string) => lambda.IFunction;
-  /** Days a failed batch stays in the on-failure bucket (it holds event payloads: personal data). */
-  readonly failureRetentionDays: number;
-  readonly removalPolicy: RemovalPolicy;
 }
 
 const startingPosition = (p: ConsumerSettings['startingPosition']): lambda.StartingPosition =>
@@ -63,12 +64,13 @@ const startingPosition = (p: ConsumerSettings['startingPosition']): lambda.Start
 
 /**
  * Stream consumers (lib/stream.ts) wired to their functions with exactly the declared event source
- * mapping settings, and the last-resort on-failure bucket behind them.
+ * mapping settings, and the last-resort on-failure bucket behind them. Two steps: the buckets
+ * first (the privacy function needs the failure bucket before it exists), then `connect`.
  */
 export class Aggregation extends Construct {
   readonly failureBucket: s3.Bucket;
   readonly accessLogBucket: s3.Bucket;
-  readonly eventSources: ReadonlyMap<string, KinesisEventSource>;
+  private readonly sources = new Map<string, KinesisEventSource>();
 
   constructor(scope: Construct, id: string, props: AggregationProps) {
     super(scope, id);
@@ -101,9 +103,16 @@ export class Aggregation extends Construct {
       serverAccessLogsPrefix: 'failure-bucket/',
       removalPolicy: props.removalPolicy,
     });
+  }
 
+  /** Event source mappings by consumer name (after `connect`). */
+  get eventSources(): ReadonlyMap<string, KinesisEventSource> {
+    return this.sources;
+  }
+
+  /** One event source mapping per consumer, failing over to the bucket. */
+  connect(props: ConsumerWiring): void {
     const onFailure = new PutOnlyS3OnFailureDestination(this.failureBucket);
-    const eventSources = new Map<string, KinesisEventSource>();
     for (const consumer of props.consumers) {
       const source = new KinesisEventSource(props.stream, {
         batchSize: consumer.batchSize,
@@ -115,10 +124,12 @@ export class Aggregation extends Construct {
         parallelizationFactor: consumer.parallelizationFactor,
         startingPosition: startingPosition(consumer.startingPosition),
         onFailure,
+        // EventCount metrics (OnFailureDestinationDeliveredEventCount, DroppedEventCount) feed the
+        // alarms on batches given up on; standard CloudWatch metric charges apply.
+        metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
       });
       props.functionFor(consumer.handler).addEventSource(source);
-      eventSources.set(consumer.name, source);
+      this.sources.set(consumer.name, source);
     }
-    this.eventSources = eventSources;
   }
 }

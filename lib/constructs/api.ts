@@ -23,6 +23,8 @@ export interface PulseApiProps {
  * log holds no personal data that erasure would have to reach.
  */
 const ACCESS_LOG_FORMAT = JSON.stringify({
+  // The throttle alarm's metric filter takes its ApiId dimension from here.
+  apiId: '$context.apiId',
   requestId: '$context.requestId',
   requestTime: '$context.requestTimeEpoch',
   routeKey: '$context.routeKey',
@@ -35,6 +37,23 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
   integrationError: '$context.integrationErrorMessage',
   error: '$context.error.message',
 });
+
+/** What browser SDKs send: write key or JWT, JSON (maybe gzip), and the consent token. */
+export const CORS_ALLOW_HEADERS = [
+  'authorization',
+  'content-encoding',
+  'content-type',
+  'x-api-key',
+  'x-consent-token',
+] as const;
+
+/** Not CORS-safelisted, so a browser hides it unless exposed: SDKs back off by it on 429. */
+export const CORS_EXPOSE_HEADERS = ['retry-after'] as const;
+
+/** The methods the route table uses, no more. */
+const CORS_METHODS: apigwv2.CorsHttpMethod[] = [...new Set(routes.map((r) => r.method))].map(
+  (m) => apigwv2.CorsHttpMethod[m],
+);
 
 const NO_AUTHORIZER_REASON =
   'Authentication runs in the functions, driven by the route table (write keys, Cognito JWTs verified ' +
@@ -64,14 +83,9 @@ export class PulseApi extends Construct {
         ? {
             corsPreflight: {
               allowOrigins: [...props.corsOrigins],
-              allowMethods: [apigwv2.CorsHttpMethod.ANY],
-              allowHeaders: [
-                'authorization',
-                'content-type',
-                'content-encoding',
-                'x-api-key',
-                'x-consent-token',
-              ],
+              allowMethods: CORS_METHODS,
+              allowHeaders: [...CORS_ALLOW_HEADERS],
+              exposeHeaders: [...CORS_EXPOSE_HEADERS],
               maxAge: Duration.hours(1),
             },
           }

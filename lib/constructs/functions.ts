@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -9,9 +9,16 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
+  FAILURE_BUCKET_ACTIONS,
   type ModuleAccess,
+  SECRET_ACTIONS,
+  SECRET_KMS_ACTIONS,
+  SECRETS,
+  type SecretName,
   STREAM_ACTIONS,
   STREAM_KMS_ACTIONS,
   TABLE_ACCESS_USES_INDEXES,
@@ -127,22 +134,13 @@ export class PulseFunction extends Construct {
   }
 
   /** Grants exactly what a lib/access.ts declaration names: these actions, on these resources. */
-  grant(
-    decl: ModuleAccess,
-    targets: {
-      readonly stream: kinesis.IStream;
-      readonly tables: ReadonlyMap<TableName, dynamodb.ITable>;
-      readonly encryptionKey?: kms.IKey;
-    },
-  ): void {
+  grant(decl: ModuleAccess, targets: GrantTargets): void {
     const kmsActions = new Set<string>();
+    const allow = (actions: readonly string[], resources: string[]) =>
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...actions], resources }));
+
     if (decl.stream) {
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: [...STREAM_ACTIONS[decl.stream]],
-          resources: [targets.stream.streamArn],
-        }),
-      );
+      allow(STREAM_ACTIONS[decl.stream], [targets.stream.streamArn]);
       for (const a of STREAM_KMS_ACTIONS[decl.stream]) kmsActions.add(a);
     }
     for (const [name, level] of Object.entries(decl.tables ?? {}) as [TableName, TableAccess | undefined][]) {
@@ -154,18 +152,57 @@ export class PulseFunction extends Construct {
       if (TABLE_ACCESS_USES_INDEXES[level] && tableDefs[name].indexes.length > 0) {
         resources.push(`${table.tableArn}/index/*`);
       }
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: [...TABLE_ACTIONS[level]], resources }),
-      );
+      allow(TABLE_ACTIONS[level], resources);
       for (const a of TABLE_KMS_ACTIONS[level]) kmsActions.add(a);
     }
-    if (targets.encryptionKey && kmsActions.size > 0) {
-      this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: [...kmsActions].sort(),
-          resources: [targets.encryptionKey.keyArn],
-        }),
+    for (const name of decl.secrets ?? []) {
+      const secret = targets.secrets.get(name);
+      if (!secret) throw new Error(`lib/access.ts: '${this.handlerModule}' names unknown secret '${name}'`);
+      // Not secret.grantRead: that adds DescribeSecret, and a KMS grant with conditions of its own.
+      allow(SECRET_ACTIONS, [secret.secretArn]);
+      if (secret.encryptionKey) for (const a of SECRET_KMS_ACTIONS) kmsActions.add(a);
+    }
+    if (decl.failureBucket) {
+      const bucket = targets.failureBucket;
+      const actions = FAILURE_BUCKET_ACTIONS[decl.failureBucket];
+      allow(actions.bucket, [bucket.bucketArn]);
+      allow(actions.objects, [bucket.arnForObjects('*')]);
+      acknowledgeObjectWildcard(
+        this.role,
+        bucket,
+        'Erasure and export look for a person in every failed batch, whose object keys Lambda chooses; ' +
+          'so GetObject and DeleteObject cover the keys of this one bucket, and nothing else.',
       );
+    }
+    if (targets.encryptionKey && kmsActions.size > 0) {
+      allow([...kmsActions].sort(), [targets.encryptionKey.keyArn]);
     }
   }
 }
+
+export interface GrantTargets {
+  readonly stream: kinesis.IStream;
+  readonly tables: ReadonlyMap<TableName, dynamodb.ITable>;
+  readonly secrets: ReadonlyMap<SecretName, secretsmanager.ISecret>;
+  /** The stream consumers' on-failure bucket (SSE-S3: no KMS grant). */
+  readonly failureBucket: s3.IBucket;
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** The environment a declaration implies: where to find the secrets and the bucket it may use. */
+export const accessEnvironment = (decl: ModuleAccess, targets: GrantTargets): Record<string, string> => {
+  const env: Record<string, string> = {};
+  for (const name of decl.secrets ?? []) {
+    const secret = targets.secrets.get(name);
+    if (secret) env[SECRETS[name].envVar] = secret.secretArn;
+  }
+  if (decl.failureBucket) env[ENV.failureBucket] = targets.failureBucket.bucketName;
+  return env;
+};
+
+/** cdk-nag's IAM5 for `<bucket>/*`, acknowledged on one role for one bucket with the reason. */
+export const acknowledgeObjectWildcard = (role: iam.IRole, bucket: s3.IBucket, reason: string): void => {
+  if (!(bucket.node.defaultChild instanceof CfnResource)) return;
+  const bucketId = Stack.of(bucket).resolve(bucket.node.defaultChild.logicalId);
+  Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`, reason });
+};

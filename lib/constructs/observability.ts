@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../config';
 
 export interface ObservabilityProps {
   /** Retention of every log group the stack creates. */
@@ -21,7 +22,7 @@ export interface ObservabilityProps {
 
 /**
  * Logging and alarm conventions: every log group comes from here (one retention, one removal
- * policy), and the alarms notify one SNS topic.
+ * policy), and the alarms notify one SNS topic. Every alarm treats missing data as not breaching.
  */
 export class Observability extends Construct {
   readonly alarmTopic: sns.Topic;
@@ -62,43 +63,142 @@ export class Observability extends Construct {
   }
 
   private alarm(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {
-    const alarm = new cloudwatch.Alarm(this, id, props);
+    const alarm = new cloudwatch.Alarm(this, id, {
+      // Quiet metrics are healthy ones: Lambda, API Gateway and EMF publish nothing when idle.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...props,
+    });
     alarm.addAlarmAction(new SnsAction(this.alarmTopic));
     return alarm;
   }
 
-  /**
-   * A stream consumer that errors or falls behind: errors mean batches are being retried (and,
-   * past the retry budget, sent to the on-failure bucket); iterator age means the read models lag.
-   */
-  watchConsumer(name: string, fn: lambda.IFunction): void {
-    this.alarm(`${name}Errors`, {
-      alarmDescription: `Stream consumer ${name} is failing batches (retries, then the on-failure bucket)`,
-      metric: fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+  /** An alarm on any occurrence: a sum of at least one in five minutes. */
+  private anyOf(id: string, alarmDescription: string, metric: cloudwatch.IMetric): cloudwatch.Alarm {
+    return this.alarm(id, {
+      alarmDescription,
+      metric,
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    this.alarm(`${name}IteratorAge`, {
-      alarmDescription: `Stream consumer ${name} is more than 5 minutes behind the stream`,
-      metric: fn.metric('IteratorAge', { period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
-      threshold: Duration.minutes(5).toMilliseconds(),
-      evaluationPeriods: 3,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 
-  /** 5xx are our bugs (the contract never answers 500 for client input) or the stream refusing writes. */
-  watchApi(metric5xx: cloudwatch.IMetric): void {
+  /**
+   * A stream consumer in trouble: errors (batches retried, then sent to the on-failure bucket),
+   * falling behind (the read models lag), poison records quarantined, batches given up on.
+   */
+  watchConsumer(consumer: ConsumerWatch): void {
+    const { name, fn } = consumer;
+    const sum = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
+    this.anyOf(
+      `${name}Errors`,
+      `Stream consumer ${name} is failing batches (retries, then the on-failure bucket)`,
+      fn.metricErrors(sum),
+    );
+    this.alarm(`${name}IteratorAge`, {
+      alarmDescription: `Stream consumer ${name} is more than a minute behind the stream`,
+      metric: fn.metric('IteratorAge', { period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: Duration.minutes(1).toMilliseconds(),
+      // Three minutes of five: a lag that lasts, not one slow batch.
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    // The consumer's own EMF metric (Powertools Metrics): namespace from POWERTOOLS_METRICS_NAMESPACE,
+    // and the one default dimension Powertools adds, `service`, from POWERTOOLS_SERVICE_NAME, which
+    // the stack sets to the handler module. The alarm must name exactly that dimension set.
+    this.anyOf(
+      `${name}RecordsQuarantined`,
+      `Stream consumer ${name} quarantined records it could not process (quarantine table)`,
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'RecordsQuarantined',
+        dimensionsMap: { service: consumer.handlerModule },
+        ...sum,
+      }),
+    );
+    // Batches that landed in the on-failure bucket. Lambda's event source mapping metrics (EventCount
+    // group, enabled on the mapping) count them natively. The alternative, S3 EventBridge
+    // notifications, costs a custom-resource Lambda in the CDK, and the S3 NumberOfObjects metric is
+    // daily only.
+    const mapping = { EventSourceMappingUUID: consumer.eventSourceMappingId };
+    this.anyOf(
+      `${name}OnFailureDeliveries`,
+      `Stream consumer ${name} gave up on records: they are in the on-failure bucket`,
+      new cloudwatch.Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'OnFailureDestinationDeliveredEventCount',
+        dimensionsMap: mapping,
+        ...sum,
+      }),
+    );
+    // Records lost: past the retry budget and not delivered to the bucket either.
+    this.anyOf(
+      `${name}DroppedRecords`,
+      `Stream consumer ${name} dropped records that also failed to reach the on-failure bucket`,
+      new cloudwatch.Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'DroppedEventCount',
+        dimensionsMap: mapping,
+        ...sum,
+      }),
+    );
+  }
+
+  /**
+   * 5xx are our bugs (the contract never answers 500 for client input) or the stream refusing
+   * writes. 429s are the stage's throttling or a source over its rate limit.
+   */
+  watchApi(api: ApiWatch): void {
     this.alarm('Api5xx', {
       alarmDescription: 'The HTTP API answered 5xx (function errors, or stream throttling after retries)',
-      metric: metric5xx,
+      metric: api.metric5xx,
       threshold: 5,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // HTTP APIs publish 4xx but no throttle count, so 429s are counted from the access log (one
+    // metric per API, by its id, so stages sharing an account and region stay apart).
+    const filter = new logs.MetricFilter(this, 'ApiThrottledFilter', {
+      logGroup: api.accessLogGroup,
+      filterPattern: logs.FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: API_THROTTLED_METRIC,
+      metricValue: '1',
+      dimensions: { ApiId: '$.apiId' },
+      unit: cloudwatch.Unit.COUNT,
+    });
+    this.alarm('ApiThrottled', {
+      alarmDescription:
+        'The HTTP API answered 429 (stage throttling: raise pulse:throttleRateLimit; or sources over their rate limit)',
+      metric: filter.metric({
+        dimensionsMap: { ApiId: api.apiId },
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: 10,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
   }
+}
+
+/** Metric (namespace METRICS_NAMESPACE, dimension ApiId) counting the API's 429 answers. */
+export const API_THROTTLED_METRIC = 'ApiThrottled';
+
+export interface ConsumerWatch {
+  /** Construct id prefix, e.g. `Aggregate`. */
+  readonly name: string;
+  readonly fn: lambda.IFunction;
+  /** The handler module: the `service` dimension of the function's Powertools metrics. */
+  readonly handlerModule: string;
+  /** The consumer's event source mapping (its UUID, the dimension of the mapping's metrics). */
+  readonly eventSourceMappingId: string;
+}
+
+export interface ApiWatch {
+  readonly metric5xx: cloudwatch.IMetric;
+  /** The access log, whose lines carry `status` and `apiId`. */
+  readonly accessLogGroup: logs.ILogGroup;
+  readonly apiId: string;
 }

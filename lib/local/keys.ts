@@ -4,7 +4,7 @@
  * Tokens are shaped like Cognito's (issuer, client id, token_use, cognito:groups), so the
  * same aws-jwt-verify checks run locally as in AWS.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
@@ -42,6 +42,22 @@ export const ensureLocalKeys = async (dir: string = DEFAULT_KEY_DIR): Promise<Lo
     return JSON.parse(readFileSync(file, 'utf8')) as LocalKeys;
   }
   return keys;
+};
+
+/**
+ * The local HMAC key (consent and link tokens, keyed id hashes), in place of the stack's
+ * Secrets Manager secret; created on first use, kept beside the JWT key.
+ */
+export const ensureLocalHmacKey = (dir: string = DEFAULT_KEY_DIR): string => {
+  const file = join(dir, 'local-hmac-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  try {
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+  }
+  return readFileSync(file, 'utf8').trim();
 };
 
 /** The JWKS document the functions are given (ENV.localJwks). */

@@ -18,7 +18,7 @@ import { type TableName, tableList } from '../tables';
 import { type Emulators, type Endpoints, startEmulators } from './emulators';
 import { type EventSourceMappingEmulator, startEventSourceMappings } from './event-source-mapping';
 import { type Gateway, startGateway } from './gateway';
-import { DEFAULT_KEY_DIR, ensureLocalKeys, jwksJson, type LocalKeys } from './keys';
+import { DEFAULT_KEY_DIR, ensureLocalHmacKey, ensureLocalKeys, jwksJson, type LocalKeys } from './keys';
 import { createHandlerResolver, type HandlerResolver } from './lambda';
 
 export interface LocalStackOptions {
@@ -121,7 +121,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   }
 
   // The same JWT verifier as in AWS, trusting the local signing key instead of Cognito's.
-  const keys = await ensureLocalKeys(options.keyDir ?? dataDir ?? DEFAULT_KEY_DIR);
+  const keyDir = options.keyDir ?? dataDir ?? DEFAULT_KEY_DIR;
+  const keys = await ensureLocalKeys(keyDir);
   const env: Record<string, string> = {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: lookup('AWS_DEFAULT_REGION') || region,
@@ -141,6 +142,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     [ENV.serviceName]: lookup(ENV.serviceName) || 'pulse',
     [ENV.metricsNamespace]: lookup(ENV.metricsNamespace) || METRICS_NAMESPACE,
     [ENV.localJwks]: jwksJson(keys),
+    [ENV.localSigningKey]: ensureLocalHmacKey(keyDir),
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
     POWERTOOLS_METRICS_DISABLED: lookup('POWERTOOLS_METRICS_DISABLED') || 'true',
     ...overrides,

@@ -7,13 +7,20 @@ import { validEvent } from '../support/events';
 import { readStream } from '../support/kinesis';
 
 let e2e: E2E;
+let token: string;
 beforeAll(async () => {
   e2e = await startE2E({ consumers: [] });
+  // validEvent() is user-1's: one consent token covers these tests' events.
+  token = await e2e.consent('user-1');
 });
 afterAll(() => e2e?.close());
 
 const send = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  e2e.call(path, { method: 'POST', headers: { 'x-api-key': e2e.writeKey, ...headers }, json: body });
+  e2e.call(path, {
+    method: 'POST',
+    headers: { 'x-api-key': e2e.writeKey, 'x-consent-token': token, ...headers },
+    json: body,
+  });
 
 const streamEvents = async () =>
   (await readStream(kinesisClient(e2e.stack.endpoints.kinesis, 'us-east-1'), e2e.stack.names.stream)).map(
@@ -48,7 +55,12 @@ describe('ingestion over HTTP', () => {
       const body = gzipSync(JSON.stringify({ events: [validEvent('click', { eventId: `gz-${i}` })] }));
       const res = await fetch(`${e2e.url}/api/engagement/events`, {
         method: 'POST',
-        headers: { 'x-api-key': e2e.writeKey, 'content-type': 'application/json', ...headers },
+        headers: {
+          'x-api-key': e2e.writeKey,
+          'x-consent-token': token,
+          'content-type': 'application/json',
+          ...headers,
+        },
         body,
       });
       expect(res.status).toBe(202);

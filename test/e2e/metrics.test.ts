@@ -58,6 +58,10 @@ describe('events over HTTP to the metrics endpoint', () => {
         channel: 'web',
       }),
     ];
+    const tokens = Object.fromEntries(
+      await Promise.all(['alice', 'bob', 'anon-9', 'carol'].map(async (id) => [id, await e2e.consent(id)])),
+    );
+    for (const e of events) e.consentToken = tokens[(e.userId ?? e.anonymousId) as string];
     const send = (batch: unknown[]) =>
       e2e.call('/api/engagement/events', {
         method: 'POST',

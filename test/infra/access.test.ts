@@ -5,7 +5,8 @@
  * resource or a wildcard all fail.
  */
 import { describe, expect, it } from 'vitest';
-import { access, accessFor } from '../../lib/access';
+import { access, accessFor, TABLE_ACTIONS } from '../../lib/access';
+import { tableList } from '../../lib/tables';
 import { expectedPairs, grantedPairs } from '../support/iam';
 import { allHandlerModules, synth } from '../support/synth';
 
@@ -27,14 +28,62 @@ describe('least privilege', () => {
   });
 
   // Spelled out, not derived: loosening lib/access.ts for the hot path must fail here too.
-  it('ingest: only PutRecord(s) on the stream and GetItem on sources', () => {
+  it('ingest: PutRecord(s) on the stream, GetItem on sources, UpdateItem on limits, the signing key', () => {
     expect(grantedPairs(synthesized, 'ingest/engagement')).toEqual([
       'dynamodb:GetItem table:sources',
+      'dynamodb:UpdateItem table:limits',
       'kinesis:PutRecord stream',
       'kinesis:PutRecords stream',
       'logs:CreateLogStream own-log-group',
       'logs:PutLogEvents own-log-group',
+      'secretsmanager:GetSecretValue secret:signing',
     ]);
+  });
+
+  it('consent: its table, write-key lookups on sources, the signing key', () => {
+    expect(grantedPairs(synthesized, 'consent/consent')).toEqual(
+      [
+        ...TABLE_ACTIONS.readWrite.map((a) => `${a} table:consent`),
+        'dynamodb:GetItem table:sources',
+        'logs:CreateLogStream own-log-group',
+        'logs:PutLogEvents own-log-group',
+        'secretsmanager:GetSecretValue secret:signing',
+      ].sort(),
+    );
+  });
+
+  it('consumer: looks consent up by key only, writes quarantine without reading it back', () => {
+    const pairs = grantedPairs(synthesized, 'aggregate/consumer');
+    expect(pairs.filter((p) => p.endsWith(' table:consent'))).toEqual([
+      'dynamodb:BatchGetItem table:consent',
+      'dynamodb:GetItem table:consent',
+    ]);
+    expect(pairs.filter((p) => p.endsWith(' table:quarantine'))).toEqual(
+      TABLE_ACTIONS.write.map((a) => `${a} table:quarantine`).sort(),
+    );
+    expect(pairs.filter((p) => /table:(tags|variants|sources|limits)\b/.test(p))).toEqual([]);
+    expect(pairs).toContain('secretsmanager:GetSecretValue secret:signing');
+  });
+
+  it('metrics: reads the metrics table, nothing else', () => {
+    expect(grantedPairs(synthesized, 'metrics/metrics')).toEqual(
+      [
+        ...TABLE_ACTIONS.read.map((a) => `${a} table:metrics`),
+        'logs:CreateLogStream own-log-group',
+        'logs:PutLogEvents own-log-group',
+      ].sort(),
+    );
+  });
+
+  it('health: describes the stream and every table, reads no data', () => {
+    expect(grantedPairs(synthesized, 'service/health')).toEqual(
+      [
+        ...tableList.map((t) => `dynamodb:DescribeTable table:${t.name}`),
+        'kinesis:DescribeStreamSummary stream',
+        'logs:CreateLogStream own-log-group',
+        'logs:PutLogEvents own-log-group',
+      ].sort(),
+    );
   });
 
   it('fallback: nothing but its own logs', () => {

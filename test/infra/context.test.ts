@@ -7,8 +7,10 @@ import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { accessFor } from '../../lib/access';
 import { ENV } from '../../lib/config';
 import { readSettings, SETTING_DEFAULTS } from '../../lib/pulse-stack';
+import { routes } from '../../lib/routes';
 import { tableList } from '../../lib/tables';
 import { expectedPairs, grantedPairs } from '../support/iam';
 import { allHandlerModules, resourcesOfType, synth } from '../support/synth';
@@ -19,7 +21,10 @@ const variant = synth({
     'pulse:stage': 'prod',
     'pulse:shardMode': 'provisioned',
     'pulse:shardCount': '4',
-    'pulse:consentMode': 'required',
+    'pulse:consentMode': 'off',
+    'pulse:consentTtlDays': '30',
+    'pulse:piiMode': 'hash',
+    'pulse:retentionDays': '90',
     'pulse:eventHorizonDays': '14',
     'pulse:removalPolicy': 'destroy',
     'pulse:logRetentionDays': '7',
@@ -38,7 +43,7 @@ const keyId = logicalId(stack.encryptionKey as never);
 const keyArn = { 'Fn::GetAtt': [keyId, 'Arn'] };
 
 describe('non-default context', () => {
-  it('one rotated customer managed key encrypts stream, tables and alarm topic', () => {
+  it('one rotated customer managed key encrypts stream, tables, signing secret and alarm topic', () => {
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     template.hasResourceProperties('AWS::Kinesis::Stream', {
@@ -54,6 +59,16 @@ describe('non-default context', () => {
       });
     }
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: keyArn });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: keyArn });
+  });
+
+  it("lets the signing secret's readers decrypt it through the key", () => {
+    for (const m of allHandlerModules()) {
+      const decl = accessFor(m);
+      const decrypts = grantedPairs(variant, m).includes('kms:Decrypt key');
+      // Every other declared resource that needs kms:Decrypt is checked by expectedPairs above.
+      if (decl.secrets?.length) expect(decrypts, m).toBe(true);
+    }
   });
 
   it('grants each function the KMS actions its access needs, on that key only', () => {
@@ -98,14 +113,38 @@ describe('non-default context', () => {
     });
   });
 
-  it('passes stage, consent mode and event horizon to every function', () => {
+  it('passes stage, consent, PII and retention settings and event horizon to every function', () => {
     for (const [, fn] of resourcesOfType(json, 'AWS::Lambda::Function')) {
       expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
         [ENV.stage]: 'prod',
-        [ENV.consentMode]: 'required',
+        [ENV.consentMode]: 'off',
+        [ENV.consentTtlDays]: '30',
+        [ENV.piiMode]: 'hash',
+        [ENV.retentionDays]: '90',
         [ENV.eventHorizonDays]: '14',
       });
     }
+  });
+
+  it('lets browsers send what the SDKs send, with the methods of the route table', () => {
+    const cors = resourcesOfType(json, 'AWS::ApiGatewayV2::Api')[0]?.[1].Properties.CorsConfiguration as {
+      AllowHeaders: string[];
+      AllowMethods: string[];
+      ExposeHeaders: string[];
+      AllowCredentials?: boolean;
+    };
+    expect([...cors.AllowHeaders].sort()).toEqual([
+      'authorization',
+      'content-encoding',
+      'content-type',
+      'x-api-key',
+      'x-consent-token',
+    ]);
+    expect([...cors.AllowMethods].sort()).toEqual([...new Set(routes.map((r) => r.method))].sort());
+    // SDKs read Retry-After on 429; a browser hides headers that are not exposed.
+    expect(cors.ExposeHeaders).toEqual(['retry-after']);
+    // Write keys and bearer tokens travel in headers, never in cookies.
+    expect(cors.AllowCredentials).toBeUndefined();
   });
 
   it('stays clean under cdk-nag (the opt-outs acknowledge themselves)', () => {
@@ -140,6 +179,9 @@ describe('readSettings', () => {
     [{ 'pulse:shardMode': 'sometimes' }, /pulse:shardMode must be one of on-demand, provisioned/],
     [{ 'pulse:shardCount': '2.5' }, /pulse:shardCount must be an integer/],
     [{ 'pulse:kmsKey': 'yes' }, /pulse:kmsKey must be true or false/],
+    [{ 'pulse:piiMode': 'mask' }, /pulse:piiMode must be one of reject, hash, off/],
+    [{ 'pulse:consentTtlDays': '0' }, /pulse:consentTtlDays must be an integer in 1\.\.3650/],
+    [{ 'pulse:retentionDays': 'forever' }, /pulse:retentionDays must be an integer/],
     [{ 'pulse:logRetentionDays': 31 }, /pulse:logRetentionDays must be a CloudWatch Logs retention/],
     [{ 'pulse:stage': 'Prod_1' }, /pulse:stage must be lowercase/],
     [{ 'pulse:alarmEmail': 'nobody' }, /pulse:alarmEmail must be an email address/],

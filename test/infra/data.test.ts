@@ -85,6 +85,8 @@ describe('stream consumers', () => {
         DestinationConfig: {
           OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack.aggregation.failureBucket), 'Arn'] } },
         },
+        // Feeds the on-failure and dropped-records alarms (alarms.test.ts).
+        MetricsConfig: { Metrics: ['EventCount'] },
       });
     },
   );
@@ -179,7 +181,7 @@ describe('Cognito', () => {
 });
 
 describe('outputs', () => {
-  it('name the API, the pool, the client, the stream, every table and the failure bucket', () => {
+  it('name the API, the pool, the client, the stream, every table, the bucket, topic and secret', () => {
     const names = Object.keys(json.Outputs ?? {});
     expect(names).toEqual(
       expect.arrayContaining([
@@ -188,19 +190,10 @@ describe('outputs', () => {
         'UserPoolClientId',
         'StreamName',
         'FailureBucketName',
+        'AlarmTopicArn',
+        'SigningSecretArn',
         ...tableList.map((t) => `${t.name[0]?.toUpperCase()}${t.name.slice(1)}TableName`),
       ]),
     );
-  });
-});
-
-describe('alarms', () => {
-  it('watch the consumers (errors, iterator age) and API 5xx, notifying the alarm topic', () => {
-    const topicId = logicalId(stack.observability.alarmTopic);
-    const alarms = resourcesOfType(json, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
-    expect(alarms.map((a) => a?.MetricName).sort()).toEqual(
-      [...streamConsumers.flatMap(() => ['Errors', 'IteratorAge']), '5xx'].sort(),
-    );
-    for (const a of alarms) expect(a?.AlarmActions).toEqual([{ Ref: topicId }]);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { accessFor } from '../../lib/access';
 import { ENV, METRICS_NAMESPACE } from '../../lib/config';
 import { SETTING_DEFAULTS } from '../../lib/pulse-stack';
 import { eventStream, streamConsumers } from '../../lib/stream';
@@ -33,9 +34,14 @@ describe('functions', () => {
     });
 
     it('is sized for its job', () => {
-      const consumer = consumerModules.has(handlerModule);
-      expect(props.MemorySize).toBe(consumer ? 1024 : 512);
-      expect(props.Timeout).toBe(consumer ? 60 : 10);
+      const [memory, timeout] = consumerModules.has(handlerModule)
+        ? [1024, 60]
+        : // Erasure and export walk every personal table and failed batch, within HTTP API's 30 s.
+          handlerModule === 'privacy/privacy'
+          ? [1024, 29]
+          : [512, 10];
+      expect(props.MemorySize).toBe(memory);
+      expect(props.Timeout).toBe(timeout);
     });
 
     it('logs to its own log group with the configured retention', () => {
@@ -52,6 +58,7 @@ describe('functions', () => {
     });
 
     it('gets exactly the environment contract of lib/config.ts', () => {
+      const decl = accessFor(handlerModule);
       const tableVars = Object.fromEntries(
         tableList.map((t) => [t.envVar, { Ref: logicalId(stack.tables.get(t.name as TableName)) }]),
       );
@@ -60,12 +67,22 @@ describe('functions', () => {
         [eventStream.envVar]: { Ref: logicalId(stack.eventStream.stream) },
         [ENV.stage]: SETTING_DEFAULTS.stage,
         [ENV.consentMode]: SETTING_DEFAULTS.consentMode,
+        [ENV.consentTtlDays]: String(SETTING_DEFAULTS.consentTtlDays),
+        [ENV.piiMode]: SETTING_DEFAULTS.piiMode,
+        [ENV.retentionDays]: String(SETTING_DEFAULTS.retentionDays),
         [ENV.eventHorizonDays]: String(SETTING_DEFAULTS.eventHorizonDays),
         [ENV.userPoolId]: { Ref: logicalId(stack.auth.userPool) },
         [ENV.userPoolClientId]: { Ref: logicalId(stack.auth.client) },
         [ENV.serviceName]: handlerModule,
         [ENV.metricsNamespace]: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
+        // Where the secrets and the bucket its lib/access.ts declaration names are (privacy.test.ts).
+        ...(decl.secrets?.includes('signing')
+          ? { [ENV.signingSecretArn]: { Ref: logicalId(stack.secrets.get('signing')) } }
+          : {}),
+        ...(decl.failureBucket
+          ? { [ENV.failureBucket]: { Ref: logicalId(stack.aggregation.failureBucket) } }
+          : {}),
       });
     });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../lib/config';
+import { DEFAULTS, ENV } from '../../lib/config';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { eventStream } from '../../lib/stream';
 import { tableList, tables } from '../../lib/tables';
@@ -86,7 +86,7 @@ describe('local stack', () => {
         AWS_ENDPOINT_URL_KINESIS: stack.endpoints.kinesis,
         [eventStream.envVar]: 'pulse-local-events',
         [ENV.stage]: 'local',
-        [ENV.consentMode]: 'off',
+        [ENV.consentMode]: DEFAULTS.consentMode,
         [ENV.localFailureDir]: stack.failureDir,
         [ENV.metricsNamespace]: 'Pulse',
       });

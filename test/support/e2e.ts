@@ -13,6 +13,8 @@ export interface E2E {
   writeKey: string;
   sourceId: string;
   call: (path: string, init?: RequestInit & { json?: unknown }) => Promise<Response>;
+  /** A consent token for a subject (analytics and personalization granted unless told otherwise). */
+  consent: (subject: string, purposes?: Record<string, boolean>) => Promise<string>;
   close: () => Promise<void>;
 }
 
@@ -58,9 +60,22 @@ export const startE2E = async (options: LocalStackOptions = {}): Promise<E2E> =>
   if (created.status !== 201)
     throw new Error(`creating the e2e source: ${created.status} ${await created.text()}`);
   const source = (await created.json()) as { writeKey: string; sourceId: string };
+  const consent = async (
+    subject: string,
+    purposes: Record<string, boolean> = { analytics: true, personalization: true },
+  ) => {
+    const res = await call(`/api/users/${encodeURIComponent(subject)}/consent`, {
+      method: 'PUT',
+      headers: { 'x-api-key': source.writeKey },
+      json: { purposes, policyVersion: 'test-1', source: 'e2e' },
+    });
+    if (res.status !== 200) throw new Error(`consent for ${subject}: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { consentToken: string }).consentToken;
+  };
   return {
     stack,
     url: stack.url,
+    consent,
     admin,
     analyst,
     writeKey: source.writeKey,

@@ -5,7 +5,10 @@
 import { expect } from 'vitest';
 import {
   accessFor,
+  FAILURE_BUCKET_ACTIONS,
   type ModuleAccess,
+  SECRET_ACTIONS,
+  SECRET_KMS_ACTIONS,
   STREAM_ACTIONS,
   STREAM_KMS_ACTIONS,
   TABLE_ACCESS_USES_INDEXES,
@@ -44,6 +47,9 @@ export const grantedPairs = (s: Synthesized, handlerModule: string): string[] =>
     resourceById(json, logicalId(fn.fn)).Properties.LoggingConfig as { LogGroup: { Ref: string } }
   ).LogGroup.Ref;
   labels.set(getAtt(ownLogGroup), 'own-log-group');
+  for (const [name, secret] of stack.secrets.byName) {
+    labels.set(JSON.stringify({ Ref: logicalId(secret) }), `secret:${name}`);
+  }
   labels.set(getAtt(logicalId(stack.aggregation.failureBucket)), 'failure-bucket');
   labels.set(under(logicalId(stack.aggregation.failureBucket), '/*'), 'failure-bucket/*');
   if (stack.encryptionKey) labels.set(getAtt(logicalId(stack.encryptionKey)), 'key');
@@ -96,6 +102,15 @@ export const expectedPairs = (handlerModule: string, opts: { kms?: boolean } = {
       }
     }
     for (const a of TABLE_KMS_ACTIONS[level]) kms.add(a);
+  }
+  for (const name of decl.secrets ?? []) {
+    for (const a of SECRET_ACTIONS) pairs.push(`${a} secret:${name}`);
+    for (const a of SECRET_KMS_ACTIONS) kms.add(a);
+  }
+  if (decl.failureBucket) {
+    const { bucket, objects } = FAILURE_BUCKET_ACTIONS[decl.failureBucket];
+    for (const a of bucket) pairs.push(`${a} failure-bucket`);
+    for (const a of objects) pairs.push(`${a} failure-bucket/*`);
   }
   if (opts.kms) for (const a of kms) pairs.push(`${a} key`);
   // Lambda writes a consumer's failed batches to S3 with the consumer's own role.

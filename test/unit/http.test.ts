@@ -186,3 +186,32 @@ describe('authentication', () => {
     expect(lookups).toBe(4);
   });
 });
+
+describe('authentication under fuzz', () => {
+  it('answers any headers with a principal or a 401/403 Problem, never anything else', async () => {
+    const writeKey = async (key: string) => (key === 'pk_good' ? source : undefined);
+    const jwt = async (token: string) => {
+      if (token === 'admin') return { subject: 'a', roles: new Set(['admin'] as const) };
+      throw new Error('invalid');
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('none', 'writeKey', 'analyst', 'admin' as const),
+        fc.dictionary(
+          fc.constantFrom('authorization', 'x-api-key', 'x-other'),
+          fc.oneof(fc.string(), fc.constant('Basic '), fc.constant('Bearer '), fc.base64String()),
+        ),
+        async (kind, headers) => {
+          try {
+            const principal = await authenticate(kind, headers, { writeKey, jwt });
+            if (kind !== 'none') expect(principal.kind).not.toBe('anonymous');
+          } catch (error) {
+            expect(error).toBeInstanceOf(Problem);
+            expect([401, 403]).toContain((error as Problem).status);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -7,7 +7,7 @@ import { parseWith } from '../../functions/core/zod';
 const row = (quarter: string, counts: Record<string, number>, persons: string[]) => ({
   quarter,
   counts,
-  uniques: { exact: persons.map(personHash) },
+  uniques: { exact: persons.map((p) => personHash(p)) },
 });
 
 const query = (q: Record<string, string>) => {

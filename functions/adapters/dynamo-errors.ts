@@ -1,3 +1,0 @@
-/** Classifying DynamoDB errors the repositories react to. */
-export const isConditionFailed = (error: unknown): boolean =>
-  (error as { name?: string }).name === 'ConditionalCheckFailedException';

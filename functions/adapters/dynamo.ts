@@ -1,0 +1,107 @@
+/**
+ * DynamoDB plumbing the repositories share: whole-partition queries, and batch reads and
+ * writes that retry what DynamoDB left unprocessed (with backoff), within the API's limits.
+ */
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+
+export type Item = Record<string, unknown>;
+export type Key = { pk: string; sk: string };
+
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+
+export const isConditionFailed = (error: unknown): boolean =>
+  (error as { name?: string }).name === 'ConditionalCheckFailedException';
+
+/** Every item of a partition (optionally with a sort-key prefix), all pages, consistent. */
+export const queryPartition = async (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+  skPrefix?: string,
+): Promise<Item[]> => {
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const out: QueryCommandOutput = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :sk)',
+        ExpressionAttributeValues: { ':pk': pk, ...(skPrefix === undefined ? {} : { ':sk': skPrefix }) },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+};
+
+/** BatchGetItem over any number of keys; returns the items found and the read units used. */
+export const batchGetAll = async (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Key[],
+): Promise<{ items: Item[]; consumed: number }> => {
+  const items: Item[] = [];
+  let consumed = 0;
+  const unique = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
+  for (let i = 0; i < unique.length; i += 100) {
+    let pending: Item[] | undefined = unique.slice(i, i + 100);
+    for (let attempt = 0; pending && pending.length > 0; attempt++) {
+      if (attempt > 0) await backoff(attempt);
+      const out: BatchGetCommandOutput = await db.send(
+        new BatchGetCommand({
+          RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      consumed += out.ConsumedCapacity?.reduce((n, c) => n + (c.CapacityUnits ?? 0), 0) ?? 0;
+      items.push(...(out.Responses?.[tableName] ?? []));
+      pending = out.UnprocessedKeys?.[tableName]?.Keys;
+    }
+  }
+  return { items, consumed };
+};
+
+/** BatchWriteItem puts and deletes, 25 at a time, retrying unprocessed ones. */
+export const batchWriteAll = async (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  requests: readonly ({ PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } })[],
+): Promise<void> => {
+  for (let i = 0; i < requests.length; i += 25) {
+    type Requests = NonNullable<BatchWriteCommandOutput['UnprocessedItems']>[string];
+    let pending: Requests | undefined = requests.slice(i, i + 25) as Requests;
+    for (let attempt = 0; pending && pending.length > 0; attempt++) {
+      if (attempt > 0) await backoff(attempt);
+      const out: BatchWriteCommandOutput = await db.send(
+        new BatchWriteCommand({ RequestItems: { [tableName]: pending as NonNullable<typeof pending> } }),
+      );
+      pending = out.UnprocessedItems?.[tableName];
+    }
+  }
+};
+
+/** Delete every item of a partition; returns how many there were. */
+export const deletePartition = async (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+): Promise<number> => {
+  const items = await queryPartition(db, tableName, pk);
+  await batchWriteAll(
+    db,
+    tableName,
+    items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk as string, sk: i.sk as string } } })),
+  );
+  return items.length;
+};

@@ -1,0 +1,74 @@
+/**
+ * `DELETE /api/users/{userId}` (admin): erasure — every personal record of the person, under
+ * every linked id, in every store of the registry; a suppression marker (keyed hash, never
+ * the id) first, so events in flight are dropped by the consumer. `GET …/export`: everything.
+ */
+import { ENV } from '../../lib/config';
+import { type TableName, tableList } from '../../lib/tables';
+import { documentClient, requireEnv } from '../adapters/aws';
+import { ConsentRepository } from '../adapters/consent-repository';
+import { folderFailureStore, s3FailureStore } from '../adapters/failure-store';
+import { logger } from '../adapters/observability';
+import { signingKey } from '../adapters/signing-key';
+import { Problem } from '../core/problem';
+import { keyedIdHash } from '../core/signing';
+import { httpHandler } from '../http/handler';
+import { jwtAuthenticator } from '../http/jwt';
+import { subjectParam } from '../http/params';
+import type { HttpRequest, HttpResponse } from '../http/types';
+import { exportable, personalDataRegistry } from './registry';
+
+const db = documentClient();
+const tableNames = Object.fromEntries(tableList.map((t) => [t.name, requireEnv(t.envVar)])) as Record<
+  TableName,
+  string
+>;
+const consent = new ConsentRepository(db, tableNames.consent);
+const failureBucket = process.env[ENV.failureBucket];
+const failureDir = process.env[ENV.localFailureDir];
+const failures = failureBucket
+  ? s3FailureStore(failureBucket)
+  : failureDir
+    ? folderFailureStore(failureDir)
+    : undefined;
+
+const registry = async () =>
+  personalDataRegistry({ db, tableNames, consent, failures, key: await signingKey() });
+
+/** Every id of the person. Identity links join here when they exist. */
+const linkedIds = async (subject: string): Promise<string[]> => [subject];
+
+const erase = async (request: HttpRequest): Promise<HttpResponse> => {
+  const subject = subjectParam(request, 'userId');
+  const key = await signingKey();
+  const ids = await linkedIds(subject);
+  const hashes = ids.map((id) => keyedIdHash(key, id));
+  const alreadyErased = (await consent.erasedAmong(hashes)).size > 0;
+  // Markers first: from here on the consumer drops events of these ids, in flight or later.
+  for (const hash of hashes) await consent.markErased(hash, request.receivedAt);
+  const deleted: Record<string, number> = {};
+  for (const store of await registry()) deleted[store.name] = await store.erase(ids);
+  const total = Object.values(deleted).reduce((a, b) => a + b, 0);
+  if (total === 0 && !alreadyErased) {
+    for (const hash of hashes) await consent.unmarkErased(hash);
+    throw new Problem(404, 'not_found', `No personal data for ${subject}`);
+  }
+  logger.info('erasure', { ids: ids.length, deleted });
+  return { status: 200, body: { erased: true, ids: ids.length, deleted } };
+};
+
+const exportData = async (request: HttpRequest): Promise<HttpResponse> => {
+  const subject = subjectParam(request, 'userId');
+  const ids = await linkedIds(subject);
+  const stores: Record<string, unknown> = {};
+  for (const store of await registry()) stores[store.name] = exportable(await store.export(ids));
+  if (Object.values(stores).every((v) => Array.isArray(v) && v.length === 0))
+    throw new Problem(404, 'not_found', `No personal data for ${subject}`);
+  return { status: 200, body: { subject, ids, exportedAt: request.receivedAt.toISOString(), stores } };
+};
+
+export const handler = httpHandler({
+  module: 'privacy/privacy',
+  authenticators: { jwt: jwtAuthenticator() },
+  handle: (request) => (request.route.id === 'eraseUser' ? erase(request) : exportData(request)),
+});

@@ -1,0 +1,130 @@
+/**
+ * Where personal data lives: one entry per store, each able to find (export) and delete
+ * (erase) every record of a set of person ids. Erasure and export walk this registry and
+ * nothing else, so a store that holds personal data must join it — a test fails when a table
+ * declared `personalData` is claimed by no entry.
+ */
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { TableName } from '../../lib/tables';
+import type { ConsentRepository } from '../adapters/consent-repository';
+import { deletePartition, type Item, queryPartition } from '../adapters/dynamo';
+import { type FailureStore, splitFailureObject } from '../adapters/failure-store';
+import { personKeyOf } from '../adapters/people-repository';
+import { quarantinePk } from '../adapters/quarantine-repository';
+import { keyedIdHash } from '../core/signing';
+
+export interface PersonalDataStore {
+  /** Name in erasure and export answers. */
+  name: string;
+  /** Tables whose personal data this store covers. */
+  tables: readonly TableName[];
+  export(ids: readonly string[]): Promise<unknown[]>;
+  /** Delete every record of these ids; how many were deleted. */
+  erase(ids: readonly string[]): Promise<number>;
+}
+
+export interface RegistryDeps {
+  db: DynamoDBDocumentClient;
+  tableNames: Record<TableName, string>;
+  consent: ConsentRepository;
+  failures: FailureStore | undefined;
+  key: Uint8Array;
+}
+
+/** Items under `<prefix><id>` partitions of a table: the convention per-person items follow. */
+const personPartitions = (
+  deps: RegistryDeps,
+  name: string,
+  table: TableName,
+  pkOf: (id: string) => string,
+): PersonalDataStore => ({
+  name,
+  tables: [table],
+  export: async (ids) =>
+    (await Promise.all(ids.map((id) => queryPartition(deps.db, deps.tableNames[table], pkOf(id))))).flat(),
+  erase: async (ids) => {
+    let n = 0;
+    for (const id of ids) n += await deletePartition(deps.db, deps.tableNames[table], pkOf(id));
+    return n;
+  },
+});
+
+export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] => [
+  {
+    // Profile and stats, dedup state included (it lives in the person item).
+    name: 'profile',
+    tables: ['users'],
+    export: async (ids) => {
+      const items = await Promise.all(
+        ids.map((id) =>
+          deps.db.send(new GetCommand({ TableName: deps.tableNames.users, Key: personKeyOf(id) })),
+        ),
+      );
+      return items.flatMap((r) => (r.Item ? [r.Item] : []));
+    },
+    erase: async (ids) => {
+      let n = 0;
+      for (const id of ids) {
+        const out = await deps.db.send(
+          new DeleteCommand({
+            TableName: deps.tableNames.users,
+            Key: personKeyOf(id),
+            ReturnValues: 'ALL_OLD',
+          }),
+        );
+        if (out.Attributes) n++;
+      }
+      return n;
+    },
+  },
+  {
+    // Consent: the history moves under a keyed hash of the id (the proof the law asks for).
+    name: 'consent',
+    tables: ['consent'],
+    export: async (ids) =>
+      (await Promise.all(ids.map(async (id) => ({ subject: id, ...(await deps.consent.state(id)) })))).filter(
+        (s) => s.current || s.history.length > 0,
+      ),
+    erase: async (ids) => {
+      let n = 0;
+      for (const id of ids) n += await deps.consent.erase(id, keyedIdHash(deps.key, id));
+      return n;
+    },
+  },
+  personPartitions(deps, 'quarantine', 'quarantine', quarantinePk),
+  personPartitions(deps, 'tags', 'tags', (id) => `person#${id}`),
+  personPartitions(deps, 'variants', 'variants', (id) => `person#${id}`),
+  {
+    name: 'failures',
+    tables: [],
+    export: async (ids) => {
+      const found: unknown[] = [];
+      if (!deps.failures) return found;
+      for await (const o of deps.failures.list())
+        found.push(...(splitFailureObject(o.body, new Set(ids))?.matching ?? []));
+      return found;
+    },
+    erase: async (ids) => {
+      let n = 0;
+      if (!deps.failures) return n;
+      for await (const o of deps.failures.list()) {
+        const split = splitFailureObject(o.body, new Set(ids));
+        if (!split || split.matching.length === 0) continue;
+        n += split.matching.length;
+        if (split.rest === undefined) await deps.failures.delete(o.key);
+        else await deps.failures.put(o.key, split.rest);
+      }
+      return n;
+    },
+  },
+];
+
+/** JSON for export: binary attributes as base64, sets as arrays. */
+export const exportable = (value: unknown): unknown => {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (value instanceof Set) return [...value].map(exportable);
+  if (Array.isArray(value)) return value.map(exportable);
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value as Item).map(([k, v]) => [k, exportable(v)]));
+  return value;
+};

@@ -1,0 +1,208 @@
+/**
+ * Every alarm the stack keeps: its metric (namespace, name, dimensions, statistic, period), its
+ * threshold, that missing data is not breaching, and that it notifies the alarm topic. What feeds
+ * the metrics is checked too: the event source mapping's EventCount metrics, the access log's
+ * metric filter, and the Powertools dimension the consumer's EMF metric carries.
+ */
+import { describe, expect, it } from 'vitest';
+import { METRICS_NAMESPACE } from '../../lib/config';
+import { pascal } from '../../lib/constructs/tables';
+import { streamConsumers } from '../../lib/stream';
+import { type CfnResourceJson, resourceById, resourcesOfType, synth } from '../support/synth';
+
+const { json, stack, logicalId } = synth();
+const topicId = logicalId(stack.observability.alarmTopic);
+const apiId = logicalId(stack.api.httpApi);
+
+const alarms = resourcesOfType(json, 'AWS::CloudWatch::Alarm');
+
+/** The one alarm whose construct id (under Observability) is `id`. */
+const alarm = (id: string): CfnResourceJson['Properties'] => {
+  const found = alarms.filter(([logical]) => logical.startsWith(`Observability${id}`));
+  expect(
+    found.map(([l]) => l),
+    id,
+  ).toHaveLength(1);
+  return found[0]?.[1].Properties ?? {};
+};
+
+const dims = (d: Record<string, unknown>) =>
+  Object.entries(d)
+    .map(([Name, Value]) => ({ Name, Value }))
+    .sort((a, b) => a.Name.localeCompare(b.Name));
+
+const fnId = (handlerModule: string) => logicalId(stack.functions.get(handlerModule)?.fn as never);
+
+const expected = [
+  ...streamConsumers.flatMap((c) => {
+    const name = pascal(c.name);
+    const [mappingId] =
+      resourcesOfType(json, 'AWS::Lambda::EventSourceMapping').find(
+        ([, m]) => (m.Properties.FunctionName as { Ref: string }).Ref === fnId(c.handler),
+      ) ?? [];
+    return [
+      {
+        id: `${name}Errors`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: dims({ FunctionName: { Ref: fnId(c.handler) } }),
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      },
+      {
+        id: `${name}IteratorAge`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'IteratorAge',
+        Dimensions: dims({ FunctionName: { Ref: fnId(c.handler) } }),
+        Statistic: 'Maximum',
+        Period: 60,
+        Threshold: 60_000,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 3,
+      },
+      {
+        id: `${name}RecordsQuarantined`,
+        Namespace: METRICS_NAMESPACE,
+        MetricName: 'RecordsQuarantined',
+        // Powertools Metrics' default dimension: service = POWERTOOLS_SERVICE_NAME = the module.
+        Dimensions: dims({ service: c.handler }),
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      },
+      {
+        id: `${name}OnFailureDeliveries`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'OnFailureDestinationDeliveredEventCount',
+        Dimensions: dims({ EventSourceMappingUUID: { Ref: mappingId } }),
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      },
+      {
+        id: `${name}DroppedRecords`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'DroppedEventCount',
+        Dimensions: dims({ EventSourceMappingUUID: { Ref: mappingId } }),
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      },
+    ];
+  }),
+  {
+    id: 'Api5xx',
+    Namespace: 'AWS/ApiGateway',
+    MetricName: '5xx',
+    Dimensions: dims({ ApiId: { Ref: apiId } }),
+    Statistic: 'Sum',
+    Period: 300,
+    Threshold: 5,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+  },
+  {
+    id: 'ApiThrottled',
+    Namespace: METRICS_NAMESPACE,
+    MetricName: 'ApiThrottled',
+    Dimensions: dims({ ApiId: { Ref: apiId } }),
+    Statistic: 'Sum',
+    Period: 300,
+    Threshold: 10,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+  },
+];
+
+describe('alarms', () => {
+  it('are exactly the expected ones', () => {
+    expect(alarms).toHaveLength(expected.length);
+  });
+
+  it.each(expected.map((e) => [e.id, e] as const))('%s', (id, want) => {
+    const { id: _id, Dimensions, ...rest } = want;
+    const props = alarm(id);
+    expect(props).toMatchObject(rest);
+    expect(
+      [...((props.Dimensions as { Name: string }[] | undefined) ?? [])].sort((a, b) =>
+        a.Name.localeCompare(b.Name),
+      ),
+    ).toEqual(Dimensions);
+    if (!('DatapointsToAlarm' in want)) expect(props.DatapointsToAlarm).toBeUndefined();
+    expect(props.TreatMissingData).toBe('notBreaching');
+    expect(props.AlarmActions).toEqual([{ Ref: topicId }]);
+    expect(String(props.AlarmDescription ?? '').length).toBeGreaterThan(20);
+  });
+});
+
+describe('what feeds them', () => {
+  it('the event source mappings publish their EventCount metrics', () => {
+    for (const [, m] of resourcesOfType(json, 'AWS::Lambda::EventSourceMapping')) {
+      expect(m.Properties.MetricsConfig).toEqual({ Metrics: ['EventCount'] });
+    }
+  });
+
+  it('the consumers name their Powertools service after the module (the quarantine dimension)', () => {
+    for (const c of streamConsumers) {
+      const fn = resourceById(json, fnId(c.handler)).Properties;
+      expect((fn.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: c.handler,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      });
+    }
+  });
+
+  it('a metric filter counts 429 lines of the access log, by API id', () => {
+    const filters = resourcesOfType(json, 'AWS::Logs::MetricFilter');
+    expect(filters).toHaveLength(1);
+    const props = filters[0]?.[1].Properties ?? {};
+    const accessLog = resourcesOfType(json, 'AWS::ApiGatewayV2::Stage')[0]?.[1].Properties
+      .AccessLogSettings as {
+      DestinationArn: { 'Fn::GetAtt': [string, string] };
+      Format: string;
+    };
+    expect(props.LogGroupName).toEqual({ Ref: accessLog.DestinationArn['Fn::GetAtt'][0] });
+    expect(props.FilterPattern).toBe('{ $.status = "429" }');
+    expect(props.MetricTransformations).toEqual([
+      {
+        MetricNamespace: METRICS_NAMESPACE,
+        MetricName: 'ApiThrottled',
+        MetricValue: '1',
+        Dimensions: [{ Key: 'ApiId', Value: '$.apiId' }],
+        Unit: 'Count',
+      },
+    ]);
+    // The fields the filter reads are in every access log line.
+    expect(JSON.parse(accessLog.Format)).toMatchObject({
+      status: '$context.status',
+      apiId: '$context.apiId',
+    });
+  });
+});
+
+describe('alarm topic', () => {
+  it('refuses publishers without TLS (cdk-nag SNS3)', () => {
+    const policies = resourcesOfType(json, 'AWS::SNS::TopicPolicy');
+    expect(policies).toHaveLength(1);
+    expect(policies[0]?.[1].Properties.Topics).toEqual([{ Ref: topicId }]);
+    expect(policies[0]?.[1].Properties.PolicyDocument).toMatchObject({
+      Statement: expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 'sns:Publish',
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      ]),
+    });
+  });
+});

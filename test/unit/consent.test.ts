@@ -1,0 +1,94 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkConsent, issueConsentToken, readConsentToken } from '../../functions/core/consent';
+import { keyedIdHash, signToken, verifyToken } from '../../functions/core/signing';
+import { personalDataRegistry } from '../../functions/privacy/registry';
+import { tableList } from '../../lib/tables';
+
+const key = Buffer.from('0123456789abcdef0123456789abcdef');
+const otherKey = Buffer.from('fedcba9876543210fedcba9876543210');
+const now = new Date('2026-06-01T12:00:00Z');
+const event = (over: Record<string, string> = {}) => ({
+  userId: 'u1',
+  eventTime: now.toISOString(),
+  ...over,
+});
+
+describe('consent tokens', () => {
+  it('round-trips the subject, purposes and expiry', () => {
+    const { token, expiresAt } = issueConsentToken(key, 'u1', ['analytics'], now, 30);
+    expect(readConsentToken(key, token)).toMatchObject({ sub: 'u1', pur: ['analytics'] });
+    expect(expiresAt).toBe('2026-07-01T12:00:00.000Z');
+  });
+
+  it('accepts a token for the userId or the anonymousId, with analytics, unexpired at the event time', () => {
+    const { token } = issueConsentToken(key, 'anon-1', ['analytics'], now, 30);
+    expect(checkConsent(key, token, event({ anonymousId: 'anon-1' }))).toEqual({ ok: true });
+    expect(checkConsent(key, token, event())).toMatchObject({ ok: false, code: 'consent_invalid' });
+  });
+
+  it('names the reason for each refusal', () => {
+    const good = issueConsentToken(key, 'u1', ['analytics'], now, 30).token;
+    const marketingOnly = issueConsentToken(key, 'u1', ['marketing'], now, 30).token;
+    const cases: [string | undefined, Record<string, string>, string][] = [
+      [undefined, {}, 'consent_required'],
+      [marketingOnly, {}, 'consent_invalid'],
+      [issueConsentToken(otherKey, 'u1', ['analytics'], now, 30).token, {}, 'consent_invalid'],
+      // Expired at the event's time: the event happened 31 days after the token was issued.
+      [good, { eventTime: '2026-07-02T12:00:00.000Z' }, 'consent_invalid'],
+      [good, { userId: 'u2' }, 'consent_invalid'],
+    ];
+    for (const [token, over, code] of cases)
+      expect(checkConsent(key, token, event(over))).toMatchObject({ ok: false, code });
+    // Issued after the event but valid: consent given at the banner covers queued events.
+    expect(checkConsent(key, good, event({ eventTime: '2026-05-20T00:00:00.000Z' }))).toEqual({ ok: true });
+  });
+
+  it('never verifies a token that was altered, of another kind, or made up (fuzz)', () => {
+    const { token } = issueConsentToken(key, 'u1', ['analytics'], now, 30);
+    fc.assert(
+      fc.property(fc.nat(token.length - 1), fc.string({ minLength: 1, maxLength: 1 }), (i, c) => {
+        const altered = token.slice(0, i) + c + token.slice(i + 1);
+        if (altered !== token) expect(readConsentToken(key, altered)).toBeUndefined();
+      }),
+      { numRuns: 1000 },
+    );
+    fc.assert(
+      fc.property(fc.string(), fc.jsonValue(), (s, payload) => {
+        expect(readConsentToken(key, s)).toBeUndefined();
+        expect(verifyToken(key, 'pct1', signToken(key, 'plk1', { payload }))).toBeUndefined();
+        const verdict = checkConsent(key, s, event());
+        expect(verdict.ok).toBe(false);
+      }),
+    );
+  });
+
+  it('keys id hashes, so they differ by key and never contain the id', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 3 }), (id) => {
+        expect(keyedIdHash(key, id)).not.toBe(keyedIdHash(otherKey, id));
+        expect(keyedIdHash(key, id)).not.toContain(id);
+      }),
+    );
+  });
+});
+
+describe('the registry of personal data', () => {
+  it('claims every table that holds personal data, and only those', () => {
+    const registry = personalDataRegistry({
+      db: undefined as never,
+      tableNames: {} as never,
+      consent: undefined as never,
+      failures: undefined,
+      key,
+    });
+    const claimed = new Set(registry.flatMap((s) => s.tables));
+    expect([...claimed].sort()).toEqual(
+      tableList
+        .filter((t) => t.personalData)
+        .map((t) => t.name)
+        .sort(),
+    );
+    expect(registry.map((s) => s.name)).toContain('failures');
+  });
+});
