@@ -6,20 +6,33 @@
  *     against the floor any ingest pays: JSON.parse of the body + JSON.stringify of each event.
  *  2. Minified bundle size and module init time of each function against a bundle built the
  *     same way holding only the Kinesis client.
+ *  3. Whether dynalite reports write units the DynamoDB way (probe writes of known sizes).
+ *  4. Write amplification: DynamoDB write units per event of applyBatch on the reference
+ *     workload, counts checked exact against the ground truth (bench/aggregate.ts).
+ *  5. Freshness: HTTP 202 to the event counted by the metrics endpoint, local stack (bench/freshness.ts).
+ *  6. Aggregation throughput: events/s through applyBatch against dynalite's raw UpdateItem rate.
+ *
+ * `npm run bench -- --only NAME[,NAME]` runs some sections only and updates their keys in
+ * results.json, keeping the others. Names: hot-path, bundles, capacity, write-amplification,
+ * freshness, throughput.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { issueConsentToken } from '../functions/core/consent';
 import { EVENT_TYPES } from '../functions/core/events';
 import { distinctById, ingestBatch } from '../functions/core/ingest';
 import { decodeBody } from '../functions/http/body';
 import { bundling } from '../lib/bundling';
 import { fallbackRoute, handlerModules } from '../lib/routes';
+import { schedules } from '../lib/schedules';
 import { eventStream, streamConsumers } from '../lib/stream';
 import { tableList } from '../lib/tables';
 import { validEvent } from '../test/support/events';
+import { capacityCheck, throughput, writeAmplification } from './aggregate';
+import { freshness } from './freshness';
 
 const root = resolve(import.meta.dirname, '..');
 const results: Record<string, unknown> = {
@@ -30,9 +43,16 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 // ---- 1. ingest hot path -------------------------------------------------------------------
 const hotPath = () => {
+  // Consent and data minimisation on, as deployed: each event carries its user's consent token.
+  const key = Buffer.from('bench-signing-key-bench-signing-key');
+  const tokens = Array.from(
+    { length: 120 },
+    (_, u) => issueConsentToken(key, `user-${u}`, ['analytics'], new Date(), 30).token,
+  );
   const events = Array.from({ length: 500 }, (_, i) =>
     validEvent(EVENT_TYPES[i % EVENT_TYPES.length], {
       userId: `user-${i % 120}`,
+      consentToken: tokens[i % 120],
       eventId: `evt-${i}-${Math.random().toString(36).slice(2, 10)}`,
       properties: { screen: 'home', position: i % 7, ab: i % 2 === 0 ? 'a' : 'b', tags: ['x', 'y'] },
     }),
@@ -47,6 +67,8 @@ const hotPath = () => {
     for (const e of parsed.events) n += JSON.stringify(e).length;
     return n;
   };
+  // As in the ingest function: verified tokens are remembered per container.
+  const verified = new Map();
   const ingest = () => {
     const now = new Date();
     const { value, bytes } = decodeBody(body, false, headers, { maxBytes: 1024 * 1024 });
@@ -55,6 +77,8 @@ const hotPath = () => {
       ...ctx,
       receivedAt: now,
       receivedAtIso: now.toISOString(),
+      consent: { key, verified },
+      pii: { mode: 'reject', key },
     });
     if (outcome.rejected.length > 0) throw new Error(JSON.stringify(outcome.rejected[0]));
     let n = 0;
@@ -98,6 +122,8 @@ const bundles = async () => {
     ...handlerModules().keys(),
     fallbackRoute.handler,
     ...streamConsumers.map((c) => c.handler),
+    // Scheduled functions ship like the others (lib/schedules.ts).
+    ...schedules.map((s) => s.handler),
   ];
   const entries: [string, string][] = [
     ['baseline:kinesis-only', baselineEntry],
@@ -154,11 +180,144 @@ const bundles = async () => {
   );
 };
 
-results.ingestHotPath = hotPath();
-console.log('ingest hot path', results.ingestHotPath);
-results.bundles = await bundles();
-console.table(results.bundles);
-results.targets = { ingestHotPathRatio: 2, ingestBundleSizeRatio: 1.3, ingestInitRatio: 1.2 };
+// ---- the report ----------------------------------------------------------------------------
+
+type WriteAmplification = Awaited<ReturnType<typeof writeAmplification>>;
+type Freshness = Awaited<ReturnType<typeof freshness>>;
+type Throughput = Awaited<ReturnType<typeof throughput>>;
+type Capacity = Awaited<ReturnType<typeof capacityCheck>>;
+const verdict = (ok: boolean) => (ok ? 'meets target' : 'MISSES target');
+
+const sections: { name: string; key: string; run: () => Promise<unknown>; print: (r: never) => void }[] = [
+  {
+    name: 'hot-path',
+    key: 'ingestHotPath',
+    run: async () => hotPath(),
+    print: (r: unknown) => console.log('ingest hot path', r),
+  },
+  {
+    name: 'bundles',
+    key: 'bundles',
+    run: bundles,
+    print: (r: Record<string, unknown>) => console.table(r),
+  },
+  {
+    name: 'capacity',
+    key: 'dynaliteCapacity',
+    run: capacityCheck,
+    print: (r: Capacity) => {
+      console.table(r.cases);
+      console.log(
+        `dynalite ConsumedCapacity faithful: ${r.faithful} (by the guide's byte rules ${r.exactRulesAgree} agree, ` +
+          `numbers ${r.numbersAgree}); failed conditional writes: ${r.failedConditionalWrites}`,
+      );
+    },
+  },
+  {
+    name: 'write-amplification',
+    key: 'writeAmplification',
+    run: writeAmplification,
+    print: (r: WriteAmplification) => {
+      console.table(
+        r.scenarios.map((s) => ({
+          scenario: s.scenario,
+          events: s.events,
+          batches: s.batches,
+          'persons/batch': s.meanPersonsPerBatch,
+          WU: s.writeUnits,
+          'WU/event': s.wuPerEvent,
+          'person WU/ev': s.split.personPerEvent,
+          'counter WU/ev': s.split.counterPerEvent,
+          'other WU/ev': s.split.otherPerEvent,
+          exact: s.exact && s.quartersAddUp && s.uniquesExact,
+          'applyBatch says': s.writeUnitsReportedByApplyBatch,
+        })),
+      );
+      console.table(r.batchFill);
+      const audit = r.scenarios[0]?.audit;
+      console.log(
+        `write amplification: ${r.wuPerEvent} WU/event on 2 shards, ${r.wuPerEventOneShard} on 1 shard ` +
+          `(target <= ${r.target.wuPerEvent}), exact: ${r.exact} -> ${verdict(r.meetsTarget)}; ` +
+          `worst case (every event a different person): ${r.worstCaseWuPerEvent} WU/event`,
+      );
+      if (audit)
+        console.log(
+          `  audited write by write from item sizes: ${audit.writeUnitsFromItemSizes} WU, dynalite ${audit.writeUnitsDynalite} WU ` +
+            `(${audit.writesWhereDynaliteAgrees} writes agree)`,
+        );
+      if (!r.applyBatchWriteUnitsAccurate)
+        console.log(
+          '  note: BatchOutcome.writeUnits differs from the sum of the writes (column "applyBatch says")',
+        );
+    },
+  },
+  {
+    name: 'freshness',
+    key: 'freshness',
+    run: freshness,
+    print: (r: Freshness) =>
+      console.log(
+        `freshness (202 -> counted by the metrics endpoint, local stack): p50 ${r.p50Ms} ms, p90 ${r.p90Ms} ms, ` +
+          `p99 ${r.p99Ms ?? 'n/a'} ms, max ${r.maxMs} ms over ${r.counted}/${r.events} events ` +
+          `(target p99 <= ${r.target.p99Ms} ms) -> ${verdict(r.meetsTarget)}; ` +
+          `batching window ${r.context.batchingWindowMs} ms, poll every ${r.context.pollIntervalMs} ms`,
+      ),
+  },
+  {
+    name: 'throughput',
+    key: 'aggregationThroughput',
+    run: throughput,
+    print: (r: Throughput) =>
+      console.log(
+        `aggregation throughput: ${r.eventsPerSecond} events/s through applyBatch vs ${r.rawUpdateItemsPerSecond} ` +
+          `raw UpdateItems/s on dynalite (concurrency ${r.concurrency}) -> ratio ${r.ratio} ` +
+          `(applyBatch itself: ${r.applyBatchWritesPerSecond} writes/s)`,
+      ),
+  },
+];
+
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg === -1 ? undefined : (process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean);
+const unknown = only?.filter((n) => !sections.some((s) => s.name === n || s.key === n)) ?? [];
+if (only && (only.length === 0 || unknown.length > 0)) {
+  console.error(`--only takes one or more of: ${sections.map((s) => s.name).join(', ')}`);
+  process.exit(2);
+}
+const resultsFile = join(root, 'bench', 'results.json');
+// With --only, keep the other sections' last figures.
+if (only && existsSync(resultsFile))
+  Object.assign(results, { ...JSON.parse(readFileSync(resultsFile, 'utf8')), ...results });
+const timings: Record<string, number> = {};
+for (const section of sections) {
+  if (only && !only.includes(section.name) && !only.includes(section.key)) continue;
+  const started = performance.now();
+  try {
+    const result = await section.run();
+    results[section.key] = result;
+    section.print(result as never);
+  } catch (error) {
+    // One broken section (say, a handler module another change has not written yet) should
+    // not cost the others their figures: report it, keep going, exit non-zero.
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`bench section ${section.name} failed: ${message}`);
+    results[section.key] = { error: message };
+    process.exitCode = 1;
+  }
+  timings[section.name] = +((performance.now() - started) / 1000).toFixed(1);
+}
+results.targets = {
+  ingestHotPathRatio: 2,
+  ingestBundleSizeRatio: 1.3,
+  ingestInitRatio: 1.2,
+  writeAmplificationWuPerEvent: 1.0,
+  freshnessP99Ms: 2000,
+  aggregationThroughputRatio: null,
+};
+results.sectionSeconds = { ...(results.sectionSeconds as Record<string, number> | undefined), ...timings };
 mkdirSync(join(root, 'bench'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-console.log('written bench/results.json');
+writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+console.log(
+  `written bench/results.json (${Object.entries(timings)
+    .map(([k, v]) => `${k} ${v} s`)
+    .join(', ')})`,
+);
