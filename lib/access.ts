@@ -22,8 +22,11 @@ export type TableAccess = 'get' | 'lookup' | 'read' | 'update' | 'write' | 'read
 /** Secrets the stack creates; a module that declares one may read its value (GetSecretValue). */
 export type SecretName = 'signing';
 
-/** `readDelete`: list, read and delete failed batches (erasure and export reach into them). */
-export type FailureBucketAccess = 'readDelete';
+/**
+ * `readRewrite`: list and read failed batches (export), rewrite one without a person's records and
+ * delete one left empty (erasure keeps other people's failed events for operators).
+ */
+export type FailureBucketAccess = 'readRewrite';
 
 export interface ModuleAccess {
   readonly stream?: StreamAccess;
@@ -94,7 +97,7 @@ export const SECRET_ACTIONS: readonly string[] = ['secretsmanager:GetSecretValue
 export const FAILURE_BUCKET_ACTIONS: Readonly<
   Record<FailureBucketAccess, { readonly bucket: readonly string[]; readonly objects: readonly string[] }>
 > = {
-  readDelete: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject', 's3:DeleteObject'] },
+  readRewrite: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
 };
 
 /**
@@ -156,7 +159,7 @@ export const access = {
   // declared), and the failed batches in the on-failure bucket, which hold event payloads.
   'privacy/privacy': {
     tables: personalTables('readWrite'),
-    failureBucket: 'readDelete',
+    failureBucket: 'readRewrite',
     secrets: ['signing'],
   },
   // Folds stream batches into the read models. Consent is only looked up (current state and erasure
@@ -169,9 +172,56 @@ export const access = {
       consent: 'lookup',
       // Poison records go here with their payload and reason; the consumer never reads them back.
       quarantine: 'write',
+      // Rule tags and segment memberships, evaluated as events arrive.
+      tags: 'readWrite',
+      // Exposure state and assignments that move with an identity merge.
+      variants: 'readWrite',
     },
     secrets: ['signing'],
   },
+  // Identify puts an identify event on the stream, like any ingest door (write key, rate limit,
+  // consent token).
+  'identity/identify': {
+    stream: 'write',
+    tables: { sources: 'get', limits: 'update' },
+    secrets: ['signing'],
+  },
+  // Profiles: person items and alias lookups, and the Query of a user's `links#` partition; manual
+  // tags; the consent summary is current state only, batched by key.
+  'users/users': {
+    tables: { users: 'read', tags: 'readWrite', consent: 'lookup' },
+  },
+  // Rules and segment listings live in the tags table.
+  'segments/segments': { tables: { tags: 'readWrite' } },
+  // Link signing (admin) and following: stored consent is checked in the table (not the hot path),
+  // identity links resolve the person (alias GetItem, then a Query of `links#<userId>` for the ids
+  // whose consent counts), and the click goes to the stream.
+  'links/links': {
+    stream: 'write',
+    tables: { consent: 'lookup', users: 'read' },
+    secrets: ['signing'],
+  },
+  // Experiment definitions and assignments; results read the consumer's experiment counters.
+  'experiments/experiments': { tables: { variants: 'readWrite', metrics: 'read' } },
+  // Assignment (stored at first exposure), targeting by tags and identity, the exposure event.
+  'promotion/promotion': {
+    stream: 'write',
+    tables: { variants: 'readWrite', tags: 'read', users: 'lookup', sources: 'get', limits: 'update' },
+    secrets: ['signing'],
+  },
+  // Segment-compatible ingestion; rejected batch messages are kept in the quarantine.
+  'segment/segment': {
+    stream: 'write',
+    tables: { sources: 'get', limits: 'update', quarantine: 'write' },
+    secrets: ['signing'],
+  },
+  'segment/settings': { tables: { sources: 'get' } },
+  // Built from the route table and schemas in the bundle; touches nothing.
+  'service/openapi': {},
+  // Scheduled (lib/schedules.ts): due rule checks come from the tags table's byNextCheck index,
+  // outcomes go back to tags; persons' stats are read by key, aliases resolved, and backfills
+  // Scan the users table page by page.
+  'segments/sweep': { tables: { tags: 'readWrite', users: 'read' } },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

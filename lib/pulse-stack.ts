@@ -12,10 +12,12 @@ import { PulseApi } from './constructs/api';
 import { type MfaMode, PulseAuth } from './constructs/auth';
 import { accessEnvironment, functionId, type GrantTargets, PulseFunction } from './constructs/functions';
 import { Observability } from './constructs/observability';
+import { SCHEDULE_SIZING, Schedules } from './constructs/schedules';
 import { PulseSecrets } from './constructs/secrets';
 import { EventStream, type ShardMode } from './constructs/stream';
 import { PulseTables, pascal } from './constructs/tables';
 import { fallbackRoute, handlerModules } from './routes';
+import { schedules } from './schedules';
 import { eventStream, streamConsumers } from './stream';
 import { type TableName, tableList } from './tables';
 
@@ -169,16 +171,20 @@ export interface PulseStackProps extends StackProps {
   readonly projectRoot?: string;
 }
 
-/** The Pulse backend: HTTP API -> Lambda -> Kinesis -> Lambda consumer -> DynamoDB. */
+/**
+ * The Pulse backend: HTTP API -> Lambda -> Kinesis -> Lambda consumer -> DynamoDB, and the
+ * scheduled functions EventBridge invokes.
+ */
 export class PulseStack extends Stack {
   readonly settings: PulseSettings;
-  /** One function per handler module (routes, fallback, stream consumers). */
+  /** One function per handler module (routes, fallback, stream consumers, schedules). */
   readonly functions: ReadonlyMap<string, PulseFunction>;
   readonly tables: PulseTables;
   readonly eventStream: EventStream;
   readonly auth: PulseAuth;
   readonly api: PulseApi;
   readonly aggregation: Aggregation;
+  readonly schedules: Schedules;
   readonly secrets: PulseSecrets;
   readonly observability: Observability;
   readonly encryptionKey: kms.Key | undefined;
@@ -253,11 +259,20 @@ export class PulseStack extends Stack {
       environment[def.envVar] = this.tables.get(def.name as TableName).tableName;
     }
 
-    // Every handler module the stack runs: routes, the catch-all, stream consumers.
+    // Every handler module the stack runs: routes, the catch-all, stream consumers, schedules.
     const modules = new Map<string, { memorySize: number; timeout: Duration }>();
     for (const handlerModule of handlerModules().keys()) modules.set(handlerModule, sizingFor(handlerModule));
     modules.set(fallbackRoute.handler, sizingFor(fallbackRoute.handler));
     for (const c of streamConsumers) modules.set(c.handler, CONSUMER_SIZING);
+    for (const s of schedules) {
+      // One function has one timeout: a scheduled job sized like an HTTP handler would be cut short.
+      if (modules.has(s.handler)) {
+        throw new Error(
+          `Schedule '${s.name}': handler module '${s.handler}' already serves routes or a stream`,
+        );
+      }
+      modules.set(s.handler, SCHEDULE_SIZING);
+    }
 
     const grantTargets: GrantTargets = {
       stream,
@@ -300,6 +315,7 @@ export class PulseStack extends Stack {
       corsOrigins: settings.corsOrigins,
     });
     this.aggregation.connect({ stream, consumers: streamConsumers, functionFor });
+    this.schedules = new Schedules(this, 'Schedules', { schedules, functionFor });
 
     for (const c of streamConsumers) {
       const source = this.aggregation.eventSources.get(c.name);

@@ -9,7 +9,8 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { allHandlerModules, synth } from '../support/synth';
+import { schedules } from '../../lib/schedules';
+import { allHandlerModules, resourcesOfType, synth } from '../support/synth';
 
 const synthesized = synth();
 const { app, stack, json, logicalId } = synthesized;
@@ -76,7 +77,7 @@ describe('cdk-nag AwsSolutions', () => {
       [
         'AwsSolutions-APIG4', // routes without an authorizer: auth runs in the functions
         'AwsSolutions-COG2', // MFA optional by default (pulse:mfa)
-        // Consumer: PutObject on the failure bucket's keys; privacy: GetObject and DeleteObject.
+        // Consumer: PutObject on the failure bucket's keys; privacy: GetObject, PutObject, DeleteObject.
         `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/*]`,
         'AwsSolutions-SMG4', // signing secret not rotated (tokens carry a key id; dual-key window to come)
       ].sort(),
@@ -136,6 +137,9 @@ describe('@aws/cloudformation-validate', () => {
   it('analyses the whole template', () => {
     expect(report.status).toBe('OK');
     expect(Object.keys(json.Resources).length).toBeGreaterThan(50);
+    // Scheduled functions and their rules are in it (and so in cdk-nag's scope above).
+    expect(resourcesOfType(json, 'AWS::Events::Rule')).toHaveLength(schedules.length);
+    for (const s of schedules) expect(stack.functions.has(s.handler), s.handler).toBe(true);
   });
 
   it('finds no errors', () => {

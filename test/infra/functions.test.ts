@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { accessFor } from '../../lib/access';
 import { ENV, METRICS_NAMESPACE } from '../../lib/config';
 import { SETTING_DEFAULTS } from '../../lib/pulse-stack';
+import { schedules } from '../../lib/schedules';
 import { eventStream, streamConsumers } from '../../lib/stream';
 import { type TableName, tableList } from '../../lib/tables';
 import { allHandlerModules, type CfnResourceJson, synth } from '../support/synth';
@@ -9,6 +10,7 @@ import { allHandlerModules, type CfnResourceJson, synth } from '../support/synth
 const { json, stack, template, logicalId } = synth();
 
 const consumerModules = new Set(streamConsumers.map((c) => c.handler));
+const scheduledModules = new Set<string>(schedules.map((s) => s.handler));
 
 const functionResource = (handlerModule: string): CfnResourceJson => {
   const fn = stack.functions.get(handlerModule);
@@ -19,7 +21,7 @@ const functionResource = (handlerModule: string): CfnResourceJson => {
 };
 
 describe('functions', () => {
-  it('exist once per handler module (routes, fallback, consumers) and no more', () => {
+  it('exist once per handler module (routes, fallback, consumers, schedules) and no more', () => {
     expect([...stack.functions.keys()].sort()).toEqual(allHandlerModules().sort());
     template.resourceCountIs('AWS::Lambda::Function', allHandlerModules().length);
   });
@@ -36,10 +38,13 @@ describe('functions', () => {
     it('is sized for its job', () => {
       const [memory, timeout] = consumerModules.has(handlerModule)
         ? [1024, 60]
-        : // Erasure and export walk every personal table and failed batch, within HTTP API's 30 s.
-          handlerModule === 'privacy/privacy'
-          ? [1024, 29]
-          : [512, 10];
+        : // Scheduled jobs work in slices that stop 10 s before the deadline: room for a minute of work.
+          scheduledModules.has(handlerModule)
+          ? [512, 120]
+          : // Erasure and export walk every personal table and failed batch, within HTTP API's 30 s.
+            handlerModule === 'privacy/privacy'
+            ? [1024, 29]
+            : [512, 10];
       expect(props.MemorySize).toBe(memory);
       expect(props.Timeout).toBe(timeout);
     });

@@ -49,12 +49,16 @@ describe('signing secret', () => {
     expect(secrets[0]?.[1].DeletionPolicy).toBe('Retain');
   });
 
-  it('is read by exactly ingest, consent, privacy and the consumer', () => {
+  it('is read by exactly the functions that sign, verify or hash with it', () => {
     expect(signingReaders).toEqual([
       'aggregate/consumer',
       'consent/consent',
+      'identity/identify',
       'ingest/engagement',
+      'links/links',
       'privacy/privacy',
+      'promotion/promotion',
+      'segment/segment',
     ]);
   });
 
@@ -139,13 +143,15 @@ describe('privacy function and the on-failure bucket', () => {
     (Array.isArray(st.Action) ? st.Action : [st.Action]).some((a) => String(a).startsWith('s3:')),
   );
 
-  it('lists the bucket, reads and deletes its objects, and nothing else in S3', () => {
+  // Erasure rewrites a failed batch without the person's records (PutObject), and deletes one that
+  // held nobody else's (functions/privacy/registry.ts).
+  it('lists the bucket, reads, rewrites and deletes its objects, and nothing else in S3', () => {
     expect(s3Statements).toEqual(
       expect.arrayContaining([
         { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
         {
           Effect: 'Allow',
-          Action: ['s3:DeleteObject', 's3:GetObject'],
+          Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
           Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
         },
       ]),
@@ -155,6 +161,7 @@ describe('privacy function and the on-failure bucket', () => {
       's3:DeleteObject failure-bucket/*',
       's3:GetObject failure-bucket/*',
       's3:ListBucket failure-bucket',
+      's3:PutObject failure-bucket/*',
     ]);
   });
 

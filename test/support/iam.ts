@@ -41,7 +41,8 @@ export const grantedPairs = (s: Synthesized, handlerModule: string): string[] =>
   labels.set(getAtt(logicalId(stack.eventStream.stream)), 'stream');
   for (const [name, table] of stack.tables.byName) {
     labels.set(getAtt(logicalId(table)), `table:${name}`);
-    labels.set(under(logicalId(table), '/index/*'), `table:${name}/index/*`);
+    for (const index of tables[name as TableName].indexes)
+      labels.set(under(logicalId(table), `/index/${index.name}`), `table:${name}/index/${index.name}`);
   }
   const ownLogGroup = (
     resourceById(json, logicalId(fn.fn)).Properties.LoggingConfig as { LogGroup: { Ref: string } }
@@ -97,9 +98,8 @@ export const expectedPairs = (handlerModule: string, opts: { kms?: boolean } = {
   for (const [name, level] of Object.entries(decl.tables ?? {}) as [TableName, TableAccess][]) {
     for (const a of TABLE_ACTIONS[level]) {
       pairs.push(`${a} table:${name}`);
-      if (TABLE_ACCESS_USES_INDEXES[level] && tables[name].indexes.length > 0) {
-        pairs.push(`${a} table:${name}/index/*`);
-      }
+      if (TABLE_ACCESS_USES_INDEXES[level])
+        for (const index of tables[name].indexes) pairs.push(`${a} table:${name}/index/${index.name}`);
     }
     for (const a of TABLE_KMS_ACTIONS[level]) kms.add(a);
   }

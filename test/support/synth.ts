@@ -24,6 +24,7 @@ import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
 import { PulseStack } from '../../lib/pulse-stack';
 import { fallbackRoute, handlerModules } from '../../lib/routes';
+import { schedules } from '../../lib/schedules';
 import { streamConsumers } from '../../lib/stream';
 
 export interface Synthesized {
@@ -54,9 +55,14 @@ export interface CfnTemplate {
   readonly [key: string]: unknown;
 }
 
-/** Every handler module the stack builds a function for. */
+/** Every handler module the stack builds a function for: routes, fallback, consumers, schedules. */
 export const allHandlerModules = (): string[] => [
-  ...new Set([...handlerModules().keys(), fallbackRoute.handler, ...streamConsumers.map((c) => c.handler)]),
+  ...new Set([
+    ...handlerModules().keys(),
+    fallbackRoute.handler,
+    ...streamConsumers.map((c) => c.handler),
+    ...schedules.map((s) => s.handler),
+  ]),
 ];
 
 /** Stub entries the stack can point at; `bodies` overrides a module's source. */
