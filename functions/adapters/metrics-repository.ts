@@ -18,16 +18,41 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type Contribution, type CounterDelta, sumAfter, TOTAL_BUCKET } from '../core/campaign-counters';
+import {
+  type Contribution,
+  type CounterDelta,
+  type CounterTarget,
+  sumAfter,
+  TOTAL_BUCKET,
+} from '../core/campaign-counters';
 import { addToSketch, type BucketUniques, EXACT_CAP, emptySketch } from '../core/uniques';
 import { isConditionFailed } from './dynamo';
+import {
+  EXPERIMENT_REGISTRY_PK,
+  experimentCounterPk,
+  variantCounterSk,
+} from './experiment-results-repository';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
 
 export const counterPk = (campaignId: string, shardId: string) => `c#${campaignId}#${shardId}`;
+/** Experiment results: `x#<experimentId>#<shardId>` / `v#<variant>` (exposures, conversions). */
+export const experimentCounterKey = (experimentId: string, variant: string, shardId: string) => ({
+  pk: experimentCounterPk(experimentId, shardId),
+  sk: variantCounterSk(variant),
+});
 const bucketSk = (bucket: string) => (bucket === TOTAL_BUCKET ? TOTAL_BUCKET : `q#${bucket}`);
 const REGISTRY_PK = 'campaigns';
+/** Which shards hold counters of what: `campaigns` / `<campaignId>`, `experiments` / `<experimentId>`. */
+const registryPk = (kind: 'campaign' | 'experiment') =>
+  kind === 'campaign' ? REGISTRY_PK : EXPERIMENT_REGISTRY_PK;
+
+const counterKey = (target: CounterTarget, shardId: string) =>
+  target.kind === 'campaign'
+    ? { pk: counterPk(target.campaignId, shardId), sk: bucketSk(target.bucket) }
+    : experimentCounterKey(target.experimentId, target.variant, shardId);
 
 const COUNTER_PREFIXES = ['n', 't_', 'd_', 'c_'];
+export const EXPERIMENT_FIELDS = ['exposures', 'conversions'] as const;
 const isCounter = (name: string) =>
   name === 'n' || COUNTER_PREFIXES.some((p) => p !== 'n' && name.startsWith(p));
 
@@ -47,8 +72,8 @@ export class MetricsRepository {
 
   /** Apply one delta exactly once; returns write units consumed. */
   async apply(shardId: string, delta: CounterDelta): Promise<number> {
-    const key = { pk: counterPk(delta.campaignId, shardId), sk: bucketSk(delta.bucket) };
-    const tracksUniques = delta.bucket !== TOTAL_BUCKET;
+    const key = counterKey(delta.target, shardId);
+    const tracksUniques = delta.target.kind === 'campaign' && delta.target.bucket !== TOTAL_BUCKET;
     let consumed = 0;
     let sum = sumAfter(delta.contributions);
     for (let attempt = 0; sum && attempt < 5; attempt++) {
@@ -57,6 +82,8 @@ export class MetricsRepository {
         return consumed;
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
+        // DynamoDB bills a failed conditional write too (at least one unit).
+        consumed += 1;
       }
       // Either a redelivery (the item saw some of these records) or a bucket past the exact cap.
       const { Item, ConsumedCapacity } = await this.db.send(
@@ -144,14 +171,18 @@ export class MetricsRepository {
     return out.ConsumedCapacity?.CapacityUnits ?? 0;
   }
 
-  /** Record that a shard holds counters of a campaign (idempotent set add, cached per container). */
-  async register(campaignId: string, shardId: string, firstSeen: string): Promise<number> {
-    const cacheKey = `${campaignId}\u0000${shardId}`;
+  /** Record that a shard holds counters of a campaign or experiment (idempotent set add, cached). */
+  async register(
+    owner: { kind: 'campaign' | 'experiment'; id: string },
+    shardId: string,
+    firstSeen: string,
+  ): Promise<number> {
+    const cacheKey = `${owner.kind}\u0000${owner.id}\u0000${shardId}`;
     if (this.registered.has(cacheKey)) return 0;
     const out = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: REGISTRY_PK, sk: campaignId },
+        Key: { pk: registryPk(owner.kind), sk: owner.id },
         UpdateExpression: 'ADD shards :s SET firstSeen = if_not_exists(firstSeen, :t)',
         ExpressionAttributeValues: { ':s': new Set([shardId]), ':t': firstSeen },
         ReturnConsumedCapacity: 'TOTAL',

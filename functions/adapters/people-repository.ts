@@ -36,6 +36,9 @@ const fromItem = (item: Record<string, unknown>): StoredPerson => ({
     conversions: (item.conversions as PersonStats['conversions']) ?? { count: 0, value: {} },
     dedup: (item.dedup as Record<string, Uint8Array>) ?? {},
     checkpoints: (item.cp as Record<string, string>) ?? {},
+    experiments: (item.experiments as PersonStats['experiments']) ?? {},
+    merged: (item.merged as string[]) ?? [],
+    ...(item.mergedInto ? { mergedInto: item.mergedInto as string } : {}),
   },
 });
 
@@ -81,6 +84,9 @@ export class PeopleRepository {
             conversions: stats.conversions,
             dedup: stats.dedup,
             cp: stats.checkpoints,
+            experiments: stats.experiments,
+            merged: stats.merged,
+            mergedInto: stats.mergedInto,
             expiresAt: Math.floor(lastSeenMs / 1000) + PERSON_RETENTION_DAYS * 86_400,
           },
           ConditionExpression: version === 0 ? 'attribute_not_exists(pk)' : 'ver = :v',

@@ -18,13 +18,40 @@ import { BatchProcessor, EventType } from '@aws-lambda-powertools/batch';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import pLimit from 'p-limit';
 import type { ConsentRepository } from '../adapters/consent-repository';
+import type { IdentityRepository, LinkOutcome } from '../adapters/identity-repository';
 import type { MetricsRepository } from '../adapters/metrics-repository';
 import type { PeopleRepository } from '../adapters/people-repository';
 import type { QuarantineRepository } from '../adapters/quarantine-repository';
-import { foldCampaignCounters } from '../core/campaign-counters';
+import { foldCounters, ownerOf } from '../core/campaign-counters';
 import { decodeCanonical } from '../core/envelope';
-import { judgeAndApply, padSequence, type StreamEvent, type Verdict } from '../core/person';
+import {
+  type Effect,
+  type Goal,
+  judgeAndApply,
+  type PersonStats,
+  padSequence,
+  type StreamEvent,
+  type Verdict,
+} from '../core/person';
 import { keyedIdHash } from '../core/signing';
+
+/**
+ * Dedup state of anonymous profiles frozen into this user but not folded in yet (a merge
+ * interrupted between its two writes): a client retry of their events is still a duplicate.
+ */
+const pendingMergeDedup = async (
+  deps: BatchDeps,
+  user: PersonStats,
+  events: readonly (StreamEvent & { via?: string })[],
+): Promise<Record<string, Uint8Array>[] | undefined> => {
+  const pending = [...new Set(events.flatMap((e) => (e.via && !user.merged.includes(e.via) ? [e.via] : [])))];
+  if (pending.length === 0) return undefined;
+  const { people } = await deps.people.load(pending);
+  return pending.flatMap((id) => {
+    const p = people.get(id);
+    return p?.stats.mergedInto === user.personKey ? [p.stats.dedup] : [];
+  });
+};
 
 /**
  * Consent as it stands now, checked for every event of a batch: an erasure marker on any of
@@ -42,6 +69,11 @@ export interface BatchDeps {
   counters: MetricsRepository;
   quarantine: QuarantineRepository;
   consentGate?: ConsentGate;
+  identity?: IdentityRepository;
+  /** Experiment goals by experiment id (cached by the caller). */
+  goals?: () => Promise<ReadonlyMap<string, Goal>>;
+  /** After a person's stats changed (segment rules): returns write units used. */
+  onPersonChanged?: (personKey: string, stats: PersonStats, now: Date) => Promise<number>;
   /** Key for the person hashes in unique-user sets. */
   idKey?: Uint8Array;
   now?: () => Date;
@@ -59,6 +91,8 @@ export interface BatchOutcome {
   duplicates: number;
   /** Events dropped for consent withdrawn, never given, or erasure. */
   consentDropped: number;
+  /** Identify outcomes. */
+  links: Record<LinkOutcome, number>;
   quarantined: number;
   writeUnits: number;
   /** Oldest record's age when the batch started, ms. */
@@ -97,9 +131,15 @@ export const applyBatch = async (
     replayed: 0,
     duplicates: 0,
     consentDropped: 0,
+    links: { linked: 0, already: 0, conflict: 0, self: 0 },
     quarantined: 0,
     writeUnits: 0,
     maxRecordAgeMs: 0,
+  };
+  // `outcome.writeUnits += await …` would read the total before the await and lose the
+  // concurrent writers' units: always add after the await, through this.
+  const spend = (units: number) => {
+    outcome.writeUnits += units;
   };
   const rawSeqOf = new Map<string, string>();
   let failedAt: string | undefined; // padded
@@ -116,14 +156,16 @@ export const applyBatch = async (
       const seq = padSequence(r.kinesis.sequenceNumber);
       const decoded = decodeCanonical(Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
       if (decoded.ok) return { shardId: shardOf(r), seq, event: decoded.event };
-      outcome.writeUnits += await deps.quarantine.put({
-        personKey: r.kinesis.partitionKey,
-        reason: decoded.reason,
-        origin: `stream:${shardOf(r)}`,
-        position: r.kinesis.sequenceNumber,
-        payload: r.kinesis.data,
-        receivedAt: new Date(r.kinesis.approximateArrivalTimestamp * 1000).toISOString(),
-      });
+      spend(
+        await deps.quarantine.put({
+          personKey: r.kinesis.partitionKey,
+          reason: decoded.reason,
+          origin: `stream:${shardOf(r)}`,
+          position: r.kinesis.sequenceNumber,
+          payload: r.kinesis.data,
+          receivedAt: new Date(r.kinesis.approximateArrivalTimestamp * 1000).toISOString(),
+        }),
+      );
       outcome.quarantined++;
       return undefined;
     },
@@ -143,28 +185,77 @@ export const applyBatch = async (
     else if (result) events.push(result as StreamEvent);
   }
   const decoded = failedAt === undefined ? events : events.filter((e) => e.seq < (failedAt as string));
-  const usable = deps.consentGate ? await admitted(decoded, deps.consentGate) : decoded;
-  outcome.consentDropped = decoded.length - usable.length;
+  const admittedEvents = deps.consentGate ? await admitted(decoded, deps.consentGate) : decoded;
+  outcome.consentDropped = decoded.length - admittedEvents.length;
 
-  // 2. persons: judge and write, retrying a person whose item another writer changed
+  // 2. identity: apply identify links (and their merges) in order, then aim anonymous-only
+  // events at the user their id is linked to. Nothing after a failed link may be applied.
+  let usable = admittedEvents;
+  if (deps.identity) {
+    for (const e of admittedEvents) {
+      if (e.event.type !== 'identify' || !e.event.anonymousId || !e.event.userId) continue;
+      try {
+        const linked = await deps.identity.link(e.event.anonymousId, e.event.userId, e.event.eventTime);
+        outcome.links[linked]++;
+        if (linked === 'linked') {
+          spend(await deps.identity.merge(e.event.anonymousId, e.event.userId, deps.people, now));
+          // The frozen anonymous profile gives up its rule tags.
+          const frozen = (await deps.people.load([e.event.anonymousId])).people.get(e.event.anonymousId);
+          if (deps.onPersonChanged && frozen && frozen.version > 0)
+            spend(await deps.onPersonChanged(e.event.anonymousId, frozen.stats, now));
+        }
+      } catch {
+        fail(e.seq);
+        break;
+      }
+    }
+    usable =
+      failedAt === undefined ? admittedEvents : admittedEvents.filter((e) => e.seq < (failedAt as string));
+    const anonymousOnly = [
+      ...new Set(usable.filter((e) => !e.event.userId && e.event.anonymousId).map((e) => e.event.personKey)),
+    ];
+    const users =
+      anonymousOnly.length > 0 ? await deps.identity.resolve(anonymousOnly) : new Map<string, string>();
+    usable = usable.map((e) => {
+      const user = !e.event.userId ? users.get(e.event.personKey) : undefined;
+      return user ? { ...e, event: { ...e.event, personKey: user }, via: e.event.personKey } : e;
+    });
+  }
+
+  // 3. persons: judge and write, retrying a person whose item another writer changed
+  const goals = (await deps.goals?.()) ?? new Map();
   const byPerson = new Map<string, StreamEvent[]>();
   for (const e of usable) byPerson.set(e.event.personKey, [...(byPerson.get(e.event.personKey) ?? []), e]);
   const verdicts = new Map<StreamEvent, Verdict>();
+  const effectsOf = new Map<StreamEvent, Effect[]>();
   const loaded = await deps.people.load([...byPerson.keys()]);
-  outcome.writeUnits += 0; // reads are not writes; loaded.consumed counts read units
   await Promise.all(
     [...byPerson].map(([personKey, personEvents]) =>
       limit(async () => {
+        let key = personKey;
         let stored = loaded.people.get(personKey);
         try {
-          for (let attempt = 0; stored && attempt < 5; attempt++) {
-            const judged = judgeAndApply(stored.stats, personEvents, now);
-            for (const [i, e] of personEvents.entries()) verdicts.set(e, judged.verdicts[i] as Verdict);
+          for (let attempt = 0; stored && attempt < 8; attempt++) {
+            // A profile merged away is frozen: its events go to the user it was merged into.
+            if (stored.stats.mergedInto) {
+              key = stored.stats.mergedInto;
+              stored = (await deps.people.load([key])).people.get(key);
+              continue;
+            }
+            const extraDedup = await pendingMergeDedup(deps, stored.stats, personEvents);
+            const judged = judgeAndApply(stored.stats, personEvents, now, { goals, extraDedup });
+            for (const [i, e] of personEvents.entries()) {
+              verdicts.set(e, judged.verdicts[i] as Verdict);
+              effectsOf.set(e, judged.effects[i] ?? []);
+            }
             if (!judged.next) return;
             const written = await deps.people.save(judged.next, stored.version);
             outcome.writeUnits += written.consumed;
-            if (written.ok) return;
-            stored = (await deps.people.load([personKey])).people.get(personKey);
+            if (written.ok) {
+              if (deps.onPersonChanged) spend(await deps.onPersonChanged(key, judged.next, now));
+              return;
+            }
+            stored = (await deps.people.load([key])).people.get(key);
           }
           throw new Error('person kept changing under us');
         } catch {
@@ -175,36 +266,44 @@ export const applyBatch = async (
     ),
   );
 
-  // 3. counters: only records before any failure, so no checkpoint passes an unapplied record
-  const counted = usable.filter((e) => {
-    const verdict = verdicts.get(e);
-    return (verdict === 'new' || verdict === 'replay') && (failedAt === undefined || e.seq < failedAt);
-  });
+  // 4. counters: only records before any failure, so no checkpoint passes an unapplied record
+  const counted = usable
+    .filter((e) => {
+      const verdict = verdicts.get(e);
+      return (verdict === 'new' || verdict === 'replay') && (failedAt === undefined || e.seq < failedAt);
+    })
+    .map((e) => ({ ...e, effects: effectsOf.get(e) ?? [] }));
   const verdictList = [...verdicts.values()];
   outcome.applied = verdictList.filter((v) => v === 'new').length;
   outcome.replayed = verdictList.filter((v) => v === 'replay').length;
   outcome.duplicates = verdictList.filter((v) => v === 'duplicate').length;
   const shardId = usable[0]?.shardId;
   if (shardId !== undefined) {
-    const campaigns = new Map<string, string>();
-    for (const e of counted)
-      if (e.event.campaignId && !campaigns.has(e.event.campaignId))
-        campaigns.set(e.event.campaignId, e.event.eventTime);
+    const deltas = foldCounters(counted, deps.idKey);
+    const owners = new Map<string, { owner: ReturnType<typeof ownerOf>; seqs: string[] }>();
+    for (const d of deltas) {
+      const owner = ownerOf(d.target);
+      const k = `${owner.kind}\u0000${owner.id}`;
+      const entry = owners.get(k) ?? { owner, seqs: [] };
+      entry.seqs.push(...d.contributions.map((c) => c.seq));
+      owners.set(k, entry);
+    }
     await Promise.all(
-      [...campaigns].map(([campaignId, firstSeen]) =>
+      [...owners.values()].map(({ owner, seqs }) =>
         limit(async () => {
-          outcome.writeUnits += await deps.counters.register(campaignId, shardId, firstSeen).catch(() => {
-            fail(counted.find((e) => e.event.campaignId === campaignId)?.seq as string);
+          const units = await deps.counters.register(owner, shardId, now.toISOString()).catch(() => {
+            fail(seqs.sort()[0] as string);
             return 0;
           });
+          spend(units);
         }),
       ),
     );
     await Promise.all(
-      foldCampaignCounters(counted, deps.idKey).map((delta) =>
+      deltas.map((delta) =>
         limit(async () => {
           try {
-            outcome.writeUnits += await deps.counters.apply(shardId, delta);
+            spend(await deps.counters.apply(shardId, delta));
           } catch {
             fail(delta.contributions.map((c) => c.seq).sort()[0] as string);
           }

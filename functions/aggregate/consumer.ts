@@ -11,11 +11,16 @@ import { DEFAULTS, ENV } from '../../lib/config';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
+import { cachedGoals } from '../adapters/experiment-goals';
+import { IdentityRepository } from '../adapters/identity-repository';
 import { MetricsRepository } from '../adapters/metrics-repository';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { PeopleRepository } from '../adapters/people-repository';
 import { QuarantineRepository } from '../adapters/quarantine-repository';
 import { signingKey } from '../adapters/signing-key';
+import { TagsRepository } from '../adapters/tags-repository';
+import type { PersonStats } from '../core/person';
+import { evaluateRules, type SegmentRule } from '../core/rules';
 import { applyBatch } from './apply-batch';
 
 const db = documentClient();
@@ -25,13 +30,52 @@ const deps = {
   quarantine: new QuarantineRepository(db, requireEnv(tables.quarantine.envVar)),
 };
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
+const identity = new IdentityRepository(
+  db,
+  requireEnv(tables.users.envVar),
+  requireEnv(tables.variants.envVar),
+);
+const goals = cachedGoals(db, requireEnv(tables.variants.envVar));
+const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
+
+/** Segment rules, cached briefly: a changed rule reaches existing users through its backfill. */
+let rulesCache: { at: number; rules: Promise<SegmentRule[]> } | undefined;
+const rules = (): Promise<SegmentRule[]> => {
+  if (!rulesCache || Date.now() - rulesCache.at > 30_000) {
+    const loaded = tags.listRules();
+    rulesCache = { at: Date.now(), rules: loaded };
+    loaded.catch(() => {
+      rulesCache = undefined;
+    });
+  }
+  return rulesCache.rules;
+};
+
+/** Rules re-evaluated as events arrive: the rule tags a person gains and loses. */
+const onPersonChanged = async (personKey: string, stats: PersonStats, now: Date): Promise<number> => {
+  const current = await rules();
+  if (current.length === 0) return 0;
+  // A profile merged into its user keeps no rule tags: the user's profile carries them now.
+  const outcomes = stats.mergedInto
+    ? current.map((rule) => ({ rule, holds: false }))
+    : evaluateRules(current, stats, now);
+  const applied = await tags.applyRuleOutcomes(personKey, outcomes, now);
+  return applied.added + applied.removed + applied.checksWritten;
+};
 const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
 
 const consume = async (event: KinesisStreamEvent, _context: Context): Promise<KinesisStreamBatchResponse> => {
   // Consent is read per batch, never cached: a withdrawal takes effect at once.
   const key = await signingKey();
   const consentGate = { consent, key, required: consentRequired };
-  const outcome = await applyBatch(event.Records, { ...deps, consentGate, idKey: key });
+  const outcome = await applyBatch(event.Records, {
+    ...deps,
+    consentGate,
+    idKey: key,
+    identity,
+    goals,
+    onPersonChanged,
+  });
   metrics.addMetric('ConsentDropped', MetricUnit.Count, outcome.consentDropped);
   metrics.addMetric('EventsApplied', MetricUnit.Count, outcome.applied);
   metrics.addMetric('DuplicatesDropped', MetricUnit.Count, outcome.duplicates);

@@ -5,6 +5,7 @@
  */
 import { quarterOf } from './buckets';
 import type { CanonicalEvent } from './envelope';
+import type { Effect } from './person';
 import { personHash } from './uniques';
 
 /** Counter attributes an event adds one to. */
@@ -23,36 +24,58 @@ export interface Contribution {
   person: Buffer;
 }
 
+/** A counter item: a campaign's quarter-hour or total, or an experiment variant's results. */
+export type CounterTarget =
+  | {
+      kind: 'campaign';
+      campaignId: string /** Quarter-hour (`2026-06-01T10:45`) or TOTAL_BUCKET. */;
+      bucket: string;
+    }
+  | { kind: 'experiment'; experimentId: string; variant: string };
+
 export interface CounterDelta {
-  campaignId: string;
-  /** Quarter-hour (`2026-06-01T10:45`) or TOTAL_BUCKET. */
-  bucket: string;
+  target: CounterTarget;
   contributions: Contribution[];
 }
 
-/** New events with a campaign → deltas keyed by `campaign\u0000bucket`. */
-export const foldCampaignCounters = (
-  records: readonly { seq: string; event: CanonicalEvent }[],
+/** The id of what a counter belongs to (campaign or experiment), for the shard registry. */
+export const ownerOf = (t: CounterTarget): { kind: CounterTarget['kind']; id: string } =>
+  t.kind === 'campaign' ? { kind: 'campaign', id: t.campaignId } : { kind: 'experiment', id: t.experimentId };
+
+/**
+ * Countable records → one delta per counter item: campaign quarter and total counters from
+ * each event's own fields, experiment counters from the record's effects.
+ */
+export const foldCounters = (
+  records: readonly { seq: string; event: CanonicalEvent; effects?: readonly Effect[] }[],
   idKey?: Uint8Array,
 ): CounterDelta[] => {
   const deltas = new Map<string, CounterDelta>();
-  const add = (campaignId: string, bucket: string, c: Contribution) => {
-    const key = `${campaignId}\u0000${bucket}`;
+  const add = (target: CounterTarget, c: Contribution) => {
+    const key = JSON.stringify(target);
     let delta = deltas.get(key);
     if (!delta) {
-      delta = { campaignId, bucket, contributions: [] };
+      delta = { target, contributions: [] };
       deltas.set(key, delta);
     }
     delta.contributions.push(c);
   };
-  for (const { seq, event } of records) {
-    if (event.campaignId === undefined) continue;
+  for (const { seq, event, effects } of records) {
+    for (const e of effects ?? [])
+      add(
+        { kind: 'experiment', experimentId: e.experimentId, variant: e.variant },
+        { seq, fields: [e.kind === 'exposure' ? 'exposures' : 'conversions'], person: NO_PERSON },
+      );
+    if (event.campaignId === undefined || event.type === 'identify' || event.type === 'exposure') continue;
     const contribution = { seq, fields: counterFields(event), person: personHash(event.personKey, idKey) };
-    add(event.campaignId, quarterOf(event.eventTime), contribution);
-    add(event.campaignId, TOTAL_BUCKET, contribution);
+    add({ kind: 'campaign', campaignId: event.campaignId, bucket: quarterOf(event.eventTime) }, contribution);
+    add({ kind: 'campaign', campaignId: event.campaignId, bucket: TOTAL_BUCKET }, contribution);
   }
   return [...deltas.values()];
 };
+
+/** Experiment counters keep no person sets: distinctness comes from the person's state. */
+const NO_PERSON = Buffer.alloc(0);
 
 export interface Summed {
   counts: Record<string, number>;
@@ -72,7 +95,7 @@ export const sumAfter = (contributions: readonly Contribution[], after = ''): Su
     if (firstSeq === '' || c.seq < firstSeq) firstSeq = c.seq;
     if (c.seq > lastSeq) lastSeq = c.seq;
     for (const f of c.fields) counts[f] = (counts[f] ?? 0) + 1;
-    persons.set(c.person.toString('hex'), c.person);
+    if (c.person.length > 0) persons.set(c.person.toString('hex'), c.person);
   }
   return lastSeq === '' ? undefined : { counts, persons: [...persons.values()], firstSeq, lastSeq };
 };

@@ -37,6 +37,35 @@ export interface PersonStats {
   dedup: Record<string, Uint8Array>;
   /** Shard id → padded sequence number of the last record applied to this item. */
   checkpoints: Record<string, string>;
+  /** Experiment id → the first exposure (variant, time, record tag) and the converting record. */
+  experiments: Record<string, ExperimentState>;
+  /** Anonymous ids whose profiles were merged into this one (a merge is applied once). */
+  merged: string[];
+  /** Set on an anonymous profile once merged: it is frozen, its events go to this person. */
+  mergedInto?: string;
+}
+
+export interface ExperimentState {
+  variant: string;
+  /** The goal as the exposure stated it (goals are frozen once an experiment starts). */
+  goal?: Goal;
+  exposedAt: string;
+  /** Tag of the record that exposed: a redelivery of it re-derives the exposure effect. */
+  exposedBy: string;
+  convertedBy?: string;
+}
+
+/** What an experiment counts as its goal. */
+export interface Goal {
+  type: string;
+  name?: string;
+}
+
+/** Counter effects of a record beyond its own fields: experiment exposures and conversions. */
+export interface Effect {
+  kind: 'exposure' | 'conversion';
+  experimentId: string;
+  variant: string;
 }
 
 export const emptyPerson = (personKey: string): PersonStats => ({
@@ -48,6 +77,8 @@ export const emptyPerson = (personKey: string): PersonStats => ({
   conversions: { count: 0, value: {} },
   dedup: {},
   checkpoints: {},
+  experiments: {},
+  merged: [],
 });
 
 /** Kinesis sequence numbers are up to 56 digits: compare them as fixed-width strings. */
@@ -62,6 +93,8 @@ export interface StreamEvent {
   /** Padded sequence number. */
   seq: string;
   event: CanonicalEvent;
+  /** The anonymous id an event was re-aimed from, when identity resolution moved it to its user. */
+  via?: string;
 }
 
 /**
@@ -84,48 +117,157 @@ const entriesOf = (dedup: Record<string, Uint8Array>): Map<string, string> => {
 const dayMs = 86_400_000;
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+export interface JudgeOptions {
+  /** Experiment goals by experiment id (for conversions). */
+  goals?: ReadonlyMap<string, Goal>;
+  /** Dedup state of anonymous profiles merged into this one but not folded in yet. */
+  extraDedup?: readonly Record<string, Uint8Array>[];
+}
+
 /**
  * Judge a person's records (in stream order) against the stored state and apply the ones
  * this item has not seen. Returns each record's verdict (a redelivered record keeps its
- * first verdict) and the next state (undefined when nothing changed).
+ * first verdict), its experiment effects (re-derived from the stored record tags on a
+ * redelivery), and the next state (undefined when nothing changed).
  */
 export const judgeAndApply = (
   stored: PersonStats,
   records: readonly StreamEvent[],
   now: Date,
-): { verdicts: Verdict[]; next: PersonStats | undefined } => {
+  options: JudgeOptions = {},
+): { verdicts: Verdict[]; effects: Effect[][]; next: PersonStats | undefined } => {
   const known = entriesOf(stored.dedup);
+  for (const extra of options.extraDedup ?? [])
+    for (const [id, tag] of entriesOf(extra)) if (!known.has(id)) known.set(id, tag);
   const next: PersonStats = structuredClone(stored);
   const fresh: Buffer[] = [];
+  const effects: Effect[][] = [];
   let changed = false;
   const verdicts = records.map((r): Verdict => {
     const id = idHash(r.event.eventId).toString('hex');
     const tag = recordTag(r.shardId, r.seq).toString('hex');
     const applied = (next.checkpoints[r.shardId] ?? '') >= r.seq;
     const firstTag = known.get(id);
-    if (applied) return firstTag === tag ? 'replay' : 'duplicate';
+    if (applied) {
+      const verdict = firstTag === tag ? 'replay' : 'duplicate';
+      effects.push(verdict === 'replay' ? recordedEffects(next, tag) : []);
+      return verdict;
+    }
     next.checkpoints[r.shardId] = r.seq;
     changed = true;
-    if (firstTag !== undefined) return 'duplicate';
+    if (firstTag !== undefined) {
+      effects.push([]);
+      return 'duplicate';
+    }
     known.set(id, tag);
     fresh.push(Buffer.concat([Buffer.from(id, 'hex'), Buffer.from(tag, 'hex')]));
     applyEvent(next, r.event);
+    effects.push(applyExperiments(next, r.event, tag, options.goals));
     return 'new';
   });
-  if (!changed) return { verdicts, next: undefined };
+  if (!changed) return { verdicts, effects, next: undefined };
 
   // Dedup entries go under today's received day; days past the window drop off.
   const today = dayOf(now.getTime());
   if (fresh.length > 0) next.dedup[today] = Buffer.concat([next.dedup[today] ?? new Uint8Array(), ...fresh]);
+  pruneWindows(next, now);
+  return { verdicts, effects, next };
+};
+
+const pruneWindows = (stats: PersonStats, now: Date) => {
   const oldestDedup = dayOf(now.getTime() - DEDUP_WINDOW_DAYS * dayMs);
-  for (const day of Object.keys(next.dedup)) if (day < oldestDedup) delete next.dedup[day];
+  for (const day of Object.keys(stats.dedup)) if (day < oldestDedup) delete stats.dedup[day];
   const oldestDaily = dayOf(now.getTime() - DAILY_WINDOW_DAYS * dayMs);
-  for (const day of Object.keys(next.days)) if (day < oldestDaily) delete next.days[day];
-  return { verdicts, next };
+  for (const day of Object.keys(stats.days)) if (day < oldestDaily) delete stats.days[day];
+};
+
+/** The effects a record had when first applied, from the tags the state keeps. */
+const recordedEffects = (stats: PersonStats, tag: string): Effect[] =>
+  Object.entries(stats.experiments).flatMap(([experimentId, x]) => [
+    ...(x.exposedBy === tag ? [{ kind: 'exposure' as const, experimentId, variant: x.variant }] : []),
+    ...(x.convertedBy === tag ? [{ kind: 'conversion' as const, experimentId, variant: x.variant }] : []),
+  ]);
+
+/**
+ * Exposures count once per person and experiment (the first one; forced QA exposures never);
+ * a conversion counts once, for a goal event after the first exposure.
+ */
+const applyExperiments = (
+  stats: PersonStats,
+  event: CanonicalEvent,
+  tag: string,
+  goals?: ReadonlyMap<string, Goal>,
+): Effect[] => {
+  const out: Effect[] = [];
+  if (event.type === 'exposure') {
+    const { experimentId, variant } = event;
+    if (experimentId && variant && event.data.forced !== true && !stats.experiments[experimentId]) {
+      const goal = asGoal(event.data.goal);
+      stats.experiments[experimentId] = {
+        variant,
+        exposedAt: event.eventTime,
+        exposedBy: tag,
+        ...(goal && { goal }),
+      };
+      out.push({ kind: 'exposure', experimentId, variant });
+    }
+    return out;
+  }
+  for (const [experimentId, x] of Object.entries(stats.experiments)) {
+    const goal = x.goal ?? goals?.get(experimentId);
+    // After the first exposure, give or take the second a client clock may truncate.
+    if (!goal || x.convertedBy || Date.parse(event.eventTime) + 1000 <= Date.parse(x.exposedAt)) continue;
+    if (goal.type !== event.type || (goal.name !== undefined && goal.name !== event.data.name)) continue;
+    x.convertedBy = tag;
+    out.push({ kind: 'conversion', experimentId, variant: x.variant });
+  }
+  return out;
+};
+
+const asGoal = (value: unknown): Goal | undefined => {
+  if (!value || typeof value !== 'object') return undefined;
+  const g = value as { type?: unknown; name?: unknown };
+  return typeof g.type === 'string'
+    ? { type: g.type, ...(typeof g.name === 'string' && { name: g.name }) }
+    : undefined;
+};
+
+/**
+ * Fold a frozen anonymous profile into its user's: counts, days, channels, campaigns,
+ * conversions and dedup entries (so client retries of the anonymous events stay duplicates),
+ * experiment state the user lacks. Applied once per anonymous id (`merged`).
+ */
+export const mergeProfiles = (user: PersonStats, anonymous: PersonStats, now: Date): PersonStats => {
+  if (user.merged.includes(anonymous.personKey)) return user;
+  const next = structuredClone(user);
+  next.merged.push(anonymous.personKey);
+  if (anonymous.firstSeen && (!next.firstSeen || anonymous.firstSeen < next.firstSeen))
+    next.firstSeen = anonymous.firstSeen;
+  if (anonymous.lastSeen && (!next.lastSeen || anonymous.lastSeen > next.lastSeen))
+    next.lastSeen = anonymous.lastSeen;
+  for (const [t, n] of Object.entries(anonymous.counts)) next.counts[t] = (next.counts[t] ?? 0) + n;
+  for (const [day, counts] of Object.entries(anonymous.days)) {
+    const d = next.days[day] ?? {};
+    for (const [t, n] of Object.entries(counts)) d[t] = (d[t] ?? 0) + n;
+    next.days[day] = d;
+  }
+  for (const c of anonymous.channels) if (!next.channels.includes(c)) next.channels.push(c);
+  for (const [c, t] of Object.entries(anonymous.campaigns))
+    if (!next.campaigns[c] || t > (next.campaigns[c] as string)) next.campaigns[c] = t;
+  next.conversions.count += anonymous.conversions.count;
+  for (const [cur, v] of Object.entries(anonymous.conversions.value))
+    next.conversions.value[cur] = round2((next.conversions.value[cur] ?? 0) + v);
+  for (const [day, bytes] of Object.entries(anonymous.dedup))
+    next.dedup[day] = Buffer.concat([next.dedup[day] ?? new Uint8Array(), bytes]);
+  for (const [x, state] of Object.entries(anonymous.experiments)) next.experiments[x] ??= state;
+  pruneWindows(next, now);
+  return next;
 };
 
 /** Fold one new event into the stats. */
 export const applyEvent = (stats: PersonStats, event: CanonicalEvent): void => {
+  // Identify and exposure events are not engagement: they shape identity and experiments.
+  if (event.type === 'identify' || event.type === 'exposure') return;
   const t = event.eventTime;
   if (!stats.firstSeen || t < stats.firstSeen) stats.firstSeen = t;
   if (!stats.lastSeen || t > stats.lastSeen) stats.lastSeen = t;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { foldCampaignCounters, sumAfter } from '../../functions/core/campaign-counters';
+import { foldCounters, sumAfter } from '../../functions/core/campaign-counters';
 import type { CanonicalEvent } from '../../functions/core/envelope';
 import {
   emptyPerson,
@@ -28,8 +28,9 @@ const model = () => {
       for (const [i, e] of events.entries()) if (judged.verdicts[i] !== 'duplicate') countable.push(e);
     }
     countable.sort((a, b) => (a.seq < b.seq ? -1 : 1));
-    for (const delta of foldCampaignCounters(countable)) {
-      const key = `${delta.campaignId}|${delta.bucket}`;
+    for (const delta of foldCounters(countable)) {
+      if (delta.target.kind !== 'campaign') continue;
+      const key = `${delta.target.campaignId}|${delta.target.bucket}`;
       const item = counters.get(key) ?? { cp: '', counts: {} };
       const sum = sumAfter(delta.contributions, item.cp);
       if (!sum) continue;

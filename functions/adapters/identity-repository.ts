@@ -1,0 +1,121 @@
+/**
+ * Identity links in the users table:
+ *
+ *   alias#<anonymousId> / link          → { anonymousId, userId, linkedAt }   (first link wins)
+ *   links#<userId> / <anonymousId>      → { anonymousId, linkedAt }           (the user's ids)
+ *
+ * and the exactly-once merge of an anonymous profile into its user's: the anonymous item is
+ * frozen first (`mergedInto`), then folded into the user's item, which records the merge
+ * (`merged`); each step is version-checked and skipped when already done, so a retried
+ * identify, a redelivery or two concurrent identifies of the same ids merge once.
+ * Assignments of experiments move with it (put-if-absent under the user).
+ */
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mergeProfiles } from '../core/person';
+import { batchGetAll, isConditionFailed, queryPartition } from './dynamo';
+import type { PeopleRepository } from './people-repository';
+
+export const aliasKey = (anonymousId: string) => ({ pk: `alias#${anonymousId}`, sk: 'link' });
+
+export type LinkOutcome = 'linked' | 'already' | 'conflict' | 'self';
+
+export class IdentityRepository {
+  /** Links never change once made (first link wins), so resolved ones can be cached. */
+  private readonly cache = new Map<string, string>();
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly usersTable: string,
+    private readonly variantsTable: string,
+  ) {}
+
+  /** The user each of these ids is linked to (ids without a link are absent). */
+  async resolve(ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const missing = ids.filter((id) => {
+      const hit = this.cache.get(id);
+      if (hit) out.set(id, hit);
+      return !hit;
+    });
+    if (missing.length === 0) return out;
+    const { items } = await batchGetAll(this.db, this.usersTable, missing.map(aliasKey));
+    for (const item of items) {
+      out.set(item.anonymousId as string, item.userId as string);
+      if (this.cache.size > 50_000) this.cache.clear();
+      this.cache.set(item.anonymousId as string, item.userId as string);
+    }
+    return out;
+  }
+
+  /** Record anonymousId → userId. A second, different user for the same id is refused. */
+  async link(anonymousId: string, userId: string, at: string): Promise<LinkOutcome> {
+    if (anonymousId === userId) return 'self';
+    // The target must be a root: a user id that is itself linked resolves to its user.
+    const root = (await this.resolve([userId])).get(userId) ?? userId;
+    if (root === anonymousId) return 'self';
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.usersTable,
+          Item: { ...aliasKey(anonymousId), anonymousId, userId: root, linkedAt: at },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      const existing = (await this.resolve([anonymousId])).get(anonymousId);
+      if (existing !== root) return 'conflict';
+      // Already linked to this user: finish the steps below in case a crash interrupted them.
+    }
+    await this.db.send(
+      new PutCommand({
+        TableName: this.usersTable,
+        Item: { pk: `links#${root}`, sk: anonymousId, anonymousId, linkedAt: at },
+      }),
+    );
+    this.cache.set(anonymousId, root);
+    return 'linked';
+  }
+
+  /** Merge the anonymous profile into the user's, once. Returns write units used. */
+  async merge(anonymousId: string, userId: string, people: PeopleRepository, now: Date): Promise<number> {
+    let consumed = 0;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const { people: loaded } = await people.load([anonymousId, userId]);
+      const anon = loaded.get(anonymousId);
+      const user = loaded.get(userId);
+      if (!anon || !user) throw new Error('load returned no item');
+      // 1. freeze the anonymous profile (nothing to do for an id that never had events)
+      if (anon.version > 0 && anon.stats.mergedInto !== userId) {
+        const written = await people.save({ ...anon.stats, mergedInto: userId }, anon.version);
+        consumed += written.consumed;
+        continue; // reload: the frozen snapshot is what gets merged
+      }
+      // 2. fold it into the user's profile, once
+      if (anon.version === 0 || user.stats.merged.includes(anonymousId)) break;
+      const written = await people.save(mergeProfiles(user.stats, anon.stats, now), user.version);
+      consumed += written.consumed;
+      if (written.ok) break;
+    }
+    await this.moveAssignments(anonymousId, userId);
+    return consumed;
+  }
+
+  private async moveAssignments(anonymousId: string, userId: string): Promise<void> {
+    const assignments = await queryPartition(this.db, this.variantsTable, `person#${anonymousId}`, 'exp#');
+    for (const a of assignments) {
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.variantsTable,
+            Item: { ...a, pk: `person#${userId}` },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        // The user already has an assignment for that experiment: theirs stands.
+        if (!isConditionFailed(error)) throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/** `POST /api/identify` (write key): put an identify event on the stream; the consumer links and merges. */
+import { checkConsent } from '../core/consent';
+import { identifyEvent, parseIdentify } from '../core/identity';
+import { Problem } from '../core/problem';
+import { ingestDoor } from '../http/door';
+import { httpHandler } from '../http/handler';
+import { publishToStream } from '../http/stream-publish';
+
+const door = ingestDoor('identify');
+
+export const handler = httpHandler({
+  module: 'identity/identify',
+  authenticators: { writeKey: door.writeKeys },
+  handle: async (request) => {
+    const parsed = parseIdentify(request.body);
+    if (!parsed.ok) throw new Problem(400, 'validation_failed', 'Invalid identify', parsed.errors);
+    const ctx = await door.context(request, 1);
+    const event = identifyEvent(parsed.value, ctx);
+    if (ctx.consent) {
+      // Linking ids is processing personal data: it needs analytics consent from either id.
+      const token = parsed.value.consentToken ?? ctx.consent.headerToken;
+      const verdict = checkConsent(ctx.consent.key, token, event, 'analytics', ctx.consent.verified);
+      if (!verdict.ok) throw new Problem(403, verdict.code, verdict.errors[0]?.message, verdict.errors);
+    }
+    await publishToStream(door.writer, [{ event, json: JSON.stringify(event) }]);
+    return { status: 202, body: { accepted: 1, eventIds: [event.eventId] } };
+  },
+});

@@ -1,0 +1,182 @@
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IdentityRepository } from '../../functions/adapters/identity-repository';
+import { experimentCounterKey, MetricsRepository } from '../../functions/adapters/metrics-repository';
+import { PeopleRepository, personKeyOf } from '../../functions/adapters/people-repository';
+import { QuarantineRepository } from '../../functions/adapters/quarantine-repository';
+import { applyBatch, type BatchDeps } from '../../functions/aggregate/apply-batch';
+import type { CanonicalEvent } from '../../functions/core/envelope';
+import { type Emulators, startEmulators } from '../../lib/local/emulators';
+import { canonicalEvent, SHARD, toRecord } from '../support/stream-records';
+
+let emulators: Emulators;
+let db: DynamoDBDocumentClient;
+let deps: BatchDeps;
+let n = 0;
+
+beforeAll(async () => {
+  emulators = await startEmulators({ env: {} });
+  db = DynamoDBDocumentClient.from(emulators.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const t = emulators.names.tables;
+  deps = {
+    people: new PeopleRepository(db, t.users),
+    counters: new MetricsRepository(db, t.metrics),
+    quarantine: new QuarantineRepository(db, t.quarantine),
+    identity: new IdentityRepository(db, t.users, t.variants),
+    goals: async () => new Map([['exp-1', { type: 'conversion' }]]),
+  };
+});
+afterAll(() => emulators.close());
+
+const person = async (key: string) =>
+  (await db.send(new GetCommand({ TableName: emulators.names.tables.users, Key: personKeyOf(key) }))).Item;
+/** Records at increasing positions, so each call is a later stretch of the stream. */
+const records = (events: CanonicalEvent[], shard = SHARD) => events.map((e) => toRecord(e, ++n, shard));
+const anon = (a: string, over: Partial<CanonicalEvent> = {}) =>
+  canonicalEvent({
+    personKey: a,
+    anonymousId: a,
+    userId: undefined,
+    campaignId: `c-${a}`,
+    type: 'view',
+    ...over,
+  });
+const user = (u: string, over: Partial<CanonicalEvent> = {}) =>
+  canonicalEvent({ personKey: u, userId: u, campaignId: `c-${u}`, type: 'click', ...over });
+const identify = (a: string, u: string) =>
+  canonicalEvent({
+    type: 'identify',
+    personKey: u,
+    userId: u,
+    anonymousId: a,
+    campaignId: undefined,
+    eventId: `id-${a}-${u}`,
+  });
+const total = (stats: Record<string, unknown> | undefined) =>
+  Object.values((stats?.counts as Record<string, number>) ?? {}).reduce((a, b) => a + b, 0);
+
+describe('identity merges', () => {
+  it('merges an anonymous history into the user once, and aims later anonymous events at the user', async () => {
+    const a1 = anon('web-1');
+    await applyBatch(records([a1, anon('web-1'), user('u-1')]), deps);
+    const id = records([identify('web-1', 'u-1')]);
+    await applyBatch(id, deps);
+    await applyBatch(id, deps); // redelivered identify
+    await applyBatch(records([anon('web-1'), { ...a1 }]), deps); // a new event and a client retry
+    const merged = await person('u-1');
+    expect(merged?.counts).toEqual({ view: 3, click: 1 });
+    expect(merged?.merged).toEqual(['web-1']);
+    expect((await person('web-1'))?.mergedInto).toBe('u-1');
+    expect(total(await person('web-1'))).toBe(2); // frozen at the merge
+  });
+
+  it('merges once under concurrent identifies of the same ids, from two shards', async () => {
+    await applyBatch(records([anon('web-2'), anon('web-2'), anon('web-2')]), deps);
+    const [x, y] = [
+      records([identify('web-2', 'u-2')], 'shardId-000000000001'),
+      records([identify('web-2', 'u-2')], 'shardId-000000000002'),
+    ];
+    await Promise.all([applyBatch(x, deps), applyBatch(y, deps), applyBatch(x, deps)]);
+    expect((await person('u-2'))?.counts).toEqual({ view: 3 });
+  });
+
+  it('keeps the first link: a second user for the same anonymous id is refused', async () => {
+    await applyBatch(records([anon('web-3'), identify('web-3', 'u-3')]), deps);
+    const outcome = await applyBatch(records([identify('web-3', 'u-4')]), deps);
+    expect(outcome.links.conflict).toBe(1);
+    expect(total(await person('u-4'))).toBe(0);
+    expect((await person('u-3'))?.counts).toEqual({ view: 1 });
+  });
+
+  it('refuses self-links and cycles', async () => {
+    const self = await applyBatch(records([identify('u-5', 'u-5')]), deps);
+    expect(self.links.self).toBe(1);
+    await applyBatch(records([identify('web-6', 'u-6')]), deps);
+    const cycle = await applyBatch(records([identify('u-6', 'web-6')]), deps);
+    expect(cycle.links.self + cycle.links.conflict).toBe(1);
+  });
+
+  it('finishes a merge a crash interrupted, without losing or doubling counts', async () => {
+    await applyBatch(records([anon('web-7'), anon('web-7')]), deps);
+    let saves = 0;
+    const crashing: BatchDeps = {
+      ...deps,
+      people: Object.assign(Object.create(deps.people), {
+        save: async (...args: Parameters<PeopleRepository['save']>) => {
+          // The freeze of web-7 goes through; the fold into u-7 crashes.
+          if (++saves === 2) throw new Error('injected crash');
+          return deps.people.save(...args);
+        },
+      }),
+    };
+    const id = records([identify('web-7', 'u-7')]);
+    const first = await applyBatch(id, crashing);
+    expect(first.failedFrom).toBe(id[0]?.kinesis.sequenceNumber);
+    // Meanwhile an anonymous retry arrives, aimed at u-7: still a duplicate.
+    const retry = await person('web-7');
+    expect(retry?.mergedInto).toBe('u-7');
+    await applyBatch(id, deps);
+    expect((await person('u-7'))?.counts).toEqual({ view: 2 });
+  });
+
+  it('moves experiment assignments to the user', async () => {
+    await db.send(
+      new PutCommand({
+        TableName: emulators.names.tables.variants,
+        Item: { pk: 'person#web-8', sk: 'exp#exp-9', experimentId: 'exp-9', variant: 'B' },
+      }),
+    );
+    await applyBatch(records([anon('web-8'), identify('web-8', 'u-8')]), deps);
+    const moved = await db.send(
+      new GetCommand({
+        TableName: emulators.names.tables.variants,
+        Key: { pk: 'person#u-8', sk: 'exp#exp-9' },
+      }),
+    );
+    expect(moved.Item?.variant).toBe('B');
+  });
+});
+
+describe('experiment exposures and conversions', () => {
+  const counters = async (variant: string) =>
+    (
+      await db.send(
+        new GetCommand({
+          TableName: emulators.names.tables.metrics,
+          Key: experimentCounterKey('exp-1', variant, SHARD),
+        }),
+      )
+    ).Item;
+  const exposure = (p: string, variant: string, over: Partial<CanonicalEvent> = {}) =>
+    canonicalEvent({
+      type: 'exposure',
+      personKey: p,
+      userId: p,
+      experimentId: 'exp-1',
+      variant,
+      campaignId: undefined,
+      data: { placement: 'home' },
+      ...over,
+    });
+  const conversion = (p: string, over: Partial<CanonicalEvent> = {}) =>
+    canonicalEvent({ type: 'conversion', personKey: p, userId: p, campaignId: undefined, ...over });
+
+  it('counts distinct exposed persons, and conversions after the first exposure once each', async () => {
+    const early = new Date(Date.now() - 3600_000).toISOString();
+    const batch = records([
+      conversion('x-1', { eventTime: early }), // before any exposure: not attributed
+      exposure('x-1', 'A'),
+      exposure('x-1', 'A'), // served again: one exposure per person
+      conversion('x-1'),
+      conversion('x-1'), // a second conversion: once per person
+      exposure('x-2', 'B'),
+      exposure('x-3', 'B', { data: { placement: 'home', forced: true } }), // QA: never counted
+      conversion('x-3'),
+    ]);
+    await applyBatch(batch, deps);
+    await applyBatch(batch.slice(2), deps); // a redelivery re-derives effects, counts nothing twice
+    expect(await counters('A')).toMatchObject({ exposures: 1, conversions: 1 });
+    expect(await counters('B')).toMatchObject({ exposures: 1 });
+    expect((await counters('B'))?.conversions).toBeUndefined();
+  });
+});
