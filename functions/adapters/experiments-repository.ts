@@ -1,0 +1,215 @@
+/**
+ * Experiment definitions and assignments in the variants table.
+ *
+ * Key design:
+ * - definitions: `experiments` / `<experimentId>` — all in one partition, so the promotion
+ *   function loads every definition with one Query and caches them. Meta attributes (placement,
+ *   status, goal, version, times) are plain attributes; the validated body is kept as a JSON string
+ *   (`definition`) so arbitrary variant content survives DynamoDB's type mapping unchanged
+ *   (big numbers, empty maps). Writes are optimistic: `version` must be the one read.
+ * - assignments: `person#<personKey>` / `exp#<experimentId>` with `{experimentId, variant,
+ *   assignedAt, expiresAt}`, written once at first exposure with a put-if-absent, so the first
+ *   assignment sticks; they live in the person's partition, which erasure and export cover.
+ */
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { ExperimentBody, StoredExperiment } from '../core/experiments';
+import { batchGetAll, type Item, isConditionFailed, queryPartition } from './dynamo';
+
+export const DEFINITIONS_PK = 'experiments';
+export const definitionKey = (experimentId: string) => ({ pk: DEFINITIONS_PK, sk: experimentId });
+export const assignmentKey = (personKey: string, experimentId: string) => ({
+  pk: `person#${personKey}`,
+  sk: `exp#${experimentId}`,
+});
+
+/** Assignments outlive any sensible experiment; TTL removes them afterwards. */
+export const ASSIGNMENT_TTL_DAYS = 400;
+
+export interface Assignment {
+  experimentId: string;
+  variant: string;
+  assignedAt: string;
+  /** Epoch seconds (the table's TTL attribute). */
+  expiresAt: number;
+}
+
+const META = ['experimentId', 'version', 'createdAt', 'updatedAt', 'startedAt', 'stoppedAt'] as const;
+
+const toItem = (e: StoredExperiment): Item => {
+  const { experimentId, version, createdAt, updatedAt, startedAt, stoppedAt, ...body } = e;
+  return {
+    ...definitionKey(experimentId),
+    experimentId,
+    placement: e.placement,
+    status: e.status,
+    // Native too: the stream consumer reads goals straight from this partition.
+    goal: e.goal,
+    version,
+    createdAt,
+    updatedAt,
+    ...(startedAt && { startedAt }),
+    ...(stoppedAt && { stoppedAt }),
+    definition: JSON.stringify(body satisfies ExperimentBody),
+  };
+};
+
+/** The stored definition of an item (also for the consumer, which reads the same partition). */
+export const experimentFromItem = (item: Item): StoredExperiment => {
+  const body = JSON.parse(item.definition as string) as ExperimentBody;
+  const out: StoredExperiment = {
+    ...body,
+    experimentId: item.experimentId as string,
+    version: item.version as number,
+    createdAt: item.createdAt as string,
+    updatedAt: item.updatedAt as string,
+  };
+  for (const k of META) if (item[k] !== undefined) (out as unknown as Item)[k] = item[k];
+  return out;
+};
+
+const assignmentFromItem = (item: Item): Assignment => ({
+  experimentId: item.experimentId as string,
+  variant: item.variant as string,
+  assignedAt: item.assignedAt as string,
+  expiresAt: item.expiresAt as number,
+});
+
+const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
+/** TTL deletes late: an expired item counts as absent. */
+const live = (item: Item, now: Date) =>
+  !(typeof item.expiresAt === 'number' && item.expiresAt <= epochSeconds(now));
+
+export class ExperimentsRepository {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  // ---- definitions ------------------------------------------------------------------------
+
+  async get(experimentId: string): Promise<StoredExperiment | undefined> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: definitionKey(experimentId), ConsistentRead: true }),
+    );
+    return Item ? experimentFromItem(Item) : undefined;
+  }
+
+  /** Every definition (one partition, all pages, consistent). */
+  async list(): Promise<StoredExperiment[]> {
+    return (await queryPartition(this.db, this.tableName, DEFINITIONS_PK)).map(experimentFromItem);
+  }
+
+  /**
+   * Write a definition if the stored one is still at `expectedVersion` (0: must not exist yet).
+   * false when someone else wrote it in between.
+   */
+  async put(experiment: StoredExperiment, expectedVersion: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(experiment),
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : '#v = :v',
+          ...(expectedVersion === 0
+            ? {}
+            : {
+                ExpressionAttributeNames: { '#v': 'version' },
+                ExpressionAttributeValues: { ':v': expectedVersion },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  // ---- assignments ------------------------------------------------------------------------
+
+  /** Stored, unexpired assignments to an experiment of these person ids, by id. */
+  async assignments(
+    personKeys: readonly string[],
+    experimentId: string,
+    now: Date = new Date(),
+  ): Promise<Map<string, Assignment>> {
+    const out = new Map<string, Assignment>();
+    if (personKeys.length === 0) return out;
+    const { items } = await batchGetAll(
+      this.db,
+      this.tableName,
+      personKeys.map((p) => assignmentKey(p, experimentId)),
+    );
+    for (const item of items)
+      if (live(item, now)) out.set((item.pk as string).slice('person#'.length), assignmentFromItem(item));
+    return out;
+  }
+
+  /**
+   * Store an assignment unless the person already has one (first exposure wins); returns the
+   * assignment that sticks: this one, or the one a concurrent request stored first.
+   */
+  async assign(
+    personKey: string,
+    experimentId: string,
+    variant: string,
+    now: Date = new Date(),
+  ): Promise<Assignment> {
+    const mine: Assignment = {
+      experimentId,
+      variant,
+      assignedAt: now.toISOString(),
+      expiresAt: epochSeconds(now) + ASSIGNMENT_TTL_DAYS * 86_400,
+    };
+    const key = assignmentKey(personKey, experimentId);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...key, ...mine },
+            // An expired item TTL has not deleted yet is as good as absent.
+            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+            ExpressionAttributeValues: { ':now': epochSeconds(now) },
+          }),
+        );
+        return mine;
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+      );
+      // Gone again in between (erasure): try the put once more.
+      if (Item && live(Item, now)) return assignmentFromItem(Item);
+    }
+    return mine;
+  }
+}
+
+/**
+ * Definitions cached per container for `ttlMs`: the promotion endpoint is on the apps' hot
+ * path and must not read the table per request. A failed load is not cached.
+ */
+export class DefinitionsCache {
+  private cached: { value: Promise<StoredExperiment[]>; until: number } | undefined;
+
+  constructor(
+    private readonly load: () => Promise<StoredExperiment[]>,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(): Promise<StoredExperiment[]> {
+    const t = this.now();
+    if (!this.cached || this.cached.until <= t) {
+      const value = this.load();
+      const entry = { value, until: t + this.ttlMs };
+      this.cached = entry;
+      value.catch(() => {
+        if (this.cached === entry) this.cached = undefined;
+      });
+    }
+    return this.cached.value;
+  }
+}

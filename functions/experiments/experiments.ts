@@ -1,0 +1,110 @@
+/**
+ * `PUT /api/experiments/{experimentId}` (admin): create or update a definition, with the
+ * change rules of functions/core/experiments (409). `GET /api/experiments/{experimentId}`
+ * (analyst): the definition. `GET /api/experiments/{experimentId}/results` (analyst):
+ * exposures, conversions, rates, lift, 95 % CI, p-value and SRM per variant.
+ */
+import { tables } from '../../lib/tables';
+import { documentClient, requireEnv } from '../adapters/aws';
+import { ExperimentResultsRepository } from '../adapters/experiment-results-repository';
+import { ExperimentsRepository } from '../adapters/experiments-repository';
+import { logger } from '../adapters/observability';
+import {
+  applyUpdate,
+  EXPERIMENT_LIMITS,
+  experimentBodySchema,
+  experimentIdSchema,
+  type StoredExperiment,
+} from '../core/experiments';
+import { Problem } from '../core/problem';
+import { parseBody } from '../core/query';
+import { experimentStats } from '../core/stats';
+import { parseWith } from '../core/zod';
+import { httpHandler } from '../http/handler';
+import { jwtAuthenticator } from '../http/jwt';
+import type { HttpRequest, HttpResponse } from '../http/types';
+
+const db = documentClient();
+const experiments = new ExperimentsRepository(db, requireEnv(tables.variants.envVar));
+const results = new ExperimentResultsRepository(db, requireEnv(tables.metrics.envVar));
+
+const experimentIdParam = (request: HttpRequest): string => {
+  const parsed = parseWith(experimentIdSchema, request.event.pathParameters?.experimentId ?? '');
+  if (!parsed.ok)
+    throw new Problem(400, 'validation_failed', 'Invalid experimentId', [
+      { path: 'experimentId', message: parsed.errors[0]?.message ?? 'Invalid' },
+    ]);
+  return parsed.value;
+};
+
+const existing = async (experimentId: string): Promise<StoredExperiment> => {
+  const experiment = await experiments.get(experimentId);
+  if (!experiment) throw new Problem(404, 'not_found', `No experiment ${experimentId}`);
+  return experiment;
+};
+
+const putExperiment = async (request: HttpRequest): Promise<HttpResponse> => {
+  const experimentId = experimentIdParam(request);
+  const body = parseBody(experimentBodySchema, request.body);
+  const current = await experiments.get(experimentId);
+  // Mutual exclusion by placement needs the others only when this one is to run.
+  const running =
+    body.status === 'running'
+      ? (await experiments.list()).filter((e) => e.status === 'running' && e.placement === body.placement)
+      : [];
+  const next = applyUpdate(experimentId, current, body, running, request.receivedAt);
+  if (!(await experiments.put(next, current?.version ?? 0)))
+    throw new Problem(
+      409,
+      'conflict',
+      `Experiment ${experimentId} was changed by another request meanwhile: read it again and retry`,
+    );
+  logger.info('experiment saved', { experimentId, status: next.status, version: next.version });
+  return { status: current ? 200 : 201, body: next };
+};
+
+const getExperiment = async (request: HttpRequest): Promise<HttpResponse> => ({
+  status: 200,
+  body: await existing(experimentIdParam(request)),
+});
+
+const experimentResults = async (request: HttpRequest): Promise<HttpResponse> => {
+  const experiment = await existing(experimentIdParam(request));
+  const counts = await results.counts(experiment.experimentId);
+  const stats = experimentStats(
+    experiment.variants.map((v) => ({
+      id: v.id,
+      weight: v.weight,
+      exposures: counts.get(v.id)?.exposures ?? 0,
+      conversions: counts.get(v.id)?.conversions ?? 0,
+    })),
+  );
+  return {
+    status: 200,
+    body: {
+      experimentId: experiment.experimentId,
+      placement: experiment.placement,
+      status: experiment.status,
+      goal: experiment.goal,
+      ...(experiment.startedAt && { startedAt: experiment.startedAt }),
+      ...(experiment.stoppedAt && { stoppedAt: experiment.stoppedAt }),
+      ...stats,
+    },
+  };
+};
+
+export const handler = httpHandler({
+  module: 'experiments/experiments',
+  authenticators: { jwt: jwtAuthenticator() },
+  body: { maxBytes: EXPERIMENT_LIMITS.bodyBytes },
+  handle: (request) => {
+    switch (request.route.id) {
+      case 'putExperiment':
+        return putExperiment(request);
+      case 'experimentResults':
+        return experimentResults(request);
+      default:
+        return getExperiment(request);
+    }
+  },
+});

@@ -1,0 +1,213 @@
+/**
+ * `GET /api/promotion?userId=&anonymousId=&placement=[&channel=][&deviceType=][&variant=]`
+ * (write key, consent token in `X-Consent-Token`): the content this person should see at a
+ * placement.
+ *
+ * - No running experiment on the placement: 204 (the app shows its default).
+ * - `variant=` naming no variant of that experiment: 400.
+ * - Without `personalization` consent: the control's content, `personalized: false`; no
+ *   targeting (it would read personal data), no assignment, no exposure.
+ * - `variant=` (QA): that variant, `forced: true`; targeting and coverage bypassed; never
+ *   stored, and no exposure is sent, so forced serving cannot reach the results.
+ * - Targeting (tags, channel) not met, or outside the coverage gate and not yet assigned: 204.
+ * - Otherwise the stored assignment (the userId's — or, given only an anonymous id an identify
+ *   linked, its user's — else the anonymousId's, carried over and stored for the user), else a
+ *   fresh deterministic bucket stored at this first exposure. The exposure goes on the stream
+ *   when the token also grants `analytics`; the content is served either way.
+ *   Targeting is checked on every request; a stored assignment outranks the coverage gate.
+ */
+import { DEFAULTS, ENV } from '../../lib/config';
+import { eventStream } from '../../lib/stream';
+import { tables } from '../../lib/tables';
+import { documentClient, kinesisClient, requireEnv } from '../adapters/aws';
+import { queryPartition } from '../adapters/dynamo';
+import { DefinitionsCache, ExperimentsRepository } from '../adapters/experiments-repository';
+import { IdentityRepository } from '../adapters/identity-repository';
+import { KinesisWriter } from '../adapters/kinesis-writer';
+import { MetricUnit, metrics } from '../adapters/observability';
+import { RateLimiter } from '../adapters/rate-limiter';
+import { signingKey } from '../adapters/signing-key';
+import { SourcesRepository } from '../adapters/sources-repository';
+import { assignVariant, isTargeted, targetsTags } from '../core/bucketing';
+import {
+  exposureEvent,
+  type PromotionConsent,
+  type PromotionQuery,
+  promotionConsent,
+  promotionQuerySchema,
+  runningAt,
+  type StoredExperiment,
+} from '../core/experiments';
+import { Problem } from '../core/problem';
+import { parseQuery } from '../core/query';
+import { enforceRateLimit } from '../http/door';
+import { httpHandler } from '../http/handler';
+import { publishToStream } from '../http/stream-publish';
+import type { HttpRequest, HttpResponse } from '../http/types';
+import { cachedWriteKeys } from '../http/write-keys';
+
+const DEFAULT_CACHE_MS = 30_000;
+
+const db = documentClient();
+const sources = new SourcesRepository(db, requireEnv(tables.sources.envVar));
+const experiments = new ExperimentsRepository(db, requireEnv(tables.variants.envVar));
+const tagsTable = requireEnv(tables.tags.envVar);
+const identity = new IdentityRepository(
+  db,
+  requireEnv(tables.users.envVar),
+  requireEnv(tables.variants.envVar),
+);
+const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
+const writer = new KinesisWriter(kinesisClient(), requireEnv(eventStream.envVar), {
+  onRetry: (entries) => metrics.addMetric('StreamRetries', MetricUnit.Count, entries),
+});
+const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
+const cacheMs = Number(process.env[ENV.experimentCacheMs] ?? DEFAULT_CACHE_MS);
+const definitions = new DefinitionsCache(
+  () => experiments.list(),
+  Number.isFinite(cacheMs) && cacheMs >= 0 ? cacheMs : DEFAULT_CACHE_MS,
+);
+
+/**
+ * Exposures this container already put on the stream: serving the same person again sends
+ * nothing (the consumer would drop the duplicate anyway; its id is deterministic).
+ */
+const SENT_TTL_MS = 10 * 60_000;
+const SENT_MAX = 50_000;
+const sent = new Map<string, number>();
+const alreadySent = (eventId: string, now: number) => (sent.get(eventId) ?? 0) > now;
+const rememberSent = (eventId: string, now: number) => {
+  if (sent.size >= SENT_MAX) sent.clear();
+  sent.set(eventId, now + SENT_TTL_MS);
+};
+
+const NO_STORE = { 'cache-control': 'private, no-store' };
+const noContent = (): HttpResponse => ({ status: 204, headers: NO_STORE });
+const ok = (body: Record<string, unknown>): HttpResponse => ({ status: 200, body, headers: NO_STORE });
+
+const consentOf = async (request: HttpRequest, query: PromotionQuery): Promise<PromotionConsent> => {
+  if (!consentRequired) return { personalization: true, analytics: true };
+  const token = request.event.headers?.['x-consent-token'];
+  if (!token) return { personalization: false, analytics: false };
+  return promotionConsent(await signingKey(), token, query, request.receivedAt);
+};
+
+/** The person's tags (both ids' when both are given: an identify merge may still be in flight). */
+const tagsOf = async (ids: readonly string[], now: Date): Promise<Set<string>> => {
+  const nowS = Math.floor(now.getTime() / 1000);
+  const partitions = await Promise.all(
+    ids.map((id) => queryPartition(db, tagsTable, `person#${id}`, 'tag#')),
+  );
+  const tags = new Set<string>();
+  for (const item of partitions.flat())
+    if (!(typeof item.expiresAt === 'number' && item.expiresAt <= nowS))
+      tags.add((item.sk as string).slice('tag#'.length));
+  return tags;
+};
+
+/**
+ * Who holds the assignment: the userId; without one, the user an identify linked the
+ * anonymous id to (so a device that still sends only its anonymous id after login sees the
+ * user's variant), else the anonymous id.
+ */
+const assigneeOf = async (query: PromotionQuery): Promise<string> => {
+  if (query.userId !== undefined) return query.userId;
+  const anonymousId = query.anonymousId as string;
+  return (await identity.resolve([anonymousId])).get(anonymousId) ?? anonymousId;
+};
+
+/**
+ * The variant this person sees: stored (the assignee's, else the anonymous id's, carried over
+ * and stored for the assignee), else bucketed now and stored at this first exposure.
+ * undefined: outside the coverage gate.
+ */
+const assignmentOf = async (
+  experiment: StoredExperiment,
+  assignee: string,
+  anonymousId: string | undefined,
+  now: Date,
+): Promise<string | undefined> => {
+  const other = anonymousId !== undefined && anonymousId !== assignee ? anonymousId : undefined;
+  const stored = await experiments.assignments(
+    other === undefined ? [assignee] : [assignee, other],
+    experiment.experimentId,
+    now,
+  );
+  const known = (variant: string | undefined) =>
+    variant !== undefined && experiment.variants.some((v) => v.id === variant) ? variant : undefined;
+  const mine = known(stored.get(assignee)?.variant);
+  if (mine) return mine;
+  const carried = other === undefined ? undefined : known(stored.get(other)?.variant);
+  const variant = carried ?? assignVariant(experiment, assignee);
+  if (variant === undefined) return undefined;
+  const kept = await experiments.assign(assignee, experiment.experimentId, variant, now);
+  return known(kept.variant) ?? variant;
+};
+
+const promotion = async (request: HttpRequest): Promise<HttpResponse> => {
+  if (request.principal.kind !== 'source') throw new Problem(401, 'unauthorized');
+  const { source } = request.principal;
+  const query = parseQuery(promotionQuerySchema, request.event.queryStringParameters);
+  await enforceRateLimit(limiter, source, 1);
+
+  const experiment = runningAt(await definitions.get(), query.placement);
+  if (!experiment) return noContent();
+  const forced =
+    query.variant === undefined ? undefined : experiment.variants.find((v) => v.id === query.variant);
+  if (query.variant !== undefined && !forced)
+    throw new Problem(400, 'validation_failed', `Experiment ${experiment.experimentId} has no such variant`, [
+      {
+        path: 'variant',
+        message: `Expected one of ${experiment.variants.map((v) => v.id).join(', ')}`,
+      },
+    ]);
+  const base = { experimentId: experiment.experimentId };
+
+  const consent = await consentOf(request, query);
+  const control = experiment.variants[0] as StoredExperiment['variants'][number];
+  if (!consent.personalization)
+    return ok({ ...base, variant: control.id, content: control.content, personalized: false });
+  if (forced)
+    return ok({ ...base, variant: forced.id, content: forced.content, personalized: true, forced: true });
+
+  // The event keeps the envelope's person key (the consumer resolves aliases itself).
+  const personKey = (query.userId ?? query.anonymousId) as string;
+  const assignee = await assigneeOf(query);
+  const ids = [...new Set([assignee, query.anonymousId].filter((id): id is string => id !== undefined))];
+  const channel = query.channel ?? source.channel;
+  const tags = targetsTags(experiment.targeting) ? await tagsOf(ids, request.receivedAt) : new Set<string>();
+  if (!isTargeted(experiment.targeting, { tags, channel })) return noContent();
+
+  const variantId = await assignmentOf(experiment, assignee, query.anonymousId, request.receivedAt);
+  const variant = experiment.variants.find((v) => v.id === variantId);
+  if (!variant) return noContent();
+
+  if (consent.analytics) {
+    const event = exposureEvent({
+      experimentId: experiment.experimentId,
+      variant: variant.id,
+      placement: experiment.placement,
+      goal: experiment.goal,
+      personKey,
+      userId: query.userId,
+      anonymousId: query.anonymousId,
+      channel,
+      deviceType: query.deviceType,
+      sourceId: source.sourceId,
+      now: request.receivedAt,
+    });
+    const now = request.receivedAt.getTime();
+    if (!alreadySent(event.eventId, now)) {
+      // Served content is counted or not served: a stream that refuses the exposure is a 503.
+      await publishToStream(writer, [{ event, json: JSON.stringify(event) }]);
+      rememberSent(event.eventId, now);
+    }
+  }
+  return ok({ ...base, variant: variant.id, content: variant.content, personalized: true });
+};
+
+export const handler = httpHandler({
+  module: 'promotion/promotion',
+  authenticators: { writeKey: cachedWriteKeys((key) => sources.findByWriteKey(key)) },
+  handle: promotion,
+});
