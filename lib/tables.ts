@@ -46,7 +46,9 @@ export const tables = {
     partitionKey: 'pk',
     sortKey: 'sk',
     ttlAttribute: TTL_ATTRIBUTE,
-    indexes: [],
+    // Sparse: only items carrying `nextCheck` (a person whose rule outcome may change with time
+    // alone) appear, so the sweep finds what is due without scanning.
+    indexes: [{ name: 'byNextCheck', partitionKey: 'checkShard', sortKey: 'nextCheck' }],
     personalData: true,
     description: 'Tags per person and segment memberships; segment rules',
   },

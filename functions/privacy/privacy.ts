@@ -8,8 +8,10 @@ import { type TableName, tableList } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { folderFailureStore, s3FailureStore } from '../adapters/failure-store';
+import { IdentityReader } from '../adapters/identity-reader';
 import { logger } from '../adapters/observability';
 import { signingKey } from '../adapters/signing-key';
+import { TagsRepository } from '../adapters/tags-repository';
 import { Problem } from '../core/problem';
 import { keyedIdHash } from '../core/signing';
 import { httpHandler } from '../http/handler';
@@ -32,11 +34,17 @@ const failures = failureBucket
     ? folderFailureStore(failureDir)
     : undefined;
 
+const tags = new TagsRepository(db, tableNames.tags);
+const identity = new IdentityReader(db, tableNames.users);
 const registry = async () =>
-  personalDataRegistry({ db, tableNames, consent, failures, key: await signingKey() });
+  personalDataRegistry({ db, tableNames, consent, failures, tags, key: await signingKey() });
 
-/** Every id of the person. Identity links join here when they exist. */
-const linkedIds = async (subject: string): Promise<string[]> => [subject];
+/** Every id of the person: the user an id resolves to, and every anonymous id linked to it. */
+const linkedIds = async (subject: string): Promise<string[]> => {
+  const person = await identity.resolvePerson(subject);
+  const linked = await identity.linkedIds(person);
+  return [...new Set([subject, person, ...linked.map((l) => l.anonymousId)])];
+};
 
 const erase = async (request: HttpRequest): Promise<HttpResponse> => {
   const subject = subjectParam(request, 'userId');

@@ -9,8 +9,10 @@ import type { TableName } from '../../lib/tables';
 import type { ConsentRepository } from '../adapters/consent-repository';
 import { deletePartition, type Item, queryPartition } from '../adapters/dynamo';
 import { type FailureStore, splitFailureObject } from '../adapters/failure-store';
+import { aliasKey } from '../adapters/identity-repository';
 import { personKeyOf } from '../adapters/people-repository';
 import { quarantinePk } from '../adapters/quarantine-repository';
+import type { TagsRepository } from '../adapters/tags-repository';
 import { keyedIdHash } from '../core/signing';
 
 export interface PersonalDataStore {
@@ -28,6 +30,7 @@ export interface RegistryDeps {
   tableNames: Record<TableName, string>;
   consent: ConsentRepository;
   failures: FailureStore | undefined;
+  tags: TagsRepository;
   key: Uint8Array;
 }
 
@@ -56,23 +59,28 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
     tables: ['users'],
     export: async (ids) => {
       const items = await Promise.all(
-        ids.map((id) =>
-          deps.db.send(new GetCommand({ TableName: deps.tableNames.users, Key: personKeyOf(id) })),
+        ids.flatMap((id) =>
+          [personKeyOf(id), aliasKey(id)].map((key) =>
+            deps.db.send(new GetCommand({ TableName: deps.tableNames.users, Key: key })),
+          ),
         ),
       );
-      return items.flatMap((r) => (r.Item ? [r.Item] : []));
+      const links = await Promise.all(
+        ids.map((id) => queryPartition(deps.db, deps.tableNames.users, `links#${id}`)),
+      );
+      return [...items.flatMap((r) => (r.Item ? [r.Item] : [])), ...links.flat()];
     },
     erase: async (ids) => {
       let n = 0;
       for (const id of ids) {
-        const out = await deps.db.send(
-          new DeleteCommand({
-            TableName: deps.tableNames.users,
-            Key: personKeyOf(id),
-            ReturnValues: 'ALL_OLD',
-          }),
-        );
-        if (out.Attributes) n++;
+        // The profile, the identity link this id is the anonymous side of, and the user's links.
+        for (const key of [personKeyOf(id), aliasKey(id)]) {
+          const out = await deps.db.send(
+            new DeleteCommand({ TableName: deps.tableNames.users, Key: key, ReturnValues: 'ALL_OLD' }),
+          );
+          if (out.Attributes) n++;
+        }
+        n += await deletePartition(deps.db, deps.tableNames.users, `links#${id}`);
       }
       return n;
     },
@@ -92,7 +100,17 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
     },
   },
   personPartitions(deps, 'quarantine', 'quarantine', quarantinePk),
-  personPartitions(deps, 'tags', 'tags', (id) => `person#${id}`),
+  {
+    // Tags of every source, segment memberships, rule checks.
+    name: 'tags',
+    tables: ['tags'],
+    export: async (ids) => (await Promise.all(ids.map((id) => deps.tags.exportPerson(id)))).flat(),
+    erase: async (ids) => {
+      let n = 0;
+      for (const id of ids) n += await deps.tags.erasePerson(id);
+      return n;
+    },
+  },
   personPartitions(deps, 'variants', 'variants', (id) => `person#${id}`),
   {
     name: 'failures',

@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULTS, ENV, METRICS_NAMESPACE } from '../config';
+import { type ScheduleDef, schedules as scheduleList } from '../schedules';
 import type { ConsumerSettings } from '../stream';
 import { eventStream } from '../stream';
 import { type TableName, tableList } from '../tables';
@@ -20,6 +21,7 @@ import { type EventSourceMappingEmulator, startEventSourceMappings } from './eve
 import { type Gateway, startGateway } from './gateway';
 import { DEFAULT_KEY_DIR, ensureLocalHmacKey, ensureLocalKeys, jwksJson, type LocalKeys } from './keys';
 import { createHandlerResolver, type HandlerResolver } from './lambda';
+import { type Scheduler, startScheduler } from './scheduler';
 
 export interface LocalStackOptions {
   /** Gateway port; 0 picks a free one. Default 0 (bin/local.ts passes 3000). */
@@ -49,6 +51,11 @@ export interface LocalStackOptions {
   logger?: Pick<Console, 'info' | 'warn' | 'error'>;
   /** Where the local JWT signing key lives; default the data dir, else `.pulse`. */
   keyDir?: string;
+  /**
+   * Scheduled functions (lib/schedules.ts) run on timers; `false` starts no timer (tests drive
+   * them with `runSchedule`). Default: every schedule.
+   */
+  schedules?: readonly ScheduleDef[] | false;
 }
 
 export interface LocalStack {
@@ -64,6 +71,11 @@ export interface LocalStack {
   env: Readonly<Record<string, string>>;
   /** The local signing key: mint analyst/admin tokens with lib/local/keys mintToken. */
   keys: LocalKeys;
+  /**
+   * Run a schedule's handler now, as its timer would, after any run in flight; `time` is the
+   * scheduled event's time (default now). Resolves with the handler's result.
+   */
+  runSchedule(name: string, options?: { time?: Date }): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -152,6 +164,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   const resolveHandler = options.resolveHandler ?? createHandlerResolver(options.functionsDir);
   let gateway: Gateway | undefined;
   let esm: EventSourceMappingEmulator | undefined;
+  let scheduler: Scheduler | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= stopAll();
@@ -159,7 +172,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   };
   const stopAll = async () => {
     const errors: unknown[] = [];
-    // Pollers first (they use Kinesis), then the server, then the emulators they all talk to.
+    // Timers and pollers first (they use the emulators), then the server, then the emulators.
+    await scheduler?.stop().catch((e) => errors.push(e));
     await esm?.stop().catch((e) => errors.push(e));
     await gateway?.close().catch((e) => errors.push(e));
     await emulators.close().catch((e) => errors.push(e));
@@ -188,6 +202,13 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
     });
+    scheduler = startScheduler({
+      schedules: options.schedules || scheduleList,
+      timers: options.schedules !== false,
+      resolveHandler,
+      region,
+      logger,
+    });
   } catch (err) {
     await close().catch(() => undefined);
     throw err;
@@ -203,6 +224,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     esm,
     env,
     keys,
+    runSchedule: (name, runOptions) => (scheduler as Scheduler).run(name, runOptions),
     close,
   };
 };

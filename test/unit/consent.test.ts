@@ -80,6 +80,7 @@ describe('the registry of personal data', () => {
       tableNames: {} as never,
       consent: undefined as never,
       failures: undefined,
+      tags: undefined as never,
       key,
     });
     const claimed = new Set(registry.flatMap((s) => s.tables));

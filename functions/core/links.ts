@@ -1,0 +1,145 @@
+/**
+ * Tracked e-mail links: the signed token (`plk1`, HMAC, see signing.ts) that carries the target
+ * URL, campaign, user and expiry; what following one records (a `click` through the `link` door);
+ * and when stored consent lets it be recorded. Pure.
+ *
+ * Nothing is stored per link: the token is the link. A token that does not verify, has expired,
+ * or names anything but an http(s) URL is no link at all — the route answers 404 and never
+ * redirects, so it cannot be used as an open redirect.
+ */
+import { createHash } from 'node:crypto';
+import * as z from 'zod/mini';
+import type { CanonicalEvent } from './envelope';
+import { signToken, verifyToken } from './signing';
+import './zod';
+
+export const DEFAULT_LINK_TTL_DAYS = 90;
+export const MAX_LINK_TTL_DAYS = 365;
+export const MAX_URL_LENGTH = 2048;
+/** Clicks of one link within the same minute are one click (a double click, a client retry). */
+export const CLICK_WINDOW_MS = 60_000;
+/** The source id the link door stamps on its events (no write key is involved). */
+export const LINK_SOURCE_ID = 'link';
+
+const isHttpUrl = (value: string): boolean => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+};
+
+export const linkBodySchema = z.strictObject({
+  url: z
+    .string()
+    .check(z.maxLength(MAX_URL_LENGTH), z.refine(isHttpUrl, 'Expected an absolute http:// or https:// URL')),
+  campaignId: z.string().check(z.minLength(1), z.maxLength(128)),
+  userId: z.string().check(z.minLength(1), z.maxLength(256)),
+  channel: z._default(z.literal('email'), 'email'),
+  /** How long the link works; default DEFAULT_LINK_TTL_DAYS. */
+  expiresInDays: z.optional(z.int().check(z.gte(1), z.lte(MAX_LINK_TTL_DAYS))),
+});
+export type LinkBody = z.infer<typeof linkBodySchema>;
+
+export interface LinkClaims {
+  /** Target URL. */
+  url: string;
+  /** Campaign. */
+  cmp: string;
+  /** The user the link was sent to. */
+  sub: string;
+  ch: 'email';
+  iat: number;
+  exp: number;
+}
+
+export const signLink = (
+  key: Uint8Array,
+  body: LinkBody,
+  now: Date,
+): { token: string; expiresAt: string } => {
+  const iat = Math.floor(now.getTime() / 1000);
+  const claims: LinkClaims = {
+    url: body.url,
+    cmp: body.campaignId,
+    sub: body.userId,
+    ch: 'email',
+    iat,
+    exp: iat + (body.expiresInDays ?? DEFAULT_LINK_TTL_DAYS) * 86_400,
+  };
+  return { token: signToken(key, 'plk1', claims), expiresAt: new Date(claims.exp * 1000).toISOString() };
+};
+
+/** The claims of a valid, unexpired link token this key signed; undefined for anything else. */
+export const readLink = (key: Uint8Array, token: string, now: Date): LinkClaims | undefined => {
+  const p = verifyToken(key, 'plk1', token);
+  if (
+    !p ||
+    typeof p.url !== 'string' ||
+    typeof p.cmp !== 'string' ||
+    typeof p.sub !== 'string' ||
+    typeof p.exp !== 'number' ||
+    typeof p.iat !== 'number' ||
+    p.ch !== 'email'
+  )
+    return undefined;
+  if (p.exp * 1000 <= now.getTime() || !isHttpUrl(p.url)) return undefined;
+  return p as unknown as LinkClaims;
+};
+
+/**
+ * Whether stored consent lets a click be recorded, given the current consent of the user and
+ * of each id linked to them: some id grants analytics and none refuses it (a refusal on any of
+ * a person's devices wins, as it does in the consumer). When only a linked anonymous id grants,
+ * the click carries that id too, so the consumer's own consent check sees the grant.
+ */
+export const clickConsent = (
+  userId: string,
+  ids: readonly string[],
+  current: ReadonlyMap<string, { purposes: { analytics?: boolean } }>,
+): { record: false } | { record: true; anonymousId?: string } => {
+  const granting: string[] = [];
+  for (const id of ids) {
+    const record = current.get(id);
+    if (!record) continue;
+    if (record.purposes.analytics !== true) return { record: false };
+    granting.push(id);
+  }
+  if (granting.length === 0) return { record: false };
+  if (granting.includes(userId)) return { record: true };
+  return { record: true, anonymousId: granting[0] as string };
+};
+
+/**
+ * The click a followed link records. Its id is derived from the token and the minute, so a
+ * double click (or a browser's retry) counts once, and a click on another day counts again.
+ */
+export const clickEvent = (
+  claims: LinkClaims,
+  token: string,
+  person: { userId: string; anonymousId?: string },
+  receivedAt: Date,
+): CanonicalEvent => {
+  const at = receivedAt.toISOString();
+  const minute = Math.floor(receivedAt.getTime() / CLICK_WINDOW_MS);
+  const eventId = `l-${createHash('sha256').update(token).update(`\n${minute}`).digest('base64url').slice(0, 32)}`;
+  return {
+    v: 1,
+    eventId,
+    type: 'click',
+    personKey: person.userId,
+    userId: person.userId,
+    ...(person.anonymousId !== undefined && { anonymousId: person.anonymousId }),
+    campaignId: claims.cmp,
+    channel: 'email',
+    deviceType: 'other',
+    data: { elementId: 'email-link' },
+    properties: {},
+    timestamp: at,
+    receivedAt: at,
+    eventTime: at,
+    sourceId: LINK_SOURCE_ID,
+    door: 'link',
+  };
+};

@@ -1,0 +1,90 @@
+/**
+ * Tracked e-mail links (functions/core/links.ts). `POST /api/links` (admin) signs one and answers
+ * its token and href. `GET /r/{token}` (public): a token that does not verify is 404 and never a
+ * redirect; a valid one records a click — only when the user's stored consent grants analytics —
+ * then redirects to the signed URL either way.
+ */
+import { DEFAULTS, ENV } from '../../lib/config';
+import { eventStream } from '../../lib/stream';
+import { tables } from '../../lib/tables';
+import { documentClient, kinesisClient, requireEnv } from '../adapters/aws';
+import { ConsentRepository } from '../adapters/consent-repository';
+import { IdentityReader } from '../adapters/identity-reader';
+import { KinesisWriter } from '../adapters/kinesis-writer';
+import { logger, MetricUnit, metrics } from '../adapters/observability';
+import { signingKey } from '../adapters/signing-key';
+import { clickConsent, clickEvent, type LinkClaims, linkBodySchema, readLink, signLink } from '../core/links';
+import { Problem } from '../core/problem';
+import { parseBody } from '../core/query';
+import { httpHandler } from '../http/handler';
+import { jwtAuthenticator } from '../http/jwt';
+import { publishToStream } from '../http/stream-publish';
+import type { HttpRequest, HttpResponse } from '../http/types';
+
+const db = documentClient();
+const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
+const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
+const writer = new KinesisWriter(kinesisClient(), requireEnv(eventStream.envVar));
+const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
+
+/** Longer than any token we sign (URLs are at most 2 KB): refused before any HMAC work. */
+const MAX_TOKEN_LENGTH = 8192;
+
+/** Where this API is reached: API Gateway's domain name (the Host locally), and the scheme. */
+const apiBase = (request: HttpRequest): string => {
+  const headers = request.event.headers ?? {};
+  const host = request.event.requestContext?.domainName || headers.host;
+  if (!host) throw new Problem(500, 'internal_error', 'The request names no host');
+  const proto = headers['x-forwarded-proto']?.split(',')[0]?.trim() === 'http' ? 'http' : 'https';
+  return `${proto}://${host}`;
+};
+
+const createLink = async (request: HttpRequest): Promise<HttpResponse> => {
+  const body = parseBody(linkBodySchema, request.body);
+  const { token, expiresAt } = signLink(await signingKey(), body, request.receivedAt);
+  return { status: 201, body: { token, href: `${apiBase(request)}/r/${token}`, expiresAt } };
+};
+
+/** The click, if stored consent allows it: the user's own, and that of every id linked to them. */
+const recordClick = async (claims: LinkClaims, token: string, receivedAt: Date): Promise<boolean> => {
+  const userId = await identity.resolvePerson(claims.sub);
+  let person: { userId: string; anonymousId?: string } = { userId };
+  if (consentRequired) {
+    const linked = await identity.linkedIds(userId);
+    const ids = [...new Set([userId, claims.sub, ...linked.map((l) => l.anonymousId)])];
+    const verdict = clickConsent(userId, ids, await consent.currentFor(ids));
+    if (!verdict.record) return false;
+    person = { userId, ...(verdict.anonymousId !== undefined && { anonymousId: verdict.anonymousId }) };
+  }
+  const event = clickEvent(claims, token, person, receivedAt);
+  await publishToStream(writer, [{ event, json: JSON.stringify(event) }]);
+  return true;
+};
+
+const followLink = async (request: HttpRequest): Promise<HttpResponse> => {
+  const token = request.event.pathParameters?.token ?? '';
+  const claims =
+    token.length <= MAX_TOKEN_LENGTH ? readLink(await signingKey(), token, request.receivedAt) : undefined;
+  if (!claims) {
+    metrics.addMetric('LinkTokensRefused', MetricUnit.Count, 1);
+    throw new Problem(404, 'not_found', 'Unknown or expired link');
+  }
+  try {
+    const recorded = await recordClick(claims, token, request.receivedAt);
+    metrics.addMetric(recorded ? 'LinkClicksRecorded' : 'LinkClicksWithoutConsent', MetricUnit.Count, 1);
+  } catch (error) {
+    // The reader still gets where the e-mail promised; only the count of this click is lost.
+    metrics.addMetric('LinkClicksLost', MetricUnit.Count, 1);
+    logger.warn('link click not recorded', { error: (error as Error).message });
+  }
+  return {
+    status: 302,
+    headers: { location: claims.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+  };
+};
+
+export const handler = httpHandler({
+  module: 'links/links',
+  authenticators: { jwt: jwtAuthenticator() },
+  handle: (request) => (request.route.id === 'createLink' ? createLink(request) : followLink(request)),
+});

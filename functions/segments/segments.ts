@@ -1,0 +1,97 @@
+/**
+ * Segment rules and listings. `PUT /api/segments/rules/{ruleId}` (admin) validates a rule and, when
+ * what it decides is new or changed, starts its backfill (the sweep applies it to everyone already
+ * seen); `GET /api/segments/rules` lists rules with their backfill state. `GET /api/segments`:
+ * tags in use with exact sizes; `GET /api/segments/{tag}/users`: members, paginated.
+ */
+import { tables } from '../../lib/tables';
+import { documentClient, requireEnv } from '../adapters/aws';
+import { logger } from '../adapters/observability';
+import { type BackfillJob, type StoredRule, TagsRepository } from '../adapters/tags-repository';
+import { Problem } from '../core/problem';
+import { pageQuerySchema, parseQuery } from '../core/query';
+import { parseRuleBody, parseRuleId } from '../core/rules';
+import { parseTagParam } from '../core/tags';
+import { httpHandler } from '../http/handler';
+import { jwtAuthenticator } from '../http/jwt';
+import type { HttpRequest, HttpResponse } from '../http/types';
+
+const tags = new TagsRepository(documentClient(), requireEnv(tables.tags.envVar));
+
+/** Each listed segment's size is a count of its members: keep pages of segments small. */
+const MAX_SEGMENTS_PAGE = 100;
+
+const backfillView = (job: BackfillJob | undefined) =>
+  job && {
+    status: job.status,
+    processed: job.processed,
+    startedAt: job.startedAt,
+    ...(job.finishedAt && { finishedAt: job.finishedAt }),
+  };
+
+const ruleView = (rule: StoredRule, job: BackfillJob | undefined) => ({
+  ruleId: rule.ruleId,
+  tag: rule.tag,
+  when: rule.when,
+  ...(rule.description !== undefined && { description: rule.description }),
+  createdAt: rule.createdAt,
+  updatedAt: rule.updatedAt,
+  ...(job && { backfill: backfillView(job) }),
+});
+
+const putRule = async (request: HttpRequest): Promise<HttpResponse> => {
+  const ruleId = parseRuleId(request.event.pathParameters?.ruleId);
+  const body = parseRuleBody(request.body);
+  const { rule, created, changed } = await tags.putRule(ruleId, body, request.receivedAt);
+  const job = changed
+    ? await tags.startBackfill(ruleId, rule.hash, request.receivedAt)
+    : (await tags.backfills([ruleId])).get(ruleId);
+  if (changed) logger.info('rule changed: backfill started', { ruleId, tag: rule.tag, created });
+  return { status: created ? 201 : 200, body: ruleView(rule, job) };
+};
+
+const listRules = async ({ event }: HttpRequest): Promise<HttpResponse> => {
+  const { limit, cursor } = parseQuery(pageQuerySchema, event.queryStringParameters);
+  const page = await tags.rulesPage(limit, cursor);
+  const jobs = await tags.backfills(page.items.map((r) => r.ruleId));
+  return {
+    status: 200,
+    body: {
+      items: page.items.map((r) => ruleView(r, jobs.get(r.ruleId))),
+      ...(page.nextCursor && { nextCursor: page.nextCursor }),
+    },
+  };
+};
+
+const listSegments = async ({ event }: HttpRequest): Promise<HttpResponse> => {
+  const { limit, cursor } = parseQuery(pageQuerySchema, event.queryStringParameters);
+  const page = await tags.segmentsPage(Math.min(limit, MAX_SEGMENTS_PAGE), cursor);
+  return {
+    status: 200,
+    body: { items: page.items, ...(page.nextCursor && { nextCursor: page.nextCursor }) },
+  };
+};
+
+const segmentUsers = async ({ event }: HttpRequest): Promise<HttpResponse> => {
+  const tag = parseTagParam(event.pathParameters?.tag);
+  const { limit, cursor } = parseQuery(pageQuerySchema, event.queryStringParameters);
+  if (!(await tags.segmentExists(tag))) throw new Problem(404, 'not_found', `No segment ${tag}`);
+  const page = await tags.segmentMembers(tag, limit, cursor);
+  return {
+    status: 200,
+    body: { tag, items: page.items, ...(page.nextCursor && { nextCursor: page.nextCursor }) },
+  };
+};
+
+const routes: Record<string, (request: HttpRequest) => Promise<HttpResponse>> = {
+  putRule,
+  listRules,
+  listSegments,
+  segmentUsers,
+};
+
+export const handler = httpHandler({
+  module: 'segments/segments',
+  authenticators: { jwt: jwtAuthenticator() },
+  handle: (request) => (routes[request.route.id] ?? segmentUsers)(request),
+});
