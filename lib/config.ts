@@ -27,6 +27,8 @@ export const ENV = {
   retentionDays: 'PULSE_RETENTION_DAYS',
   /** S3 bucket of the consumer's on-failure destination (erasure and export search it). */
   failureBucket: 'PULSE_FAILURE_BUCKET',
+  /** How long functions cache experiment definitions, in ms (tests set 0). */
+  experimentCacheMs: 'PULSE_EXPERIMENT_CACHE_MS',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const;

@@ -73,6 +73,8 @@ export const checkConsent = (
   token: string | undefined,
   event: { userId?: string; anonymousId?: string; eventTime: string },
   purpose: Purpose = 'analytics',
+  /** Tokens already verified in this request: a batch usually repeats a few tokens many times. */
+  verified?: Map<string, ConsentClaims | undefined>,
 ): ConsentVerdict => {
   const fail = (code: 'consent_required' | 'consent_invalid', message: string): ConsentVerdict => ({
     ok: false,
@@ -84,7 +86,12 @@ export const checkConsent = (
       'consent_required',
       'A consent token granting analytics is required (X-Consent-Token or consentToken)',
     );
-  const claims = readConsentToken(key, token);
+  let claims: ConsentClaims | undefined;
+  if (verified?.has(token)) claims = verified.get(token);
+  else {
+    claims = readConsentToken(key, token);
+    verified?.set(token, claims);
+  }
   if (!claims) return fail('consent_invalid', 'The consent token is not one Pulse issued');
   if (claims.sub !== event.userId && claims.sub !== event.anonymousId)
     return fail(

@@ -4,7 +4,8 @@
  * this module fixes the person key, the event id, and the skew-corrected time buckets use.
  */
 import { createHash } from 'node:crypto';
-import type { Channel, ClientEvent, DeviceType, EventType } from './events';
+import type { ConsentClaims } from './consent';
+import type { Channel, ClientEvent, CommonFields, DeviceType, EventType } from './events';
 import { LIMITS } from './events';
 import { stableStringify } from './json';
 import type { PiiMode } from './pii';
@@ -53,7 +54,7 @@ export interface DoorContext {
   horizonDays: number;
   door: CanonicalEvent['door'];
   /** When consent is required: the key tokens are checked with, and the request's header token. */
-  consent?: { key: Uint8Array; headerToken?: string };
+  consent?: { key: Uint8Array; headerToken?: string; verified?: Map<string, ConsentClaims | undefined> };
   /** What to do with personal data in properties (data minimisation). */
   pii?: { mode: PiiMode; key?: Uint8Array };
 }
@@ -102,9 +103,19 @@ const DATA_FIELDS = [
   'name',
 ] as const;
 
-/** A validated client event → the canonical envelope, or the time errors that reject it. */
+/**
+ * What the envelope is built from: a validated client event of `/api/engagement/*`, or an event
+ * another door has already mapped to these fields (Segment's messages, an identify): the
+ * campaign stays optional here because requiring one is a door's rule, not the envelope's.
+ */
+export type EnvelopeInput = Omit<CommonFields, 'campaignId'> & {
+  type: CanonicalType;
+  campaignId?: string;
+} & { [F in (typeof DATA_FIELDS)[number]]?: unknown };
+
+/** A validated or mapped event → the canonical envelope, or the time errors that reject it. */
 export const toCanonical = (
-  event: ClientEvent,
+  event: ClientEvent | EnvelopeInput,
   ctx: DoorContext,
 ): { ok: true; event: CanonicalEvent } | { ok: false; errors: FieldError[] } => {
   const timestamp = new Date(event.timestamp);
@@ -147,7 +158,7 @@ const CANONICAL_ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const isoOf = (date: Date, sent: string): string => (CANONICAL_ISO.test(sent) ? sent : date.toISOString());
 
 /** The consent token is checked at the door and never travels: it is a bearer credential. */
-const withoutConsentToken = (event: ClientEvent): Omit<ClientEvent, 'consentToken'> => {
+const withoutConsentToken = (event: ClientEvent | EnvelopeInput): Omit<EnvelopeInput, 'consentToken'> => {
   if (event.consentToken === undefined) return event;
   const { consentToken: _token, ...rest } = event;
   return rest;

@@ -109,7 +109,8 @@ export const batchBodySchema = z.object({
   events: z.array(z.unknown()).check(z.minLength(1), z.maxLength(LIMITS.batchEvents)),
 });
 
-type Common = {
+/** The fields every door's event has (campaign required here: it is this door's rule). */
+export type CommonFields = {
   eventId?: string;
   userId?: string;
   anonymousId?: string;
@@ -126,7 +127,7 @@ type Common = {
 export type TypeFieldsOf<T extends EventType> = {
   [K in keyof (typeof typeFields)[T]]: z.infer<(typeof typeFields)[T][K]>;
 };
-export type ClientEventOf<T extends EventType> = Common & { type?: T } & TypeFieldsOf<T>;
+export type ClientEventOf<T extends EventType> = CommonFields & { type?: T } & TypeFieldsOf<T>;
 export type ClientEvent = { [T in EventType]: ClientEventOf<T> & { type: T } }[EventType];
 
 export const isEventType = (t: string): t is EventType => (EVENT_TYPES as readonly string[]).includes(t);

@@ -69,6 +69,8 @@ export const ingestOne = (
       ctx.consent.key,
       parsed.value.consentToken ?? ctx.consent.headerToken,
       canonical.event,
+      'analytics',
+      ctx.consent.verified,
     );
     if (!verdict.ok) return reject(verdict.code, verdict.errors);
   }

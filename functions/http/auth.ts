@@ -1,6 +1,7 @@
 /**
  * The one authentication step, driven by the route's auth kind in the route table. Write keys
- * come as Segment's Basic form or `x-api-key`; analysts and admins as Cognito Bearer JWTs.
+ * come as Segment's Basic form or `x-api-key` (on Segment routes also in the body or the path);
+ * analysts and admins as Cognito Bearer JWTs.
  * Missing or bad credentials: 401; right credentials, wrong role: 403.
  */
 import type { AuthKind } from '../../lib/routes';
@@ -33,6 +34,23 @@ export const writeKeyFromHeaders = (headers: Record<string, string | undefined>)
   // Segment sends the key as the user name with an empty password: `key:`.
   const key = decoded.includes(':') ? decoded.slice(0, decoded.indexOf(':')) : decoded;
   return key || undefined;
+};
+
+/**
+ * The write key a Segment-compatible request carries besides the headers: the settings route's
+ * path parameter, or the `writeKey` body field analytics.js and the mobile SDKs send.
+ */
+export const segmentWriteKey = (
+  pathParameters: Record<string, string | undefined> | undefined,
+  body: unknown,
+): string | undefined => {
+  const fromPath = pathParameters?.writeKey;
+  if (fromPath) return fromPath;
+  const fromBody =
+    body !== null && typeof body === 'object' && !Array.isArray(body)
+      ? (body as { writeKey?: unknown }).writeKey
+      : undefined;
+  return typeof fromBody === 'string' && fromBody.trim() !== '' ? fromBody.trim() : undefined;
 };
 
 const bearerToken = (headers: Record<string, string | undefined>): string | undefined =>

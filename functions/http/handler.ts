@@ -11,7 +11,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { fallbackRoute, handlerModules, routeForKey } from '../../lib/routes';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { Problem } from '../core/problem';
-import { type Authenticators, authenticate, requiredAuthenticator } from './auth';
+import { type Authenticators, authenticate, requiredAuthenticator, segmentWriteKey } from './auth';
 import { type BodyOptions, decodeBody } from './body';
 import type { HttpRequest, HttpResponse, HttpResult } from './types';
 
@@ -76,10 +76,19 @@ export const httpHandler = (options: HttpHandlerOptions) => {
     logger.appendKeys({ route: route.id });
     metrics.addMetric('Requests', MetricUnit.Count, 1);
     const headers = event.headers ?? {};
-    const principal = await authenticate(route.auth, headers, options.authenticators);
-    const { value: body, bytes: bodyBytes } = options.fallback
-      ? { value: undefined, bytes: 0 }
-      : decodeBody(event.body, event.isBase64Encoded, headers, options.body ?? DEFAULT_BODY);
+    const decode = () => decodeBody(event.body, event.isBase64Encoded, headers, options.body ?? DEFAULT_BODY);
+    // Segment routes may carry the write key in the body (analytics.js, the mobile SDKs) or in
+    // the path (settings): there the body is read before authentication, to find it.
+    const segment = 'segment' in route && route.segment === true;
+    const early = segment ? decode() : undefined;
+    const principal = await authenticate(
+      route.auth,
+      headers,
+      options.authenticators,
+      segment ? segmentWriteKey(event.pathParameters, early?.value) : undefined,
+    );
+    const { value: body, bytes: bodyBytes } =
+      early ?? (options.fallback ? { value: undefined, bytes: 0 } : decode());
     const response = await options.handle({
       event,
       context,

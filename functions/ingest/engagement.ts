@@ -3,62 +3,17 @@
  * validate and enrich (functions/core/ingest), put the canonical events on the stream, and
  * answer 202 / 207 / 400 only once Kinesis has taken every accepted event.
  */
-import { DEFAULTS, ENV } from '../../lib/config';
-import { eventStream } from '../../lib/stream';
-import { tables } from '../../lib/tables';
-import { documentClient, kinesisClient, requireEnv } from '../adapters/aws';
-import { KinesisWriter } from '../adapters/kinesis-writer';
 import { MetricUnit, metrics } from '../adapters/observability';
-import { RateLimiter } from '../adapters/rate-limiter';
-import { signingKey } from '../adapters/signing-key';
-import { SourcesRepository } from '../adapters/sources-repository';
-import type { DoorContext } from '../core/envelope';
 import { isEventType, LIMITS } from '../core/events';
 import { distinctById, type IngestOutcome, ingestBatch, ingestOne, isRejection } from '../core/ingest';
-import type { PiiMode } from '../core/pii';
 import { Problem, tooLarge } from '../core/problem';
+import { ingestDoor } from '../http/door';
 import { httpHandler } from '../http/handler';
 import { publishToStream } from '../http/stream-publish';
 import type { HttpRequest, HttpResponse } from '../http/types';
-import { cachedWriteKeys } from '../http/write-keys';
 
-const sources = new SourcesRepository(documentClient(), requireEnv(tables.sources.envVar));
-const writer = new KinesisWriter(kinesisClient(), requireEnv(eventStream.envVar), {
-  onRetry: (entries) => metrics.addMetric('StreamRetries', MetricUnit.Count, entries),
-});
-const limiter = new RateLimiter(documentClient(), requireEnv(tables.limits.envVar));
-const horizonDays = Number(process.env[ENV.eventHorizonDays] ?? DEFAULTS.eventHorizonDays);
-const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
-const piiMode = (process.env[ENV.piiMode] ?? DEFAULTS.piiMode) as PiiMode;
-
-/** Authenticated source, its rate limit taken for `count` events, and the door's context. */
-const doorContext = async (request: HttpRequest, count: number): Promise<DoorContext> => {
-  if (request.principal.kind !== 'source') throw new Problem(401, 'unauthorized');
-  const { source } = request.principal;
-  const rate = await limiter.take(source.sourceId, source.rateLimit, count);
-  if (!rate.ok)
-    throw new Problem(
-      429,
-      'rate_limited',
-      `Source ${source.sourceId} is limited to ${source.rateLimit} events per second`,
-      undefined,
-      {
-        headers: { 'retry-after': String(rate.retryAfterSeconds) },
-      },
-    );
-  const key = consentRequired || piiMode === 'hash' ? await signingKey() : undefined;
-  const headerToken = request.event.headers?.['x-consent-token'];
-  return {
-    sourceId: source.sourceId,
-    sourceChannel: source.channel,
-    receivedAt: request.receivedAt,
-    receivedAtIso: request.receivedAt.toISOString(),
-    horizonDays,
-    door: 'api',
-    ...(consentRequired && key && { consent: { key, ...(headerToken && { headerToken }) } }),
-    pii: { mode: piiMode, ...(key && { key }) },
-  };
-};
+const door = ingestDoor('api');
+const { writer } = door;
 
 const countRejections = (outcome: IngestOutcome) => {
   for (const r of outcome.rejected) {
@@ -83,7 +38,7 @@ const trackOne = async (request: HttpRequest): Promise<HttpResponse> => {
     throw new Problem(400, 'validation_failed', 'Body must be a JSON object', [
       { path: '', message: 'Expected object' },
     ]);
-  const result = ingestOne(request.body, 0, await doorContext(request, 1), { pathType: type, prefix: '' });
+  const result = ingestOne(request.body, 0, await door.context(request, 1), { pathType: type, prefix: '' });
   if (isRejection(result)) {
     countRejections({ accepted: [], rejected: [result] });
     if (result.code === 'payload_too_large') throw tooLarge('event', LIMITS.eventBytes);
@@ -116,7 +71,7 @@ const trackBatch = async (request: HttpRequest): Promise<HttpResponse> => {
       { path: 'events', message: 'At least 1 event' },
     ]);
 
-  const outcome = ingestBatch(body.events, await doorContext(request, body.events.length));
+  const outcome = ingestBatch(body.events, await door.context(request, body.events.length));
   countRejections(outcome);
   if (outcome.accepted.length === 0)
     throw new Problem(
@@ -138,7 +93,7 @@ const trackBatch = async (request: HttpRequest): Promise<HttpResponse> => {
 
 export const handler = httpHandler({
   module: 'ingest/engagement',
-  authenticators: { writeKey: cachedWriteKeys((key) => sources.findByWriteKey(key)) },
+  authenticators: { writeKey: door.writeKeys },
   body: { maxBytes: LIMITS.bodyBytes },
   handle: (request) => (request.route.id === 'trackBatch' ? trackBatch(request) : trackOne(request)),
 });

@@ -1,0 +1,87 @@
+/**
+ * What every ingest door (the /api/engagement routes, the Segment routes, identify) sets up
+ * once per container and per request: the stream writer, the source's rate limit, and the
+ * door context — consent checking with a per-container cache of verified tokens, data
+ * minimisation, the event horizon.
+ */
+import { DEFAULTS, ENV } from '../../lib/config';
+import { eventStream } from '../../lib/stream';
+import { tables } from '../../lib/tables';
+import { documentClient, kinesisClient, requireEnv } from '../adapters/aws';
+import { KinesisWriter } from '../adapters/kinesis-writer';
+import { MetricUnit, metrics } from '../adapters/observability';
+import { RateLimiter } from '../adapters/rate-limiter';
+import { signingKey } from '../adapters/signing-key';
+import { SourcesRepository } from '../adapters/sources-repository';
+import type { ConsentClaims } from '../core/consent';
+import type { CanonicalEvent, DoorContext } from '../core/envelope';
+import type { PiiMode } from '../core/pii';
+import { Problem } from '../core/problem';
+import type { Source } from '../core/sources';
+import type { HttpRequest } from './types';
+import { cachedWriteKeys } from './write-keys';
+
+/** Take `count` from the source's per-second allowance, or answer 429 with Retry-After. */
+export const enforceRateLimit = async (
+  limiter: RateLimiter,
+  source: Source,
+  count: number,
+): Promise<void> => {
+  const rate = await limiter.take(source.sourceId, source.rateLimit, count);
+  if (!rate.ok)
+    throw new Problem(
+      429,
+      'rate_limited',
+      `Source ${source.sourceId} is limited to ${source.rateLimit} per second`,
+      undefined,
+      {
+        headers: { 'retry-after': String(rate.retryAfterSeconds) },
+      },
+    );
+};
+
+export const ingestDoor = (door: CanonicalEvent['door']) => {
+  const db = documentClient();
+  const sources = new SourcesRepository(db, requireEnv(tables.sources.envVar));
+  const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
+  const writer = new KinesisWriter(kinesisClient(), requireEnv(eventStream.envVar), {
+    onRetry: (entries) => metrics.addMetric('StreamRetries', MetricUnit.Count, entries),
+  });
+  const horizonDays = Number(process.env[ENV.eventHorizonDays] ?? DEFAULTS.eventHorizonDays);
+  const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
+  const piiMode = (process.env[ENV.piiMode] ?? DEFAULTS.piiMode) as PiiMode;
+
+  /**
+   * Consent tokens this container has verified: apps send the same token with every event, and
+   * an HMAC check costs more than the rest of an event's validation. Subject and expiry are
+   * still judged per event; only the signature check is remembered. Bounded.
+   */
+  const verified = new Map<string, ConsentClaims | undefined>();
+
+  /** The authenticated source, its rate limit taken for `count` events, and the door context. */
+  const context = async (request: HttpRequest, count: number): Promise<DoorContext> => {
+    if (request.principal.kind !== 'source') throw new Problem(401, 'unauthorized');
+    const { source } = request.principal;
+    await enforceRateLimit(limiter, source, count);
+    const key = consentRequired || piiMode === 'hash' ? await signingKey() : undefined;
+    const headerToken = request.event.headers?.['x-consent-token'];
+    if (verified.size > 20_000) verified.clear();
+    return {
+      sourceId: source.sourceId,
+      sourceChannel: source.channel,
+      receivedAt: request.receivedAt,
+      receivedAtIso: request.receivedAt.toISOString(),
+      horizonDays,
+      door,
+      ...(consentRequired && key && { consent: { key, verified, ...(headerToken && { headerToken }) } }),
+      pii: { mode: piiMode, ...(key && { key }) },
+    };
+  };
+
+  return {
+    writer,
+    context,
+    consentRequired,
+    writeKeys: cachedWriteKeys((key) => sources.findByWriteKey(key)),
+  };
+};

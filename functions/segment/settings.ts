@@ -1,0 +1,33 @@
+/**
+ * `GET /v1/projects/{writeKey}/settings`: what the Segment SDKs fetch at start (from their CDN
+ * host, which users point at Pulse). The answer points the Segment.io destination back at this
+ * deployment, so the SDK sends its events here.
+ */
+import { tables } from '../../lib/tables';
+import { documentClient, requireEnv } from '../adapters/aws';
+import { SourcesRepository } from '../adapters/sources-repository';
+import { Problem } from '../core/problem';
+import { segmentSettings } from '../core/segment';
+import { httpHandler } from '../http/handler';
+import { cachedWriteKeys } from '../http/write-keys';
+
+const sources = new SourcesRepository(documentClient(), requireEnv(tables.sources.envVar));
+const writeKeys = cachedWriteKeys((key) => sources.findByWriteKey(key));
+
+/** A host name with an optional port: anything else in a Host header is not echoed back. */
+const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
+
+export const handler = httpHandler({
+  module: 'segment/settings',
+  authenticators: { writeKey: writeKeys },
+  handle: async ({ event }) => {
+    const writeKey = event.pathParameters?.writeKey ?? '';
+    // The request may have authenticated with a header key: the path's key is the one the SDK
+    // will send with, so it is the one that must exist (a cache hit when it authenticated).
+    if (!(await writeKeys(writeKey))) throw new Problem(404, 'not_found', 'Unknown or revoked write key');
+    const host = [event.requestContext.domainName, event.headers?.host].find((h) => h && HOST.test(h));
+    if (!host) throw new Problem(400, 'validation_failed', 'The request names no usable host');
+    const protocol = event.headers?.['x-forwarded-proto'] === 'http' ? 'http' : 'https';
+    return { status: 200, body: segmentSettings(writeKey, host, protocol) };
+  },
+});
