@@ -316,6 +316,7 @@ export class PulseStack extends Stack {
     });
     this.aggregation.connect({ stream, consumers: streamConsumers, functionFor });
     this.schedules = new Schedules(this, 'Schedules', { schedules, functionFor });
+    for (const s of schedules) this.observability.watchSchedule(pascal(s.name), functionFor(s.handler));
 
     for (const c of streamConsumers) {
       const source = this.aggregation.eventSources.get(c.name);

@@ -4,6 +4,7 @@
  * identity merge), billed by item size — which is why PersonStats stays compact.
  */
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DEFAULTS, ENV } from '../../lib/config';
 import { emptyPerson, type PersonStats } from '../core/person';
 import { batchGetAll, isConditionFailed } from './dynamo';
 
@@ -21,7 +22,7 @@ export interface WriteResult {
 }
 
 /** Keep personal items this long after a person's last event (TTL; readers ignore expired items). */
-export const PERSON_RETENTION_DAYS = 395;
+export const PERSON_RETENTION_DAYS = Number(process.env[ENV.retentionDays] ?? DEFAULTS.retentionDays);
 
 const fromItem = (item: Record<string, unknown>): StoredPerson => ({
   version: item.ver as number,

@@ -83,6 +83,15 @@ export class Observability extends Construct {
     });
   }
 
+  /** A scheduled job failing: nobody calls it, so nobody would notice otherwise. */
+  watchSchedule(name: string, fn: lambda.IFunction): void {
+    this.anyOf(
+      `${name}Errors`,
+      `Scheduled job ${name} is failing (segment tags past their window are not removed, backfills stall)`,
+      fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+    );
+  }
+
   /**
    * A stream consumer in trouble: errors (batches retried, then sent to the on-failure bucket),
    * falling behind (the read models lag), poison records quarantined, batches given up on.

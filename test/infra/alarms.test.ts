@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE } from '../../lib/config';
 import { pascal } from '../../lib/constructs/tables';
+import { schedules } from '../../lib/schedules';
 import { streamConsumers } from '../../lib/stream';
 import { type CfnResourceJson, resourceById, resourcesOfType, synth } from '../support/synth';
 
@@ -100,6 +101,18 @@ const expected = [
       },
     ];
   }),
+  // A scheduled job nobody calls: its errors are the only sign it stopped working.
+  ...schedules.map((sc) => ({
+    id: `${pascal(sc.name)}Errors`,
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Errors',
+    Dimensions: dims({ FunctionName: { Ref: fnId(sc.handler) } }),
+    Statistic: 'Sum',
+    Period: 300,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+  })),
   {
     id: 'Api5xx',
     Namespace: 'AWS/ApiGateway',

@@ -2,7 +2,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsRepository } from '../../functions/adapters/metrics-repository';
-import { PeopleRepository } from '../../functions/adapters/people-repository';
+import { PERSON_RETENTION_DAYS, PeopleRepository } from '../../functions/adapters/people-repository';
 import { QuarantineRepository } from '../../functions/adapters/quarantine-repository';
 import { applyBatch, type BatchDeps } from '../../functions/aggregate/apply-batch';
 import { quarterOf } from '../../functions/core/buckets';
@@ -194,5 +194,28 @@ describe('applyBatch against dynalite', () => {
     const item = Items.find((i) => i.pk === `c#cp#${SHARD}` && i.sk === 'total');
     expect(item?.cp).toBe(sequenceNumber(5).padStart(64, '0'));
     expect(typeof item?.cp).toBe('string');
+  });
+});
+
+describe('retention', () => {
+  it('stamps person items with a TTL from their last activity, and treats expired items as absent', async () => {
+    const e = canonicalEvent({
+      campaignId: 'ttl',
+      personKey: 'ttl-person',
+      eventTime: new Date().toISOString(),
+    });
+    await applyBatch([toRecord(e, 900)], deps);
+    const { Items = [] } = await db.send(new ScanCommand({ TableName: emulators.names.tables.users }));
+    const item = Items.find((i) => i.pk === 'person#ttl-person');
+    const expected = Math.floor(Date.parse(e.eventTime) / 1000) + PERSON_RETENTION_DAYS * 86_400;
+    expect(item?.expiresAt).toBe(expected);
+    // TTL deletes late (days on AWS, never on dynalite): a reader past expiry sees nothing.
+    const later = new PeopleRepository(
+      db,
+      emulators.names.tables.users,
+      () => new Date((expected + 1) * 1000),
+    );
+    const { people } = await later.load(['ttl-person']);
+    expect(people.get('ttl-person')?.version).toBe(0);
   });
 });
