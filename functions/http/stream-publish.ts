@@ -28,4 +28,9 @@ export const publishToStream = async (writer: KinesisWriter, events: readonly Ac
     );
   }
   metrics.addMetric('EventsAccepted', MetricUnit.Count, events.length);
+  // Event ids trace an event from the request to the stream; they carry no personal data.
+  logger.info('events accepted', {
+    count: events.length,
+    eventIds: events.slice(0, 100).map((e) => e.event.eventId),
+  });
 };
