@@ -28,16 +28,17 @@ export const enforceRateLimit = async (
   count: number,
 ): Promise<void> => {
   const rate = await limiter.take(source.sourceId, source.rateLimit, count);
-  if (!rate.ok)
-    throw new Problem(
-      429,
-      'rate_limited',
-      `Source ${source.sourceId} is limited to ${source.rateLimit} per second`,
-      undefined,
-      {
-        headers: { 'retry-after': String(rate.retryAfterSeconds) },
-      },
-    );
+  if (rate.ok) return;
+  metrics.addMetric('RateLimited', MetricUnit.Count, count);
+  throw new Problem(
+    429,
+    'rate_limited',
+    `Source ${source.sourceId} is limited to ${source.rateLimit} per second`,
+    undefined,
+    {
+      headers: { 'retry-after': String(rate.retryAfterSeconds) },
+    },
+  );
 };
 
 export const ingestDoor = (door: CanonicalEvent['door']) => {

@@ -170,7 +170,13 @@ export class Observability extends Construct {
     // metric per API, by its id, so stages sharing an account and region stay apart).
     const filter = new logs.MetricFilter(this, 'ApiThrottledFilter', {
       logGroup: api.accessLogGroup,
-      filterPattern: logs.FilterPattern.stringValue('$.status', '=', '429'),
+      // Only API Gateway's own throttling: it answers before any integration runs, so the
+      // integration status is absent ("-"). A source over its own rate limit is answered by the
+      // function (integration status set) and counted by the function's RateLimited metric.
+      filterPattern: logs.FilterPattern.all(
+        logs.FilterPattern.stringValue('$.status', '=', '429'),
+        logs.FilterPattern.stringValue('$.integrationStatus', '=', '-'),
+      ),
       metricNamespace: METRICS_NAMESPACE,
       metricName: API_THROTTLED_METRIC,
       metricValue: '1',
@@ -179,7 +185,7 @@ export class Observability extends Construct {
     });
     this.alarm('ApiThrottled', {
       alarmDescription:
-        'The HTTP API answered 429 (stage throttling: raise pulse:throttleRateLimit; or sources over their rate limit)',
+        'API Gateway throttled requests (stage limits: raise pulse:throttleRateLimit / pulse:throttleBurstLimit)',
       metric: filter.metric({
         dimensionsMap: { ApiId: api.apiId },
         period: Duration.minutes(5),

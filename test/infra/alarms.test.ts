@@ -185,7 +185,8 @@ describe('what feeds them', () => {
       Format: string;
     };
     expect(props.LogGroupName).toEqual({ Ref: accessLog.DestinationArn['Fn::GetAtt'][0] });
-    expect(props.FilterPattern).toBe('{ $.status = "429" }');
+    // API Gateway's own throttling only: no integration ran, so its status is "-".
+    expect(props.FilterPattern).toBe('{ ($.status = "429") && ($.integrationStatus = "-") }');
     expect(props.MetricTransformations).toEqual([
       {
         MetricNamespace: METRICS_NAMESPACE,
