@@ -208,6 +208,7 @@ export class PulseStack extends Stack {
     const encryptionKey = this.encryptionKey;
 
     this.observability = new Observability(this, 'Observability', {
+      stage: settings.stage,
       logRetention: settings.logRetentionDays as logs.RetentionDays,
       removalPolicy,
       ...(encryptionKey ? { encryptionKey } : {}),

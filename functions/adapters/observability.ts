@@ -4,7 +4,11 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DEFAULTS, ENV } from '../../lib/config';
 
 export const logger = new Logger();
-export const metrics = new Metrics();
+/** Every metric carries the stage, so stages sharing an account and region stay apart. */
+export const metrics = new Metrics({
+  defaultDimensions: { stage: process.env[ENV.stage] ?? DEFAULTS.stage },
+});
 export { MetricUnit };

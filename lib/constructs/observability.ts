@@ -18,6 +18,8 @@ export interface ObservabilityProps {
   readonly encryptionKey?: kms.IKey;
   /** Subscribed to the alarm topic when set. */
   readonly alarmEmail?: string;
+  /** The stage: the functions' EMF metrics carry it as a dimension, so stages sharing an account stay apart. */
+  readonly stage: string;
 }
 
 /**
@@ -122,7 +124,7 @@ export class Observability extends Construct {
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: 'RecordsQuarantined',
-        dimensionsMap: { service: consumer.handlerModule },
+        dimensionsMap: { service: consumer.handlerModule, stage: this.props.stage },
         ...sum,
       }),
     );

@@ -70,7 +70,7 @@ const expected = [
         Namespace: METRICS_NAMESPACE,
         MetricName: 'RecordsQuarantined',
         // Powertools Metrics' default dimension: service = POWERTOOLS_SERVICE_NAME = the module.
-        Dimensions: dims({ service: c.handler }),
+        Dimensions: dims({ service: c.handler, stage: stack.settings.stage }),
         Statistic: 'Sum',
         Period: 300,
         Threshold: 1,
