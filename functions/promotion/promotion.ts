@@ -20,7 +20,6 @@ import { DEFAULTS, ENV } from '../../lib/config';
 import { eventStream } from '../../lib/stream';
 import { tables } from '../../lib/tables';
 import { documentClient, kinesisClient, requireEnv } from '../adapters/aws';
-import { queryPartition } from '../adapters/dynamo';
 import { DefinitionsCache, ExperimentsRepository } from '../adapters/experiments-repository';
 import { IdentityRepository } from '../adapters/identity-repository';
 import { KinesisWriter } from '../adapters/kinesis-writer';
@@ -28,6 +27,7 @@ import { MetricUnit, metrics } from '../adapters/observability';
 import { RateLimiter } from '../adapters/rate-limiter';
 import { signingKey } from '../adapters/signing-key';
 import { SourcesRepository } from '../adapters/sources-repository';
+import { TagsRepository } from '../adapters/tags-repository';
 import { assignVariant, isTargeted, targetsTags } from '../core/bucketing';
 import {
   exposureEvent,
@@ -51,7 +51,7 @@ const DEFAULT_CACHE_MS = 30_000;
 const db = documentClient();
 const sources = new SourcesRepository(db, requireEnv(tables.sources.envVar));
 const experiments = new ExperimentsRepository(db, requireEnv(tables.variants.envVar));
-const tagsTable = requireEnv(tables.tags.envVar);
+const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
 const identity = new IdentityRepository(
   db,
   requireEnv(tables.users.envVar),
@@ -93,16 +93,9 @@ const consentOf = async (request: HttpRequest, query: PromotionQuery): Promise<P
 };
 
 /** The person's tags (both ids' when both are given: an identify merge may still be in flight). */
-const tagsOf = async (ids: readonly string[], now: Date): Promise<Set<string>> => {
-  const nowS = Math.floor(now.getTime() / 1000);
-  const partitions = await Promise.all(
-    ids.map((id) => queryPartition(db, tagsTable, `person#${id}`, 'tag#')),
-  );
-  const tags = new Set<string>();
-  for (const item of partitions.flat())
-    if (!(typeof item.expiresAt === 'number' && item.expiresAt <= nowS))
-      tags.add((item.sk as string).slice('tag#'.length));
-  return tags;
+const tagsOf = async (ids: readonly string[]): Promise<Set<string>> => {
+  const perId = await Promise.all(ids.map((id) => tags.personTags(id)));
+  return new Set(perId.flat().map((t) => t.tag));
 };
 
 /**
@@ -175,7 +168,7 @@ const promotion = async (request: HttpRequest): Promise<HttpResponse> => {
   const assignee = await assigneeOf(query);
   const ids = [...new Set([assignee, query.anonymousId].filter((id): id is string => id !== undefined))];
   const channel = query.channel ?? source.channel;
-  const tags = targetsTags(experiment.targeting) ? await tagsOf(ids, request.receivedAt) : new Set<string>();
+  const tags = targetsTags(experiment.targeting) ? await tagsOf(ids) : new Set<string>();
   if (!isTargeted(experiment.targeting, { tags, channel })) return noContent();
 
   const variantId = await assignmentOf(experiment, assignee, query.anonymousId, request.receivedAt);

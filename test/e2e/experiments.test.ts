@@ -1,5 +1,6 @@
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TagsRepository } from '../../functions/adapters/tags-repository';
 import { assignVariant } from '../../functions/core/bucketing';
 import { exposureEventId } from '../../functions/core/experiments';
 import { ENV } from '../../lib/config';
@@ -279,19 +280,9 @@ describe('promotion over HTTP', () => {
 
   it("targets by the person's tags and the request's channel; coverage 0 enrols nobody", async () => {
     expect((await promotion({ userId: 'untagged', placement: 'tags' })).status).toBe(204);
+    // Tagged the way every writer tags (the tags repository's key design), not by hand.
     const db = DynamoDBDocumentClient.from(dynamoClient(e2e.stack.endpoints.dynamodb, 'us-east-1'));
-    await db.send(
-      new PutCommand({
-        TableName: e2e.stack.names.tables.tags,
-        Item: {
-          pk: 'person#tagged',
-          sk: 'tag#vip',
-          tag: 'vip',
-          source: 'manual',
-          setAt: new Date().toISOString(),
-        },
-      }),
-    );
+    await new TagsRepository(db, e2e.stack.names.tables.tags).addManualTags('tagged', ['vip'], new Date());
     expect(await json(await promotion({ userId: 'tagged', placement: 'tags' }))).toMatchObject({
       experimentId: 'exp-tags',
       personalized: true,
