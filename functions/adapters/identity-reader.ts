@@ -11,7 +11,9 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, queryPartition } from './dynamo';
 
-const aliasKey = (id: string) => ({ pk: `alias#${id}`, sk: 'link' });
+/** The one definition of the identity keys: readers here, the consumer's writer, erasure. */
+export const aliasKey = (anonymousId: string) => ({ pk: `alias#${anonymousId}`, sk: 'link' });
+export const linksPk = (userId: string) => `links#${userId}`;
 
 export interface LinkedId {
   anonymousId: string;
@@ -24,8 +26,8 @@ export class IdentityReader {
   private readonly cache = new Map<string, string>();
 
   constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly usersTable: string,
+    protected readonly db: DynamoDBDocumentClient,
+    protected readonly usersTable: string,
   ) {}
 
   /** The person an id names: its user when it is a linked anonymous id, else the id itself. */
@@ -61,14 +63,14 @@ export class IdentityReader {
 
   /** The anonymous ids linked to a user. */
   async linkedIds(userId: string): Promise<LinkedId[]> {
-    const items = await queryPartition(this.db, this.usersTable, `links#${userId}`);
+    const items = await queryPartition(this.db, this.usersTable, linksPk(userId));
     return items.map((i) => ({
       anonymousId: String(i.anonymousId ?? i.sk),
       linkedAt: String(i.linkedAt ?? ''),
     }));
   }
 
-  private remember(id: string, userId: string) {
+  protected remember(id: string, userId: string) {
     if (this.cache.size >= CACHE_MAX) this.cache.clear();
     this.cache.set(id, userId);
   }

@@ -12,46 +12,27 @@
  */
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mergeProfiles } from '../core/person';
-import { batchGetAll, isConditionFailed, queryPartition } from './dynamo';
+import { isConditionFailed, queryPartition } from './dynamo';
+import { aliasKey, IdentityReader, linksPk } from './identity-reader';
 import type { PeopleRepository } from './people-repository';
 
-export const aliasKey = (anonymousId: string) => ({ pk: `alias#${anonymousId}`, sk: 'link' });
+export type LinkOutcome = 'linked' | 'conflict' | 'self';
 
-export type LinkOutcome = 'linked' | 'already' | 'conflict' | 'self';
-
-export class IdentityRepository {
-  /** Links never change once made (first link wins), so resolved ones can be cached. */
-  private readonly cache = new Map<string, string>();
-
+/** The identity reader plus what only the consumer does: linking ids and merging profiles. */
+export class IdentityRepository extends IdentityReader {
   constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly usersTable: string,
+    db: DynamoDBDocumentClient,
+    usersTable: string,
     private readonly variantsTable: string,
-  ) {}
-
-  /** The user each of these ids is linked to (ids without a link are absent). */
-  async resolve(ids: readonly string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    const missing = ids.filter((id) => {
-      const hit = this.cache.get(id);
-      if (hit) out.set(id, hit);
-      return !hit;
-    });
-    if (missing.length === 0) return out;
-    const { items } = await batchGetAll(this.db, this.usersTable, missing.map(aliasKey));
-    for (const item of items) {
-      out.set(item.anonymousId as string, item.userId as string);
-      if (this.cache.size > 50_000) this.cache.clear();
-      this.cache.set(item.anonymousId as string, item.userId as string);
-    }
-    return out;
+  ) {
+    super(db, usersTable);
   }
 
   /** Record anonymousId → userId. A second, different user for the same id is refused. */
   async link(anonymousId: string, userId: string, at: string): Promise<LinkOutcome> {
     if (anonymousId === userId) return 'self';
     // The target must be a root: a user id that is itself linked resolves to its user.
-    const root = (await this.resolve([userId])).get(userId) ?? userId;
+    const root = await this.resolvePerson(userId);
     if (root === anonymousId) return 'self';
     try {
       await this.db.send(
@@ -63,17 +44,17 @@ export class IdentityRepository {
       );
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
-      const existing = (await this.resolve([anonymousId])).get(anonymousId);
+      const existing = (await this.resolveMany([anonymousId])).get(anonymousId);
       if (existing !== root) return 'conflict';
       // Already linked to this user: finish the steps below in case a crash interrupted them.
     }
     await this.db.send(
       new PutCommand({
         TableName: this.usersTable,
-        Item: { pk: `links#${root}`, sk: anonymousId, anonymousId, linkedAt: at },
+        Item: { pk: linksPk(root), sk: anonymousId, anonymousId, linkedAt: at },
       }),
     );
-    this.cache.set(anonymousId, root);
+    this.remember(anonymousId, root);
     return 'linked';
   }
 

@@ -131,7 +131,7 @@ export const applyBatch = async (
     replayed: 0,
     duplicates: 0,
     consentDropped: 0,
-    links: { linked: 0, already: 0, conflict: 0, self: 0 },
+    links: { linked: 0, conflict: 0, self: 0 },
     quarantined: 0,
     writeUnits: 0,
     maxRecordAgeMs: 0,
@@ -215,7 +215,7 @@ export const applyBatch = async (
       ...new Set(usable.filter((e) => !e.event.userId && e.event.anonymousId).map((e) => e.event.personKey)),
     ];
     const users =
-      anonymousOnly.length > 0 ? await deps.identity.resolve(anonymousOnly) : new Map<string, string>();
+      anonymousOnly.length > 0 ? await deps.identity.resolveMany(anonymousOnly) : new Map<string, string>();
     usable = usable.map((e) => {
       const user = !e.event.userId ? users.get(e.event.personKey) : undefined;
       return user ? { ...e, event: { ...e.event, personKey: user }, via: e.event.personKey } : e;

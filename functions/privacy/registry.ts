@@ -9,7 +9,7 @@ import type { TableName } from '../../lib/tables';
 import type { ConsentRepository } from '../adapters/consent-repository';
 import { deletePartition, type Item, queryPartition } from '../adapters/dynamo';
 import { type FailureStore, splitFailureObject } from '../adapters/failure-store';
-import { aliasKey } from '../adapters/identity-repository';
+import { aliasKey, linksPk } from '../adapters/identity-reader';
 import { personKeyOf } from '../adapters/people-repository';
 import { quarantinePk } from '../adapters/quarantine-repository';
 import type { TagsRepository } from '../adapters/tags-repository';
@@ -66,7 +66,7 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
         ),
       );
       const links = await Promise.all(
-        ids.map((id) => queryPartition(deps.db, deps.tableNames.users, `links#${id}`)),
+        ids.map((id) => queryPartition(deps.db, deps.tableNames.users, linksPk(id))),
       );
       return [...items.flatMap((r) => (r.Item ? [r.Item] : [])), ...links.flat()];
     },
@@ -80,7 +80,7 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
           );
           if (out.Attributes) n++;
         }
-        n += await deletePartition(deps.db, deps.tableNames.users, `links#${id}`);
+        n += await deletePartition(deps.db, deps.tableNames.users, linksPk(id));
       }
       return n;
     },

@@ -21,7 +21,7 @@ import { eventStream } from '../../lib/stream';
 import { tables } from '../../lib/tables';
 import { documentClient, kinesisClient, requireEnv } from '../adapters/aws';
 import { DefinitionsCache, ExperimentsRepository } from '../adapters/experiments-repository';
-import { IdentityRepository } from '../adapters/identity-repository';
+import { IdentityReader } from '../adapters/identity-reader';
 import { KinesisWriter } from '../adapters/kinesis-writer';
 import { MetricUnit, metrics } from '../adapters/observability';
 import { RateLimiter } from '../adapters/rate-limiter';
@@ -52,11 +52,7 @@ const db = documentClient();
 const sources = new SourcesRepository(db, requireEnv(tables.sources.envVar));
 const experiments = new ExperimentsRepository(db, requireEnv(tables.variants.envVar));
 const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
-const identity = new IdentityRepository(
-  db,
-  requireEnv(tables.users.envVar),
-  requireEnv(tables.variants.envVar),
-);
+const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
 const writer = new KinesisWriter(kinesisClient(), requireEnv(eventStream.envVar), {
   onRetry: (entries) => metrics.addMetric('StreamRetries', MetricUnit.Count, entries),
@@ -106,7 +102,7 @@ const tagsOf = async (ids: readonly string[]): Promise<Set<string>> => {
 const assigneeOf = async (query: PromotionQuery): Promise<string> => {
   if (query.userId !== undefined) return query.userId;
   const anonymousId = query.anonymousId as string;
-  return (await identity.resolve([anonymousId])).get(anonymousId) ?? anonymousId;
+  return identity.resolvePerson(anonymousId);
 };
 
 /**
