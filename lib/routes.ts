@@ -315,32 +315,31 @@ export const handlerModules = (): Map<string, RouteDef[]> => {
   return out;
 };
 
-/**
- * Path parameters when `path` matches the API Gateway path pattern, else undefined.
- * `{name}` matches one non-empty segment; `{name+}` the rest of the path.
- */
-export const matchPath = (pattern: string, path: string): Record<string, string> | undefined => {
-  const want = pattern.split('/');
-  const have = path.split('/');
-  const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i++) {
-    const segment = want[i] as string;
-    const actual = have[i];
-    if (segment.startsWith('{') && segment.endsWith('+}')) {
-      if (actual === undefined || actual === '') return undefined;
-      params[segment.slice(1, -2)] = have.slice(i).map(decodeURIComponentSafe).join('/');
-      return params;
-    }
-    if (actual === undefined) return undefined;
-    if (segment.startsWith('{') && segment.endsWith('}')) {
-      if (actual === '') return undefined;
-      params[segment.slice(1, -1)] = decodeURIComponentSafe(actual);
-    } else if (segment !== actual) return undefined;
-  }
-  return have.length === want.length ? params : undefined;
-};
+// ---- Matching, as API Gateway does it: the one matcher the local gateway and the `$default`
+// function share.
 
-const decodeURIComponentSafe = (s: string): string => {
+/** Anything routable: a RouteDef, or a test's own route (any method, `ANY` too). */
+export interface RoutePattern {
+  readonly method: string;
+  readonly path: string;
+}
+
+type Segment =
+  | { kind: 'static'; value: string }
+  | { kind: 'param'; name: string }
+  | { kind: 'greedy'; name: string };
+
+const parseSegments = (path: string): Segment[] =>
+  path
+    .split('/')
+    .slice(1)
+    .map((s): Segment => {
+      const m = /^\{([^}]+?)(\+)?\}$/.exec(s);
+      if (!m) return { kind: 'static', value: s };
+      return m[2] ? { kind: 'greedy', name: m[1] as string } : { kind: 'param', name: m[1] as string };
+    });
+
+const decode = (s: string): string => {
   try {
     return decodeURIComponent(s);
   } catch {
@@ -348,33 +347,73 @@ const decodeURIComponentSafe = (s: string): string => {
   }
 };
 
-/** Static segments outrank parameters, as in API Gateway: `/a/events` beats `/a/{type}`. */
-const specificity = (pattern: string): number[] =>
-  pattern.split('/').map((s) => (s.endsWith('+}') ? 0 : s.startsWith('{') ? 1 : 2));
-
-const moreSpecific = (a: string, b: string): number => {
-  const sa = specificity(a);
-  const sb = specificity(b);
-  for (let i = 0; i < Math.max(sa.length, sb.length); i++) {
-    const d = (sb[i] ?? -1) - (sa[i] ?? -1);
-    if (d !== 0) return d;
+/** Path parameters when the raw path's parts match the segments, else undefined. */
+const matchSegments = (segments: Segment[], parts: string[]): Record<string, string> | undefined => {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i] as Segment;
+    if (seg.kind === 'greedy') {
+      const rest = parts.slice(i);
+      if (!rest.length || rest.every((p) => p === '')) return undefined;
+      params[seg.name] = rest.map(decode).join('/');
+      return params;
+    }
+    const part = parts[i];
+    if (part === undefined) return undefined;
+    if (seg.kind === 'static') {
+      if (decode(part) !== seg.value) return undefined;
+    } else {
+      if (part === '') return undefined;
+      params[seg.name] = decode(part);
+    }
   }
-  return 0;
+  return parts.length === segments.length ? params : undefined;
 };
 
-const routesBySpecificity: readonly RouteDef[] = [...routes].sort((a, b) => moreSpecific(a.path, b.path));
+const RANK = { static: 0, param: 1, greedy: 2 } as const;
 
-/** The route for a request, with its path parameters; `allowed` lists methods when only the method is wrong. */
-export const resolveRoute = (
-  method: string,
-  path: string,
-): { route: RouteDef; params: Record<string, string> } | { route?: undefined; allowed: HttpMethod[] } => {
-  const allowed: HttpMethod[] = [];
-  for (const route of routesBySpecificity) {
-    const params = matchPath(route.path, path);
-    if (!params) continue;
-    if (route.method === method.toUpperCase()) return { route, params };
-    if (!allowed.includes(route.method)) allowed.push(route.method);
+/** API Gateway's precedence: segment by segment, static beats a variable, greedy comes last; exact method beats ANY. */
+const moreSpecific = (
+  a: { segments: Segment[]; method: string },
+  b: { segments: Segment[]; method: string },
+): number => {
+  const n = Math.max(a.segments.length, b.segments.length);
+  for (let i = 0; i < n; i++) {
+    const ka = a.segments[i]?.kind;
+    const kb = b.segments[i]?.kind;
+    if (ka === kb) continue;
+    if (ka === undefined) return 1;
+    if (kb === undefined) return -1;
+    return RANK[ka] - RANK[kb];
   }
-  return { allowed };
+  return (a.method === 'ANY' ? 1 : 0) - (b.method === 'ANY' ? 1 : 0);
 };
+
+export type RouteMatch<R> =
+  | { route: R; params: Record<string, string> }
+  | { route?: undefined; allowed: string[] };
+
+/**
+ * The route API Gateway would pick for a method and raw path, with its path parameters; when
+ * none, the methods the path does exist for (a 405 rather than a 404).
+ */
+export const createRouteMatcher = <R extends RoutePattern>(list: readonly R[]) => {
+  const compiled = list
+    .map((route) => ({ route, method: route.method, segments: parseSegments(route.path) }))
+    .sort(moreSpecific);
+  return (method: string, rawPath: string): RouteMatch<R> => {
+    const parts = rawPath.split('/').slice(1);
+    const allowed: string[] = [];
+    for (const c of compiled) {
+      const params = matchSegments(c.segments, parts);
+      if (!params) continue;
+      if (c.method === method.toUpperCase() || c.method === 'ANY') return { route: c.route, params };
+      if (!allowed.includes(c.method)) allowed.push(c.method);
+    }
+    return { allowed };
+  };
+};
+
+/** The route-table route for a request (see createRouteMatcher). */
+export const resolveRoute: (method: string, path: string) => RouteMatch<RouteDef> =
+  createRouteMatcher<RouteDef>(routes);

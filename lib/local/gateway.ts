@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DEFAULTS } from '../config';
-import { fallbackRoute, type RouteDef, routeKey, routes as routeTable } from '../routes';
+import { createRouteMatcher, fallbackRoute, type RouteDef, routeKey, routes as routeTable } from '../routes';
 import {
   createHandlerResolver,
   type HandlerResolver,
@@ -61,77 +61,6 @@ export interface Gateway {
 // ---------------------------------------------------------------------------------------------
 // Routing
 
-type Segment =
-  | { kind: 'static'; value: string }
-  | { kind: 'param'; name: string }
-  | { kind: 'greedy'; name: string };
-
-interface CompiledRoute {
-  route: GatewayRoute;
-  key: string;
-  segments: Segment[];
-}
-
-const compile = (route: GatewayRoute): CompiledRoute => ({
-  route,
-  key: routeKey(route as Pick<RouteDef, 'method' | 'path'>),
-  segments: route.path
-    .split('/')
-    .slice(1)
-    .map((s): Segment => {
-      const m = /^\{([^}]+?)(\+)?\}$/.exec(s);
-      if (!m) return { kind: 'static', value: s };
-      return m[2] ? { kind: 'greedy', name: m[1] as string } : { kind: 'param', name: m[1] as string };
-    }),
-});
-
-const decode = (s: string): string => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-};
-
-const matchSegments = (segments: Segment[], parts: string[]): Record<string, string> | undefined => {
-  const params: Record<string, string> = {};
-  for (let i = 0; i < segments.length; i++) {
-    const seg = segments[i] as Segment;
-    if (seg.kind === 'greedy') {
-      const rest = parts.slice(i);
-      if (!rest.length || rest.every((p) => p === '')) return undefined;
-      params[seg.name] = rest.map(decode).join('/');
-      return params;
-    }
-    const part = parts[i];
-    if (part === undefined) return undefined;
-    if (seg.kind === 'static') {
-      if (decode(part) !== seg.value) return undefined;
-    } else {
-      if (part === '') return undefined;
-      params[seg.name] = decode(part);
-    }
-  }
-  return parts.length === segments.length ? params : undefined;
-};
-
-const RANK = { static: 0, param: 1, greedy: 2 } as const;
-
-/** API Gateway's precedence: segment by segment, a static segment beats a variable, a greedy one comes last. */
-const moreSpecific = (a: CompiledRoute, b: CompiledRoute): number => {
-  const n = Math.max(a.segments.length, b.segments.length);
-  for (let i = 0; i < n; i++) {
-    const ka = a.segments[i]?.kind;
-    const kb = b.segments[i]?.kind;
-    if (ka === kb) continue;
-    if (ka === undefined) return 1;
-    if (kb === undefined) return -1;
-    return RANK[ka] - RANK[kb];
-  }
-  // An exact method beats ANY.
-  return (a.route.method === 'ANY' ? 1 : 0) - (b.route.method === 'ANY' ? 1 : 0);
-};
-
 export interface RouteMatch {
   routeKey: string;
   handler: string;
@@ -140,20 +69,15 @@ export interface RouteMatch {
 
 /** Picks the route API Gateway would pick for a method and raw path; `$default` when none. */
 export const createRouter = (routes: readonly GatewayRoute[], fallbackHandler: string) => {
-  const compiled = routes.map(compile).sort(moreSpecific);
+  const match = createRouteMatcher(routes);
   return (method: string, rawPath: string): RouteMatch => {
-    const parts = rawPath.split('/').slice(1);
-    for (const c of compiled) {
-      if (c.route.method !== method && c.route.method !== 'ANY') continue;
-      const params = matchSegments(c.segments, parts);
-      if (!params) continue;
-      return {
-        routeKey: c.key,
-        handler: c.route.handler,
-        ...(Object.keys(params).length ? { pathParameters: params } : {}),
-      };
-    }
-    return { routeKey: '$default', handler: fallbackHandler };
+    const found = match(method, rawPath);
+    if (!found.route) return { routeKey: '$default', handler: fallbackHandler };
+    return {
+      routeKey: routeKey(found.route as Pick<RouteDef, 'method' | 'path'>),
+      handler: found.route.handler,
+      ...(Object.keys(found.params).length ? { pathParameters: found.params } : {}),
+    };
   };
 };
 
