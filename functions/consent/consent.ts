@@ -8,7 +8,6 @@ import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { logger } from '../adapters/observability';
 import { signingKey } from '../adapters/signing-key';
-import { SourcesRepository } from '../adapters/sources-repository';
 import { consentBodySchema, grantedPurposes, issueConsentToken, PURPOSES } from '../core/consent';
 import { Problem } from '../core/problem';
 import { parseBody } from '../core/query';
@@ -16,11 +15,10 @@ import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
 import { subjectParam } from '../http/params';
 import type { HttpRequest, HttpResponse } from '../http/types';
-import { cachedWriteKeys } from '../http/write-keys';
+import { sourceWriteKeys } from '../http/write-keys';
 
 const db = documentClient();
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
-const sources = new SourcesRepository(db, requireEnv(tables.sources.envVar));
 const ttlDays = Number(process.env[ENV.consentTtlDays] ?? 180);
 
 const putConsent = async (request: HttpRequest): Promise<HttpResponse> => {
@@ -61,7 +59,7 @@ const getConsent = async (request: HttpRequest): Promise<HttpResponse> => {
 export const handler = httpHandler({
   module: 'consent/consent',
   authenticators: {
-    writeKey: cachedWriteKeys((key) => sources.findByWriteKey(key)),
+    writeKey: sourceWriteKeys(),
     jwt: jwtAuthenticator(),
   },
   handle: (request) => (request.route.id === 'putConsent' ? putConsent(request) : getConsent(request)),

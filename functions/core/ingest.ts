@@ -21,6 +21,9 @@ export interface Accepted {
   json: string;
 }
 
+/** An event a door made itself (identify, exposure, link click), ready for the stream. */
+export const accepted = (event: CanonicalEvent): Accepted => ({ event, json: JSON.stringify(event) });
+
 export interface IngestOutcome {
   accepted: Accepted[];
   rejected: Rejection[];

@@ -1,25 +1,22 @@
 /**
  * What every ingest door (the /api/engagement routes, the Segment routes, identify) sets up
- * once per container and per request: the stream writer, the source's rate limit, and the
+ * once per container and per request: write-key authentication, the source's rate limit, and the
  * door context — consent checking with a per-container cache of verified tokens, data
  * minimisation, the event horizon.
  */
 import { DEFAULTS, ENV } from '../../lib/config';
-import { eventStream } from '../../lib/stream';
 import { tables } from '../../lib/tables';
-import { documentClient, kinesisClient, requireEnv } from '../adapters/aws';
-import { KinesisWriter } from '../adapters/kinesis-writer';
+import { documentClient, requireEnv } from '../adapters/aws';
 import { MetricUnit, metrics } from '../adapters/observability';
 import { RateLimiter } from '../adapters/rate-limiter';
 import { signingKey } from '../adapters/signing-key';
-import { SourcesRepository } from '../adapters/sources-repository';
 import type { ConsentClaims } from '../core/consent';
 import type { CanonicalEvent, DoorContext } from '../core/envelope';
 import type { PiiMode } from '../core/pii';
 import { Problem } from '../core/problem';
 import type { Source } from '../core/sources';
 import type { HttpRequest } from './types';
-import { cachedWriteKeys } from './write-keys';
+import { sourceWriteKeys } from './write-keys';
 
 /** Take `count` from the source's per-second allowance, or answer 429 with Retry-After. */
 export const enforceRateLimit = async (
@@ -43,11 +40,7 @@ export const enforceRateLimit = async (
 
 export const ingestDoor = (door: CanonicalEvent['door']) => {
   const db = documentClient();
-  const sources = new SourcesRepository(db, requireEnv(tables.sources.envVar));
   const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
-  const writer = new KinesisWriter(kinesisClient(), requireEnv(eventStream.envVar), {
-    onRetry: (entries) => metrics.addMetric('StreamRetries', MetricUnit.Count, entries),
-  });
   const horizonDays = Number(process.env[ENV.eventHorizonDays] ?? DEFAULTS.eventHorizonDays);
   const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
   const piiMode = (process.env[ENV.piiMode] ?? DEFAULTS.piiMode) as PiiMode;
@@ -80,9 +73,8 @@ export const ingestDoor = (door: CanonicalEvent['door']) => {
   };
 
   return {
-    writer,
     context,
     consentRequired,
-    writeKeys: cachedWriteKeys((key) => sources.findByWriteKey(key)),
+    writeKeys: sourceWriteKeys(),
   };
 };

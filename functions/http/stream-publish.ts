@@ -3,15 +3,27 @@
  * turn a stream that would not take them into 503 with Retry-After (the client keeps the
  * events and retries; their ids make the retry safe).
  */
-import type { KinesisWriter } from '../adapters/kinesis-writer';
-import { StreamUnavailableError } from '../adapters/kinesis-writer';
+import { eventStream } from '../../lib/stream';
+import { kinesisClient, requireEnv } from '../adapters/aws';
+import { KinesisWriter, StreamUnavailableError } from '../adapters/kinesis-writer';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import type { Accepted } from '../core/ingest';
 import { Problem } from '../core/problem';
 
-export const publishToStream = async (writer: KinesisWriter, events: readonly Accepted[]): Promise<void> => {
+/** The function's writer to the event stream, made on first use (one per container). */
+let writer: KinesisWriter | undefined;
+const streamWriter = (): KinesisWriter => {
+  writer ??= new KinesisWriter(kinesisClient(), requireEnv(eventStream.envVar), {
+    onRetry: (entries) => metrics.addMetric('StreamRetries', MetricUnit.Count, entries),
+  });
+  return writer;
+};
+
+export const publishToStream = async (events: readonly Accepted[]): Promise<void> => {
   try {
-    await writer.putAll(events.map((e) => ({ partitionKey: e.event.personKey, data: Buffer.from(e.json) })));
+    await streamWriter().putAll(
+      events.map((e) => ({ partitionKey: e.event.personKey, data: Buffer.from(e.json) })),
+    );
   } catch (error) {
     if (!(error instanceof StreamUnavailableError)) throw error;
     metrics.addMetric('StreamWriteFailures', MetricUnit.Count, error.failed);

@@ -2,6 +2,9 @@
  * Write-key lookups with a per-container cache: a hit costs nothing, a revoked key stops
  * working within the cache lifetime (at most a minute, as API.md promises).
  */
+import { tables } from '../../lib/tables';
+import { documentClient, requireEnv } from '../adapters/aws';
+import { SourcesRepository } from '../adapters/sources-repository';
 import type { Source } from '../core/sources';
 
 export type WriteKeyAuthenticator = (writeKey: string) => Promise<Source | undefined>;
@@ -24,4 +27,10 @@ export const cachedWriteKeys = (
     cache.set(writeKey, { source, until: now() + (source ? WRITE_KEY_CACHE_MS : UNKNOWN_KEY_CACHE_MS) });
     return source;
   };
+};
+
+/** A function's write-key authenticator: the sources table's lookup behind the cache. */
+export const sourceWriteKeys = (): WriteKeyAuthenticator => {
+  const sources = new SourcesRepository(documentClient(), requireEnv(tables.sources.envVar));
+  return cachedWriteKeys((writeKey) => sources.findByWriteKey(writeKey));
 };

@@ -1,6 +1,7 @@
 /** `POST /api/identify` (write key): put an identify event on the stream; the consumer links and merges. */
 import { checkConsent } from '../core/consent';
 import { identifyEvent, parseIdentify } from '../core/identity';
+import { accepted } from '../core/ingest';
 import { Problem } from '../core/problem';
 import { ingestDoor } from '../http/door';
 import { httpHandler } from '../http/handler';
@@ -22,7 +23,7 @@ export const handler = httpHandler({
       const verdict = checkConsent(ctx.consent.key, token, event, 'analytics', ctx.consent.verified);
       if (!verdict.ok) throw new Problem(403, verdict.code, verdict.errors[0]?.message, verdict.errors);
     }
-    await publishToStream(door.writer, [{ event, json: JSON.stringify(event) }]);
+    await publishToStream([accepted(event)]);
     return { status: 202, body: { accepted: 1, eventIds: [event.eventId] } };
   },
 });

@@ -13,7 +13,6 @@ import { publishToStream } from '../http/stream-publish';
 import type { HttpRequest, HttpResponse } from '../http/types';
 
 const door = ingestDoor('api');
-const { writer } = door;
 
 const countRejections = (outcome: IngestOutcome) => {
   for (const r of outcome.rejected) {
@@ -46,7 +45,7 @@ const trackOne = async (request: HttpRequest): Promise<HttpResponse> => {
       throw new Problem(403, result.code, result.errors[0]?.message, result.errors);
     throw new Problem(400, result.code, 'The event is invalid', result.errors);
   }
-  await publishToStream(writer, [result]);
+  await publishToStream([result]);
   return { status: 202, body: { accepted: 1, eventIds: [result.event.eventId] } };
 };
 
@@ -84,7 +83,7 @@ const trackBatch = async (request: HttpRequest): Promise<HttpResponse> => {
       },
     );
 
-  await publishToStream(writer, distinctById(outcome.accepted));
+  await publishToStream(distinctById(outcome.accepted));
   const eventIds = outcome.accepted.map((e) => e.event.eventId);
   return outcome.rejected.length === 0
     ? { status: 202, body: { accepted: eventIds.length, eventIds } }

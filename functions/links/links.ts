@@ -5,14 +5,13 @@
  * then redirects to the signed URL either way.
  */
 import { DEFAULTS, ENV } from '../../lib/config';
-import { eventStream } from '../../lib/stream';
 import { tables } from '../../lib/tables';
-import { documentClient, kinesisClient, requireEnv } from '../adapters/aws';
+import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { IdentityReader } from '../adapters/identity-reader';
-import { KinesisWriter } from '../adapters/kinesis-writer';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { signingKey } from '../adapters/signing-key';
+import { accepted } from '../core/ingest';
 import { clickConsent, clickEvent, type LinkClaims, linkBodySchema, readLink, signLink } from '../core/links';
 import { Problem } from '../core/problem';
 import { parseBody } from '../core/query';
@@ -24,7 +23,6 @@ import type { HttpRequest, HttpResponse } from '../http/types';
 const db = documentClient();
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
-const writer = new KinesisWriter(kinesisClient(), requireEnv(eventStream.envVar));
 const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
 
 /** Longer than any token we sign (URLs are at most 2 KB): refused before any HMAC work. */
@@ -57,7 +55,7 @@ const recordClick = async (claims: LinkClaims, token: string, receivedAt: Date):
     person = { userId, ...(verdict.anonymousId !== undefined && { anonymousId: verdict.anonymousId }) };
   }
   const event = clickEvent(claims, token, person, receivedAt);
-  await publishToStream(writer, [{ event, json: JSON.stringify(event) }]);
+  await publishToStream([accepted(event)]);
   return true;
 };
 

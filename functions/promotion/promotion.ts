@@ -17,16 +17,12 @@
  *   Targeting is checked on every request; a stored assignment outranks the coverage gate.
  */
 import { DEFAULTS, ENV } from '../../lib/config';
-import { eventStream } from '../../lib/stream';
 import { tables } from '../../lib/tables';
-import { documentClient, kinesisClient, requireEnv } from '../adapters/aws';
+import { documentClient, requireEnv } from '../adapters/aws';
 import { DefinitionsCache, ExperimentsRepository } from '../adapters/experiments-repository';
 import { IdentityReader } from '../adapters/identity-reader';
-import { KinesisWriter } from '../adapters/kinesis-writer';
-import { MetricUnit, metrics } from '../adapters/observability';
 import { RateLimiter } from '../adapters/rate-limiter';
 import { signingKey } from '../adapters/signing-key';
-import { SourcesRepository } from '../adapters/sources-repository';
 import { TagsRepository } from '../adapters/tags-repository';
 import { assignVariant, isTargeted, targetsTags } from '../core/bucketing';
 import {
@@ -38,25 +34,22 @@ import {
   runningAt,
   type StoredExperiment,
 } from '../core/experiments';
+import { accepted } from '../core/ingest';
 import { Problem } from '../core/problem';
 import { parseQuery } from '../core/query';
 import { enforceRateLimit } from '../http/door';
 import { httpHandler } from '../http/handler';
 import { publishToStream } from '../http/stream-publish';
 import type { HttpRequest, HttpResponse } from '../http/types';
-import { cachedWriteKeys } from '../http/write-keys';
+import { sourceWriteKeys } from '../http/write-keys';
 
 const DEFAULT_CACHE_MS = 30_000;
 
 const db = documentClient();
-const sources = new SourcesRepository(db, requireEnv(tables.sources.envVar));
 const experiments = new ExperimentsRepository(db, requireEnv(tables.variants.envVar));
 const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
-const writer = new KinesisWriter(kinesisClient(), requireEnv(eventStream.envVar), {
-  onRetry: (entries) => metrics.addMetric('StreamRetries', MetricUnit.Count, entries),
-});
 const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
 const cacheMs = Number(process.env[ENV.experimentCacheMs] ?? DEFAULT_CACHE_MS);
 const definitions = new DefinitionsCache(
@@ -188,7 +181,7 @@ const promotion = async (request: HttpRequest): Promise<HttpResponse> => {
     const now = request.receivedAt.getTime();
     if (!alreadySent(event.eventId, now)) {
       // Served content is counted or not served: a stream that refuses the exposure is a 503.
-      await publishToStream(writer, [{ event, json: JSON.stringify(event) }]);
+      await publishToStream([accepted(event)]);
       rememberSent(event.eventId, now);
     }
   }
@@ -197,6 +190,6 @@ const promotion = async (request: HttpRequest): Promise<HttpResponse> => {
 
 export const handler = httpHandler({
   module: 'promotion/promotion',
-  authenticators: { writeKey: cachedWriteKeys((key) => sources.findByWriteKey(key)) },
+  authenticators: { writeKey: sourceWriteKeys() },
   handle: promotion,
 });

@@ -35,7 +35,6 @@ import type { HttpRequest, HttpResponse } from '../http/types';
 const db = documentClient();
 const quarantine = new QuarantineRepository(db, requireEnv(tables.quarantine.envVar));
 const door = ingestDoor('segment');
-const { writer } = door;
 /** Quarantine writes in flight per request: a bad batch must not flood the table's capacity. */
 const quarantineWrites = pLimit(8);
 
@@ -80,7 +79,7 @@ const single = async (request: HttpRequest, type: SegmentType): Promise<HttpResp
     throw new Problem(400, result.code, 'The message is invalid', result.errors);
   }
   if (isNoOp(result)) metrics.addMetric('SegmentNoOpMessages', MetricUnit.Count, 1);
-  else await publishToStream(writer, [result]);
+  else await publishToStream([result]);
   return { status: 200, body: SUCCESS };
 };
 
@@ -150,7 +149,7 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
       rejected.flatMap((r) => r.errors),
       { members: { accepted: 0, rejected: rejected.map(listed) } },
     );
-  if (accepted.length > 0) await publishToStream(writer, distinctById(accepted));
+  if (accepted.length > 0) await publishToStream(distinctById(accepted));
   // 200 even with rejections: the SDKs drop a whole batch on a 4xx.
   return rejected.length === 0
     ? { status: 200, body: SUCCESS }

@@ -1,18 +1,9 @@
-/**
- * `GET /v1/projects/{writeKey}/settings`: what the Segment SDKs fetch at start (from their CDN
- * host, which users point at Pulse). The answer points the Segment.io destination back at this
- * deployment, so the SDK sends its events here.
- */
-import { tables } from '../../lib/tables';
-import { documentClient, requireEnv } from '../adapters/aws';
-import { SourcesRepository } from '../adapters/sources-repository';
 import { Problem } from '../core/problem';
 import { segmentSettings } from '../core/segment';
 import { httpHandler } from '../http/handler';
-import { cachedWriteKeys } from '../http/write-keys';
+import { sourceWriteKeys } from '../http/write-keys';
 
-const sources = new SourcesRepository(documentClient(), requireEnv(tables.sources.envVar));
-const writeKeys = cachedWriteKeys((key) => sources.findByWriteKey(key));
+const writeKeys = sourceWriteKeys();
 
 /** A host name with an optional port: anything else in a Host header is not echoed back. */
 const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
