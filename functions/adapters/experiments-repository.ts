@@ -186,30 +186,3 @@ export class ExperimentsRepository {
     return mine;
   }
 }
-
-/**
- * Definitions cached per container for `ttlMs`: the promotion endpoint is on the apps' hot
- * path and must not read the table per request. A failed load is not cached.
- */
-export class DefinitionsCache {
-  private cached: { value: Promise<StoredExperiment[]>; until: number } | undefined;
-
-  constructor(
-    private readonly load: () => Promise<StoredExperiment[]>,
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  get(): Promise<StoredExperiment[]> {
-    const t = this.now();
-    if (!this.cached || this.cached.until <= t) {
-      const value = this.load();
-      const entry = { value, until: t + this.ttlMs };
-      this.cached = entry;
-      value.catch(() => {
-        if (this.cached === entry) this.cached = undefined;
-      });
-    }
-    return this.cached.value;
-  }
-}

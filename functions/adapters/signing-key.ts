@@ -4,9 +4,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENV } from '../../lib/config';
-
-const CACHE_MS = 5 * 60_000;
-let cached: { key: Promise<Uint8Array>; until: number } | undefined;
+import { Cached } from './cached';
 
 const load = async (env: NodeJS.ProcessEnv): Promise<Uint8Array> => {
   const local = env[ENV.localSigningKey];
@@ -21,14 +19,7 @@ const load = async (env: NodeJS.ProcessEnv): Promise<Uint8Array> => {
   return Buffer.from(SecretString, 'utf8');
 };
 
-export const signingKey = (env: NodeJS.ProcessEnv = process.env): Promise<Uint8Array> => {
-  if (!cached || cached.until < Date.now()) {
-    const key = load(env);
-    cached = { key, until: Date.now() + CACHE_MS };
-    // A failed load is not cached: the next request tries again.
-    key.catch(() => {
-      cached = undefined;
-    });
-  }
-  return cached.key;
-};
+/** Re-read every few minutes, so a replaced secret reaches running containers. */
+const key = new Cached(() => load(process.env), 5 * 60_000);
+
+export const signingKey = (): Promise<Uint8Array> => key.get();

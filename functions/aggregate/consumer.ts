@@ -10,8 +10,9 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import { DEFAULTS, ENV } from '../../lib/config';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
+import { Cached } from '../adapters/cached';
 import { ConsentRepository } from '../adapters/consent-repository';
-import { cachedGoals } from '../adapters/experiment-goals';
+import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { IdentityRepository } from '../adapters/identity-repository';
 import { MetricsRepository } from '../adapters/metrics-repository';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
@@ -20,7 +21,7 @@ import { QuarantineRepository } from '../adapters/quarantine-repository';
 import { signingKey } from '../adapters/signing-key';
 import { TagsRepository } from '../adapters/tags-repository';
 import type { PersonStats } from '../core/person';
-import { evaluateRules, type SegmentRule } from '../core/rules';
+import { evaluateRules } from '../core/rules';
 import { applyBatch } from './apply-batch';
 
 const db = documentClient();
@@ -35,25 +36,20 @@ const identity = new IdentityRepository(
   requireEnv(tables.users.envVar),
   requireEnv(tables.variants.envVar),
 );
-const goals = cachedGoals(db, requireEnv(tables.variants.envVar));
+const experiments = new ExperimentsRepository(db, requireEnv(tables.variants.envVar));
+// Goals are also carried by each exposure; these cover exposures recorded before that.
+const goals = new Cached(
+  async () => new Map((await experiments.list()).map((x) => [x.experimentId, x.goal] as const)),
+  30_000,
+);
 const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
 
 /** Segment rules, cached briefly: a changed rule reaches existing users through its backfill. */
-let rulesCache: { at: number; rules: Promise<SegmentRule[]> } | undefined;
-const rules = (): Promise<SegmentRule[]> => {
-  if (!rulesCache || Date.now() - rulesCache.at > 30_000) {
-    const loaded = tags.listRules();
-    rulesCache = { at: Date.now(), rules: loaded };
-    loaded.catch(() => {
-      rulesCache = undefined;
-    });
-  }
-  return rulesCache.rules;
-};
+const rules = new Cached(() => tags.listRules(), 30_000);
 
 /** Rules re-evaluated as events arrive: the rule tags a person gains and loses. */
 const onPersonChanged = async (personKey: string, stats: PersonStats, now: Date): Promise<number> => {
-  const current = await rules();
+  const current = await rules.get();
   if (current.length === 0) return 0;
   // A profile merged into its user keeps no rule tags: the user's profile carries them now.
   const outcomes = stats.mergedInto
@@ -73,7 +69,7 @@ const consume = async (event: KinesisStreamEvent, _context: Context): Promise<Ki
     consentGate,
     idKey: key,
     identity,
-    goals,
+    goals: () => goals.get(),
     onPersonChanged,
   });
   metrics.addMetric('ConsentDropped', MetricUnit.Count, outcome.consentDropped);

@@ -311,8 +311,10 @@ export const exposureEvent = (x: ExposureInput): CanonicalEvent => {
 };
 
 /** Does an event of this type (and custom name) reach the experiment's goal? */
-export const meetsGoal = (goal: Goal, event: { type: string; data?: Record<string, unknown> }): boolean =>
-  event.type === goal.type && (goal.name === undefined || event.data?.name === goal.name);
+export const meetsGoal = (
+  goal: { type: string; name?: string },
+  event: { type: string; data?: Record<string, unknown> },
+): boolean => event.type === goal.type && (goal.name === undefined || event.data?.name === goal.name);
 
 // ---- consent at the promotion door -------------------------------------------------------
 

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CanonicalEvent } from './envelope';
+import { meetsGoal } from './experiments';
 
 /** Client retries are recognised for this long after the first copy was received (Amplitude's 7 days). */
 export const DEDUP_WINDOW_DAYS = 7;
@@ -217,7 +218,7 @@ const applyExperiments = (
     const goal = x.goal ?? goals?.get(experimentId);
     // After the first exposure, give or take the second a client clock may truncate.
     if (!goal || x.convertedBy || Date.parse(event.eventTime) + 1000 <= Date.parse(x.exposedAt)) continue;
-    if (goal.type !== event.type || (goal.name !== undefined && goal.name !== event.data.name)) continue;
+    if (!meetsGoal(goal, event)) continue;
     x.convertedBy = tag;
     out.push({ kind: 'conversion', experimentId, variant: x.variant });
   }

@@ -19,7 +19,8 @@
 import { DEFAULTS, ENV } from '../../lib/config';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
-import { DefinitionsCache, ExperimentsRepository } from '../adapters/experiments-repository';
+import { Cached } from '../adapters/cached';
+import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { IdentityReader } from '../adapters/identity-reader';
 import { RateLimiter } from '../adapters/rate-limiter';
 import { signingKey } from '../adapters/signing-key';
@@ -52,7 +53,8 @@ const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
 const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
 const cacheMs = Number(process.env[ENV.experimentCacheMs] ?? DEFAULT_CACHE_MS);
-const definitions = new DefinitionsCache(
+// Definitions are cached: the promotion is on the apps' hot path and must not read them per request.
+const definitions = new Cached(
   () => experiments.list(),
   Number.isFinite(cacheMs) && cacheMs >= 0 ? cacheMs : DEFAULT_CACHE_MS,
 );

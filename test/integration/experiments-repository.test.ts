@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cached } from '../../functions/adapters/cached';
 import {
   EXPERIMENT_REGISTRY_PK,
   ExperimentResultsRepository,
@@ -9,7 +10,6 @@ import {
 import {
   ASSIGNMENT_TTL_DAYS,
   assignmentKey,
-  DefinitionsCache,
   definitionKey,
   ExperimentsRepository,
 } from '../../functions/adapters/experiments-repository';
@@ -142,7 +142,7 @@ describe('definitions cache', () => {
     let t = 0;
     let loads = 0;
     let fail = false;
-    const cache = new DefinitionsCache(
+    const cache = new Cached(
       async () => {
         loads++;
         if (fail) throw new Error('table unavailable');
