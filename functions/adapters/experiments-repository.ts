@@ -13,13 +13,15 @@
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ExperimentBody, StoredExperiment } from '../core/experiments';
-import { batchGetAll, type Item, isConditionFailed, queryPartition } from './dynamo';
+import { batchGetAll, batchWriteAll, type Item, isConditionFailed, queryPartition } from './dynamo';
 
 export const DEFINITIONS_PK = 'experiments';
 export const definitionKey = (experimentId: string) => ({ pk: DEFINITIONS_PK, sk: experimentId });
+export const assignmentPk = (personKey: string) => `person#${personKey}`;
+const ASSIGNMENT_SK_PREFIX = 'exp#';
 export const assignmentKey = (personKey: string, experimentId: string) => ({
-  pk: `person#${personKey}`,
-  sk: `exp#${experimentId}`,
+  pk: assignmentPk(personKey),
+  sk: `${ASSIGNMENT_SK_PREFIX}${experimentId}`,
 });
 
 /** Assignments outlive any sensible experiment; TTL removes them afterwards. */
@@ -141,7 +143,8 @@ export class ExperimentsRepository {
       personKeys.map((p) => assignmentKey(p, experimentId)),
     );
     for (const item of items)
-      if (live(item, now)) out.set((item.pk as string).slice('person#'.length), assignmentFromItem(item));
+      if (live(item, now))
+        out.set((item.pk as string).slice(assignmentPk('').length), assignmentFromItem(item));
     return out;
   }
 
@@ -184,5 +187,41 @@ export class ExperimentsRepository {
       if (Item && live(Item, now)) return assignmentFromItem(Item);
     }
     return mine;
+  }
+
+  /** Every stored assignment of a person, as stored (export). */
+  async personAssignments(personKey: string): Promise<Item[]> {
+    return queryPartition(this.db, this.tableName, assignmentPk(personKey), ASSIGNMENT_SK_PREFIX);
+  }
+
+  /**
+   * An identify merge: the anonymous id's assignments become the user's, except where the user
+   * already has one for that experiment (theirs stands). Idempotent.
+   */
+  async carryAssignments(fromPersonKey: string, toPersonKey: string): Promise<void> {
+    for (const item of await this.personAssignments(fromPersonKey)) {
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: { ...item, pk: assignmentPk(toPersonKey) },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+    }
+  }
+
+  /** Erasure: delete a person's assignments; how many there were. */
+  async eraseAssignments(personKey: string): Promise<number> {
+    const items = await this.personAssignments(personKey);
+    await batchWriteAll(
+      this.db,
+      this.tableName,
+      items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk as string, sk: i.sk as string } } })),
+    );
+    return items.length;
   }
 }

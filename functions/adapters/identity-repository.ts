@@ -8,11 +8,12 @@
  * frozen first (`mergedInto`), then folded into the user's item, which records the merge
  * (`merged`); each step is version-checked and skipped when already done, so a retried
  * identify, a redelivery or two concurrent identifies of the same ids merge once.
- * Assignments of experiments move with it (put-if-absent under the user).
+ * Assignments of experiments move with it (the experiments repository's carryAssignments).
  */
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mergeProfiles } from '../core/person';
-import { isConditionFailed, queryPartition } from './dynamo';
+import { isConditionFailed } from './dynamo';
+import type { ExperimentsRepository } from './experiments-repository';
 import { aliasKey, IdentityReader, linksPk } from './identity-reader';
 import type { PeopleRepository } from './people-repository';
 
@@ -23,7 +24,7 @@ export class IdentityRepository extends IdentityReader {
   constructor(
     db: DynamoDBDocumentClient,
     usersTable: string,
-    private readonly variantsTable: string,
+    private readonly experiments: ExperimentsRepository,
   ) {
     super(db, usersTable);
   }
@@ -78,25 +79,7 @@ export class IdentityRepository extends IdentityReader {
       consumed += written.consumed;
       if (written.ok) break;
     }
-    await this.moveAssignments(anonymousId, userId);
+    await this.experiments.carryAssignments(anonymousId, userId);
     return consumed;
-  }
-
-  private async moveAssignments(anonymousId: string, userId: string): Promise<void> {
-    const assignments = await queryPartition(this.db, this.variantsTable, `person#${anonymousId}`, 'exp#');
-    for (const a of assignments) {
-      try {
-        await this.db.send(
-          new PutCommand({
-            TableName: this.variantsTable,
-            Item: { ...a, pk: `person#${userId}` },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-      } catch (error) {
-        // The user already has an assignment for that experiment: theirs stands.
-        if (!isConditionFailed(error)) throw error;
-      }
-    }
   }
 }

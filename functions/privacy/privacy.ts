@@ -7,6 +7,7 @@ import { ENV } from '../../lib/config';
 import { type TableName, tableList } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
+import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { folderFailureStore, s3FailureStore } from '../adapters/failure-store';
 import { IdentityReader } from '../adapters/identity-reader';
 import { logger } from '../adapters/observability';
@@ -35,9 +36,10 @@ const failures = failureBucket
     : undefined;
 
 const tags = new TagsRepository(db, tableNames.tags);
+const experiments = new ExperimentsRepository(db, tableNames.variants);
 const identity = new IdentityReader(db, tableNames.users);
 const registry = async () =>
-  personalDataRegistry({ db, tableNames, consent, failures, tags, key: await signingKey() });
+  personalDataRegistry({ db, tableNames, consent, failures, tags, experiments, key: await signingKey() });
 
 /** Every id of the person: the user an id resolves to, and every anonymous id linked to it. */
 const linkedIds = async (subject: string): Promise<string[]> => {

@@ -8,6 +8,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk
 import type { TableName } from '../../lib/tables';
 import type { ConsentRepository } from '../adapters/consent-repository';
 import { deletePartition, type Item, queryPartition } from '../adapters/dynamo';
+import type { ExperimentsRepository } from '../adapters/experiments-repository';
 import { type FailureStore, splitFailureObject } from '../adapters/failure-store';
 import { aliasKey, linksPk } from '../adapters/identity-reader';
 import { personKeyOf } from '../adapters/people-repository';
@@ -31,6 +32,7 @@ export interface RegistryDeps {
   consent: ConsentRepository;
   failures: FailureStore | undefined;
   tags: TagsRepository;
+  experiments: ExperimentsRepository;
   key: Uint8Array;
 }
 
@@ -111,7 +113,18 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
       return n;
     },
   },
-  personPartitions(deps, 'variants', 'variants', (id) => `person#${id}`),
+  {
+    // Experiment assignments (exposure state lives in the profile).
+    name: 'variants',
+    tables: ['variants'],
+    export: async (ids) =>
+      (await Promise.all(ids.map((id) => deps.experiments.personAssignments(id)))).flat(),
+    erase: async (ids) => {
+      let n = 0;
+      for (const id of ids) n += await deps.experiments.eraseAssignments(id);
+      return n;
+    },
+  },
   {
     name: 'failures',
     tables: [],

@@ -137,6 +137,24 @@ describe('assignments', () => {
   });
 });
 
+describe('assignments as personal data', () => {
+  it('carries them to another person without overriding theirs, and erases them', async () => {
+    await repo.assign('carry-anon', 'exp-c1', 'B');
+    await repo.assign('carry-anon', 'exp-c2', 'B');
+    await repo.assign('carry-user', 'exp-c2', 'A');
+    await repo.carryAssignments('carry-anon', 'carry-user');
+    await repo.carryAssignments('carry-anon', 'carry-user'); // idempotent
+    const carried = await repo.personAssignments('carry-user');
+    expect(carried.map((a) => [a.experimentId, a.variant]).sort()).toEqual([
+      ['exp-c1', 'B'],
+      ['exp-c2', 'A'],
+    ]);
+    expect(await repo.eraseAssignments('carry-user')).toBe(2);
+    expect(await repo.personAssignments('carry-user')).toEqual([]);
+    expect(await repo.personAssignments('carry-anon')).toHaveLength(2);
+  });
+});
+
 describe('definitions cache', () => {
   it('loads once per lifetime, and does not keep a failure', async () => {
     let t = 0;

@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExperimentsRepository } from '../../functions/adapters/experiments-repository';
 import { IdentityRepository } from '../../functions/adapters/identity-repository';
 import { experimentCounterKey, MetricsRepository } from '../../functions/adapters/metrics-repository';
 import { PeopleRepository, personKeyOf } from '../../functions/adapters/people-repository';
@@ -22,7 +23,7 @@ beforeAll(async () => {
     people: new PeopleRepository(db, t.users),
     counters: new MetricsRepository(db, t.metrics),
     quarantine: new QuarantineRepository(db, t.quarantine),
-    identity: new IdentityRepository(db, t.users, t.variants),
+    identity: new IdentityRepository(db, t.users, new ExperimentsRepository(db, t.variants)),
     goals: async () => new Map([['exp-1', { type: 'conversion' }]]),
   };
 });

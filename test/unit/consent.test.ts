@@ -81,6 +81,7 @@ describe('the registry of personal data', () => {
       consent: undefined as never,
       failures: undefined,
       tags: undefined as never,
+      experiments: undefined as never,
       key,
     });
     const claimed = new Set(registry.flatMap((s) => s.tables));
