@@ -11,13 +11,19 @@
  * Assignments of experiments move with it (the experiments repository's carryAssignments).
  */
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { mergeProfiles } from '../core/person';
+import { mergeProfiles, type PersonStats } from '../core/person';
 import { isConditionFailed } from './dynamo';
 import type { ExperimentsRepository } from './experiments-repository';
 import { aliasKey, IdentityReader, linksPk } from './identity-reader';
 import type { PeopleRepository } from './people-repository';
 
 export type LinkOutcome = 'linked' | 'conflict' | 'self';
+
+/** What a link did, and the user it linked to (the root: a linked user id resolves to its user). */
+export interface Link {
+  outcome: LinkOutcome;
+  userId: string;
+}
 
 /** The identity reader plus what only the consumer does: linking ids and merging profiles. */
 export class IdentityRepository extends IdentityReader {
@@ -30,11 +36,11 @@ export class IdentityRepository extends IdentityReader {
   }
 
   /** Record anonymousId → userId. A second, different user for the same id is refused. */
-  async link(anonymousId: string, userId: string, at: string): Promise<LinkOutcome> {
-    if (anonymousId === userId) return 'self';
+  async link(anonymousId: string, userId: string, at: string): Promise<Link> {
+    if (anonymousId === userId) return { outcome: 'self', userId };
     // The target must be a root: a user id that is itself linked resolves to its user.
     const root = await this.resolvePerson(userId);
-    if (root === anonymousId) return 'self';
+    if (root === anonymousId) return { outcome: 'self', userId: root };
     try {
       await this.db.send(
         new PutCommand({
@@ -46,7 +52,7 @@ export class IdentityRepository extends IdentityReader {
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
       const existing = (await this.resolveMany([anonymousId])).get(anonymousId);
-      if (existing !== root) return 'conflict';
+      if (existing !== root) return { outcome: 'conflict', userId: root };
       // Already linked to this user: finish the steps below in case a crash interrupted them.
     }
     await this.db.send(
@@ -56,17 +62,27 @@ export class IdentityRepository extends IdentityReader {
       }),
     );
     this.remember(anonymousId, root);
-    return 'linked';
+    return { outcome: 'linked', userId: root };
   }
 
-  /** Merge the anonymous profile into the user's, once. Returns write units used. */
-  async merge(anonymousId: string, userId: string, people: PeopleRepository, now: Date): Promise<number> {
+  /**
+   * Merge the anonymous profile into the user's, once. Returns the write units used and the
+   * frozen anonymous profile (undefined when the id never had events).
+   */
+  async merge(
+    anonymousId: string,
+    userId: string,
+    people: PeopleRepository,
+    now: Date,
+  ): Promise<{ consumed: number; frozen: PersonStats | undefined }> {
     let consumed = 0;
+    let frozen: PersonStats | undefined;
     for (let attempt = 0; attempt < 8; attempt++) {
       const { people: loaded } = await people.load([anonymousId, userId]);
       const anon = loaded.get(anonymousId);
       const user = loaded.get(userId);
       if (!anon || !user) throw new Error('load returned no item');
+      frozen = anon.version > 0 ? anon.stats : undefined;
       // 1. freeze the anonymous profile (nothing to do for an id that never had events)
       if (anon.version > 0 && anon.stats.mergedInto !== userId) {
         const written = await people.save({ ...anon.stats, mergedInto: userId }, anon.version);
@@ -80,6 +96,6 @@ export class IdentityRepository extends IdentityReader {
       if (written.ok) break;
     }
     await this.experiments.carryAssignments(anonymousId, userId);
-    return consumed;
+    return { consumed, frozen };
   }
 }

@@ -195,14 +195,14 @@ export const applyBatch = async (
     for (const e of admittedEvents) {
       if (e.event.type !== 'identify' || !e.event.anonymousId || !e.event.userId) continue;
       try {
-        const linked = await deps.identity.link(e.event.anonymousId, e.event.userId, e.event.eventTime);
-        outcome.links[linked]++;
-        if (linked === 'linked') {
-          spend(await deps.identity.merge(e.event.anonymousId, e.event.userId, deps.people, now));
+        const link = await deps.identity.link(e.event.anonymousId, e.event.userId, e.event.eventTime);
+        outcome.links[link.outcome]++;
+        if (link.outcome === 'linked') {
+          const merged = await deps.identity.merge(e.event.anonymousId, link.userId, deps.people, now);
+          spend(merged.consumed);
           // The frozen anonymous profile gives up its rule tags.
-          const frozen = (await deps.people.load([e.event.anonymousId])).people.get(e.event.anonymousId);
-          if (deps.onPersonChanged && frozen && frozen.version > 0)
-            spend(await deps.onPersonChanged(e.event.anonymousId, frozen.stats, now));
+          if (deps.onPersonChanged && merged.frozen)
+            spend(await deps.onPersonChanged(e.event.anonymousId, merged.frozen, now));
         }
       } catch {
         fail(e.seq);

@@ -89,6 +89,14 @@ describe('identity merges', () => {
     expect((await person('u-3'))?.counts).toEqual({ view: 1 });
   });
 
+  it('merges into the root user when the named user is itself a linked id', async () => {
+    await applyBatch(records([identify('mid-9', 'top-9')]), deps);
+    await applyBatch(records([anon('web-9'), anon('web-9')]), deps);
+    await applyBatch(records([identify('web-9', 'mid-9')]), deps);
+    expect((await person('top-9'))?.counts).toEqual({ view: 2 });
+    expect(total(await person('mid-9'))).toBe(0);
+  });
+
   it('refuses self-links and cycles', async () => {
     const self = await applyBatch(records([identify('u-5', 'u-5')]), deps);
     expect(self.links.self).toBe(1);
