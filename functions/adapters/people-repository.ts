@@ -3,12 +3,19 @@
  * whole with an optimistic version check (another shard may write the same person after an
  * identity merge), billed by item size — which is why PersonStats stays compact.
  */
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  ScanCommand,
+  type ScanCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import { DEFAULTS, ENV } from '../../lib/config';
 import { emptyPerson, type PersonStats } from '../core/person';
 import { batchGetAll, isConditionFailed } from './dynamo';
 
-export const personKeyOf = (personKey: string) => ({ pk: `person#${personKey}`, sk: 'stats' });
+const PERSON_PREFIX = 'person#';
+const STATS_SK = 'stats';
+export const personItemKey = (personKey: string) => ({ pk: `${PERSON_PREFIX}${personKey}`, sk: STATS_SK });
 
 export interface StoredPerson {
   stats: PersonStats;
@@ -54,7 +61,7 @@ export class PeopleRepository {
   async load(
     personKeys: readonly string[],
   ): Promise<{ people: Map<string, StoredPerson>; consumed: number }> {
-    const { items, consumed } = await batchGetAll(this.db, this.tableName, personKeys.map(personKeyOf));
+    const { items, consumed } = await batchGetAll(this.db, this.tableName, personKeys.map(personItemKey));
     const nowS = Math.floor(this.now().getTime() / 1000);
     const people = new Map<string, StoredPerson>();
     for (const item of items)
@@ -73,7 +80,7 @@ export class PeopleRepository {
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            ...personKeyOf(stats.personKey),
+            ...personItemKey(stats.personKey),
             personKey: stats.personKey,
             ver: version + 1,
             firstSeen: stats.firstSeen,
@@ -100,5 +107,29 @@ export class PeopleRepository {
       if (isConditionFailed(error)) return { ok: false, consumed: 1 };
       throw error;
     }
+  }
+
+  /**
+   * One page of every person key, from an opaque cursor: the users table also holds identity
+   * links, so this is a filtered Scan — for background jobs (backfills), never a request path.
+   */
+  async scanPersonKeys(
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ personKeys: string[]; next?: string }> {
+    const out: ScanCommandOutput = await this.db.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        Limit: limit,
+        FilterExpression: 'sk = :stats AND begins_with(pk, :person)',
+        ProjectionExpression: 'personKey',
+        ExpressionAttributeValues: { ':stats': STATS_SK, ':person': PERSON_PREFIX },
+        ...(cursor !== undefined && { ExclusiveStartKey: JSON.parse(cursor) as Record<string, unknown> }),
+      }),
+    );
+    return {
+      personKeys: (out.Items ?? []).flatMap((i) => (typeof i.personKey === 'string' ? [i.personKey] : [])),
+      ...(out.LastEvaluatedKey && { next: JSON.stringify(out.LastEvaluatedKey) }),
+    };
   }
 }

@@ -11,7 +11,7 @@ import { deletePartition, type Item, queryPartition } from '../adapters/dynamo';
 import type { ExperimentsRepository } from '../adapters/experiments-repository';
 import { type FailureStore, splitFailureObject } from '../adapters/failure-store';
 import { aliasKey, linksPk } from '../adapters/identity-reader';
-import { personKeyOf } from '../adapters/people-repository';
+import { personItemKey } from '../adapters/people-repository';
 import { quarantinePk } from '../adapters/quarantine-repository';
 import type { TagsRepository } from '../adapters/tags-repository';
 import { keyedIdHash } from '../core/signing';
@@ -62,7 +62,7 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
     export: async (ids) => {
       const items = await Promise.all(
         ids.flatMap((id) =>
-          [personKeyOf(id), aliasKey(id)].map((key) =>
+          [personItemKey(id), aliasKey(id)].map((key) =>
             deps.db.send(new GetCommand({ TableName: deps.tableNames.users, Key: key })),
           ),
         ),
@@ -76,7 +76,7 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
       let n = 0;
       for (const id of ids) {
         // The profile, the identity link this id is the anonymous side of, and the user's links.
-        for (const key of [personKeyOf(id), aliasKey(id)]) {
+        for (const key of [personItemKey(id), aliasKey(id)]) {
           const out = await deps.db.send(
             new DeleteCommand({ TableName: deps.tableNames.users, Key: key, ReturnValues: 'ALL_OLD' }),
           );

@@ -24,8 +24,6 @@ const deps = {
   tags: new TagsRepository(db, requireEnv(tables.tags.envVar)),
   people: new PeopleRepository(db, usersTable),
   identity: new IdentityReader(db, usersTable),
-  db,
-  usersTable,
 };
 
 /** Time left for backfill pages once the due checks are done; the rest waits for the next run. */

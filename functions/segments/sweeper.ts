@@ -12,7 +12,6 @@
  * read, then the versions are read again: a person whose stats moved meanwhile is evaluated
  * again, so the last outcome written is from the newest stats whoever wrote it.
  */
-import { type DynamoDBDocumentClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { IdentityReader } from '../adapters/identity-reader';
 import type { PeopleRepository } from '../adapters/people-repository';
 import { CHECK_SHARDS, type StoredRule, type TagsRepository } from '../adapters/tags-repository';
@@ -22,8 +21,6 @@ export interface SweepDeps {
   tags: TagsRepository;
   people: PeopleRepository;
   identity: IdentityReader;
-  db: DynamoDBDocumentClient;
-  usersTable: string;
   /** Due checks read per shard and run (the rest wait for the next run). */
   duePerShard?: number;
   /** Users-table items per backfill page, and pages per job and run. */
@@ -98,27 +95,6 @@ export const sweepDueChecks = async (deps: SweepDeps, now: Date): Promise<SweepR
   return result;
 };
 
-/** One page of person stats items in the users table, from a cursor. */
-const scanPeople = async (
-  deps: SweepDeps,
-  cursor: string | undefined,
-): Promise<{ personKeys: string[]; next?: string }> => {
-  const out: ScanCommandOutput = await deps.db.send(
-    new ScanCommand({
-      TableName: deps.usersTable,
-      Limit: deps.pageSize ?? 200,
-      FilterExpression: 'sk = :stats AND begins_with(pk, :person)',
-      ProjectionExpression: 'personKey',
-      ExpressionAttributeValues: { ':stats': 'stats', ':person': 'person#' },
-      ...(cursor !== undefined && { ExclusiveStartKey: JSON.parse(cursor) as Record<string, unknown> }),
-    }),
-  );
-  return {
-    personKeys: (out.Items ?? []).flatMap((i) => (typeof i.personKey === 'string' ? [i.personKey] : [])),
-    ...(out.LastEvaluatedKey && { next: JSON.stringify(out.LastEvaluatedKey) }),
-  };
-};
-
 /** Move every open backfill job on by a few pages; stop early when `deadline` (epoch ms) nears. */
 export const advanceBackfills = async (
   deps: SweepDeps,
@@ -135,7 +111,7 @@ export const advanceBackfills = async (
     if (!rule || rule.hash !== job.ruleHash) continue;
     let current = job;
     for (let page = 0; page < (deps.pagesPerRun ?? 20) && Date.now() < deadline; page++) {
-      const { personKeys, next } = await scanPeople(deps, current.cursor);
+      const { personKeys, next } = await deps.people.scanPersonKeys(current.cursor, deps.pageSize ?? 200);
       await evaluatePersons(deps, new Map(personKeys.map((k) => [k, [rule]])), now);
       result.persons += personKeys.length;
       // Another run moved this job on, or a new version replaced it: leave it to them.

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExperimentsRepository } from '../../functions/adapters/experiments-repository';
 import { IdentityRepository } from '../../functions/adapters/identity-repository';
 import { experimentCounterKey, MetricsRepository } from '../../functions/adapters/metrics-repository';
-import { PeopleRepository, personKeyOf } from '../../functions/adapters/people-repository';
+import { PeopleRepository, personItemKey } from '../../functions/adapters/people-repository';
 import { QuarantineRepository } from '../../functions/adapters/quarantine-repository';
 import { applyBatch, type BatchDeps } from '../../functions/aggregate/apply-batch';
 import type { CanonicalEvent } from '../../functions/core/envelope';
@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(() => emulators.close());
 
 const person = async (key: string) =>
-  (await db.send(new GetCommand({ TableName: emulators.names.tables.users, Key: personKeyOf(key) }))).Item;
+  (await db.send(new GetCommand({ TableName: emulators.names.tables.users, Key: personItemKey(key) }))).Item;
 /** Records at increasing positions, so each call is a later stretch of the stream. */
 const records = (events: CanonicalEvent[], shard = SHARD) => events.map((e) => toRecord(e, ++n, shard));
 const anon = (a: string, over: Partial<CanonicalEvent> = {}) =>

@@ -39,8 +39,6 @@ beforeAll(async () => {
     tags,
     people,
     identity: new IdentityReader(db, usersTable),
-    db,
-    usersTable,
     pageSize: 7,
     pagesPerRun: 2,
   };
@@ -80,7 +78,7 @@ describe('backfill', () => {
     // Identity items share the users table: the backfill reads person stats only.
     await db.send(
       new PutCommand({
-        TableName: deps.usersTable,
+        TableName: emulators.names.tables.users,
         Item: { pk: 'links#bf-0', sk: 'anon-bf-0', anonymousId: 'anon-bf-0', linkedAt: now.toISOString() },
       }),
     );
@@ -111,7 +109,7 @@ describe('backfill', () => {
     await people.save(viewer('anon-m2', 9), 0);
     await db.send(
       new PutCommand({
-        TableName: deps.usersTable,
+        TableName: emulators.names.tables.users,
         Item: {
           pk: 'alias#anon-m2',
           sk: 'link',
