@@ -5,10 +5,6 @@ import { assignVariant } from '../../functions/core/bucketing';
 import { exposureEventId } from '../../functions/core/experiments';
 import { ENV } from '../../lib/config';
 import { dynamoClient, kinesisClient } from '../../lib/local/emulators';
-import {
-  type EventSourceMappingEmulator,
-  startEventSourceMappings,
-} from '../../lib/local/event-source-mapping';
 import { type E2E, eventually, json, startE2E } from '../support/e2e';
 import { validEvent } from '../support/events';
 import { readStream } from '../support/kinesis';
@@ -17,12 +13,10 @@ import { readStream } from '../support/kinesis';
 // full-experiment test starts the consumer itself. Definitions are not cached between requests
 // here (the promotion function caches them for 30 s by default).
 let e2e: E2E;
-let esm: EventSourceMappingEmulator | undefined;
 beforeAll(async () => {
   e2e = await startE2E({ consumers: [], env: { [ENV.experimentCacheMs]: '0' } });
 });
 afterAll(async () => {
-  await esm?.stop();
   await e2e?.close();
 });
 
@@ -59,16 +53,6 @@ const promotion = async (params: Record<string, string>, token?: string | null) 
   return e2e.call(`/api/promotion?${new URLSearchParams(params)}`, {
     headers: { 'x-api-key': e2e.writeKey, ...(consent ? { 'x-consent-token': consent } : {}) },
   });
-};
-
-const startConsumer = async () => {
-  esm ??= await startEventSourceMappings({
-    kinesis: kinesisClient(e2e.stack.endpoints.kinesis, 'us-east-1'),
-    streamName: e2e.stack.names.stream,
-    failureDir: e2e.stack.failureDir,
-    logger: { info: () => {}, warn: () => {}, error: console.error },
-  });
-  return esm;
 };
 
 const exposures = async () =>
@@ -359,7 +343,7 @@ describe('experiment results over HTTP', () => {
       });
       expect(res.status).toBe(202);
     }
-    await startConsumer();
+    await e2e.startConsumer();
     const results = await eventually(async () => {
       const body = await json(await e2e.call('/api/experiments/exp-full/results', { headers: analyst() }));
       expect(body.variants.map((v: { exposures: number }) => v.exposures)).toEqual([
@@ -396,7 +380,7 @@ describe('experiment results over HTTP', () => {
       json: { anonymousId, userId },
     });
     expect(identified.status).toBe(202);
-    await startConsumer();
+    await e2e.startConsumer();
     await eventually(async () =>
       expect((await json(await promotion({ anonymousId, placement: 'linked' }))).variant).toBe(mine),
     );

@@ -1,11 +1,7 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamoClient, kinesisClient } from '../../lib/local/emulators';
-import {
-  type EventSourceMappingEmulator,
-  startEventSourceMappings,
-} from '../../lib/local/event-source-mapping';
+import { dynamoClient } from '../../lib/local/emulators';
 import { mintToken } from '../../lib/local/keys';
 import { type TableName, tableList } from '../../lib/tables';
 import { type E2E, eventually, json, startE2E } from '../support/e2e';
@@ -13,25 +9,12 @@ import { validEvent } from '../support/events';
 
 // The stack starts without its consumer: the test starts it when events should be "in flight".
 let e2e: E2E;
-let esm: EventSourceMappingEmulator | undefined;
 beforeAll(async () => {
   e2e = await startE2E({ consumers: [] });
 });
 afterAll(async () => {
-  await esm?.stop();
   await e2e?.close();
 });
-
-const startConsumer = async () => {
-  esm ??= await startEventSourceMappings({
-    kinesis: kinesisClient(e2e.stack.endpoints.kinesis, 'us-east-1'),
-    streamName: e2e.stack.names.stream,
-    failureDir: e2e.stack.failureDir,
-    logger: { info: () => {}, warn: () => {}, error: console.error },
-  });
-  return esm;
-};
-const drained = async () => (await startConsumer()).idle({ timeoutMs: 20_000 });
 
 const track = (userId: string, token: string | undefined, overrides: Record<string, unknown> = {}) =>
   e2e.call('/api/engagement/click', {
@@ -96,13 +79,13 @@ describe('consent, withdrawal, erasure and export', () => {
     // Withdrawn while those three are still in the stream, unprocessed.
     await e2e.consent('walt', { analytics: false });
     expect((await track('walt', token)).status).toBe(202); // the token alone still passes ingest
-    await drained();
+    await e2e.drained();
     expect(await clicks('camp-walt')).toBe(0);
 
     // Consent again: counted again.
     const again = await e2e.consent('walt');
     expect((await track('walt', again)).status).toBe(202);
-    await drained();
+    await e2e.drained();
     expect(await clicks('camp-walt')).toBe(1);
 
     const state = await json(await e2e.call('/api/users/walt/consent', { headers: analyst() }));
@@ -122,7 +105,7 @@ describe('consent, withdrawal, erasure and export', () => {
       202,
     );
     // A poison record naming erin lands in the quarantine.
-    await drained();
+    await e2e.drained();
     await eventually(async () => expect(await clicks('camp-erin')).toBe(2));
 
     const exported = await json(await e2e.call('/api/users/erin/export', { headers: admin() }));
@@ -137,7 +120,7 @@ describe('consent, withdrawal, erasure and export', () => {
 
     // Later events with a still-valid token: accepted at the door, dropped by the consumer.
     expect((await track('erin', token)).status).toBe(202);
-    await drained();
+    await e2e.drained();
     const all = await everything();
     expect(all.split('\n').filter((line) => line.replaceAll('camp-erin', '').includes('erin'))).toEqual([]);
     expect(await clicks('camp-erin')).toBe(2); // anonymous aggregates stay

@@ -2,6 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kinesisClient } from '../../lib/local/emulators';
+import {
+  type EventSourceMappingEmulator,
+  startEventSourceMappings,
+} from '../../lib/local/event-source-mapping';
 import { mintToken } from '../../lib/local/keys';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lib/local/stack';
 
@@ -13,6 +18,13 @@ export interface E2E {
   writeKey: string;
   sourceId: string;
   call: (path: string, init?: RequestInit & { json?: unknown }) => Promise<Response>;
+  /**
+   * For a stack started without consumers (`consumers: []`): start the stream consumer now, so
+   * what the stream holds is "in flight" until then. Idempotent; close() stops it.
+   */
+  startConsumer: () => Promise<EventSourceMappingEmulator>;
+  /** Start the consumer (if not yet) and wait until it has caught up with the stream. */
+  drained: () => Promise<void>;
   /** A consent token for a subject (analytics and personalization granted unless told otherwise). */
   consent: (subject: string, purposes?: Record<string, boolean>) => Promise<string>;
   close: () => Promise<void>;
@@ -72,16 +84,29 @@ export const startE2E = async (options: LocalStackOptions = {}): Promise<E2E> =>
     if (res.status !== 200) throw new Error(`consent for ${subject}: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { consentToken: string }).consentToken;
   };
+  let esm: EventSourceMappingEmulator | undefined;
+  const startConsumer = async () => {
+    esm ??= await startEventSourceMappings({
+      kinesis: kinesisClient(stack.endpoints.kinesis, 'us-east-1'),
+      streamName: stack.names.stream,
+      failureDir: stack.failureDir,
+      logger: quiet,
+    });
+    return esm;
+  };
   return {
     stack,
     url: stack.url,
     consent,
+    startConsumer,
+    drained: async () => (await startConsumer()).idle({ timeoutMs: 20_000 }),
     admin,
     analyst,
     writeKey: source.writeKey,
     sourceId: source.sourceId,
     call,
     close: async () => {
+      await esm?.stop();
       await stack.close();
       rmSync(keyDir, { recursive: true, force: true });
     },
