@@ -204,7 +204,7 @@ export class MetricsRepository {
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': REGISTRY_PK },
         Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor),
+        ExclusiveStartKey: decodeCursor(cursor, REGISTRY_PK),
       }),
     );
     return {

@@ -29,7 +29,6 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { tables } from '../../lib/tables';
-import { Problem } from '../core/problem';
 import { type RuleBody, type RuleOutcome, ruleHash, type SegmentRule } from '../core/rules';
 import {
   MAX_MANUAL_TAGS,
@@ -141,17 +140,6 @@ const toJob = (item: Item): BackfillJob => ({
 });
 
 /** A cursor of ours for this partition; anything else is the client's 400, never DynamoDB's 500. */
-const cursorFor = (cursor: string | undefined, pk: string): Record<string, unknown> | undefined => {
-  const key = decodeCursor(cursor);
-  if (key === undefined) return undefined;
-  const keys = Object.keys(key).sort();
-  if (keys.join(',') !== 'pk,sk' || key.pk !== pk || typeof key.sk !== 'string')
-    throw new Problem(400, 'validation_failed', 'Invalid cursor', [
-      { path: 'cursor', message: 'Invalid cursor' },
-    ]);
-  return key;
-};
-
 /** Runs tasks a few at a time: one person's writes are few, and DynamoDB likes them spread. */
 const inBatches = async <T>(items: readonly T[], run: (item: T) => Promise<void>, width = 8) => {
   for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(run));
@@ -469,7 +457,7 @@ export class TagsRepository {
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': REGISTRY_PK },
         Limit: limit,
-        ExclusiveStartKey: cursorFor(cursor, REGISTRY_PK),
+        ExclusiveStartKey: decodeCursor(cursor, REGISTRY_PK),
       }),
     );
     const tags = (out.Items ?? []).map((i) => i.tag as string);
@@ -490,7 +478,7 @@ export class TagsRepository {
   /** A page of a segment's members with the sources that put each one there. */
   async segmentMembers(tag: string, limit: number, cursor?: string): Promise<Page<SegmentMember>> {
     const items: SegmentMember[] = [];
-    let start = cursorFor(cursor, segmentPk(tag));
+    let start = decodeCursor(cursor, segmentPk(tag));
     // The filter may drop a source-less membership from a page: read on until the page is full.
     do {
       const out: QueryCommandOutput = await this.db.send(
@@ -524,7 +512,7 @@ export class TagsRepository {
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': RULES_PK },
         Limit: limit,
-        ExclusiveStartKey: cursorFor(cursor, RULES_PK),
+        ExclusiveStartKey: decodeCursor(cursor, RULES_PK),
       }),
     );
     return {

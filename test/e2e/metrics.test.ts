@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCursor } from '../../functions/adapters/pagination';
 import { type E2E, eventually, json, startE2E } from '../support/e2e';
 import { validEvent } from '../support/events';
 
@@ -117,6 +118,11 @@ describe('events over HTTP to the metrics endpoint', () => {
     expect((await json(zone)).errors[0].path).toBe('tz');
     const cursor = await e2e.call('/api/metrics/campaigns?cursor=garbage', { headers: analyst() });
     expect(cursor.status).toBe(400);
+    // Well-formed, but from another partition: DynamoDB would refuse the Query; the client gets 400.
+    const foreign = encodeCursor({ pk: 'rules', sk: 'x' });
+    expect((await e2e.call(`/api/metrics/campaigns?cursor=${foreign}`, { headers: analyst() })).status).toBe(
+      400,
+    );
     const unknown = await e2e.call('/api/metrics/campaigns/never-seen', { headers: analyst() });
     expect(unknown.status).toBe(404);
   });
