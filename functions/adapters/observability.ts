@@ -4,11 +4,11 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DEFAULTS, ENV } from '../../lib/config';
+import { settings } from './settings';
 
 export const logger = new Logger();
 /** Every metric carries the stage, so stages sharing an account and region stay apart. */
 export const metrics = new Metrics({
-  defaultDimensions: { stage: process.env[ENV.stage] ?? DEFAULTS.stage },
+  defaultDimensions: { stage: settings.stage },
 });
 export { MetricUnit };

@@ -9,9 +9,9 @@ import {
   ScanCommand,
   type ScanCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import { DEFAULTS, ENV } from '../../lib/config';
 import { emptyPerson, type PersonStats } from '../core/person';
 import { batchGetAll, isConditionFailed } from './dynamo';
+import { settings } from './settings';
 
 const PERSON_PREFIX = 'person#';
 const STATS_SK = 'stats';
@@ -29,7 +29,7 @@ export interface WriteResult {
 }
 
 /** Keep personal items this long after a person's last event (TTL; readers ignore expired items). */
-export const PERSON_RETENTION_DAYS = Number(process.env[ENV.retentionDays] ?? DEFAULTS.retentionDays);
+export const PERSON_RETENTION_DAYS = settings.retentionDays;
 
 const fromItem = (item: Record<string, unknown>): StoredPerson => ({
   version: item.ver as number,

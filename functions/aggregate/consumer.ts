@@ -7,7 +7,6 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { DEFAULTS, ENV } from '../../lib/config';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { Cached } from '../adapters/cached';
@@ -18,6 +17,7 @@ import { MetricsRepository } from '../adapters/metrics-repository';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { PeopleRepository } from '../adapters/people-repository';
 import { QuarantineRepository } from '../adapters/quarantine-repository';
+import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { TagsRepository } from '../adapters/tags-repository';
 import type { PersonStats } from '../core/person';
@@ -54,12 +54,11 @@ const onPersonChanged = async (personKey: string, stats: PersonStats, now: Date)
   const applied = await tags.applyRuleOutcomes(personKey, outcomes, now);
   return applied.added + applied.removed + applied.checksWritten;
 };
-const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
 
 const consume = async (event: KinesisStreamEvent, _context: Context): Promise<KinesisStreamBatchResponse> => {
   // Consent is read per batch, never cached: a withdrawal takes effect at once.
   const key = await signingKey();
-  const consentGate = { consent, key, required: consentRequired };
+  const consentGate = { consent, key, required: settings.consentRequired };
   const outcome = await applyBatch(event.Records, {
     ...deps,
     consentGate,

@@ -1,12 +1,8 @@
-/**
- * `PUT /api/users/{userId}/consent` (write key): record consent by purpose, keep the change in
- * the history, answer with a signed consent token. `GET` (analyst): current state and history.
- */
-import { ENV } from '../../lib/config';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { logger } from '../adapters/observability';
+import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { consentBodySchema, grantedPurposes, issueConsentToken, PURPOSES } from '../core/consent';
 import { Problem } from '../core/problem';
@@ -19,7 +15,7 @@ import { sourceWriteKeys } from '../http/write-keys';
 
 const db = documentClient();
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
-const ttlDays = Number(process.env[ENV.consentTtlDays] ?? 180);
+const ttlDays = settings.consentTtlDays;
 
 const putConsent = async (request: HttpRequest): Promise<HttpResponse> => {
   if (request.principal.kind !== 'source') throw new Problem(401, 'unauthorized');

@@ -1,18 +1,11 @@
-/**
- * What every ingest door (the /api/engagement routes, the Segment routes, identify) sets up
- * once per container and per request: write-key authentication, the source's rate limit, and the
- * door context — consent checking with a per-container cache of verified tokens, data
- * minimisation, the event horizon.
- */
-import { DEFAULTS, ENV } from '../../lib/config';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { MetricUnit, metrics } from '../adapters/observability';
 import { RateLimiter } from '../adapters/rate-limiter';
+import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import type { ConsentClaims } from '../core/consent';
 import type { CanonicalEvent, DoorContext } from '../core/envelope';
-import type { PiiMode } from '../core/pii';
 import { Problem } from '../core/problem';
 import type { Source } from '../core/sources';
 import type { HttpRequest } from './types';
@@ -41,9 +34,7 @@ export const enforceRateLimit = async (
 export const ingestDoor = (door: CanonicalEvent['door']) => {
   const db = documentClient();
   const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
-  const horizonDays = Number(process.env[ENV.eventHorizonDays] ?? DEFAULTS.eventHorizonDays);
-  const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
-  const piiMode = (process.env[ENV.piiMode] ?? DEFAULTS.piiMode) as PiiMode;
+  const { eventHorizonDays: horizonDays, consentRequired, piiMode } = settings;
 
   /**
    * Consent tokens this container has verified: apps send the same token with every event, and

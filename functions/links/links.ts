@@ -1,15 +1,9 @@
-/**
- * Tracked e-mail links (functions/core/links.ts). `POST /api/links` (admin) signs one and answers
- * its token and href. `GET /r/{token}` (public): a token that does not verify is 404 and never a
- * redirect; a valid one records a click — only when the user's stored consent grants analytics —
- * then redirects to the signed URL either way.
- */
-import { DEFAULTS, ENV } from '../../lib/config';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { IdentityReader } from '../adapters/identity-reader';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
+import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { accepted } from '../core/ingest';
 import { clickConsent, clickEvent, type LinkClaims, linkBodySchema, readLink, signLink } from '../core/links';
@@ -23,7 +17,7 @@ import type { HttpRequest, HttpResponse } from '../http/types';
 const db = documentClient();
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
-const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
+const { consentRequired } = settings;
 
 /** Longer than any token we sign (URLs are at most 2 KB): refused before any HMAC work. */
 const MAX_TOKEN_LENGTH = 8192;

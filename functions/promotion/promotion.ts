@@ -1,28 +1,10 @@
-/**
- * `GET /api/promotion?userId=&anonymousId=&placement=[&channel=][&deviceType=][&variant=]`
- * (write key, consent token in `X-Consent-Token`): the content this person should see at a
- * placement.
- *
- * - No running experiment on the placement: 204 (the app shows its default).
- * - `variant=` naming no variant of that experiment: 400.
- * - Without `personalization` consent: the control's content, `personalized: false`; no
- *   targeting (it would read personal data), no assignment, no exposure.
- * - `variant=` (QA): that variant, `forced: true`; targeting and coverage bypassed; never
- *   stored, and no exposure is sent, so forced serving cannot reach the results.
- * - Targeting (tags, channel) not met, or outside the coverage gate and not yet assigned: 204.
- * - Otherwise the stored assignment (the userId's — or, given only an anonymous id an identify
- *   linked, its user's — else the anonymousId's, carried over and stored for the user), else a
- *   fresh deterministic bucket stored at this first exposure. The exposure goes on the stream
- *   when the token also grants `analytics`; the content is served either way.
- *   Targeting is checked on every request; a stored assignment outranks the coverage gate.
- */
-import { DEFAULTS, ENV } from '../../lib/config';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { Cached } from '../adapters/cached';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { IdentityReader } from '../adapters/identity-reader';
 import { RateLimiter } from '../adapters/rate-limiter';
+import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { TagsRepository } from '../adapters/tags-repository';
 import { assignVariant, isTargeted, targetsTags } from '../core/bucketing';
@@ -44,20 +26,14 @@ import { publishToStream } from '../http/stream-publish';
 import type { HttpRequest, HttpResponse } from '../http/types';
 import { sourceWriteKeys } from '../http/write-keys';
 
-const DEFAULT_CACHE_MS = 30_000;
-
 const db = documentClient();
 const experiments = new ExperimentsRepository(db, requireEnv(tables.variants.envVar));
 const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
-const consentRequired = (process.env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required';
-const cacheMs = Number(process.env[ENV.experimentCacheMs] ?? DEFAULT_CACHE_MS);
+const { consentRequired } = settings;
 // Definitions are cached: the promotion is on the apps' hot path and must not read them per request.
-const definitions = new Cached(
-  () => experiments.list(),
-  Number.isFinite(cacheMs) && cacheMs >= 0 ? cacheMs : DEFAULT_CACHE_MS,
-);
+const definitions = new Cached(() => experiments.list(), settings.experimentCacheMs);
 
 /**
  * Exposures this container already put on the stream: serving the same person again sends

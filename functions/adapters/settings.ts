@@ -1,0 +1,24 @@
+/**
+ * The deployment's settings as the functions see them: read once per container from the
+ * environment contract of lib/config.ts, defaults included, so no handler parses them again.
+ */
+import { DEFAULTS, ENV } from '../../lib/config';
+import type { PiiMode } from '../core/pii';
+
+const number = (value: string | undefined, fallback: number): number => {
+  const n = Number(value);
+  return value !== undefined && value !== '' && Number.isFinite(n) && n >= 0 ? n : fallback;
+};
+
+export const readSettings = (env: NodeJS.ProcessEnv) => ({
+  stage: env[ENV.stage] ?? DEFAULTS.stage,
+  consentRequired: (env[ENV.consentMode] ?? DEFAULTS.consentMode) === 'required',
+  consentTtlDays: number(env[ENV.consentTtlDays], DEFAULTS.consentTtlDays),
+  piiMode: (env[ENV.piiMode] ?? DEFAULTS.piiMode) as PiiMode,
+  retentionDays: number(env[ENV.retentionDays], DEFAULTS.retentionDays),
+  eventHorizonDays: number(env[ENV.eventHorizonDays], DEFAULTS.eventHorizonDays),
+  /** How long experiment definitions are cached (ms). */
+  experimentCacheMs: number(env[ENV.experimentCacheMs], 30_000),
+});
+
+export const settings = readSettings(process.env);
