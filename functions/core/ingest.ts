@@ -3,8 +3,8 @@
  * per-index rejections out. The handler only adds I/O (auth, the stream write, the answer).
  */
 import { checkConsent } from './consent';
-import { type CanonicalEvent, type DoorContext, toCanonical } from './envelope';
-import { type EventType, LIMITS, parseClientEvent } from './events';
+import { type CanonicalEvent, type DoorContext, type EnvelopeInput, toCanonical } from './envelope';
+import { type ClientEvent, type EventType, LIMITS, parseClientEvent } from './events';
 import { minimiseProperties } from './pii';
 import type { FieldError, ProblemCode } from './problem';
 
@@ -36,10 +36,46 @@ export interface IngestOutcome {
  */
 export const ENVELOPE_ALLOWANCE_BYTES = 2048;
 
-const prefixed = (errors: FieldError[], prefix: string): FieldError[] =>
+/** Field errors of an event inside a batch: `events.3.` before each path. */
+export const prefixed = (errors: FieldError[], prefix: string): FieldError[] =>
   prefix === ''
     ? errors
     : errors.map((e) => ({ ...e, path: e.path === '' ? prefix.slice(0, -1) : `${prefix}${e.path}` }));
+
+export type Admission =
+  | { ok: true; event: CanonicalEvent }
+  | { ok: false; stage: 'properties' | 'time' | 'consent'; code: ProblemCode; errors: FieldError[] };
+
+/**
+ * What every door's events pass once validated and mapped: data minimisation of properties,
+ * the canonical envelope (skew correction, time horizons) and, when required, consent — the
+ * event's own token, else the request's header token.
+ */
+export const admitEvent = (
+  input: ClientEvent | EnvelopeInput,
+  ctx: DoorContext,
+  consentToken?: string,
+): Admission => {
+  if (ctx.pii && ctx.pii.mode !== 'off' && input.properties) {
+    const minimised = minimiseProperties(input.properties, ctx.pii.mode, ctx.pii.key);
+    if (minimised.errors.length > 0)
+      return { ok: false, stage: 'properties', code: 'validation_failed', errors: minimised.errors };
+    input.properties = minimised.value;
+  }
+  const canonical = toCanonical(input, ctx);
+  if (!canonical.ok) return { ok: false, stage: 'time', code: 'validation_failed', errors: canonical.errors };
+  if (ctx.consent) {
+    const verdict = checkConsent(
+      ctx.consent.key,
+      consentToken || ctx.consent.headerToken,
+      canonical.event,
+      'analytics',
+      ctx.consent.verified,
+    );
+    if (!verdict.ok) return { ok: false, stage: 'consent', code: verdict.code, errors: verdict.errors };
+  }
+  return { ok: true, event: canonical.event };
+};
 
 /** One raw event → accepted event or rejection. */
 export const ingestOne = (
@@ -60,29 +96,14 @@ export const ingestOne = (
   });
   const parsed = parseClientEvent(raw, options.pathType);
   if (!parsed.ok) return reject('validation_failed', parsed.errors);
-  if (ctx.pii && ctx.pii.mode !== 'off' && parsed.value.properties) {
-    const minimised = minimiseProperties(parsed.value.properties, ctx.pii.mode, ctx.pii.key);
-    if (minimised.errors.length > 0) return reject('validation_failed', minimised.errors);
-    parsed.value.properties = minimised.value;
-  }
-  const canonical = toCanonical(parsed.value, ctx);
-  if (!canonical.ok) return reject('validation_failed', canonical.errors);
-  if (ctx.consent) {
-    const verdict = checkConsent(
-      ctx.consent.key,
-      parsed.value.consentToken ?? ctx.consent.headerToken,
-      canonical.event,
-      'analytics',
-      ctx.consent.verified,
-    );
-    if (!verdict.ok) return reject(verdict.code, verdict.errors);
-  }
-  const json = JSON.stringify(canonical.event);
+  const admitted = admitEvent(parsed.value, ctx, parsed.value.consentToken);
+  if (!admitted.ok) return reject(admitted.code, admitted.errors);
+  const json = JSON.stringify(admitted.event);
   // String length is a lower bound of UTF-8 bytes: count bytes only near the limit.
   const max = LIMITS.eventBytes + ENVELOPE_ALLOWANCE_BYTES;
   if (json.length * 3 > max && Buffer.byteLength(json) > max)
     return reject('payload_too_large', [{ path: '', message: `Event exceeds ${LIMITS.eventBytes} bytes` }]);
-  return { event: canonical.event, json };
+  return { event: admitted.event, json };
 };
 
 export const isRejection = (r: Accepted | Rejection): r is Rejection => 'code' in r && 'index' in r;

@@ -29,11 +29,9 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
-import { checkConsent } from './consent';
-import { type DoorContext, derivedEventId, type EnvelopeInput, toCanonical } from './envelope';
+import { type DoorContext, derivedEventId, type EnvelopeInput } from './envelope';
 import { type Channel, type DeviceType, type EventType, propertiesSchema } from './events';
-import type { Accepted, Rejection } from './ingest';
-import { minimiseProperties } from './pii';
+import { type Accepted, admitEvent, prefixed, type Rejection } from './ingest';
 import type { FieldError, ProblemCode } from './problem';
 import { parseWith } from './zod';
 
@@ -466,11 +464,6 @@ export const isSegmentRejection = (o: SegmentOutcome): o is Rejection => 'code' 
 
 const isPlainObject = (v: unknown): v is Props => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-const prefixed = (errors: FieldError[], prefix: string): FieldError[] =>
-  prefix === ''
-    ? errors
-    : errors.map((e) => ({ ...e, path: e.path === '' ? prefix.slice(0, -1) : `${prefix}${e.path}` }));
-
 export interface SegmentMessageOptions {
   /** The route's type for single-message routes; undefined in a batch (each message says). */
   type?: SegmentType;
@@ -540,38 +533,29 @@ export const ingestSegmentMessage = (
   if (!mapped.ok) return reject('validation_failed', mapped.errors);
   const { input, noop, timeField } = mapped.mapped;
 
-  if (ctx.pii && ctx.pii.mode !== 'off' && input.properties) {
-    const minimised = minimiseProperties(input.properties, ctx.pii.mode, ctx.pii.key);
-    if (minimised.errors.length > 0) return reject('validation_failed', minimised.errors);
-    input.properties = minimised.value;
-  }
-  const canonical = toCanonical(input, ctx);
-  if (!canonical.ok)
-    return reject(
-      'validation_failed',
-      canonical.errors.map((e) => (e.path === 'timestamp' && timeField ? { ...e, path: timeField } : e)),
-    );
-  if (ctx.consent) {
-    const token = at(parsed.value.context, 'consent', 'token');
-    const verdict = checkConsent(
-      ctx.consent.key,
-      typeof token === 'string' && token !== '' ? token : ctx.consent.headerToken,
-      canonical.event,
-      'analytics',
-      ctx.consent.verified,
-    );
-    if (!verdict.ok)
+  const token = at(parsed.value.context, 'consent', 'token');
+  const admitted = admitEvent(input, ctx, typeof token === 'string' ? token : undefined);
+  if (!admitted.ok) {
+    // Name the fields as the Segment message has them.
+    if (admitted.stage === 'time')
       return reject(
-        verdict.code,
-        verdict.errors.map((e) => ({
+        admitted.code,
+        admitted.errors.map((e) => (e.path === 'timestamp' && timeField ? { ...e, path: timeField } : e)),
+      );
+    if (admitted.stage === 'consent')
+      return reject(
+        admitted.code,
+        admitted.errors.map((e) => ({
           path: 'context.consent.token',
           message:
-            verdict.code === 'consent_required'
+            admitted.code === 'consent_required'
               ? 'A consent token granting analytics is required (context.consent.token or X-Consent-Token)'
               : e.message,
         })),
       );
+    return reject(admitted.code, admitted.errors);
   }
+  const canonical = admitted;
   if (noop) return { noop: true, index, eventId: canonical.event.eventId };
   return { event: canonical.event, json: JSON.stringify(canonical.event) };
 };
