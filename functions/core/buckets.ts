@@ -47,6 +47,3 @@ export const localDate = (ms: number, tz: string): string => {
 /** The bucket a quarter belongs to: its UTC hour, or its local day in `tz`. */
 export const bucketOfQuarter = (quarter: string, granularity: 'hour' | 'day', tz: string): string =>
   granularity === 'hour' ? `${quarter.slice(0, 13)}:00` : localDate(quarterStartMs(quarter), tz);
-
-/** UTC day (`YYYY-MM-DD`) of an instant. */
-export const utcDay = (iso: string): string => iso.slice(0, 10);

@@ -105,10 +105,6 @@ export const batchEventSchema = z.discriminatedUnion(
   ) as unknown as [z.ZodMiniObject, ...z.ZodMiniObject[]],
 );
 
-export const batchBodySchema = z.object({
-  events: z.array(z.unknown()).check(z.minLength(1), z.maxLength(LIMITS.batchEvents)),
-});
-
 /** The fields every door's event has (campaign required here: it is this door's rule). */
 export type CommonFields = {
   eventId?: string;

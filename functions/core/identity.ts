@@ -6,32 +6,27 @@
 import * as z from 'zod/mini';
 import { type CanonicalEvent, type DoorContext, derivedEventId } from './envelope';
 import { CHANNELS } from './events';
-import type { FieldError } from './problem';
-import { parseWith } from './zod';
 
 const id = z.string().check(z.minLength(1), z.maxLength(256));
 
-export const identifySchema = z.object({
-  anonymousId: id,
-  userId: id,
-  /** Accepted for SDK compatibility; not stored (data minimisation). */
-  traits: z.optional(z.record(z.string(), z.unknown())),
-  channel: z.optional(z.enum(CHANNELS)),
-  eventId: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
-  timestamp: z.optional(z.iso.datetime({ offset: true })),
-  consentToken: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
-});
+export const identifySchema = z
+  .object({
+    anonymousId: id,
+    userId: id,
+    /** Accepted for SDK compatibility; not stored (data minimisation). */
+    traits: z.optional(z.record(z.string(), z.unknown())),
+    channel: z.optional(z.enum(CHANNELS)),
+    eventId: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
+    timestamp: z.optional(z.iso.datetime({ offset: true })),
+    consentToken: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+  })
+  .check(
+    z.refine((b) => b.anonymousId !== b.userId, {
+      message: 'An id cannot be linked to itself',
+      path: ['anonymousId'],
+    }),
+  );
 export type IdentifyBody = z.infer<typeof identifySchema>;
-
-export const parseIdentify = (
-  body: unknown,
-): { ok: true; value: IdentifyBody } | { ok: false; errors: FieldError[] } => {
-  const parsed = parseWith(identifySchema, body);
-  if (!parsed.ok) return parsed;
-  if (parsed.value.anonymousId === parsed.value.userId)
-    return { ok: false, errors: [{ path: 'anonymousId', message: 'An id cannot be linked to itself' }] };
-  return parsed;
-};
 
 /** The canonical identify event; its id is derived from the link, so a repeat is one event. */
 export const identifyEvent = (body: IdentifyBody, ctx: DoorContext): CanonicalEvent => {

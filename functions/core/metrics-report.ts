@@ -3,7 +3,7 @@
  * splits, and a dense series of hour (UTC) or day (local to `tz`) buckets. Pure.
  */
 import * as z from 'zod/mini';
-import { bucketOfQuarter, isTimeZone, localDate, QUARTER_MS, quarterOf } from './buckets';
+import { bucketOfQuarter, isTimeZone, localDate, QUARTER_MS, quarterOf, quartersBetween } from './buckets';
 import { EVENT_TYPES } from './events';
 import { type BucketUniques, countUniques } from './uniques';
 import './zod';
@@ -107,8 +107,8 @@ export const campaignReport = (
   }
   // Dense series: every bucket of the range, empty ones included, in order.
   const buckets: string[] = [];
-  for (let t = Date.parse(`${quarterOf(new Date(from))}:00Z`); t < to; t += QUARTER_MS) {
-    const bucket = bucketOfQuarter(new Date(t).toISOString().slice(0, 16), q.granularity, q.tz);
+  for (const quarter of quartersBetween(from, to)) {
+    const bucket = bucketOfQuarter(quarter, q.granularity, q.tz);
     if (buckets[buckets.length - 1] !== bucket) buckets.push(bucket);
   }
   const uniques = countUniques(inRange.map((r) => r.uniques));

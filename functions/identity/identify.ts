@@ -1,8 +1,9 @@
 /** `POST /api/identify` (write key): put an identify event on the stream; the consumer links and merges. */
 import { checkConsent } from '../core/consent';
-import { identifyEvent, parseIdentify } from '../core/identity';
+import { identifyEvent, identifySchema } from '../core/identity';
 import { accepted } from '../core/ingest';
 import { Problem } from '../core/problem';
+import { parseBody } from '../core/query';
 import { ingestDoor } from '../http/door';
 import { httpHandler } from '../http/handler';
 import { publishToStream } from '../http/stream-publish';
@@ -13,13 +14,12 @@ export const handler = httpHandler({
   module: 'identity/identify',
   authenticators: { writeKey: door.writeKeys },
   handle: async (request) => {
-    const parsed = parseIdentify(request.body);
-    if (!parsed.ok) throw new Problem(400, 'validation_failed', 'Invalid identify', parsed.errors);
+    const body = parseBody(identifySchema, request.body);
     const ctx = await door.context(request, 1);
-    const event = identifyEvent(parsed.value, ctx);
+    const event = identifyEvent(body, ctx);
     if (ctx.consent) {
       // Linking ids is processing personal data: it needs analytics consent from either id.
-      const token = parsed.value.consentToken ?? ctx.consent.headerToken;
+      const token = body.consentToken ?? ctx.consent.headerToken;
       const verdict = checkConsent(ctx.consent.key, token, event, 'analytics', ctx.consent.verified);
       if (!verdict.ok) throw new Problem(403, verdict.code, verdict.errors[0]?.message, verdict.errors);
     }

@@ -57,6 +57,15 @@ describe('a cross-channel journey', () => {
       json: { anonymousId: 'anon-jo', userId: 'jo', channel: 'ios' },
     });
     expect(identify.status).toBe(202);
+    const selfLink = await e2e.call('/api/identify', {
+      method: 'POST',
+      headers: { 'x-api-key': e2e.writeKey, 'x-consent-token': userToken },
+      json: { anonymousId: 'jo', userId: 'jo' },
+    });
+    expect(selfLink.status).toBe(400);
+    expect((await json(selfLink)).errors).toEqual([
+      { path: 'anonymousId', message: 'An id cannot be linked to itself' },
+    ]);
     const ios = [
       validEvent('view', {
         eventId: 'ios-1',
