@@ -11,6 +11,7 @@ import {
   QueryCommand,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor, type Page } from './pagination';
 
 export type Item = Record<string, unknown>;
 export type Key = { pk: string; sk: string };
@@ -43,6 +44,29 @@ export const queryPartition = async (
     start = out.LastEvaluatedKey;
   } while (start);
   return items;
+};
+
+/** One page of a partition, from an opaque cursor (checked to be of this partition). */
+export const queryPage = async (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+  limit: number,
+  cursor: string | undefined,
+): Promise<Page<Item>> => {
+  const out: QueryCommandOutput = await db.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': pk },
+      Limit: limit,
+      ExclusiveStartKey: decodeCursor(cursor, pk),
+    }),
+  );
+  return {
+    items: out.Items ?? [],
+    ...(out.LastEvaluatedKey && { nextCursor: encodeCursor(out.LastEvaluatedKey) }),
+  };
 };
 
 /** BatchGetItem over any number of keys; returns the items found and the read units used. */

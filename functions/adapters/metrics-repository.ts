@@ -26,13 +26,13 @@ import {
   TOTAL_BUCKET,
 } from '../core/campaign-counters';
 import { addToSketch, type BucketUniques, EXACT_CAP, emptySketch } from '../core/uniques';
-import { isConditionFailed } from './dynamo';
+import { isConditionFailed, queryPage } from './dynamo';
 import {
   EXPERIMENT_REGISTRY_PK,
   experimentCounterPk,
   variantCounterSk,
 } from './experiment-results-repository';
-import { decodeCursor, encodeCursor, type Page } from './pagination';
+import type { Page } from './pagination';
 
 export const counterPk = (campaignId: string, shardId: string) => `c#${campaignId}#${shardId}`;
 /** Experiment results: `x#<experimentId>#<shardId>` / `v#<variant>` (exposures, conversions). */
@@ -198,22 +198,14 @@ export class MetricsRepository {
     limit: number,
     cursor?: string,
   ): Promise<Page<{ campaignId: string; shards: string[]; firstSeen: string }>> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': REGISTRY_PK },
-        Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor, REGISTRY_PK),
-      }),
-    );
+    const page = await queryPage(this.db, this.tableName, REGISTRY_PK, limit, cursor);
     return {
-      items: (out.Items ?? []).map((i) => ({
+      ...page,
+      items: page.items.map((i) => ({
         campaignId: i.sk as string,
         shards: [...((i.shards as Set<string>) ?? [])].sort(),
         firstSeen: i.firstSeen as string,
       })),
-      nextCursor: out.LastEvaluatedKey ? encodeCursor(out.LastEvaluatedKey) : undefined,
     };
   }
 

@@ -38,7 +38,14 @@ import {
   type TagSource,
   tooManyTags,
 } from '../core/tags';
-import { batchGetAll, deletePartition, type Item, isConditionFailed, queryPartition } from './dynamo';
+import {
+  batchGetAll,
+  deletePartition,
+  type Item,
+  isConditionFailed,
+  queryPage,
+  queryPartition,
+} from './dynamo';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
 
 /** Shards of the `byNextCheck` index: the sweep queries each; a hash of the person picks one. */
@@ -451,21 +458,10 @@ export class TagsRepository {
 
   /** Tags in use, each with its size. */
   async segmentsPage(limit: number, cursor?: string): Promise<Page<{ tag: string; size: number }>> {
-    const out: QueryCommandOutput = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': REGISTRY_PK },
-        Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor, REGISTRY_PK),
-      }),
-    );
-    const tags = (out.Items ?? []).map((i) => i.tag as string);
+    const page = await queryPage(this.db, this.tableName, REGISTRY_PK, limit, cursor);
+    const tags = page.items.map((i) => i.tag as string);
     const sizes = await Promise.all(tags.map((t) => this.segmentSize(t)));
-    return {
-      items: tags.map((tag, i) => ({ tag, size: sizes[i] as number })),
-      ...(out.LastEvaluatedKey && { nextCursor: encodeCursor(out.LastEvaluatedKey) }),
-    };
+    return { ...page, items: tags.map((tag, i) => ({ tag, size: sizes[i] as number })) };
   }
 
   async segmentExists(tag: string): Promise<boolean> {
@@ -506,19 +502,8 @@ export class TagsRepository {
   }
 
   async rulesPage(limit: number, cursor?: string): Promise<Page<StoredRule>> {
-    const out: QueryCommandOutput = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': RULES_PK },
-        Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor, RULES_PK),
-      }),
-    );
-    return {
-      items: (out.Items ?? []).map(toRule),
-      ...(out.LastEvaluatedKey && { nextCursor: encodeCursor(out.LastEvaluatedKey) }),
-    };
+    const page = await queryPage(this.db, this.tableName, RULES_PK, limit, cursor);
+    return { ...page, items: page.items.map(toRule) };
   }
 
   async getRule(ruleId: string): Promise<StoredRule | undefined> {
