@@ -28,7 +28,7 @@ import { PeopleRepository } from '../functions/adapters/people-repository';
 import { QuarantineRepository } from '../functions/adapters/quarantine-repository';
 import { applyBatch, type BatchDeps } from '../functions/aggregate/apply-batch';
 import { TOTAL_BUCKET } from '../functions/core/campaign-counters';
-import type { CanonicalEvent } from '../functions/core/envelope';
+import type { CanonicalEvent } from '../functions/core/events';
 import { countUniques } from '../functions/core/uniques';
 import { type Emulators, startEmulators } from '../lib/local/emulators';
 import { truth } from '../test/support/stream-records';

@@ -4,7 +4,7 @@
  * write can apply exactly the records its item has not seen. Pure.
  */
 import { quarterOf } from './buckets';
-import type { CanonicalEvent } from './envelope';
+import type { CanonicalEvent } from './events';
 import type { Effect } from './person';
 import { personHash } from './uniques';
 

@@ -1,48 +1,27 @@
 /**
- * The canonical event: one versioned envelope on the stream, whichever door an event came
- * through. Enrichment here is pure: the door supplies what it knows (source, receipt time),
- * this module fixes the person key, the event id, and the skew-corrected time buckets use.
+ * Enrichment of events into the canonical envelope (the contract is functions/core/events.ts):
+ * pure. The door supplies what it knows (source, receipt time); this module fixes the person
+ * key, the event id, and the skew-corrected time buckets use, and decodes stream records back.
  */
 import { createHash } from 'node:crypto';
 import type { ConsentClaims } from './consent';
-import type { Channel, ClientEvent, CommonFields, DeviceType, EventType } from './events';
-import { LIMITS } from './events';
+import {
+  type CanonicalEvent,
+  type CanonicalType,
+  type Channel,
+  type ClientEvent,
+  type CommonFields,
+  canonicalEvent,
+  DATA_FIELDS,
+  type DataField,
+  type Door,
+  ENVELOPE_VERSION,
+  LIMITS,
+  personKeyOf,
+} from './events';
 import { stableStringify } from './json';
 import type { PiiMode } from './pii';
 import type { FieldError } from './problem';
-
-export const ENVELOPE_VERSION = 1;
-
-/** Engagement types plus the ones other doors put on the stream (identify, exposure). */
-export type CanonicalType = EventType | 'identify' | 'exposure';
-
-export interface CanonicalEvent {
-  v: typeof ENVELOPE_VERSION;
-  eventId: string;
-  type: CanonicalType;
-  /** `userId` when known, else `anonymousId`: the stream partition key and per-person key. */
-  personKey: string;
-  userId?: string;
-  anonymousId?: string;
-  campaignId?: string;
-  experimentId?: string;
-  variant?: string;
-  channel?: Channel;
-  deviceType: DeviceType;
-  /** Type-specific fields (elementId, videoId, value, …). */
-  data: Record<string, unknown>;
-  properties: Record<string, unknown>;
-  /** Device clock, as sent. */
-  timestamp: string;
-  sentAt?: string;
-  /** When Pulse received it (server clock). */
-  receivedAt: string;
-  /** Skew-corrected time of the event: what buckets and horizons use. */
-  eventTime: string;
-  sourceId: string;
-  /** Which door: `api` (/api/engagement), `segment` (/v1), `link`, `promotion`. */
-  door: 'api' | 'segment' | 'link' | 'promotion' | 'identify';
-}
 
 export interface DoorContext {
   sourceId: string;
@@ -52,15 +31,12 @@ export interface DoorContext {
   /** receivedAt.toISOString(), computed once per request rather than per event. */
   receivedAtIso?: string;
   horizonDays: number;
-  door: CanonicalEvent['door'];
+  door: Door;
   /** When consent is required: the key tokens are checked with, and the request's header token. */
   consent?: { key: Uint8Array; headerToken?: string; verified?: Map<string, ConsentClaims | undefined> };
   /** What to do with personal data in properties (data minimisation). */
   pii?: { mode: PiiMode; key?: Uint8Array };
 }
-
-export const personKeyOf = (e: { userId?: string; anonymousId?: string }): string =>
-  (e.userId ?? e.anonymousId) as string;
 
 /**
  * Segment's clock-skew correction: `receivedAt − (sentAt − timestamp)`. The device's own
@@ -89,20 +65,6 @@ export const timeErrors = (eventTime: Date, receivedAt: Date, horizonDays: numbe
 export const derivedEventId = (sourceId: string, event: unknown): string =>
   `d-${createHash('sha256').update(sourceId).update('\n').update(stableStringify(event)).digest('base64url').slice(0, 32)}`;
 
-const DATA_FIELDS = [
-  'elementId',
-  'pageId',
-  'screen',
-  'network',
-  'videoId',
-  'positionSec',
-  'durationSec',
-  'value',
-  'currency',
-  'conversionType',
-  'name',
-] as const;
-
 /**
  * What the envelope is built from: a validated client event of `/api/engagement/*`, or an event
  * another door has already mapped to these fields (Segment's messages, an identify): the
@@ -111,7 +73,7 @@ const DATA_FIELDS = [
 export type EnvelopeInput = Omit<CommonFields, 'campaignId'> & {
   type: CanonicalType;
   campaignId?: string;
-} & { [F in (typeof DATA_FIELDS)[number]]?: unknown };
+} & { [F in DataField]?: unknown };
 
 /** A validated or mapped event → the canonical envelope, or the time errors that reject it. */
 export const toCanonical = (
@@ -128,8 +90,7 @@ export const toCanonical = (
   const fields = event as unknown as Record<string, unknown>;
   const data: Record<string, unknown> = {};
   for (const f of DATA_FIELDS) if (fields[f] !== undefined) data[f] = fields[f];
-  const out: CanonicalEvent = {
-    v: ENVELOPE_VERSION,
+  const out = canonicalEvent({
     eventId: event.eventId ?? derivedEventId(ctx.sourceId, withoutConsentToken(event)),
     type: event.type,
     personKey: personKeyOf(event),
@@ -142,7 +103,7 @@ export const toCanonical = (
     eventTime: sentAt === undefined ? isoOf(timestamp, event.timestamp) : eventTime.toISOString(),
     sourceId: ctx.sourceId,
     door: ctx.door,
-  };
+  });
   if (event.userId !== undefined) out.userId = event.userId;
   if (event.anonymousId !== undefined) out.anonymousId = event.anonymousId;
   if (event.experimentId !== undefined) out.experimentId = event.experimentId;

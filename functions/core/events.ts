@@ -1,6 +1,9 @@
 /**
- * The engagement event as clients send it to `/api/engagement/*`: one zod schema per type, the
- * limits of API.md, and a validator that reports every offending field by its dotted path.
+ * The event contract: the one home of what an engagement event is. Client schemas (one zod
+ * schema per type, as `/api/engagement/*` takes them), the shared field schemas every door uses
+ * (ids, campaign, times), the canonical envelope the stream carries and the one builder that
+ * stamps its version. The envelope's type-specific fields are derived from the per-type fields
+ * here, so a field added to a type reaches the stream without a second list to update.
  * These schemas are also the OpenAPI document's source.
  */
 
@@ -26,17 +29,37 @@ export type DeviceType = (typeof DEVICE_TYPES)[number];
 export const CHANNELS = ['web', 'ios', 'android', 'email', 'server'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+/**
+ * Lengths of the fields every door shares. Ids end up inside DynamoDB keys (1,024-byte sort keys,
+ * 2,048-byte partition keys), so these bounds also keep every key a client can reach valid.
+ */
+export const FIELD_LIMITS = {
+  eventId: 100,
+  personId: 256,
+  campaignId: 128,
+  experimentId: 128,
+  variant: 64,
+  consentToken: 4096,
+} as const;
+
+/** A non-empty string of at most `max` characters. */
+export const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+
 /** ISO-8601 date-time with `Z` or an offset; the calendar check is Date.parse's. */
-const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)$/i;
-const isoTime = z
+export const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)$/i;
+export const isIsoTime = (s: string): boolean => ISO_TIME.test(s) && !Number.isNaN(Date.parse(s));
+export const isoTimeSchema = z
   .string()
-  .check(
-    z.refine(
-      (s: string) => ISO_TIME.test(s) && !Number.isNaN(Date.parse(s)),
-      'Expected an ISO-8601 date-time with offset or Z',
-    ),
-  );
+  .check(z.refine(isIsoTime, 'Expected an ISO-8601 date-time with offset or Z'));
+const isoTime = isoTimeSchema;
+
+/** The shared field schemas: every door validates these fields with these. */
+export const personIdSchema = text(FIELD_LIMITS.personId);
+export const campaignIdSchema = text(FIELD_LIMITS.campaignId);
+export const eventIdSchema = text(FIELD_LIMITS.eventId);
+export const experimentIdFieldSchema = text(FIELD_LIMITS.experimentId);
+export const variantFieldSchema = text(FIELD_LIMITS.variant);
+export const consentTokenSchema = text(FIELD_LIMITS.consentToken);
 const nonNegative = z.number().check(z.gte(0), z.lte(1e12));
 
 /** Free-form event properties: JSON, no prototype keys, bounded width and depth. */
@@ -52,18 +75,18 @@ export const propertiesSchema = z.record(z.string(), z.unknown()).check(
 );
 
 export const commonFields = {
-  eventId: z.optional(text(100)),
-  userId: z.optional(text(256)),
-  anonymousId: z.optional(text(256)),
-  campaignId: text(128),
+  eventId: z.optional(eventIdSchema),
+  userId: z.optional(personIdSchema),
+  anonymousId: z.optional(personIdSchema),
+  campaignId: campaignIdSchema,
   timestamp: isoTime,
   sentAt: z.optional(isoTime),
   deviceType: z.enum(DEVICE_TYPES),
   channel: z.optional(z.enum(CHANNELS)),
-  experimentId: z.optional(text(128)),
-  variant: z.optional(text(64)),
+  experimentId: z.optional(experimentIdFieldSchema),
+  variant: z.optional(variantFieldSchema),
   properties: z.optional(propertiesSchema),
-  consentToken: z.optional(text(4096)),
+  consentToken: z.optional(consentTokenSchema),
 };
 
 /** Fields each type adds to the common ones. */
@@ -105,21 +128,9 @@ export const batchEventSchema = z.discriminatedUnion(
   ) as unknown as [z.ZodMiniObject, ...z.ZodMiniObject[]],
 );
 
+const commonObject = z.object(commonFields);
 /** The fields every door's event has (campaign required here: it is this door's rule). */
-export type CommonFields = {
-  eventId?: string;
-  userId?: string;
-  anonymousId?: string;
-  campaignId: string;
-  timestamp: string;
-  sentAt?: string;
-  deviceType: DeviceType;
-  channel?: Channel;
-  experimentId?: string;
-  variant?: string;
-  properties?: Record<string, unknown>;
-  consentToken?: string;
-};
+export type CommonFields = z.infer<typeof commonObject>;
 export type TypeFieldsOf<T extends EventType> = {
   [K in keyof (typeof typeFields)[T]]: z.infer<(typeof typeFields)[T][K]>;
 };
@@ -140,3 +151,82 @@ export const parseClientEvent = (
 };
 
 export type { FieldError };
+
+// ---- the canonical envelope ------------------------------------------------------------------
+
+/**
+ * Type-specific fields the envelope keeps in `data`: every field of every type above, derived,
+ * so none can be added to a type and silently dropped on the way to the stream.
+ */
+export type DataField = { [T in EventType]: keyof (typeof typeFields)[T] }[EventType];
+export const DATA_FIELDS: readonly DataField[] = [
+  ...new Set(Object.values(typeFields).flatMap((fields) => Object.keys(fields))),
+] as DataField[];
+
+export const ENVELOPE_VERSION = 1;
+
+/** Engagement types plus the ones other doors put on the stream (identify, exposure). */
+export type CanonicalType = EventType | 'identify' | 'exposure';
+
+/** Which door an event came through: `/api/engagement`, `/v1`, a tracked link, a promotion, identify. */
+export type Door = 'api' | 'segment' | 'link' | 'promotion' | 'identify';
+
+/** One versioned envelope on the stream, whichever door an event came through. */
+export interface CanonicalEvent {
+  v: typeof ENVELOPE_VERSION;
+  eventId: string;
+  type: CanonicalType;
+  /** `userId` when known, else `anonymousId`: the stream partition key and per-person key. */
+  personKey: string;
+  userId?: string;
+  anonymousId?: string;
+  campaignId?: string;
+  experimentId?: string;
+  variant?: string;
+  channel?: Channel;
+  deviceType: DeviceType;
+  /** Type-specific fields (DATA_FIELDS: elementId, videoId, value, …) and a door's own (placement, goal). */
+  data: Record<string, unknown>;
+  properties: Record<string, unknown>;
+  /** Device clock, as sent. */
+  timestamp: string;
+  sentAt?: string;
+  /** When Pulse received it (server clock). */
+  receivedAt: string;
+  /** Skew-corrected time of the event: what buckets and horizons use. */
+  eventTime: string;
+  sourceId: string;
+  door: Door;
+}
+
+export const personKeyOf = (e: { userId?: string | undefined; anonymousId?: string | undefined }): string =>
+  (e.userId ?? e.anonymousId) as string;
+
+/** The one builder of canonical events: stamps the envelope version. */
+export const canonicalEvent = (fields: Omit<CanonicalEvent, 'v'>): CanonicalEvent => ({
+  v: ENVELOPE_VERSION,
+  ...fields,
+});
+
+/**
+ * An event a door makes itself at receipt (identify, exposure, a link click): no device clock,
+ * so its device, receipt and event times are all the receipt time. Absent optional fields stay
+ * absent (the envelope never carries `undefined`).
+ */
+export const doorEvent = (
+  fields: Omit<CanonicalEvent, 'v' | 'personKey' | 'timestamp' | 'receivedAt' | 'eventTime' | 'sentAt'> & {
+    personKey?: string;
+  },
+  at: Date | string,
+): CanonicalEvent => {
+  const iso = typeof at === 'string' ? at : at.toISOString();
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = v;
+  return canonicalEvent({
+    ...(out as Omit<CanonicalEvent, 'v' | 'personKey' | 'timestamp' | 'receivedAt' | 'eventTime'>),
+    personKey: fields.personKey ?? personKeyOf(fields),
+    timestamp: iso,
+    receivedAt: iso,
+    eventTime: iso,
+  });
+};

@@ -16,8 +16,16 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { readConsentToken } from './consent';
-import { type CanonicalEvent, ENVELOPE_VERSION } from './envelope';
-import { CHANNELS, type Channel, DEVICE_TYPES, type DeviceType, EVENT_TYPES } from './events';
+import {
+  type CanonicalEvent,
+  CHANNELS,
+  type Channel,
+  DEVICE_TYPES,
+  type DeviceType,
+  doorEvent,
+  EVENT_TYPES,
+  personIdSchema,
+} from './events';
 import { jsonHazard, stableStringify } from './json';
 import { Problem } from './problem';
 import { tagSchema } from './tags';
@@ -242,7 +250,7 @@ export const runningAt = (
 
 // ---- promotion ---------------------------------------------------------------------------
 
-const personId = z.optional(z.string().check(z.minLength(1), z.maxLength(256)));
+const personId = z.optional(personIdSchema);
 
 /** `GET /api/promotion` query. Unknown parameters (cache busters) are ignored. */
 export const promotionQuerySchema = z
@@ -286,29 +294,25 @@ export interface ExposureInput {
 }
 
 /** The exposure event serving puts on the stream (door `promotion`). */
-export const exposureEvent = (x: ExposureInput): CanonicalEvent => {
-  const at = x.now.toISOString();
-  const event: CanonicalEvent = {
-    v: ENVELOPE_VERSION,
-    eventId: exposureEventId(x.experimentId, x.personKey),
-    type: 'exposure',
-    personKey: x.personKey,
-    experimentId: x.experimentId,
-    variant: x.variant,
-    deviceType: x.deviceType ?? 'other',
-    data: { placement: x.placement, ...(x.goal && { goal: x.goal }) },
-    properties: {},
-    timestamp: at,
-    receivedAt: at,
-    eventTime: at,
-    sourceId: x.sourceId,
-    door: 'promotion',
-  };
-  if (x.userId !== undefined) event.userId = x.userId;
-  if (x.anonymousId !== undefined) event.anonymousId = x.anonymousId;
-  if (x.channel !== undefined) event.channel = x.channel;
-  return event;
-};
+export const exposureEvent = (x: ExposureInput): CanonicalEvent =>
+  doorEvent(
+    {
+      eventId: exposureEventId(x.experimentId, x.personKey),
+      type: 'exposure',
+      personKey: x.personKey,
+      userId: x.userId,
+      anonymousId: x.anonymousId,
+      experimentId: x.experimentId,
+      variant: x.variant,
+      channel: x.channel,
+      deviceType: x.deviceType ?? 'other',
+      data: { placement: x.placement, ...(x.goal && { goal: x.goal }) },
+      properties: {},
+      sourceId: x.sourceId,
+      door: 'promotion',
+    },
+    x.now,
+  );
 
 /** Does an event of this type (and custom name) reach the experiment's goal? */
 export const meetsGoal = (

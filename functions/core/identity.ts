@@ -4,21 +4,27 @@
  * and the consumer records the link and merges the profiles once. Pure.
  */
 import * as z from 'zod/mini';
-import { type CanonicalEvent, type DoorContext, derivedEventId } from './envelope';
-import { CHANNELS } from './events';
-
-const id = z.string().check(z.minLength(1), z.maxLength(256));
+import { type DoorContext, derivedEventId } from './envelope';
+import {
+  type CanonicalEvent,
+  CHANNELS,
+  consentTokenSchema,
+  doorEvent,
+  eventIdSchema,
+  isoTimeSchema,
+  personIdSchema,
+} from './events';
 
 export const identifySchema = z
   .object({
-    anonymousId: id,
-    userId: id,
+    anonymousId: personIdSchema,
+    userId: personIdSchema,
     /** Accepted for SDK compatibility; not stored (data minimisation). */
     traits: z.optional(z.record(z.string(), z.unknown())),
     channel: z.optional(z.enum(CHANNELS)),
-    eventId: z.optional(z.string().check(z.minLength(1), z.maxLength(100))),
-    timestamp: z.optional(z.iso.datetime({ offset: true })),
-    consentToken: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
+    eventId: z.optional(eventIdSchema),
+    timestamp: z.optional(isoTimeSchema),
+    consentToken: z.optional(consentTokenSchema),
   })
   .check(
     z.refine((b) => b.anonymousId !== b.userId, {
@@ -29,26 +35,25 @@ export const identifySchema = z
 export type IdentifyBody = z.infer<typeof identifySchema>;
 
 /** The canonical identify event; its id is derived from the link, so a repeat is one event. */
-export const identifyEvent = (body: IdentifyBody, ctx: DoorContext): CanonicalEvent => {
-  const at = ctx.receivedAtIso ?? ctx.receivedAt.toISOString();
-  const channel = body.channel ?? ctx.sourceChannel;
-  return {
-    v: 1,
-    eventId:
-      body.eventId ??
-      derivedEventId(ctx.sourceId, { type: 'identify', anonymousId: body.anonymousId, userId: body.userId }),
-    type: 'identify',
-    personKey: body.userId,
-    userId: body.userId,
-    anonymousId: body.anonymousId,
-    deviceType: 'other',
-    ...(channel !== undefined && { channel }),
-    data: {},
-    properties: {},
-    timestamp: at,
-    receivedAt: at,
-    eventTime: at,
-    sourceId: ctx.sourceId,
-    door: ctx.door,
-  };
-};
+export const identifyEvent = (body: IdentifyBody, ctx: DoorContext): CanonicalEvent =>
+  doorEvent(
+    {
+      eventId:
+        body.eventId ??
+        derivedEventId(ctx.sourceId, {
+          type: 'identify',
+          anonymousId: body.anonymousId,
+          userId: body.userId,
+        }),
+      type: 'identify',
+      userId: body.userId,
+      anonymousId: body.anonymousId,
+      deviceType: 'other',
+      channel: body.channel ?? ctx.sourceChannel,
+      data: {},
+      properties: {},
+      sourceId: ctx.sourceId,
+      door: ctx.door,
+    },
+    ctx.receivedAtIso ?? ctx.receivedAt,
+  );

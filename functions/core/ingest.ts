@@ -3,8 +3,8 @@
  * per-index rejections out. The handler only adds I/O (auth, the stream write, the answer).
  */
 import { checkConsent } from './consent';
-import { type CanonicalEvent, type DoorContext, type EnvelopeInput, toCanonical } from './envelope';
-import { type ClientEvent, type EventType, LIMITS, parseClientEvent } from './events';
+import { type DoorContext, type EnvelopeInput, toCanonical } from './envelope';
+import { type CanonicalEvent, type ClientEvent, type EventType, LIMITS, parseClientEvent } from './events';
 import { minimiseProperties } from './pii';
 import type { FieldError, ProblemCode } from './problem';
 

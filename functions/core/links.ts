@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
-import type { CanonicalEvent } from './envelope';
+import { type CanonicalEvent, campaignIdSchema, doorEvent, personIdSchema } from './events';
 import { signToken, verifyToken } from './signing';
 import './zod';
 
@@ -34,8 +34,8 @@ export const linkBodySchema = z.strictObject({
   url: z
     .string()
     .check(z.maxLength(MAX_URL_LENGTH), z.refine(isHttpUrl, 'Expected an absolute http:// or https:// URL')),
-  campaignId: z.string().check(z.minLength(1), z.maxLength(128)),
-  userId: z.string().check(z.minLength(1), z.maxLength(256)),
+  campaignId: campaignIdSchema,
+  userId: personIdSchema,
   channel: z._default(z.literal('email'), 'email'),
   /** How long the link works; default DEFAULT_LINK_TTL_DAYS. */
   expiresInDays: z.optional(z.int().check(z.gte(1), z.lte(MAX_LINK_TTL_DAYS))),
@@ -121,25 +121,22 @@ export const clickEvent = (
   person: { userId: string; anonymousId?: string },
   receivedAt: Date,
 ): CanonicalEvent => {
-  const at = receivedAt.toISOString();
   const minute = Math.floor(receivedAt.getTime() / CLICK_WINDOW_MS);
   const eventId = `l-${createHash('sha256').update(token).update(`\n${minute}`).digest('base64url').slice(0, 32)}`;
-  return {
-    v: 1,
-    eventId,
-    type: 'click',
-    personKey: person.userId,
-    userId: person.userId,
-    ...(person.anonymousId !== undefined && { anonymousId: person.anonymousId }),
-    campaignId: claims.cmp,
-    channel: 'email',
-    deviceType: 'other',
-    data: { elementId: 'email-link' },
-    properties: {},
-    timestamp: at,
-    receivedAt: at,
-    eventTime: at,
-    sourceId: LINK_SOURCE_ID,
-    door: 'link',
-  };
+  return doorEvent(
+    {
+      eventId,
+      type: 'click',
+      userId: person.userId,
+      anonymousId: person.anonymousId,
+      campaignId: claims.cmp,
+      channel: 'email',
+      deviceType: 'other',
+      data: { elementId: 'email-link' },
+      properties: {},
+      sourceId: LINK_SOURCE_ID,
+      door: 'link',
+    },
+    receivedAt,
+  );
 };

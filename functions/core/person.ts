@@ -9,7 +9,7 @@
  * (a different record: never count it).
  */
 import { createHash } from 'node:crypto';
-import type { CanonicalEvent } from './envelope';
+import type { CanonicalEvent } from './events';
 import { meetsGoal } from './experiments';
 
 /** Client retries are recognised for this long after the first copy was received (Amplitude's 7 days). */

@@ -28,7 +28,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
-import { CHANNELS, EVENT_TYPES } from './events';
+import { CHANNELS, campaignIdSchema, EVENT_TYPES } from './events';
 import { stableStringify } from './json';
 import { DAILY_WINDOW_DAYS, type PersonStats } from './person';
 import { dottedPath, type FieldError, Problem } from './problem';
@@ -97,7 +97,7 @@ const KINDS = {
     withinDays: z.optional(days(MAX_COUNT_WINDOW_DAYS)),
   }),
   campaign: z.object({
-    campaign: z.string().check(z.minLength(1), z.maxLength(128)),
+    campaign: campaignIdSchema,
     withinDays: z.optional(days(MAX_RECENCY_DAYS)),
   }),
   channel: z.object({ channel: z.enum(CHANNELS) }),

@@ -5,7 +5,8 @@ import { RateLimiter } from '../adapters/rate-limiter';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import type { ConsentClaims } from '../core/consent';
-import type { CanonicalEvent, DoorContext } from '../core/envelope';
+import type { DoorContext } from '../core/envelope';
+import type { Door } from '../core/events';
 import { Problem } from '../core/problem';
 import type { Source } from '../core/sources';
 import type { HttpRequest } from './types';
@@ -31,7 +32,7 @@ export const enforceRateLimit = async (
   );
 };
 
-export const ingestDoor = (door: CanonicalEvent['door']) => {
+export const ingestDoor = (door: Door) => {
   const db = documentClient();
   const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
   const { eventHorizonDays: horizonDays, consentRequired, piiMode } = settings;

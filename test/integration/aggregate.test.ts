@@ -6,7 +6,7 @@ import { PERSON_RETENTION_DAYS, PeopleRepository } from '../../functions/adapter
 import { QuarantineRepository } from '../../functions/adapters/quarantine-repository';
 import { applyBatch, type BatchDeps } from '../../functions/aggregate/apply-batch';
 import { quarterOf } from '../../functions/core/buckets';
-import type { CanonicalEvent } from '../../functions/core/envelope';
+import type { CanonicalEvent } from '../../functions/core/events';
 import { countUniques } from '../../functions/core/uniques';
 import { type Emulators, startEmulators } from '../../lib/local/emulators';
 import { canonicalEvent, SHARD, sequenceNumber, toRecord, truth } from '../support/stream-records';

@@ -6,7 +6,7 @@ import { experimentCounterKey, MetricsRepository } from '../../functions/adapter
 import { PeopleRepository, personItemKey } from '../../functions/adapters/people-repository';
 import { QuarantineRepository } from '../../functions/adapters/quarantine-repository';
 import { applyBatch, type BatchDeps } from '../../functions/aggregate/apply-batch';
-import type { CanonicalEvent } from '../../functions/core/envelope';
+import type { CanonicalEvent } from '../../functions/core/events';
 import { type Emulators, startEmulators } from '../../lib/local/emulators';
 import { canonicalEvent, SHARD, toRecord } from '../support/stream-records';
 

@@ -1,6 +1,6 @@
 /** Canonical events as Lambda's Kinesis records, for driving the consumer without a stream. */
 import type { KinesisStreamRecord } from 'aws-lambda';
-import type { CanonicalEvent } from '../../functions/core/envelope';
+import type { CanonicalEvent } from '../../functions/core/events';
 import { EVENT_TYPES } from '../../functions/core/events';
 
 export const SHARD = 'shardId-000000000000';

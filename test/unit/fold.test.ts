@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { foldCounters, sumAfter } from '../../functions/core/campaign-counters';
-import type { CanonicalEvent } from '../../functions/core/envelope';
+import type { CanonicalEvent } from '../../functions/core/events';
 import {
   emptyPerson,
   judgeAndApply,

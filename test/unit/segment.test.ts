@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { issueConsentToken } from '../../functions/core/consent';
-import type { CanonicalEvent, DoorContext } from '../../functions/core/envelope';
+import type { DoorContext } from '../../functions/core/envelope';
+import type { CanonicalEvent } from '../../functions/core/events';
 import type { Rejection } from '../../functions/core/ingest';
 import {
   channelOf,
