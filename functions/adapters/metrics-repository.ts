@@ -9,6 +9,10 @@
  * if the item has not seen the batch's first record, and on a redelivery the delta is
  * recomputed from the records newer than the checkpoint. `campaigns` / `<campaignId>` lists
  * the shards that hold a campaign's counters.
+ *
+ * Experiment results the same way: `x#<experimentId>#<shardId>` / `v#<variant>` (exposures,
+ * conversions), and `experiments` / `<experimentId>` lists their shards. What each counter
+ * attribute means is declared in functions/core/aggregates.ts.
  */
 import {
   type DynamoDBDocumentClient,
@@ -18,6 +22,7 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { addCounters, counterAttributes, type VariantCounts, variantCounts } from '../core/aggregates';
 import {
   type Contribution,
   type CounterDelta,
@@ -26,15 +31,14 @@ import {
   TOTAL_BUCKET,
 } from '../core/campaign-counters';
 import { addToSketch, type BucketUniques, EXACT_CAP, emptySketch } from '../core/uniques';
-import { isConditionFailed, queryPage } from './dynamo';
-import {
-  EXPERIMENT_REGISTRY_PK,
-  experimentCounterPk,
-  variantCounterSk,
-} from './experiment-results-repository';
+import { isConditionFailed, queryPage, queryPartition } from './dynamo';
 import type { Page } from './pagination';
 
 export const counterPk = (campaignId: string, shardId: string) => `c#${campaignId}#${shardId}`;
+const EXPERIMENT_REGISTRY_PK = 'experiments';
+const experimentCounterPk = (experimentId: string, shardId: string) => `x#${experimentId}#${shardId}`;
+const VARIANT_SK_PREFIX = 'v#';
+const variantCounterSk = (variantId: string) => `${VARIANT_SK_PREFIX}${variantId}`;
 /** Experiment results: `x#<experimentId>#<shardId>` / `v#<variant>` (exposures, conversions). */
 export const experimentCounterKey = (experimentId: string, variant: string, shardId: string) => ({
   pk: experimentCounterPk(experimentId, shardId),
@@ -50,11 +54,6 @@ const counterKey = (target: CounterTarget, shardId: string) =>
   target.kind === 'campaign'
     ? { pk: counterPk(target.campaignId, shardId), sk: bucketSk(target.bucket) }
     : experimentCounterKey(target.experimentId, target.variant, shardId);
-
-const COUNTER_PREFIXES = ['n', 't_', 'd_', 'c_'];
-export const EXPERIMENT_FIELDS = ['exposures', 'conversions'] as const;
-const isCounter = (name: string) =>
-  name === 'n' || COUNTER_PREFIXES.some((p) => p !== 'n' && name.startsWith(p));
 
 export interface QuarterRow {
   quarter: string;
@@ -156,9 +155,8 @@ export class MetricsRepository {
     const registers = item.hll ? new Uint8Array(item.hll as Uint8Array) : emptySketch();
     for (const h of (item.uu as Set<Uint8Array> | undefined) ?? []) addToSketch(registers, h);
     for (const h of sum.persons) addToSketch(registers, h);
-    const counts: Record<string, number> = {};
-    for (const [k, v] of Object.entries(item)) if (isCounter(k) && typeof v === 'number') counts[k] = v;
-    for (const [k, v] of Object.entries(sum.counts)) counts[k] = (counts[k] ?? 0) + v;
+    const counts = counterAttributes(item);
+    addCounters(counts, sum.counts);
     const out = await this.db.send(
       new PutCommand({
         TableName: this.tableName,
@@ -229,9 +227,7 @@ export class MetricsRepository {
       ),
     );
     const counts: Record<string, number> = {};
-    for (const { Item } of items)
-      for (const [k, v] of Object.entries(Item ?? {}))
-        if (isCounter(k) && typeof v === 'number') counts[k] = (counts[k] ?? 0) + v;
+    for (const { Item } of items) addCounters(counts, counterAttributes(Item ?? {}));
     return counts;
   }
 
@@ -258,11 +254,9 @@ export class MetricsRepository {
         }),
       );
       for (const item of out.Items ?? []) {
-        const counts: Record<string, number> = {};
-        for (const [k, v] of Object.entries(item)) if (isCounter(k) && typeof v === 'number') counts[k] = v;
         rows.push({
           quarter: (item.sk as string).slice(2),
-          counts,
+          counts: counterAttributes(item),
           uniques: item.hll
             ? { sketch: item.hll as Uint8Array }
             : { exact: [...((item.uu as Set<Uint8Array> | undefined) ?? [])] },
@@ -271,5 +265,28 @@ export class MetricsRepository {
       start = out.LastEvaluatedKey;
     } while (start);
     return rows;
+  }
+
+  /** Exposures and conversions per variant id, summed over the experiment's shards. */
+  async experimentCounts(experimentId: string): Promise<Map<string, VariantCounts>> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: EXPERIMENT_REGISTRY_PK, sk: experimentId } }),
+    );
+    const shards = [...((Item?.shards as Set<string> | undefined) ?? [])].sort();
+    const partitions = await Promise.all(
+      shards.map((s) =>
+        queryPartition(this.db, this.tableName, experimentCounterPk(experimentId, s), VARIANT_SK_PREFIX),
+      ),
+    );
+    const out = new Map<string, VariantCounts>();
+    for (const item of partitions.flat()) {
+      const variant = (item.sk as string).slice(VARIANT_SK_PREFIX.length);
+      const sum = out.get(variant) ?? { exposures: 0, conversions: 0 };
+      const counts = variantCounts(item);
+      sum.exposures += counts.exposures;
+      sum.conversions += counts.conversions;
+      out.set(variant, sum);
+    }
+    return out;
   }
 }

@@ -6,6 +6,7 @@
  */
 import * as z from 'zod/mini';
 import type { RouteId } from '../../lib/routes';
+import { campaignBreakdownsSchema, seriesBreakdownsSchema } from './aggregates';
 import { consentBodySchema, PURPOSES } from './consent';
 import { batchEventSchema, CHANNELS, EVENT_TYPES, eventSchemas, LIMITS } from './events';
 import { experimentBodySchema, promotionQuerySchema } from './experiments';
@@ -98,14 +99,15 @@ const page = <T extends z.ZodMiniType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.optional(z.string()) });
 
 const counts = z.record(z.string(), z.int());
-const campaignReport = z.looseObject({
+const campaignReport = z.extend(campaignBreakdownsSchema, {
   campaignId: z.string(),
-  totals: counts,
+  from: z.string(),
+  to: z.string(),
+  granularity: z.enum(['hour', 'day']),
+  tz: z.string(),
   uniqueUsers: z.int(),
   uniqueUsersEstimated: z.optional(z.boolean()),
-  byDeviceType: counts,
-  byChannel: counts,
-  series: z.array(z.object({ start: z.string(), counts })),
+  series: z.array(z.extend(seriesBreakdownsSchema, { start: z.string() })),
 });
 const consentAnswer = z.looseObject({
   subject: z.string(),

@@ -1,26 +1,21 @@
 /**
- * Campaign counters, pre-aggregated per batch: one delta per (campaign, quarter-hour) and one
- * per campaign total, each carrying the sequence numbers of its contributing records so a
- * write can apply exactly the records its item has not seen. Pure.
+ * Counters, pre-aggregated per batch: one delta per (campaign, quarter-hour), one per campaign
+ * total and one per experiment variant, each carrying the sequence numbers of its contributing
+ * records so a write can apply exactly the records its item has not seen. What each counter
+ * means is declared in aggregates.ts. Pure.
  */
+import { campaignContribution, experimentAggregates, roundAmount } from './aggregates';
 import { quarterOf } from './buckets';
 import type { CanonicalEvent } from './events';
 import type { Effect } from './person';
 import { personHash } from './uniques';
 
-/** Counter attributes an event adds one to. */
-export const counterFields = (event: CanonicalEvent): string[] => [
-  'n',
-  `t_${event.type}`,
-  `d_${event.deviceType}`,
-  `c_${event.channel ?? 'none'}`,
-];
-
 export const TOTAL_BUCKET = 'total';
 
 export interface Contribution {
   seq: string;
-  fields: string[];
+  /** Counter attribute → amount added. */
+  fields: Record<string, number>;
   person: Buffer;
 }
 
@@ -64,10 +59,20 @@ export const foldCounters = (
     for (const e of effects ?? [])
       add(
         { kind: 'experiment', experimentId: e.experimentId, variant: e.variant },
-        { seq, fields: [e.kind === 'exposure' ? 'exposures' : 'conversions'], person: NO_PERSON },
+        {
+          seq,
+          fields: {
+            [experimentAggregates[e.kind === 'exposure' ? 'exposures' : 'conversions'].attribute]: 1,
+          },
+          person: NO_PERSON,
+        },
       );
     if (event.campaignId === undefined || event.type === 'identify' || event.type === 'exposure') continue;
-    const contribution = { seq, fields: counterFields(event), person: personHash(event.personKey, idKey) };
+    const contribution = {
+      seq,
+      fields: campaignContribution(event),
+      person: personHash(event.personKey, idKey),
+    };
     add({ kind: 'campaign', campaignId: event.campaignId, bucket: quarterOf(event.eventTime) }, contribution);
     add({ kind: 'campaign', campaignId: event.campaignId, bucket: TOTAL_BUCKET }, contribution);
   }
@@ -94,7 +99,7 @@ export const sumAfter = (contributions: readonly Contribution[], after = ''): Su
     if (c.seq <= after) continue;
     if (firstSeq === '' || c.seq < firstSeq) firstSeq = c.seq;
     if (c.seq > lastSeq) lastSeq = c.seq;
-    for (const f of c.fields) counts[f] = (counts[f] ?? 0) + 1;
+    for (const [f, amount] of Object.entries(c.fields)) counts[f] = roundAmount((counts[f] ?? 0) + amount);
     if (c.person.length > 0) persons.set(c.person.toString('hex'), c.person);
   }
   return lastSeq === '' ? undefined : { counts, persons: [...persons.values()], firstSeq, lastSeq };

@@ -3,8 +3,8 @@
  * splits, and a dense series of hour (UTC) or day (local to `tz`) buckets. Pure.
  */
 import * as z from 'zod/mini';
+import { addCounters, campaignBreakdowns, seriesBreakdowns } from './aggregates';
 import { bucketOfQuarter, isTimeZone, localDate, QUARTER_MS, quarterOf, quartersBetween } from './buckets';
-import { EVENT_TYPES } from './events';
 import { type BucketUniques, countUniques } from './uniques';
 import './zod';
 
@@ -57,18 +57,6 @@ export interface QuarterData {
   uniques: BucketUniques;
 }
 
-const pick = (counts: Record<string, number>, prefix: string) => {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(counts)) if (k.startsWith(prefix) && v) out[k.slice(prefix.length)] = v;
-  return out;
-};
-
-export const typeTotals = (counts: Record<string, number>) => {
-  const out: Record<string, number> = {};
-  for (const t of EVENT_TYPES) out[t] = counts[`t_${t}`] ?? 0;
-  return out;
-};
-
 /** The offset-qualified instant a local day starts at, e.g. `2026-06-01T00:00:00+05:30`. */
 const localDayStart = (day: string, tz: string): string => {
   // Search the 15-minute grid around UTC midnight for the first instant on that local day.
@@ -99,10 +87,8 @@ export const campaignReport = (
   for (const r of inRange) {
     const bucket = bucketOfQuarter(r.quarter, q.granularity, q.tz);
     const b = byBucket.get(bucket) ?? {};
-    for (const [k, v] of Object.entries(r.counts)) {
-      all[k] = (all[k] ?? 0) + v;
-      b[k] = (b[k] ?? 0) + v;
-    }
+    addCounters(all, r.counts);
+    addCounters(b, r.counts);
     byBucket.set(bucket, b);
   }
   // Dense series: every bucket of the range, empty ones included, in order.
@@ -118,17 +104,12 @@ export const campaignReport = (
     to: new Date(to).toISOString(),
     granularity: q.granularity,
     tz: q.tz,
-    totals: typeTotals(all),
-    events: all.n ?? 0,
+    ...campaignBreakdowns(all),
     uniqueUsers: uniques.count,
     ...(uniques.estimated && { uniqueUsersEstimated: true }),
-    byDeviceType: pick(all, 'd_'),
-    byChannel: Object.fromEntries(
-      Object.entries(pick(all, 'c_')).map(([k, v]) => [k === 'none' ? 'unknown' : k, v]),
-    ),
     series: buckets.map((bucket) => ({
       start: q.granularity === 'hour' ? `${bucket}:00Z` : localDayStart(bucket, q.tz),
-      counts: typeTotals(byBucket.get(bucket) ?? {}),
+      ...seriesBreakdowns(byBucket.get(bucket) ?? {}),
     })),
   };
 };

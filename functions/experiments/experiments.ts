@@ -6,8 +6,8 @@
  */
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
-import { ExperimentResultsRepository } from '../adapters/experiment-results-repository';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
+import { MetricsRepository } from '../adapters/metrics-repository';
 import { logger } from '../adapters/observability';
 import {
   applyUpdate,
@@ -26,7 +26,7 @@ import type { HttpRequest, HttpResponse } from '../http/types';
 
 const db = documentClient();
 const experiments = new ExperimentsRepository(db, requireEnv(tables.variants.envVar));
-const results = new ExperimentResultsRepository(db, requireEnv(tables.metrics.envVar));
+const results = new MetricsRepository(db, requireEnv(tables.metrics.envVar));
 
 const experimentIdParam = (request: HttpRequest): string => {
   const parsed = parseWith(experimentIdSchema, request.event.pathParameters?.experimentId ?? '');
@@ -70,7 +70,7 @@ const getExperiment = async (request: HttpRequest): Promise<HttpResponse> => ({
 
 const experimentResults = async (request: HttpRequest): Promise<HttpResponse> => {
   const experiment = await existing(experimentIdParam(request));
-  const counts = await results.counts(experiment.experimentId);
+  const counts = await results.experimentCounts(experiment.experimentId);
   const stats = experimentStats(
     experiment.variants.map((v) => ({
       id: v.id,

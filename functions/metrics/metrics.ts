@@ -2,7 +2,8 @@
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { MetricsRepository } from '../adapters/metrics-repository';
-import { campaignReport, metricsQuerySchema, resolveRange, typeTotals } from '../core/metrics-report';
+import { campaignBreakdowns } from '../core/aggregates';
+import { campaignReport, metricsQuerySchema, resolveRange } from '../core/metrics-report';
 import { Problem } from '../core/problem';
 import { pageQuerySchema, parseQuery } from '../core/query';
 import { httpHandler } from '../http/handler';
@@ -16,13 +17,8 @@ const listCampaigns = async ({ event }: HttpRequest): Promise<HttpResponse> => {
   const page = await repository.listCampaigns(Math.min(limit, 100), cursor);
   const items = await Promise.all(
     page.items.map(async (c) => {
-      const counts = await repository.totals(c.campaignId, c.shards);
-      return {
-        campaignId: c.campaignId,
-        firstSeen: c.firstSeen,
-        events: counts.n ?? 0,
-        totals: typeTotals(counts),
-      };
+      const { events, totals } = campaignBreakdowns(await repository.totals(c.campaignId, c.shards));
+      return { campaignId: c.campaignId, firstSeen: c.firstSeen, events, totals };
     }),
   );
   return { status: 200, body: { items, ...(page.nextCursor && { nextCursor: page.nextCursor }) } };

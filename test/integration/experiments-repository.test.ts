@@ -2,17 +2,13 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cached } from '../../functions/adapters/cached';
 import {
-  EXPERIMENT_REGISTRY_PK,
-  ExperimentResultsRepository,
-  experimentCounterPk,
-  variantCounterSk,
-} from '../../functions/adapters/experiment-results-repository';
-import {
   ASSIGNMENT_TTL_DAYS,
   assignmentKey,
   definitionKey,
   ExperimentsRepository,
 } from '../../functions/adapters/experiments-repository';
+import { MetricsRepository } from '../../functions/adapters/metrics-repository';
+import { foldCounters } from '../../functions/core/campaign-counters';
 import { applyUpdate, experimentBodySchema, type StoredExperiment } from '../../functions/core/experiments';
 import { type Emulators, startEmulators } from '../../lib/local/emulators';
 
@@ -182,32 +178,40 @@ describe('definitions cache', () => {
 });
 
 describe('experiment results', () => {
-  it('sums exposures and conversions per variant over the shards the registry names', async () => {
-    const results = new ExperimentResultsRepository(db, emulators.names.tables.metrics);
-    const put = (Item: Record<string, unknown>) =>
-      db.send(new PutCommand({ TableName: emulators.names.tables.metrics, Item }));
-    await put({ pk: EXPERIMENT_REGISTRY_PK, sk: 'exp-r', shards: new Set(['shardId-000', 'shardId-001']) });
-    await put({
-      pk: experimentCounterPk('exp-r', 'shardId-000'),
-      sk: variantCounterSk('A'),
-      exposures: 10,
-      conversions: 1,
+  it('sums exposures and conversions per variant over the shards that counted them', async () => {
+    const metrics = new MetricsRepository(db, emulators.names.tables.metrics);
+    const effect = (kind: 'exposure' | 'conversion', variant: string) => ({
+      kind,
+      experimentId: 'exp-r',
+      variant,
     });
-    await put({
-      pk: experimentCounterPk('exp-r', 'shardId-000'),
-      sk: variantCounterSk('B'),
-      exposures: 12,
-      conversions: 3,
+    const record = (seq: number, effects: ReturnType<typeof effect>[]) => ({
+      seq: String(seq).padStart(64, '0'),
+      // An experiment effect rides on any record; identify records count toward no campaign.
+      event: { type: 'identify', personKey: `p${seq}` } as never,
+      effects,
     });
-    await put({ pk: experimentCounterPk('exp-r', 'shardId-001'), sk: variantCounterSk('A'), exposures: 5 });
-    // A shard the registry does not (yet) name is not read.
-    await put({ pk: experimentCounterPk('exp-r', 'shardId-002'), sk: variantCounterSk('A'), exposures: 99 });
+    const apply = async (shardId: string, records: ReturnType<typeof record>[]) => {
+      for (const delta of foldCounters(records)) {
+        await metrics.register({ kind: 'experiment', id: 'exp-r' }, shardId, '2026-06-01T00:00:00Z');
+        await metrics.apply(shardId, delta);
+      }
+    };
+    await apply('shardId-000', [
+      ...Array.from({ length: 10 }, (_, i) => record(i + 1, [effect('exposure', 'A')])),
+      ...Array.from({ length: 12 }, (_, i) => record(i + 20, [effect('exposure', 'B')])),
+      record(40, [effect('conversion', 'A')]),
+      ...Array.from({ length: 3 }, (_, i) => record(i + 41, [effect('conversion', 'B')])),
+    ]);
+    await apply(
+      'shardId-001',
+      Array.from({ length: 5 }, (_, i) => record(i + 1, [effect('exposure', 'A')])),
+    );
 
-    expect(await results.shards('exp-r')).toEqual(['shardId-000', 'shardId-001']);
-    expect(Object.fromEntries(await results.counts('exp-r'))).toEqual({
+    expect(Object.fromEntries(await metrics.experimentCounts('exp-r'))).toEqual({
       A: { exposures: 15, conversions: 1 },
       B: { exposures: 12, conversions: 3 },
     });
-    expect((await results.counts('exp-none')).size).toBe(0);
+    expect((await metrics.experimentCounts('exp-none')).size).toBe(0);
   });
 });
