@@ -1,18 +1,23 @@
 /**
- * Applying one stream batch to the read models, exactly once:
+ * Applying one stream batch to the read models, exactly once, in named stages:
  *
- *  1. decode each record; a record that cannot be decoded is quarantined (payload and
- *     reason) and skipped, so poison never blocks the shard;
- *  2. load every person of the batch, judge each record (new, or a client retry already
- *     counted) and write each person whole, version-checked — persons first, so verdicts are
- *     final before anything counts them;
- *  3. fold the new events into one delta per campaign counter and apply each with its
- *     sequence checkpoint.
+ *  1. decode: each record into a canonical event; a record that cannot be decoded is
+ *     quarantined (payload and reason) and skipped, so poison never blocks the shard;
+ *  2. consent: drop events of erased persons and of withdrawn or missing consent;
+ *  3. identity: apply identify links and their merges in order, then aim anonymous-only
+ *     events at the user their id is linked to;
+ *  4. persons: load every person of the batch, judge each record (new, or a client retry
+ *     already counted) and write each person whole, version-checked — persons first, so
+ *     verdicts are final before anything counts them;
+ *  5. counters: fold the counted events into one delta per counter item and apply each with
+ *     its sequence checkpoint.
  *
  * Every item carries its own checkpoint, so any redelivery (retry, bisection, resume from the
  * lowest failed record, a crash between two writes) re-applies exactly what each item lacks.
  * A failure stops at the lowest record whose effects are not all written: the answer names it
- * and Lambda resumes there.
+ * and Lambda resumes there. Every caught error is reported (`onError`: the consumer logs its
+ * cause with the shard and sequence numbers it concerns — never personal data — and counts it)
+ * before the batch answers.
  */
 import { BatchProcessor, EventType } from '@aws-lambda-powertools/batch';
 import type { KinesisStreamRecord } from 'aws-lambda';
@@ -34,6 +39,7 @@ import {
   type Verdict,
 } from '../core/person';
 import { keyedIdHash } from '../core/signing';
+import { reportFailure } from './failures';
 
 /**
  * Dedup state of anonymous profiles frozen into this user but not folded in yet (a merge
@@ -76,8 +82,21 @@ export interface BatchDeps {
   onPersonChanged?: (personKey: string, stats: PersonStats, now: Date) => Promise<number>;
   /** Key for the person hashes in unique-user sets. */
   idKey?: Uint8Array;
+  /** Told of every error a stage caught, with the records it concerns (default: logged and counted). */
+  onError?: (failure: StageFailure) => void;
   now?: () => Date;
   concurrency?: number;
+}
+
+export type Stage = 'decode' | 'identity' | 'persons' | 'register' | 'counters';
+
+/** An error a stage caught: what failed, and which records it holds back (never personal data). */
+export interface StageFailure {
+  stage: Stage;
+  error: unknown;
+  shardId: string | undefined;
+  /** Padded sequence numbers of the records concerned, lowest first. */
+  sequenceNumbers: string[];
 }
 
 export interface BatchOutcome {
@@ -97,9 +116,12 @@ export interface BatchOutcome {
   writeUnits: number;
   /** Oldest record's age when the batch started, ms. */
   maxRecordAgeMs: number;
+  /** Errors caught per stage (each reported through onError). */
+  errors: Partial<Record<Stage, number>>;
 }
 
-const admitted = async (events: StreamEvent[], gate: ConsentGate): Promise<StreamEvent[]> => {
+/** Stage 2: the events consent lets count now. */
+const admitByConsent = async (events: StreamEvent[], gate: ConsentGate): Promise<StreamEvent[]> => {
   if (events.length === 0) return events;
   const idsOf = (e: StreamEvent) =>
     [e.event.userId, e.event.anonymousId].filter((id): id is string => id !== undefined);
@@ -120,35 +142,49 @@ const admitted = async (events: StreamEvent[], gate: ConsentGate): Promise<Strea
 
 const shardOf = (r: KinesisStreamRecord) => r.eventID.slice(0, r.eventID.lastIndexOf(':'));
 
-export const applyBatch = async (
-  records: readonly KinesisStreamRecord[],
-  deps: BatchDeps,
-): Promise<BatchOutcome> => {
-  const now = deps.now?.() ?? new Date();
-  const limit = pLimit(deps.concurrency ?? 16);
-  const outcome: BatchOutcome = {
-    applied: 0,
-    replayed: 0,
-    duplicates: 0,
-    consentDropped: 0,
-    links: { linked: 0, conflict: 0, self: 0 },
-    quarantined: 0,
-    writeUnits: 0,
-    maxRecordAgeMs: 0,
-  };
-  // `outcome.writeUnits += await …` would read the total before the await and lose the
-  // concurrent writers' units: always add after the await, through this.
-  const spend = (units: number) => {
-    outcome.writeUnits += units;
-  };
-  const rawSeqOf = new Map<string, string>();
-  let failedAt: string | undefined; // padded
-  const fail = (seq: string) => {
-    if (failedAt === undefined || seq < failedAt) failedAt = seq;
-  };
+/** What the stages share: the batch's dependencies, its outcome, and where it must stop. */
+interface BatchRun {
+  deps: BatchDeps;
+  now: Date;
+  limit: ReturnType<typeof pLimit>;
+  outcome: BatchOutcome;
+  rawSeqOf: Map<string, string>;
+  shardId: string | undefined;
+  /** Padded sequence number of the lowest record not fully applied. */
+  failedAt: string | undefined;
+}
 
-  // 1. decode; quarantine poison. Powertools' BatchProcessor runs the per-record step and
-  // captures the records whose handling failed (a quarantine write that did not go through).
+/** Add write units after the await (`x += await …` would lose concurrent writers' units). */
+const spend = (run: BatchRun, units: number) => {
+  run.outcome.writeUnits += units;
+};
+
+/** A stage caught an error: report it, and hold back every record from the lowest concerned. */
+const fail = (run: BatchRun, stage: Stage, error: unknown, seqs: readonly string[]) => {
+  const sorted = [...seqs].sort();
+  const lowest = sorted[0];
+  if (lowest === undefined) return;
+  if (run.failedAt === undefined || lowest < run.failedAt) run.failedAt = lowest;
+  run.outcome.errors[stage] = (run.outcome.errors[stage] ?? 0) + 1;
+  (run.deps.onError ?? reportFailure)({
+    stage,
+    error,
+    shardId: run.shardId,
+    sequenceNumbers: sorted.map((s) => run.rawSeqOf.get(s) ?? s),
+  });
+};
+
+/** Records before the first failure: nothing after it may be applied (Lambda resumes there). */
+const beforeFailure = <T extends { seq: string }>(run: BatchRun, items: readonly T[]): T[] =>
+  run.failedAt === undefined ? [...items] : items.filter((e) => e.seq < (run.failedAt as string));
+
+/**
+ * Stage 1: decode each record; quarantine poison. Powertools' BatchProcessor runs the
+ * per-record step and captures the records whose handling failed (a quarantine write that did
+ * not go through).
+ */
+const decodeRecords = async (run: BatchRun, records: readonly KinesisStreamRecord[]) => {
+  const { deps, outcome, now } = run;
   const processor = new BatchProcessor(EventType.KinesisDataStreams);
   processor.register(
     [...records],
@@ -157,6 +193,7 @@ export const applyBatch = async (
       const decoded = decodeCanonical(Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
       if (decoded.ok) return { shardId: shardOf(r), seq, event: decoded.event };
       spend(
+        run,
         await deps.quarantine.put({
           personKey: r.kinesis.partitionKey,
           reason: decoded.reason,
@@ -175,57 +212,65 @@ export const applyBatch = async (
   for (const [status, result, r] of await processor.process()) {
     const record = r as KinesisStreamRecord;
     const seq = padSequence(record.kinesis.sequenceNumber);
-    rawSeqOf.set(seq, record.kinesis.sequenceNumber);
+    run.rawSeqOf.set(seq, record.kinesis.sequenceNumber);
     outcome.maxRecordAgeMs = Math.max(
       outcome.maxRecordAgeMs,
       now.getTime() - record.kinesis.approximateArrivalTimestamp * 1000,
     );
-    // Nothing after an unhandled record may be applied: Lambda resumes from it.
-    if (status === 'fail') fail(seq);
+    if (status === 'fail') fail(run, 'decode', result, [seq]);
     else if (result) events.push(result as StreamEvent);
   }
-  const decoded = failedAt === undefined ? events : events.filter((e) => e.seq < (failedAt as string));
-  const admittedEvents = deps.consentGate ? await admitted(decoded, deps.consentGate) : decoded;
-  outcome.consentDropped = decoded.length - admittedEvents.length;
+  return beforeFailure(run, events);
+};
 
-  // 2. identity: apply identify links (and their merges) in order, then aim anonymous-only
-  // events at the user their id is linked to. Nothing after a failed link may be applied.
-  let usable = admittedEvents;
-  if (deps.identity) {
-    for (const e of admittedEvents) {
-      if (e.event.type !== 'identify' || !e.event.anonymousId || !e.event.userId) continue;
-      try {
-        const link = await deps.identity.link(e.event.anonymousId, e.event.userId, e.event.eventTime);
-        outcome.links[link.outcome]++;
-        if (link.outcome === 'linked') {
-          const merged = await deps.identity.merge(e.event.anonymousId, link.userId, deps.people, now);
-          spend(merged.consumed);
-          // The frozen anonymous profile gives up its rule tags.
-          if (deps.onPersonChanged && merged.frozen)
-            spend(await deps.onPersonChanged(e.event.anonymousId, merged.frozen, now));
-        }
-      } catch {
-        fail(e.seq);
-        break;
+/**
+ * Stage 3: apply identify links (and their merges) in order, then aim anonymous-only events at
+ * the user their id is linked to. Nothing after a failed link may be applied.
+ */
+const applyIdentity = async (run: BatchRun, events: StreamEvent[]): Promise<StreamEvent[]> => {
+  const { deps, outcome, now } = run;
+  const identity = deps.identity;
+  if (!identity) return events;
+  for (const e of events) {
+    if (e.event.type !== 'identify' || !e.event.anonymousId || !e.event.userId) continue;
+    try {
+      const link = await identity.link(e.event.anonymousId, e.event.userId, e.event.eventTime);
+      outcome.links[link.outcome]++;
+      if (link.outcome === 'linked') {
+        const merged = await identity.merge(e.event.anonymousId, link.userId, deps.people, now);
+        spend(run, merged.consumed);
+        // The frozen anonymous profile gives up its rule tags.
+        if (deps.onPersonChanged && merged.frozen)
+          spend(run, await deps.onPersonChanged(e.event.anonymousId, merged.frozen, now));
       }
+    } catch (error) {
+      fail(run, 'identity', error, [e.seq]);
+      break;
     }
-    usable =
-      failedAt === undefined ? admittedEvents : admittedEvents.filter((e) => e.seq < (failedAt as string));
-    const anonymousOnly = [
-      ...new Set(usable.filter((e) => !e.event.userId && e.event.anonymousId).map((e) => e.event.personKey)),
-    ];
-    const users =
-      anonymousOnly.length > 0 ? await deps.identity.resolveMany(anonymousOnly) : new Map<string, string>();
-    usable = usable.map((e) => {
-      const user = !e.event.userId ? users.get(e.event.personKey) : undefined;
-      return user ? { ...e, event: { ...e.event, personKey: user }, via: e.event.personKey } : e;
-    });
   }
+  const usable = beforeFailure(run, events);
+  const anonymousOnly = [
+    ...new Set(usable.filter((e) => !e.event.userId && e.event.anonymousId).map((e) => e.event.personKey)),
+  ];
+  const users =
+    anonymousOnly.length > 0 ? await identity.resolveMany(anonymousOnly) : new Map<string, string>();
+  return usable.map((e) => {
+    const user = !e.event.userId ? users.get(e.event.personKey) : undefined;
+    return user ? { ...e, event: { ...e.event, personKey: user }, via: e.event.personKey } : e;
+  });
+};
 
-  // 3. persons: judge and write, retrying a person whose item another writer changed
+interface Judged {
+  verdicts: Map<StreamEvent, Verdict>;
+  effectsOf: Map<StreamEvent, Effect[]>;
+}
+
+/** Stage 4: judge and write each person, retrying a person whose item another writer changed. */
+const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judged> => {
+  const { deps, outcome, now, limit } = run;
   const goals = (await deps.goals?.()) ?? new Map();
   const byPerson = new Map<string, StreamEvent[]>();
-  for (const e of usable) byPerson.set(e.event.personKey, [...(byPerson.get(e.event.personKey) ?? []), e]);
+  for (const e of events) byPerson.set(e.event.personKey, [...(byPerson.get(e.event.personKey) ?? []), e]);
   const verdicts = new Map<StreamEvent, Verdict>();
   const effectsOf = new Map<StreamEvent, Effect[]>();
   const loaded = await deps.people.load([...byPerson.keys()]);
@@ -252,65 +297,114 @@ export const applyBatch = async (
             const written = await deps.people.save(judged.next, stored.version);
             outcome.writeUnits += written.consumed;
             if (written.ok) {
-              if (deps.onPersonChanged) spend(await deps.onPersonChanged(key, judged.next, now));
+              if (deps.onPersonChanged) spend(run, await deps.onPersonChanged(key, judged.next, now));
               return;
             }
             stored = (await deps.people.load([key])).people.get(key);
           }
-          throw new Error('person kept changing under us');
-        } catch {
-          fail(personEvents[0]?.seq as string);
+          throw new Error('person item kept changing under us (8 version conflicts)');
+        } catch (error) {
+          fail(
+            run,
+            'persons',
+            error,
+            personEvents.map((e) => e.seq),
+          );
           for (const e of personEvents) verdicts.delete(e);
         }
       }),
     ),
   );
+  return { verdicts, effectsOf };
+};
 
-  // 4. counters: only records before any failure, so no checkpoint passes an unapplied record
-  const counted = usable
-    .filter((e) => {
-      const verdict = verdicts.get(e);
-      return (verdict === 'new' || verdict === 'replay') && (failedAt === undefined || e.seq < failedAt);
-    })
-    .map((e) => ({ ...e, effects: effectsOf.get(e) ?? [] }));
-  const verdictList = [...verdicts.values()];
-  outcome.applied = verdictList.filter((v) => v === 'new').length;
-  outcome.replayed = verdictList.filter((v) => v === 'replay').length;
-  outcome.duplicates = verdictList.filter((v) => v === 'duplicate').length;
-  const shardId = usable[0]?.shardId;
-  if (shardId !== undefined) {
-    const deltas = foldCounters(counted, deps.idKey);
-    const owners = new Map<string, { owner: ReturnType<typeof ownerOf>; seqs: string[] }>();
-    for (const d of deltas) {
-      const owner = ownerOf(d.target);
-      const k = `${owner.kind}\u0000${owner.id}`;
-      const entry = owners.get(k) ?? { owner, seqs: [] };
-      entry.seqs.push(...d.contributions.map((c) => c.seq));
-      owners.set(k, entry);
-    }
-    await Promise.all(
-      [...owners.values()].map(({ owner, seqs }) =>
-        limit(async () => {
-          const units = await deps.counters.register(owner, shardId, now.toISOString()).catch(() => {
-            fail(seqs.sort()[0] as string);
-            return 0;
-          });
-          spend(units);
-        }),
-      ),
-    );
-    await Promise.all(
-      deltas.map((delta) =>
-        limit(async () => {
-          try {
-            spend(await deps.counters.apply(shardId, delta));
-          } catch {
-            fail(delta.contributions.map((c) => c.seq).sort()[0] as string);
-          }
-        }),
-      ),
-    );
+/**
+ * Stage 5: counters — only records before any failure, so no checkpoint passes an unapplied
+ * record. The shard registry first (a read sums exactly the shards it names), then the deltas.
+ */
+const writeCounters = async (run: BatchRun, events: StreamEvent[], judged: Judged) => {
+  const { deps, now, limit } = run;
+  const counted = beforeFailure(
+    run,
+    events.filter((e) => {
+      const verdict = judged.verdicts.get(e);
+      return verdict === 'new' || verdict === 'replay';
+    }),
+  ).map((e) => ({ ...e, effects: judged.effectsOf.get(e) ?? [] }));
+  const shardId = events[0]?.shardId;
+  if (shardId === undefined) return;
+  const deltas = foldCounters(counted, deps.idKey);
+  const owners = new Map<string, { owner: ReturnType<typeof ownerOf>; seqs: string[] }>();
+  for (const d of deltas) {
+    const owner = ownerOf(d.target);
+    const k = `${owner.kind}\u0000${owner.id}`;
+    const entry = owners.get(k) ?? { owner, seqs: [] };
+    entry.seqs.push(...d.contributions.map((c) => c.seq));
+    owners.set(k, entry);
   }
-  if (failedAt !== undefined) outcome.failedFrom = rawSeqOf.get(failedAt);
-  return outcome;
+  await Promise.all(
+    [...owners.values()].map(({ owner, seqs }) =>
+      limit(async () => {
+        try {
+          spend(run, await deps.counters.register(owner, shardId, now.toISOString()));
+        } catch (error) {
+          fail(run, 'register', error, seqs);
+        }
+      }),
+    ),
+  );
+  await Promise.all(
+    deltas.map((delta) =>
+      limit(async () => {
+        try {
+          spend(run, await deps.counters.apply(shardId, delta));
+        } catch (error) {
+          fail(
+            run,
+            'counters',
+            error,
+            delta.contributions.map((c) => c.seq),
+          );
+        }
+      }),
+    ),
+  );
+};
+
+export const applyBatch = async (
+  records: readonly KinesisStreamRecord[],
+  deps: BatchDeps,
+): Promise<BatchOutcome> => {
+  const run: BatchRun = {
+    deps,
+    now: deps.now?.() ?? new Date(),
+    limit: pLimit(deps.concurrency ?? 16),
+    rawSeqOf: new Map(),
+    shardId: records[0] ? shardOf(records[0]) : undefined,
+    failedAt: undefined,
+    outcome: {
+      applied: 0,
+      replayed: 0,
+      duplicates: 0,
+      consentDropped: 0,
+      links: { linked: 0, conflict: 0, self: 0 },
+      quarantined: 0,
+      writeUnits: 0,
+      maxRecordAgeMs: 0,
+      errors: {},
+    },
+  };
+  const decoded = await decodeRecords(run, records);
+  const admitted = deps.consentGate ? await admitByConsent(decoded, deps.consentGate) : decoded;
+  run.outcome.consentDropped = decoded.length - admitted.length;
+  const usable = await applyIdentity(run, admitted);
+  const judged = await writePersons(run, usable);
+  await writeCounters(run, usable, judged);
+
+  const verdictList = [...judged.verdicts.values()];
+  run.outcome.applied = verdictList.filter((v) => v === 'new').length;
+  run.outcome.replayed = verdictList.filter((v) => v === 'replay').length;
+  run.outcome.duplicates = verdictList.filter((v) => v === 'duplicate').length;
+  if (run.failedAt !== undefined) run.outcome.failedFrom = run.rawSeqOf.get(run.failedAt);
+  return run.outcome;
 };

@@ -128,6 +128,18 @@ export class Observability extends Construct {
         ...sum,
       }),
     );
+    // Any error a stage of the batch caught (logged with its cause and the records it holds back):
+    // those records are retried, and the alarm says so before they reach the on-failure bucket.
+    this.anyOf(
+      `${name}StageErrors`,
+      `Stream consumer ${name} caught errors while applying batches (see its log: stage, cause, records)`,
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'ConsumerErrors',
+        dimensionsMap: { service: consumer.handlerModule, stage: this.props.stage },
+        ...sum,
+      }),
+    );
     // Batches that landed in the on-failure bucket. Lambda's event source mapping metrics (EventCount
     // group, enabled on the mapping) count them natively. The alternative, S3 EventBridge
     // notifications, costs a custom-resource Lambda in the CDK, and the S3 NumberOfObjects metric is

@@ -78,6 +78,17 @@ const expected = [
         EvaluationPeriods: 1,
       },
       {
+        id: `${name}StageErrors`,
+        Namespace: METRICS_NAMESPACE,
+        MetricName: 'ConsumerErrors',
+        Dimensions: dims({ service: c.handler, stage: stack.settings.stage }),
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+      },
+      {
         id: `${name}OnFailureDeliveries`,
         Namespace: 'AWS/Lambda',
         MetricName: 'OnFailureDestinationDeliveredEventCount',

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsRepository } from '../../functions/adapters/metrics-repository';
 import { PERSON_RETENTION_DAYS, PeopleRepository } from '../../functions/adapters/people-repository';
 import { QuarantineRepository } from '../../functions/adapters/quarantine-repository';
-import { applyBatch, type BatchDeps } from '../../functions/aggregate/apply-batch';
+import { applyBatch, type BatchDeps, type StageFailure } from '../../functions/aggregate/apply-batch';
 import { quarterOf } from '../../functions/core/buckets';
 import type { CanonicalEvent } from '../../functions/core/events';
 import { countUniques } from '../../functions/core/uniques';
@@ -152,8 +152,10 @@ describe('applyBatch against dynalite', () => {
             const crash = () => {
               if (crashAfter !== undefined && writes++ >= crashAfter) throw new Error('injected crash');
             };
+            const reported: StageFailure[] = [];
             const faulty: BatchDeps = {
               ...deps,
+              onError: (failure) => reported.push(failure),
               people: Object.assign(Object.create(deps.people), {
                 save: async (...a: Parameters<PeopleRepository['save']>) => {
                   crash();
@@ -168,6 +170,17 @@ describe('applyBatch against dynalite', () => {
               }),
             };
             const outcome = await applyBatch(records.slice(from, to), faulty);
+            // Every failure is reported with its cause and the records it holds back.
+            expect(reported.length > 0).toBe(outcome.failedFrom !== undefined);
+            if (outcome.failedFrom)
+              expect(
+                reported.some(
+                  (f) =>
+                    f.sequenceNumbers.includes(outcome.failedFrom as string) &&
+                    (f.error as Error).message === 'injected crash' &&
+                    f.shardId === 'shardId-000000000000',
+                ),
+              ).toBe(true);
             // Lambda resumes from the lowest failed record; without a failure, after the batch.
             const failed = outcome.failedFrom
               ? records.findIndex((r) => r.kinesis.sequenceNumber === outcome.failedFrom)
