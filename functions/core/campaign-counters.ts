@@ -3,9 +3,10 @@
  * per campaign total, each carrying the sequence numbers of its contributing records so a
  * write can apply exactly the records its item has not seen. Pure.
  */
-import { quarterOf } from './buckets';
+
 import type { CanonicalEvent } from './envelope';
 import type { Effect } from './person';
+import { quarterOf } from './time-buckets';
 import { personHash } from './uniques';
 
 /** Counter attributes an event adds one to. */

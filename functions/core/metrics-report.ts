@@ -3,8 +3,15 @@
  * splits, and a dense series of hour (UTC) or day (local to `tz`) buckets. Pure.
  */
 import * as z from 'zod/mini';
-import { bucketOfQuarter, isTimeZone, localDate, QUARTER_MS, quarterOf, quartersBetween } from './buckets';
 import { EVENT_TYPES } from './events';
+import {
+  bucketOfQuarter,
+  isTimeZone,
+  localDate,
+  QUARTER_MS,
+  quarterOf,
+  quartersBetween,
+} from './time-buckets';
 import { type BucketUniques, countUniques } from './uniques';
 import './zod';
 

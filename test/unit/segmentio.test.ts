@@ -17,7 +17,7 @@ import {
   type SegmentOutcome,
   type SegmentType,
   segmentSettings,
-} from '../../functions/core/segment';
+} from '../../functions/core/segmentio/mapping';
 
 const key = Buffer.from('0123456789abcdef0123456789abcdef');
 const receivedAt = new Date('2026-06-01T12:00:00.000Z');

@@ -1,7 +1,7 @@
 /**
  * `POST /v1/{track,identify,page,screen,alias,group,batch}` and the short paths the SDKs call
  * (`/v1/t`, `/v1/b`…): Segment's HTTP Tracking API. Authenticate (Basic or the body's
- * `writeKey`), map each message (functions/core/segment), put the canonical events on the same
+ * `writeKey`), map each message (functions/core/segmentio), put the canonical events on the same
  * stream as /api/engagement, and answer as Segment does, `200 {"success": true}`, once Kinesis
  * has taken them. In a batch, rejected messages are listed by index and quarantined.
  */
@@ -26,7 +26,7 @@ import {
   type SegmentOutcome,
   type SegmentType,
   segmentTimeOf,
-} from '../core/segment';
+} from '../core/segmentio/mapping';
 import { ingestDoor } from '../http/door';
 import { httpHandler } from '../http/handler';
 import { publishToStream } from '../http/stream-publish';
@@ -160,7 +160,7 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
 };
 
 export const handler = httpHandler({
-  module: 'segment/segment',
+  module: 'segmentio/tracking',
   authenticators: { writeKey: door.writeKeys },
   body: { maxBytes: SEGMENT_LIMITS.requestBytes, anyContentType: true },
   handle: async (request) => {

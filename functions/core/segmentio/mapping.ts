@@ -29,11 +29,11 @@
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
-import { type DoorContext, derivedEventId, type EnvelopeInput } from './envelope';
-import { type Channel, type DeviceType, type EventType, propertiesSchema } from './events';
-import { type Accepted, admitEvent, prefixed, type Rejection } from './ingest';
-import type { FieldError, ProblemCode } from './problem';
-import { parseWith } from './zod';
+import { type DoorContext, derivedEventId, type EnvelopeInput } from '../envelope';
+import { type Channel, type DeviceType, type EventType, propertiesSchema } from '../events';
+import { type Accepted, admitEvent, prefixed, type Rejection } from '../ingest';
+import type { FieldError, ProblemCode } from '../problem';
+import { parseWith } from '../zod';
 
 /** Segment's own limits: 32 KB per message, 500 KB per request (decompressed). */
 export const SEGMENT_LIMITS = { messageBytes: 32 * 1024, requestBytes: 500 * 1024 } as const;
