@@ -1,5 +1,5 @@
 import { Problem } from '../core/problem';
-import { segmentSettings } from '../core/segmentio/mapping';
+import { segmentSettings } from '../core/segmentio/settings';
 import { httpHandler } from '../http/handler';
 import { sourceWriteKeys } from '../http/write-keys';
 

@@ -15,18 +15,22 @@ import { Problem, tooLarge } from '../core/problem';
 import {
   ingestSegmentMessage,
   isNoOp,
-  isSegmentCall,
   isSegmentRejection,
+  type SegmentOutcome,
+} from '../core/segmentio/ingest-message';
+import {
+  isSegmentCall,
+  SEGMENT_CALLS,
+  SEGMENT_LIMITS,
+  type SegmentType,
+  segmentTimeOf,
+} from '../core/segmentio/protocol';
+import {
   personKeyOfMessage,
   quarantinePayload,
   quarantinePosition,
   rejectionReason,
-  SEGMENT_CALLS,
-  SEGMENT_LIMITS,
-  type SegmentOutcome,
-  type SegmentType,
-  segmentTimeOf,
-} from '../core/segmentio/mapping';
+} from '../core/segmentio/quarantine';
 import { ingestDoor } from '../http/door';
 import { httpHandler } from '../http/handler';
 import { publishToStream } from '../http/stream-publish';
