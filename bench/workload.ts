@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { quarterOf } from '../functions/core/buckets';
 import type { CanonicalEvent } from '../functions/core/events';
 import { CHANNELS, DEVICE_TYPES, type EventType } from '../functions/core/events';
+import { quarterOf } from '../functions/core/time-buckets';
 import { typeExtras } from '../test/support/events';
 import { toRecord } from '../test/support/stream-records';
 

@@ -175,7 +175,7 @@ export const access = {
       // Rule tags and segment memberships, evaluated as events arrive.
       tags: 'readWrite',
       // Exposure state and assignments that move with an identity merge.
-      variants: 'readWrite',
+      experiments: 'readWrite',
     },
     secrets: ['signing'],
   },
@@ -202,20 +202,20 @@ export const access = {
     secrets: ['signing'],
   },
   // Experiment definitions and assignments; results read the consumer's experiment counters.
-  'experiments/experiments': { tables: { variants: 'readWrite', metrics: 'read' } },
+  'experiments/experiments': { tables: { experiments: 'readWrite', metrics: 'read' } },
   // Assignment (stored at first exposure), targeting by tags and identity, the exposure event.
   'promotion/promotion': {
     stream: 'write',
-    tables: { variants: 'readWrite', tags: 'read', users: 'lookup', sources: 'get', limits: 'update' },
+    tables: { experiments: 'readWrite', tags: 'read', users: 'lookup', sources: 'get', limits: 'update' },
     secrets: ['signing'],
   },
   // Segment-compatible ingestion; rejected batch messages are kept in the quarantine.
-  'segment/segment': {
+  'segmentio/tracking': {
     stream: 'write',
     tables: { sources: 'get', limits: 'update', quarantine: 'write' },
     secrets: ['signing'],
   },
-  'segment/settings': { tables: { sources: 'get' } },
+  'segmentio/settings': { tables: { sources: 'get' } },
   // Built from the route table and schemas in the bundle; touches nothing.
   'service/openapi': {},
   // Scheduled (lib/schedules.ts): due rule checks come from the tags table's byNextCheck index,

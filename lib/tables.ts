@@ -13,8 +13,14 @@ export interface IndexDef {
 }
 
 export interface TableDef {
-  /** Logical name: construct id in CDK, suffix of the local table name. */
+  /** Logical name: construct id in CDK (unless `constructId` is set), suffix of the local table name. */
   readonly name: string;
+  /**
+   * CDK construct id when it differs from `name`: a table keeps the id it was first deployed
+   * under, because a new logical id makes CloudFormation replace the table, data and all
+   * (docs/migrations.md).
+   */
+  readonly constructId?: string;
   /** Environment variable through which functions learn the physical table name. */
   readonly envVar: string;
   readonly partitionKey: 'pk';
@@ -52,15 +58,17 @@ export const tables = {
     personalData: true,
     description: 'Tags per person and segment memberships; segment rules',
   },
-  variants: {
-    name: 'variants',
-    envVar: 'VARIANTS_TABLE',
+  experiments: {
+    name: 'experiments',
+    envVar: 'EXPERIMENTS_TABLE',
+    // Deployed as `variants` before the rename: the same logical id keeps the deployed table.
+    constructId: 'Variants',
     partitionKey: 'pk',
     sortKey: 'sk',
     ttlAttribute: TTL_ATTRIBUTE,
     indexes: [],
     personalData: true,
-    description: 'Experiments, assignments and exposures',
+    description: 'Experiment definitions, assignments and exposures',
   },
   consent: {
     name: 'consent',

@@ -31,7 +31,7 @@ const deps = {
   quarantine: new QuarantineRepository(db, requireEnv(tables.quarantine.envVar)),
 };
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
-const experiments = new ExperimentsRepository(db, requireEnv(tables.variants.envVar));
+const experiments = new ExperimentsRepository(db, requireEnv(tables.experiments.envVar));
 const identity = new IdentityRepository(db, requireEnv(tables.users.envVar), experiments);
 // Goals are also carried by each exposure; these cover exposures recorded before that.
 const goals = new Cached(

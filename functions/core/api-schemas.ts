@@ -16,7 +16,7 @@ import { metricsQuerySchema } from './metrics-report';
 import { PROBLEM_TITLES, type ProblemCode } from './problem';
 import { pageQuerySchema } from './query';
 import { ruleBodySchema } from './rules';
-import { SEGMENT_CALLS, segmentBatchSchema, segmentMessageSchemas } from './segment';
+import { SEGMENT_CALLS, segmentBatchSchema, segmentMessageSchemas } from './segmentio/protocol';
 import { newSourceSchema, SOURCE_KINDS } from './sources';
 import { tagSchema, tagsBodySchema } from './tags';
 import './zod';

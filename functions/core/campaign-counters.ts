@@ -5,9 +5,9 @@
  * means is declared in aggregates.ts. Pure.
  */
 import { campaignContribution, experimentAggregates, roundAmount } from './aggregates';
-import { quarterOf } from './buckets';
 import type { CanonicalEvent } from './events';
 import type { Effect } from './person';
+import { quarterOf } from './time-buckets';
 import { personHash } from './uniques';
 
 export const TOTAL_BUCKET = 'total';

@@ -4,7 +4,14 @@
  */
 import * as z from 'zod/mini';
 import { addCounters, campaignBreakdowns, seriesBreakdowns } from './aggregates';
-import { bucketOfQuarter, isTimeZone, localDate, QUARTER_MS, quarterOf, quartersBetween } from './buckets';
+import {
+  bucketOfQuarter,
+  isTimeZone,
+  localDate,
+  QUARTER_MS,
+  quarterOf,
+  quartersBetween,
+} from './time-buckets';
 import { type BucketUniques, countUniques } from './uniques';
 import './zod';
 

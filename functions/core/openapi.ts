@@ -7,7 +7,7 @@ import * as z from 'zod/mini';
 import { type AuthKind, type RouteDef, routes } from '../../lib/routes';
 import { apiSchemas, problemSchema, type RouteSchemas } from './api-schemas';
 import { LIMITS } from './events';
-import { SEGMENT_LIMITS } from './segment';
+import { SEGMENT_LIMITS } from './segmentio/protocol';
 
 type Json = Record<string, unknown>;
 

@@ -25,7 +25,7 @@ import { jwtAuthenticator } from '../http/jwt';
 import type { HttpRequest, HttpResponse } from '../http/types';
 
 const db = documentClient();
-const experiments = new ExperimentsRepository(db, requireEnv(tables.variants.envVar));
+const experiments = new ExperimentsRepository(db, requireEnv(tables.experiments.envVar));
 const results = new MetricsRepository(db, requireEnv(tables.metrics.envVar));
 
 const experimentIdParam = (request: HttpRequest): string => {

@@ -36,7 +36,7 @@ const failures = failureBucket
     : undefined;
 
 const tags = new TagsRepository(db, tableNames.tags);
-const experiments = new ExperimentsRepository(db, tableNames.variants);
+const experiments = new ExperimentsRepository(db, tableNames.experiments);
 const identity = new IdentityReader(db, tableNames.users);
 const registry = async () =>
   personalDataRegistry({ db, tableNames, consent, failures, tags, experiments, key: await signingKey() });

@@ -114,9 +114,10 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
     },
   },
   {
-    // Experiment assignments (exposure state lives in the profile).
+    // Experiment assignments (exposure state lives in the profile). The answer key predates the
+    // table's rename to `experiments`: kept, it is part of the erasure and export answers.
     name: 'variants',
-    tables: ['variants'],
+    tables: ['experiments'],
     export: async (ids) =>
       (await Promise.all(ids.map((id) => deps.experiments.personAssignments(id)))).flat(),
     erase: async (ids) => {

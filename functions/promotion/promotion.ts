@@ -7,7 +7,6 @@ import { RateLimiter } from '../adapters/rate-limiter';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { TagsRepository } from '../adapters/tags-repository';
-import { assignVariant, isTargeted, targetsTags } from '../core/bucketing';
 import {
   exposureEvent,
   type PromotionConsent,
@@ -20,6 +19,7 @@ import {
 import { accepted } from '../core/ingest';
 import { Problem } from '../core/problem';
 import { parseQuery } from '../core/query';
+import { assignVariant, isTargeted, targetsTags } from '../core/variant-assignment';
 import { enforceRateLimit } from '../http/door';
 import { httpHandler } from '../http/handler';
 import { publishToStream } from '../http/stream-publish';
@@ -27,7 +27,7 @@ import type { HttpRequest, HttpResponse } from '../http/types';
 import { sourceWriteKeys } from '../http/write-keys';
 
 const db = documentClient();
-const experiments = new ExperimentsRepository(db, requireEnv(tables.variants.envVar));
+const experiments = new ExperimentsRepository(db, requireEnv(tables.experiments.envVar));
 const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));

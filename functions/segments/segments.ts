@@ -6,8 +6,10 @@
  */
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
+import type { BackfillJob } from '../adapters/backfill-jobs-repository';
 import { logger } from '../adapters/observability';
-import { type BackfillJob, type StoredRule, TagsRepository } from '../adapters/tags-repository';
+import type { StoredRule } from '../adapters/rules-repository';
+import { TagsRepository } from '../adapters/tags-repository';
 import { Problem } from '../core/problem';
 import { pageQuerySchema, parseQuery } from '../core/query';
 import { parseRuleBody, parseRuleId } from '../core/rules';

@@ -14,7 +14,9 @@
  */
 import type { IdentityReader } from '../adapters/identity-reader';
 import type { PeopleRepository } from '../adapters/people-repository';
-import { CHECK_SHARDS, type StoredRule, type TagsRepository } from '../adapters/tags-repository';
+import type { StoredRule } from '../adapters/rules-repository';
+import type { TagsRepository } from '../adapters/tags-repository';
+import { CHECK_SHARDS } from '../adapters/tags-table';
 import { evaluateRule, type RuleOutcome, type RuleRef } from '../core/rules';
 
 export interface SweepDeps {

@@ -39,7 +39,7 @@ export class PulseTables extends Construct {
   }
 
   private table(def: TableDef, props: PulseTablesProps): dynamodb.Table {
-    const table = new dynamodb.Table(this, pascal(def.name), {
+    const table = new dynamodb.Table(this, def.constructId ?? pascal(def.name), {
       partitionKey: stringKey(def.partitionKey),
       ...(def.sortKey ? { sortKey: stringKey(def.sortKey) } : {}),
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -1,8 +1,8 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TagsRepository } from '../../functions/adapters/tags-repository';
-import { assignVariant } from '../../functions/core/bucketing';
 import { exposureEventId } from '../../functions/core/experiments';
+import { assignVariant } from '../../functions/core/variant-assignment';
 import { ENV } from '../../lib/config';
 import { dynamoClient, kinesisClient } from '../../lib/local/emulators';
 import { type E2E, eventually, json, startE2E } from '../support/e2e';

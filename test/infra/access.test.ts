@@ -63,7 +63,7 @@ describe('least privilege', () => {
     );
     expect(pairs.filter((p) => /table:(sources|limits)\b/.test(p))).toEqual([]);
     // Rule tags and memberships; experiment assignments that move with an identity merge.
-    for (const t of ['tags', 'variants'])
+    for (const t of ['tags', 'experiments'])
       expect(pairs.filter((p) => p.endsWith(` table:${t}`))).toEqual(
         TABLE_ACTIONS.readWrite.map((a) => `${a} table:${t}`).sort(),
       );
@@ -125,12 +125,15 @@ describe('least privilege', () => {
       'links/links',
       [...on(READ, 'table:users'), ...on(LOOKUP, 'table:consent'), ...PUT_RECORDS, SIGNING, ...LOGS],
     ],
-    ['experiments/experiments', [...on(READ_WRITE, 'table:variants'), ...on(READ, 'table:metrics'), ...LOGS]],
+    [
+      'experiments/experiments',
+      [...on(READ_WRITE, 'table:experiments'), ...on(READ, 'table:metrics'), ...LOGS],
+    ],
     [
       'promotion/promotion',
       [
         ...DOOR,
-        ...on(READ_WRITE, 'table:variants'),
+        ...on(READ_WRITE, 'table:experiments'),
         ...on(READ, 'table:tags'),
         ...on(READ, 'table:tags/index/byNextCheck'),
         ...on(LOOKUP, 'table:users'),
@@ -138,14 +141,14 @@ describe('least privilege', () => {
       ],
     ],
     [
-      'segment/segment',
+      'segmentio/tracking',
       [
         ...DOOR,
         ...on(['BatchWriteItem', 'DeleteItem', 'PutItem', 'UpdateItem'], 'table:quarantine'),
         ...LOGS,
       ],
     ],
-    ['segment/settings', ['dynamodb:GetItem table:sources', ...LOGS]],
+    ['segmentio/settings', ['dynamodb:GetItem table:sources', ...LOGS]],
     ['service/openapi', LOGS],
     // Scheduled: due checks by index, outcomes to tags; stats, aliases and backfill Scans on users.
     ['segments/sweep', [...TAGS_RW, ...on(READ, 'table:users'), ...LOGS]],

@@ -40,6 +40,11 @@ describe('DynamoDB tables', () => {
     expect(table?.DeletionPolicy).toBe('Retain');
     expect(table?.UpdateReplacePolicy).toBe('Retain');
   });
+
+  it('keep the logical id they were deployed under when renamed (a new one replaces the table)', () => {
+    // `experiments` was deployed as `variants`: its logical id must not move (docs/migrations.md).
+    expect(logicalId(stack.tables.get('experiments'))).toMatch(/^TablesVariants[0-9A-F]{8}$/);
+  });
 });
 
 describe('Kinesis stream', () => {

@@ -58,7 +58,7 @@ describe('signing secret', () => {
       'links/links',
       'privacy/privacy',
       'promotion/promotion',
-      'segment/segment',
+      'segmentio/tracking',
     ]);
   });
 
@@ -115,7 +115,7 @@ describe('personal data', () => {
         .filter((t) => t.personalData)
         .map((t) => t.name)
         .sort(),
-    ).toEqual(['consent', 'quarantine', 'tags', 'users', 'variants']);
+    ).toEqual(['consent', 'experiments', 'quarantine', 'tags', 'users']);
   });
 
   it.each(tableList.filter((t) => t.personalData).map((t) => t.name))(

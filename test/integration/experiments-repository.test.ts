@@ -15,13 +15,13 @@ import { type Emulators, startEmulators } from '../../lib/local/emulators';
 let emulators: Emulators;
 let db: DynamoDBDocumentClient;
 let repo: ExperimentsRepository;
-let variantsTable: string;
+let experimentsTable: string;
 
 beforeAll(async () => {
   emulators = await startEmulators({ env: {} });
   db = DynamoDBDocumentClient.from(emulators.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
-  variantsTable = emulators.names.tables.variants;
-  repo = new ExperimentsRepository(db, variantsTable);
+  experimentsTable = emulators.names.tables.experiments;
+  repo = new ExperimentsRepository(db, experimentsTable);
 });
 afterAll(() => emulators.close());
 
@@ -78,7 +78,7 @@ describe('experiment definitions', () => {
     expect(await repo.put(x, 0)).toBe(true);
     expect((await repo.get('exp-json'))?.variants[0]?.content).toEqual(content);
     const { Item } = await db.send(
-      new GetCommand({ TableName: variantsTable, Key: definitionKey('exp-json') }),
+      new GetCommand({ TableName: experimentsTable, Key: definitionKey('exp-json') }),
     );
     expect(Item).toMatchObject({
       goal: { type: 'custom', name: 'signup' },
@@ -118,7 +118,7 @@ describe('assignments', () => {
     const key = assignmentKey('person-old', 'exp-a');
     await db.send(
       new PutCommand({
-        TableName: variantsTable,
+        TableName: experimentsTable,
         Item: {
           ...key,
           experimentId: 'exp-a',

@@ -23,7 +23,7 @@ beforeAll(async () => {
     people: new PeopleRepository(db, t.users),
     counters: new MetricsRepository(db, t.metrics),
     quarantine: new QuarantineRepository(db, t.quarantine),
-    identity: new IdentityRepository(db, t.users, new ExperimentsRepository(db, t.variants)),
+    identity: new IdentityRepository(db, t.users, new ExperimentsRepository(db, t.experiments)),
     goals: async () => new Map([['exp-1', { type: 'conversion' }]]),
   };
 });
@@ -131,14 +131,14 @@ describe('identity merges', () => {
   it('moves experiment assignments to the user', async () => {
     await db.send(
       new PutCommand({
-        TableName: emulators.names.tables.variants,
+        TableName: emulators.names.tables.experiments,
         Item: { pk: 'person#web-8', sk: 'exp#exp-9', experimentId: 'exp-9', variant: 'B' },
       }),
     );
     await applyBatch(records([anon('web-8'), identify('web-8', 'u-8')]), deps);
     const moved = await db.send(
       new GetCommand({
-        TableName: emulators.names.tables.variants,
+        TableName: emulators.names.tables.experiments,
         Key: { pk: 'person#u-8', sk: 'exp#exp-9' },
       }),
     );

@@ -6,7 +6,8 @@
 import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHECK_SHARDS, checkShardOf, TagsRepository } from '../../functions/adapters/tags-repository';
+import { TagsRepository } from '../../functions/adapters/tags-repository';
+import { CHECK_SHARDS, checkShardOf } from '../../functions/adapters/tags-table';
 import { Problem } from '../../functions/core/problem';
 import type { RuleOutcome } from '../../functions/core/rules';
 import { type Emulators, startEmulators } from '../../lib/local/emulators';

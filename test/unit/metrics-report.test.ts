@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { localDate, quarterOf, quartersBetween } from '../../functions/core/buckets';
 import { campaignReport, metricsQuerySchema } from '../../functions/core/metrics-report';
+import { localDate, quarterOf, quartersBetween } from '../../functions/core/time-buckets';
 import { personHash } from '../../functions/core/uniques';
 import { parseWith } from '../../functions/core/zod';
 

@@ -1,7 +1,7 @@
 /**
  * `POST /v1/{track,identify,page,screen,alias,group,batch}` and the short paths the SDKs call
  * (`/v1/t`, `/v1/b`…): Segment's HTTP Tracking API. Authenticate (Basic or the body's
- * `writeKey`), map each message (functions/core/segment), put the canonical events on the same
+ * `writeKey`), map each message (functions/core/segmentio), put the canonical events on the same
  * stream as /api/engagement, and answer as Segment does, `200 {"success": true}`, once Kinesis
  * has taken them. In a batch, rejected messages are listed by index and quarantined.
  */
@@ -15,18 +15,22 @@ import { Problem, tooLarge } from '../core/problem';
 import {
   ingestSegmentMessage,
   isNoOp,
-  isSegmentCall,
   isSegmentRejection,
+  type SegmentOutcome,
+} from '../core/segmentio/ingest-message';
+import {
+  isSegmentCall,
+  SEGMENT_CALLS,
+  SEGMENT_LIMITS,
+  type SegmentType,
+  segmentTimeOf,
+} from '../core/segmentio/protocol';
+import {
   personKeyOfMessage,
   quarantinePayload,
   quarantinePosition,
   rejectionReason,
-  SEGMENT_CALLS,
-  SEGMENT_LIMITS,
-  type SegmentOutcome,
-  type SegmentType,
-  segmentTimeOf,
-} from '../core/segment';
+} from '../core/segmentio/quarantine';
 import { ingestDoor } from '../http/door';
 import { httpHandler } from '../http/handler';
 import { publishToStream } from '../http/stream-publish';
@@ -160,7 +164,7 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
 };
 
 export const handler = httpHandler({
-  module: 'segment/segment',
+  module: 'segmentio/tracking',
   authenticators: { writeKey: door.writeKeys },
   body: { maxBytes: SEGMENT_LIMITS.requestBytes, anyContentType: true },
   handle: async (request) => {

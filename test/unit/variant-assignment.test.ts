@@ -8,7 +8,7 @@ import {
   inCoverage,
   isTargeted,
   targetsTags,
-} from '../../functions/core/bucketing';
+} from '../../functions/core/variant-assignment';
 
 const USERS = 100_000;
 const ids = Array.from({ length: USERS }, (_, i) => `user-${i}`);

@@ -7,18 +7,17 @@ import { issueConsentToken } from '../../functions/core/consent';
 import type { DoorContext } from '../../functions/core/envelope';
 import type { CanonicalEvent } from '../../functions/core/events';
 import type { Rejection } from '../../functions/core/ingest';
+import { channelOf, deviceTypeOf } from '../../functions/core/segmentio/device-context';
 import {
-  channelOf,
-  deviceTypeOf,
   ingestSegmentMessage,
   isNoOp,
   isSegmentRejection,
-  quarantinePayload,
   type SegmentMessageOptions,
   type SegmentOutcome,
-  type SegmentType,
-  segmentSettings,
-} from '../../functions/core/segment';
+} from '../../functions/core/segmentio/ingest-message';
+import type { SegmentType } from '../../functions/core/segmentio/protocol';
+import { quarantinePayload } from '../../functions/core/segmentio/quarantine';
+import { segmentSettings } from '../../functions/core/segmentio/settings';
 
 const key = Buffer.from('0123456789abcdef0123456789abcdef');
 const receivedAt = new Date('2026-06-01T12:00:00.000Z');

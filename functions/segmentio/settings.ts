@@ -1,5 +1,5 @@
 import { Problem } from '../core/problem';
-import { segmentSettings } from '../core/segment';
+import { segmentSettings } from '../core/segmentio/settings';
 import { httpHandler } from '../http/handler';
 import { sourceWriteKeys } from '../http/write-keys';
 
@@ -9,7 +9,7 @@ const writeKeys = sourceWriteKeys();
 const HOST = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$/;
 
 export const handler = httpHandler({
-  module: 'segment/settings',
+  module: 'segmentio/settings',
   authenticators: { writeKey: writeKeys },
   handle: async ({ event }) => {
     const writeKey = event.pathParameters?.writeKey ?? '';

@@ -1,0 +1,239 @@
+/**
+ * The Segment Spec mapping: a validated Segment message (protocol.ts) → the input of Pulse's
+ * canonical event, so `@segment/analytics-node`, analytics.js and the Segment/RudderStack mobile
+ * SDKs can send to Pulse unchanged. Pure. docs/segment.md is the user-facing form of the table
+ * below.
+ *
+ * | Segment message                                  | Pulse type   | type-specific fields (first present wins)                         |
+ * |--------------------------------------------------|--------------|-------------------------------------------------------------------|
+ * | track "Product Clicked"                          | `click`      | elementId ← product_id, sku                                       |
+ * | track "Promotion Clicked"                        | `click`      | elementId ← promotion_id, creative, name                          |
+ * | track "Email Link Clicked"                       | `click`      | elementId ← link_id                                               |
+ * | page                                             | `view`       | pageId ← name, properties.name, properties.path                   |
+ * | screen                                           | `view`       | screen ← name, properties.name                                    |
+ * | track "Product Viewed"                           | `view`       | pageId ← product_id, sku                                          |
+ * | track "Product List Viewed"                      | `view`       | pageId ← list_id, category                                        |
+ * | track "Promotion Viewed"                         | `view`       | pageId ← promotion_id, creative, name                             |
+ * | track "Product Shared", "Cart Shared"            | `share`      | network ← share_via                                               |
+ * | track "Video Playback Started"                   | `video-play` | videoId ← video_id, content_asset_id, asset_id, content_asset_ids[0]; positionSec ← position; durationSec ← total_length |
+ * | track "Order Completed"                          | `conversion` | value ← revenue, total, value; currency; conversionType `order`   |
+ * | track "Signed Up"                                | `conversion` | conversionType `signup`                                           |
+ * | group                                            | `custom`     | name `group`; properties `{groupId}` (traits are not stored)      |
+ * | any other track                                  | `custom`     | name ← event                                                      |
+ * | identify (userId and anonymousId)                | `identify`   | the link anonymousId → userId                                     |
+ * | alias (previousId → userId)                      | `identify`   | the link previousId → userId                                      |
+ *
+ * Event names match case-insensitively, `_` as a space ("product_clicked" is "Product Clicked").
+ * A Pulse-only field the Spec's properties do not supply stays empty: a valid Spec message is
+ * never rejected for lacking one. Every other property stays in `properties`.
+ */
+import { createHash } from 'node:crypto';
+import { type DoorContext, derivedEventId, type EnvelopeInput } from '../envelope';
+import type { EventType } from '../events';
+import type { FieldError } from '../problem';
+import { channelOf, deviceTypeOf } from './device-context';
+import {
+  at,
+  currencyOf,
+  firstNumber,
+  firstText,
+  ID_MAX,
+  idOf,
+  type Props,
+  present,
+  textOf,
+} from './message-fields';
+import type { SegmentMessage, SegmentType } from './protocol';
+
+const TIME_MAX = 1e12;
+
+interface SpecMapping {
+  type: EventType;
+  fields: (p: Props) => Record<string, unknown>;
+}
+
+/** Segment Spec event names (normalised: lower case, `_` as space) → Pulse type and fields. */
+export const SPEC_EVENTS: Readonly<Record<string, SpecMapping>> = {
+  'product clicked': {
+    type: 'click',
+    fields: (p) => ({ elementId: firstText(ID_MAX, p.product_id, p.sku) }),
+  },
+  'promotion clicked': {
+    type: 'click',
+    fields: (p) => ({ elementId: firstText(ID_MAX, p.promotion_id, p.creative, p.name) }),
+  },
+  'email link clicked': { type: 'click', fields: (p) => ({ elementId: firstText(ID_MAX, p.link_id) }) },
+  'product viewed': { type: 'view', fields: (p) => ({ pageId: firstText(ID_MAX, p.product_id, p.sku) }) },
+  'product list viewed': {
+    type: 'view',
+    fields: (p) => ({ pageId: firstText(ID_MAX, p.list_id, p.category) }),
+  },
+  'promotion viewed': {
+    type: 'view',
+    fields: (p) => ({ pageId: firstText(ID_MAX, p.promotion_id, p.creative, p.name) }),
+  },
+  'product shared': { type: 'share', fields: (p) => ({ network: firstText(64, p.share_via) }) },
+  'cart shared': { type: 'share', fields: (p) => ({ network: firstText(64, p.share_via) }) },
+  'video playback started': {
+    type: 'video-play',
+    fields: (p) => ({
+      videoId: firstText(
+        ID_MAX,
+        p.video_id,
+        p.content_asset_id,
+        p.asset_id,
+        Array.isArray(p.content_asset_ids) ? p.content_asset_ids[0] : undefined,
+      ),
+      positionSec: firstNumber(0, TIME_MAX, p.position),
+      durationSec: firstNumber(0, TIME_MAX, p.total_length),
+    }),
+  },
+  'order completed': {
+    type: 'conversion',
+    fields: (p) => ({
+      value: firstNumber(-TIME_MAX, TIME_MAX, p.revenue, p.total, p.value),
+      currency: currencyOf(p.currency),
+      conversionType: 'order',
+    }),
+  },
+  'signed up': { type: 'conversion', fields: () => ({ conversionType: 'signup' }) },
+};
+
+export const normaliseEventName = (name: string): string =>
+  name
+    .trim()
+    .toLowerCase()
+    .replace(/[_\s]+/g, ' ');
+
+/** Message ids longer than Pulse's event ids keep their identity through a hash. */
+const eventIdOf = (messageId: string): string =>
+  messageId.length <= 100
+    ? messageId
+    : `m-${createHash('sha256').update(messageId).digest('base64url').slice(0, 32)}`;
+
+/** The parts of a message that say what happened: a retry (new sentAt, retry metadata) keeps them. */
+const stableContent = (m: SegmentMessage, type: SegmentType) => ({
+  type,
+  userId: idOf(m.userId),
+  anonymousId: idOf(m.anonymousId),
+  event: m.event,
+  name: m.name,
+  properties: m.properties,
+  timestamp: m.originalTimestamp ?? m.timestamp,
+  previousId: m.previousId,
+  groupId: m.groupId,
+});
+
+export interface Mapped {
+  input: EnvelopeInput;
+  /** Accepted and checked, but nothing to put on the stream (an identify that links nothing). */
+  noop: boolean;
+  /** Which message field the device time came from, to name it in a time error. */
+  timeField: 'originalTimestamp' | 'timestamp' | 'sentAt' | undefined;
+}
+
+/** Field errors of Pulse-only properties (campaign, experiment), which are validated, not guessed. */
+const pulseFieldErrors = (p: Props): FieldError[] => {
+  const errors: FieldError[] = [];
+  const check = (key: string, max: number) => {
+    if (p[key] !== undefined && textOf(p[key], max) === undefined)
+      errors.push({ path: `properties.${key}`, message: `Expected a string of 1..${max} characters` });
+  };
+  check('campaignId', 128);
+  check('experimentId', 128);
+  check('variant', 64);
+  return errors;
+};
+
+/**
+ * A validated message → the envelope's input. `batchSentAt` is the batch's `sentAt`, used for the
+ * messages that carry none of their own (the mobile SDKs stamp only the batch).
+ */
+export const mapSegmentMessage = (
+  m: SegmentMessage,
+  type: SegmentType,
+  ctx: Pick<DoorContext, 'sourceId' | 'receivedAt' | 'receivedAtIso'>,
+  batchSentAt?: string,
+): { ok: true; mapped: Mapped } | { ok: false; errors: FieldError[] } => {
+  const context = m.context ?? {};
+  const props: Props = m.properties ?? {};
+  const errors = type === 'identify' || type === 'alias' ? [] : pulseFieldErrors(props);
+  if (errors.length > 0) return { ok: false, errors };
+
+  const sentAt = m.sentAt ?? batchSentAt ?? undefined;
+  const device = m.originalTimestamp ?? m.timestamp ?? undefined;
+  const timeField = present(m.originalTimestamp)
+    ? 'originalTimestamp'
+    : present(m.timestamp)
+      ? 'timestamp'
+      : present(sentAt)
+        ? 'sentAt'
+        : undefined;
+  const userId = idOf(m.userId);
+  let anonymousId = idOf(m.anonymousId);
+  const input: EnvelopeInput = {
+    type: 'custom',
+    eventId:
+      typeof m.messageId === 'string'
+        ? eventIdOf(m.messageId)
+        : derivedEventId(ctx.sourceId, stableContent(m, type)),
+    timestamp: device ?? sentAt ?? ctx.receivedAtIso ?? ctx.receivedAt.toISOString(),
+    deviceType: deviceTypeOf(context),
+    properties: props,
+  };
+  if (sentAt) input.sentAt = sentAt;
+  const channel = channelOf(context);
+  if (channel) input.channel = channel;
+
+  let noop = false;
+  switch (type) {
+    case 'identify':
+    case 'alias': {
+      // An identify links an anonymous id to a user; alias links any earlier id (previousId) to
+      // the user. With only one id (or the same twice) there is no link to record.
+      if (type === 'alias') anonymousId = idOf(m.previousId);
+      input.type = 'identify';
+      input.properties = {};
+      noop = userId === undefined || anonymousId === undefined || userId === anonymousId;
+      break;
+    }
+    case 'page':
+      input.type = 'view';
+      input.pageId = firstText(ID_MAX, m.name, props.name, props.path);
+      break;
+    case 'screen':
+      input.type = 'view';
+      input.screen = firstText(ID_MAX, m.name, props.name);
+      break;
+    case 'group':
+      // Accounts are not a Pulse concept: the call is kept as a custom event of the person.
+      input.type = 'custom';
+      input.name = 'group';
+      input.properties = { groupId: idOf(m.groupId) };
+      break;
+    case 'track': {
+      const spec = SPEC_EVENTS[normaliseEventName(m.event as string)];
+      if (spec) {
+        input.type = spec.type;
+        const fields = input as Record<string, unknown>;
+        for (const [k, v] of Object.entries(spec.fields(props))) if (v !== undefined) fields[k] = v;
+      } else {
+        input.type = 'custom';
+        input.name = m.event;
+      }
+      break;
+    }
+  }
+  if (userId !== undefined) input.userId = userId;
+  if (anonymousId !== undefined) input.anonymousId = anonymousId;
+  if (input.type !== 'identify') {
+    // An explicit campaign beats the one from the landing page's UTM parameters.
+    const campaignId = textOf(props.campaignId, 128) ?? textOf(at(context, 'campaign', 'name'), 128);
+    if (campaignId !== undefined) input.campaignId = campaignId;
+    const experimentId = textOf(props.experimentId, 128);
+    const variant = textOf(props.variant, 64);
+    if (experimentId !== undefined) input.experimentId = experimentId;
+    if (variant !== undefined) input.variant = variant;
+  }
+  return { ok: true, mapped: { input, noop, timeField } };
+};

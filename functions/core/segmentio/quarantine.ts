@@ -1,0 +1,43 @@
+/**
+ * A rejected Segment message as the quarantine keeps it: whom it is about (so erasure finds
+ * it), what is stored of it, where its entry sits, and why it was refused. Pure.
+ */
+import { derivedEventId } from '../envelope';
+import type { Rejection } from '../ingest';
+import { ID_MAX, idOf, isPlainObject } from './message-fields';
+
+/** The person a rejected message is about, when it names one: erasure finds it by this key. */
+export const personKeyOfMessage = (raw: unknown): string | undefined => {
+  if (!isPlainObject(raw)) return undefined;
+  const id = (v: unknown) => {
+    const s = idOf(v);
+    return s !== undefined && s.length <= ID_MAX ? s : undefined;
+  };
+  return id(raw.userId) ?? id(raw.anonymousId) ?? id(raw.previousId);
+};
+
+/**
+ * A rejected message as the quarantine keeps it: without what Pulse never stores (the IP
+ * address, traits) and without the consent token (a bearer credential).
+ */
+export const quarantinePayload = (raw: unknown): string => {
+  if (!isPlainObject(raw)) return JSON.stringify(raw) ?? 'null';
+  const { traits: _traits, writeKey: _writeKey, ...rest } = raw;
+  if (isPlainObject(rest.context)) {
+    const { ip: _ip, consent, ...context } = rest.context;
+    if (isPlainObject(consent)) {
+      const { token: _token, ...keptConsent } = consent;
+      rest.context = { ...context, consent: keptConsent };
+    } else rest.context = consent === undefined ? context : { ...context, consent };
+  }
+  return JSON.stringify(rest);
+};
+
+/** Where a rejected message's quarantine entry sits: the same message (a retry) is one entry. */
+export const quarantinePosition = (raw: unknown, sourceId: string): string =>
+  isPlainObject(raw) && typeof raw.messageId === 'string' && raw.messageId.length <= 200
+    ? `m:${raw.messageId}`
+    : `h:${derivedEventId(sourceId, raw)}`;
+
+export const rejectionReason = (r: Rejection): string =>
+  `${r.code}: ${r.errors.map((e) => `${e.path || '(message)'} ${e.message}`).join('; ')}`.slice(0, 1000);
