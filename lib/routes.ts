@@ -292,6 +292,14 @@ export const routes = [
 ] as const satisfies readonly RouteDef[];
 
 export type RouteId = (typeof routes)[number]['id'];
+/** Every handler module that serves routes. */
+export type HandlerModule = (typeof routes)[number]['handler'];
+/** The routes a handler module serves. */
+export type RouteOf<M extends HandlerModule> = Extract<(typeof routes)[number], { handler: M }>;
+/** `/api/users/{userId}/tags/{tag}` → `'userId' | 'tag'`: the path parameters of a route, by type. */
+export type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}`
+  ? (Name extends `${infer Greedy}+` ? Greedy : Name) | PathParams<Rest>
+  : never;
 
 /** The catch-all: answers unknown paths (404) and wrong methods (405) with problem+json. */
 export const fallbackRoute = {

@@ -4,23 +4,21 @@ import { ConsentRepository } from '../adapters/consent-repository';
 import { logger } from '../adapters/observability';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
-import { consentBodySchema, grantedPurposes, issueConsentToken, PURPOSES } from '../core/consent';
+import { grantedPurposes, issueConsentToken, PURPOSES } from '../core/consent';
 import { Problem } from '../core/problem';
-import { parseBody } from '../core/query';
 import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
-import { subjectParam } from '../http/params';
-import type { HttpRequest, HttpResponse } from '../http/types';
+import type { Handlers } from '../http/operations';
 import { sourceWriteKeys } from '../http/write-keys';
+import { contract } from './consent.contract';
 
 const db = documentClient();
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
 const ttlDays = settings.consentTtlDays;
 
-const putConsent = async (request: HttpRequest): Promise<HttpResponse> => {
+const putConsent: Handlers<typeof contract>['putConsent'] = async (request, { params, body }) => {
   if (request.principal.kind !== 'source') throw new Problem(401, 'unauthorized');
-  const subject = subjectParam(request, 'userId');
-  const body = parseBody(consentBodySchema, request.body);
+  const subject = params.userId;
   const record = await consent.record(subject, body, request.principal.source.sourceId, request.receivedAt);
   const granted = grantedPurposes(body.purposes);
   const { token, expiresAt } = issueConsentToken(
@@ -44,8 +42,8 @@ const putConsent = async (request: HttpRequest): Promise<HttpResponse> => {
   };
 };
 
-const getConsent = async (request: HttpRequest): Promise<HttpResponse> => {
-  const subject = subjectParam(request, 'userId');
+const getConsent: Handlers<typeof contract>['getConsent'] = async (_request, { params }) => {
+  const subject = params.userId;
   const state = await consent.state(subject);
   if (!state.current && state.history.length === 0)
     throw new Problem(404, 'not_found', `No consent recorded for ${subject}`);
@@ -54,9 +52,10 @@ const getConsent = async (request: HttpRequest): Promise<HttpResponse> => {
 
 export const handler = httpHandler({
   module: 'consent/consent',
+  contract,
   authenticators: {
     writeKey: sourceWriteKeys(),
     jwt: jwtAuthenticator(),
   },
-  handle: (request) => (request.route.id === 'putConsent' ? putConsent(request) : getConsent(request)),
+  handlers: { putConsent, getConsent },
 });

@@ -53,12 +53,27 @@ export const isoTimeSchema = z
   .check(z.refine(isIsoTime, 'Expected an ISO-8601 date-time with offset or Z'));
 const isoTime = isoTimeSchema;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/**
+ * An id: 1..max characters, well-formed UTF-16 (a lone surrogate has no UTF-8 form, so DynamoDB
+ * would refuse the key) and no control characters. At most 4 bytes a character, so a 256-character
+ * id stays within DynamoDB's 1,024-byte sort keys.
+ */
+export const idText = (max: number) =>
+  text(max).check(
+    z.refine(
+      (s: string) => s.isWellFormed() && !CONTROL.test(s),
+      'Expected printable text (no control characters)',
+    ),
+  );
+
 /** The shared field schemas: every door validates these fields with these. */
-export const personIdSchema = text(FIELD_LIMITS.personId);
-export const campaignIdSchema = text(FIELD_LIMITS.campaignId);
-export const eventIdSchema = text(FIELD_LIMITS.eventId);
-export const experimentIdFieldSchema = text(FIELD_LIMITS.experimentId);
-export const variantFieldSchema = text(FIELD_LIMITS.variant);
+export const personIdSchema = idText(FIELD_LIMITS.personId);
+export const campaignIdSchema = idText(FIELD_LIMITS.campaignId);
+export const eventIdSchema = idText(FIELD_LIMITS.eventId);
+export const experimentIdFieldSchema = idText(FIELD_LIMITS.experimentId);
+export const variantFieldSchema = idText(FIELD_LIMITS.variant);
 export const consentTokenSchema = text(FIELD_LIMITS.consentToken);
 const nonNegative = z.number().check(z.gte(0), z.lte(1e12));
 

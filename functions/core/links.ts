@@ -16,6 +16,8 @@ import './zod';
 export const DEFAULT_LINK_TTL_DAYS = 90;
 export const MAX_LINK_TTL_DAYS = 365;
 export const MAX_URL_LENGTH = 2048;
+/** Longer than any token we sign (URLs are at most 2 KB): refused before any HMAC work. */
+export const MAX_LINK_TOKEN_LENGTH = 8192;
 /** Clicks of one link within the same minute are one click (a double click, a client retry). */
 export const CLICK_WINDOW_MS = 60_000;
 /** The source id the link door stamps on its events (no write key is involved). */

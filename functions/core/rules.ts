@@ -304,13 +304,10 @@ export const parseRuleBody = (body: unknown): RuleBody => {
   };
 };
 
-export const parseRuleId = (value: string | undefined): string => {
-  if (value === undefined || !RULE_ID_PATTERN.test(value))
-    throw new Problem(400, 'validation_failed', 'Invalid ruleId', [
-      { path: 'ruleId', message: 'Expected 1..64 characters of A-Z, a-z, 0-9, _ and -' },
-    ]);
-  return value;
-};
+export const ruleIdSchema = z
+  .string()
+  .check(z.regex(RULE_ID_PATTERN, 'Expected 1..64 characters of A-Z, a-z, 0-9, _ and -'));
+
 
 /** Identifies what a rule decides (tag and condition): a change means a new backfill. */
 export const ruleHash = (rule: RuleBody): string =>

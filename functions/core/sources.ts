@@ -30,4 +30,9 @@ export const mintWriteKey = (kind: SourceKind): string =>
 
 export const hashWriteKey = (writeKey: string): string => createHash('sha256').update(writeKey).digest('hex');
 
+/** `src_` and 12 base64url characters as minted; a little room for ids minted otherwise. */
+export const sourceIdSchema = z
+  .string()
+  .check(z.regex(/^src_[A-Za-z0-9_-]{1,64}$/, 'Expected a source id (src_…)'));
+
 export const newSourceId = (): string => `src_${randomBytes(9).toString('base64url')}`;

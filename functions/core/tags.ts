@@ -47,13 +47,6 @@ export const parseTagsBody = (body: unknown): string[] => {
   return [...new Set(parsed.value.tags)];
 };
 
-/** A tag named in a path (`/tags/{tag}`). */
-export const parseTagParam = (value: string | undefined, name = 'tag'): string => {
-  if (value === undefined || !isTag(value))
-    throw new Problem(400, 'validation_failed', `Invalid ${name}`, [{ path: name, message: TAG_MESSAGE }]);
-  return value;
-};
-
 export const tooManyTags = (limit: 'tags' | 'manualTags', count: number): Problem =>
   new Problem(
     413,

@@ -9,33 +9,17 @@ import { documentClient, requireEnv } from '../adapters/aws';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { MetricsRepository } from '../adapters/metrics-repository';
 import { logger } from '../adapters/observability';
-import {
-  applyUpdate,
-  EXPERIMENT_LIMITS,
-  experimentBodySchema,
-  experimentIdSchema,
-  type StoredExperiment,
-} from '../core/experiments';
+import { applyUpdate, EXPERIMENT_LIMITS, type StoredExperiment } from '../core/experiments';
 import { Problem } from '../core/problem';
-import { parseBody } from '../core/query';
 import { experimentStats } from '../core/stats';
-import { parseWith } from '../core/zod';
 import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
-import type { HttpRequest, HttpResponse } from '../http/types';
+import type { Handlers } from '../http/operations';
+import { contract } from './experiments.contract';
 
 const db = documentClient();
 const experiments = new ExperimentsRepository(db, requireEnv(tables.experiments.envVar));
 const results = new MetricsRepository(db, requireEnv(tables.metrics.envVar));
-
-const experimentIdParam = (request: HttpRequest): string => {
-  const parsed = parseWith(experimentIdSchema, request.event.pathParameters?.experimentId ?? '');
-  if (!parsed.ok)
-    throw new Problem(400, 'validation_failed', 'Invalid experimentId', [
-      { path: 'experimentId', message: parsed.errors[0]?.message ?? 'Invalid' },
-    ]);
-  return parsed.value;
-};
 
 const existing = async (experimentId: string): Promise<StoredExperiment> => {
   const experiment = await experiments.get(experimentId);
@@ -43,9 +27,9 @@ const existing = async (experimentId: string): Promise<StoredExperiment> => {
   return experiment;
 };
 
-const putExperiment = async (request: HttpRequest): Promise<HttpResponse> => {
-  const experimentId = experimentIdParam(request);
-  const body = parseBody(experimentBodySchema, request.body);
+type Handler<K extends keyof typeof contract> = Handlers<typeof contract>[K];
+
+const putExperiment: Handler<'putExperiment'> = async (request, { params: { experimentId }, body }) => {
   const current = await experiments.get(experimentId);
   // Mutual exclusion by placement needs the others only when this one is to run.
   const running =
@@ -63,13 +47,13 @@ const putExperiment = async (request: HttpRequest): Promise<HttpResponse> => {
   return { status: current ? 200 : 201, body: next };
 };
 
-const getExperiment = async (request: HttpRequest): Promise<HttpResponse> => ({
+const getExperiment: Handler<'getExperiment'> = async (_request, { params }) => ({
   status: 200,
-  body: await existing(experimentIdParam(request)),
+  body: await existing(params.experimentId),
 });
 
-const experimentResults = async (request: HttpRequest): Promise<HttpResponse> => {
-  const experiment = await existing(experimentIdParam(request));
+const experimentResults: Handler<'experimentResults'> = async (_request, { params }) => {
+  const experiment = await existing(params.experimentId);
   const counts = await results.experimentCounts(experiment.experimentId);
   const stats = experimentStats(
     experiment.variants.map((v) => ({
@@ -95,16 +79,8 @@ const experimentResults = async (request: HttpRequest): Promise<HttpResponse> =>
 
 export const handler = httpHandler({
   module: 'experiments/experiments',
+  contract,
   authenticators: { jwt: jwtAuthenticator() },
   body: { maxBytes: EXPERIMENT_LIMITS.bodyBytes },
-  handle: (request) => {
-    switch (request.route.id) {
-      case 'putExperiment':
-        return putExperiment(request);
-      case 'experimentResults':
-        return experimentResults(request);
-      default:
-        return getExperiment(request);
-    }
-  },
+  handlers: { putExperiment, getExperiment, experimentResults },
 });

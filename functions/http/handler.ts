@@ -8,11 +8,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { fallbackRoute, handlerModules, routeForKey } from '../../lib/routes';
+import { fallbackRoute, type HandlerModule, handlerModules, routeForKey } from '../../lib/routes';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
-import { Problem } from '../core/problem';
+import { type FieldError, Problem } from '../core/problem';
+import { parseBody, parseQuery } from '../core/query';
+import { parseWith } from '../core/zod';
 import { type Authenticators, authenticate, requiredAuthenticator, segmentWriteKey } from './auth';
 import { type BodyOptions, decodeBody } from './body';
+import type { Contract, Handlers, OperationContract } from './operations';
 import type { HttpRequest, HttpResponse, HttpResult } from './types';
 
 export const JSON_HEADERS = { 'content-type': 'application/json' } as const;
@@ -47,20 +50,54 @@ export const problemErrors = (): MiddlewareObj<APIGatewayProxyEventV2, HttpResul
   },
 });
 
-export interface HttpHandlerOptions {
-  /** This function's handler module (route-table `handler`), checked against the authenticators. */
-  module: string;
+export interface HttpHandlerOptions<M extends HandlerModule, C extends Contract<M>> {
+  /** This function's handler module (route-table `handler`). */
+  module: M;
+  /** What each of its routes takes and answers (`<module>.contract.ts`). */
+  contract: C;
+  /** One handle per operation of the contract. */
+  handlers: Handlers<C>;
   authenticators: Authenticators;
   body?: BodyOptions;
-  /** The `$default` catch-all: no route of its own, no auth, body ignored. */
-  fallback?: boolean;
-  handle: (request: HttpRequest) => Promise<HttpResponse>;
 }
 
 const DEFAULT_BODY: BodyOptions = { maxBytes: 1024 * 1024 };
 const FALLBACK = { id: fallbackRoute.id, method: 'GET', path: '$default', auth: fallbackRoute.auth } as const;
 
-export const httpHandler = (options: HttpHandlerOptions) => {
+/** The operation's input, validated by its contract: a Problem naming every offending field. */
+const validInput = (
+  operation: OperationContract,
+  pathParameters: Record<string, string | undefined>,
+  queryParameters: Record<string, string | undefined> | undefined,
+  body: unknown,
+) => {
+  const params: Record<string, unknown> = {};
+  const errors: FieldError[] = [];
+  let notFound = false;
+  for (const [name, schema] of Object.entries(operation.params ?? {})) {
+    const parsed = parseWith(schema, pathParameters[name] ?? '', [name]);
+    if (parsed.ok) params[name] = parsed.value;
+    else {
+      errors.push(...parsed.errors);
+      notFound ||= operation.notFoundParams?.includes(name) ?? false;
+    }
+  }
+  if (notFound) throw new Problem(404, 'not_found', 'No such resource', errors);
+  if (errors.length > 0) throw new Problem(400, 'validation_failed', 'Invalid path parameters', errors);
+  const query = operation.query ? parseQuery(operation.query, queryParameters) : (queryParameters ?? {});
+  const validatedBody =
+    operation.body && operation.bodyValidation !== 'handler' ? parseBody(operation.body, body) : body;
+  return { params, query, body: validatedBody };
+};
+
+/** Common to every HTTP function: routing, logging, auth, body decoding, problem+json errors. */
+const wrap = (options: {
+  module: string;
+  authenticators: Authenticators;
+  body?: BodyOptions;
+  fallback?: boolean;
+  handle: (request: HttpRequest) => Promise<HttpResponse>;
+}) => {
   // Fail at init, not at the first request, if a route of this module cannot be authenticated.
   for (const route of handlerModules().get(options.module) ?? []) {
     const needed = requiredAuthenticator(route.auth);
@@ -113,3 +150,39 @@ export const httpHandler = (options: HttpHandlerOptions) => {
     .use(problemErrors())
     .handler(core);
 };
+
+/**
+ * The handler of a module that serves routes: each request's route picks its operation, whose
+ * contract validates the path parameters, query and body before its handle runs.
+ */
+export const httpHandler = <M extends HandlerModule, C extends Contract<M>>(
+  options: HttpHandlerOptions<M, C>,
+) => {
+  const operations = options.contract as unknown as Record<string, OperationContract>;
+  const handlers = options.handlers as unknown as Record<
+    string,
+    (request: HttpRequest, input: unknown) => Promise<HttpResponse>
+  >;
+  return wrap({
+    module: options.module,
+    authenticators: options.authenticators,
+    ...(options.body && { body: options.body }),
+    handle: async (request) => {
+      const operation = operations[request.route.id];
+      const handle = handlers[request.route.id];
+      // The route table routed here a route this module has no operation for: a deployment bug.
+      if (!operation || !handle) throw new Error(`${options.module} has no operation ${request.route.id}`);
+      const input = validInput(
+        operation,
+        request.event.pathParameters ?? {},
+        request.event.queryStringParameters,
+        request.body,
+      );
+      return handle(request, input);
+    },
+  });
+};
+
+/** API Gateway's `$default` route: no route of its own, no auth, the body ignored. */
+export const fallbackHandler = (handle: (request: HttpRequest) => Promise<HttpResponse>) =>
+  wrap({ module: fallbackRoute.handler, authenticators: {}, fallback: true, handle });

@@ -4,13 +4,14 @@
  * answer 202 / 207 / 400 only once Kinesis has taken every accepted event.
  */
 import { MetricUnit, metrics } from '../adapters/observability';
-import { isEventType, LIMITS } from '../core/events';
+import { LIMITS } from '../core/events';
 import { distinctById, type IngestOutcome, ingestBatch, ingestOne, isRejection } from '../core/ingest';
 import { Problem, tooLarge } from '../core/problem';
 import { ingestDoor } from '../http/door';
 import { httpHandler } from '../http/handler';
+import type { Handlers } from '../http/operations';
 import { publishToStream } from '../http/stream-publish';
-import type { HttpRequest, HttpResponse } from '../http/types';
+import { contract } from './engagement.contract';
 
 const door = ingestDoor('api');
 
@@ -22,12 +23,9 @@ const countRejections = (outcome: IngestOutcome) => {
   }
 };
 
-const trackOne = async (request: HttpRequest): Promise<HttpResponse> => {
-  const type = request.event.pathParameters?.type ?? '';
-  if (!isEventType(type))
-    throw new Problem(404, 'not_found', `Unknown event type "${type}"`, [
-      { path: 'type', message: 'Expected click, view, share, video-play, conversion or custom' },
-    ]);
+type Handler<K extends keyof typeof contract> = Handlers<typeof contract>[K];
+
+const trackOne: Handler<'trackOne'> = async (request, { params: { type } }) => {
   if (
     request.body === undefined ||
     request.body === null ||
@@ -49,7 +47,7 @@ const trackOne = async (request: HttpRequest): Promise<HttpResponse> => {
   return { status: 202, body: { accepted: 1, eventIds: [result.event.eventId] } };
 };
 
-const trackBatch = async (request: HttpRequest): Promise<HttpResponse> => {
+const trackBatch: Handler<'trackBatch'> = async (request) => {
   const body = request.body as { events?: unknown } | undefined;
   if (!body || typeof body !== 'object' || Array.isArray(body) || !Array.isArray(body.events))
     throw new Problem(400, 'validation_failed', 'Body must be {"events": [...]}', [
@@ -92,7 +90,8 @@ const trackBatch = async (request: HttpRequest): Promise<HttpResponse> => {
 
 export const handler = httpHandler({
   module: 'ingest/engagement',
+  contract,
   authenticators: { writeKey: door.writeKeys },
   body: { maxBytes: LIMITS.bodyBytes },
-  handle: (request) => (request.route.id === 'trackBatch' ? trackBatch(request) : trackOne(request)),
+  handlers: { trackOne, trackBatch },
 });

@@ -6,21 +6,19 @@ import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { accepted } from '../core/ingest';
-import { clickConsent, clickEvent, type LinkClaims, linkBodySchema, readLink, signLink } from '../core/links';
+import { clickConsent, clickEvent, type LinkClaims, readLink, signLink } from '../core/links';
 import { Problem } from '../core/problem';
-import { parseBody } from '../core/query';
 import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
+import type { Handlers } from '../http/operations';
 import { publishToStream } from '../http/stream-publish';
-import type { HttpRequest, HttpResponse } from '../http/types';
+import type { HttpRequest } from '../http/types';
+import { contract } from './links.contract';
 
 const db = documentClient();
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
 const { consentRequired } = settings;
-
-/** Longer than any token we sign (URLs are at most 2 KB): refused before any HMAC work. */
-const MAX_TOKEN_LENGTH = 8192;
 
 /** Where this API is reached: API Gateway's domain name (the Host locally), and the scheme. */
 const apiBase = (request: HttpRequest): string => {
@@ -31,8 +29,9 @@ const apiBase = (request: HttpRequest): string => {
   return `${proto}://${host}`;
 };
 
-const createLink = async (request: HttpRequest): Promise<HttpResponse> => {
-  const body = parseBody(linkBodySchema, request.body);
+type Handler<K extends keyof typeof contract> = Handlers<typeof contract>[K];
+
+const createLink: Handler<'createLink'> = async (request, { body }) => {
   const { token, expiresAt } = signLink(await signingKey(), body, request.receivedAt);
   return { status: 201, body: { token, href: `${apiBase(request)}/r/${token}`, expiresAt } };
 };
@@ -53,10 +52,8 @@ const recordClick = async (claims: LinkClaims, token: string, receivedAt: Date):
   return true;
 };
 
-const followLink = async (request: HttpRequest): Promise<HttpResponse> => {
-  const token = request.event.pathParameters?.token ?? '';
-  const claims =
-    token.length <= MAX_TOKEN_LENGTH ? readLink(await signingKey(), token, request.receivedAt) : undefined;
+const followLink: Handler<'followLink'> = async (request, { params: { token } }) => {
+  const claims = readLink(await signingKey(), token, request.receivedAt);
   if (!claims) {
     metrics.addMetric('LinkTokensRefused', MetricUnit.Count, 1);
     throw new Problem(404, 'not_found', 'Unknown or expired link');
@@ -77,6 +74,7 @@ const followLink = async (request: HttpRequest): Promise<HttpResponse> => {
 
 export const handler = httpHandler({
   module: 'links/links',
+  contract,
   authenticators: { jwt: jwtAuthenticator() },
-  handle: (request) => (request.route.id === 'createLink' ? createLink(request) : followLink(request)),
+  handlers: { createLink, followLink },
 });

@@ -17,8 +17,8 @@ import { Problem } from '../core/problem';
 import { keyedIdHash } from '../core/signing';
 import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
-import { subjectParam } from '../http/params';
-import type { HttpRequest, HttpResponse } from '../http/types';
+import type { Handlers } from '../http/operations';
+import { contract } from './privacy.contract';
 import { exportable, personalDataRegistry } from './registry';
 
 const db = documentClient();
@@ -48,8 +48,10 @@ const linkedIds = async (subject: string): Promise<string[]> => {
   return [...new Set([subject, person, ...linked.map((l) => l.anonymousId)])];
 };
 
-const erase = async (request: HttpRequest): Promise<HttpResponse> => {
-  const subject = subjectParam(request, 'userId');
+type Handler<K extends keyof typeof contract> = Handlers<typeof contract>[K];
+
+const eraseUser: Handler<'eraseUser'> = async (request, { params }) => {
+  const subject = params.userId;
   const key = await signingKey();
   const ids = await linkedIds(subject);
   const hashes = ids.map((id) => keyedIdHash(key, id));
@@ -67,8 +69,8 @@ const erase = async (request: HttpRequest): Promise<HttpResponse> => {
   return { status: 200, body: { erased: true, ids: ids.length, deleted } };
 };
 
-const exportData = async (request: HttpRequest): Promise<HttpResponse> => {
-  const subject = subjectParam(request, 'userId');
+const exportUser: Handler<'exportUser'> = async (request, { params }) => {
+  const subject = params.userId;
   const ids = await linkedIds(subject);
   const stores: Record<string, unknown> = {};
   for (const store of await registry()) stores[store.name] = exportable(await store.export(ids));
@@ -79,6 +81,7 @@ const exportData = async (request: HttpRequest): Promise<HttpResponse> => {
 
 export const handler = httpHandler({
   module: 'privacy/privacy',
+  contract,
   authenticators: { jwt: jwtAuthenticator() },
-  handle: (request) => (request.route.id === 'eraseUser' ? erase(request) : exportData(request)),
+  handlers: { eraseUser, exportUser },
 });

@@ -12,19 +12,19 @@ import {
   type PromotionConsent,
   type PromotionQuery,
   promotionConsent,
-  promotionQuerySchema,
   runningAt,
   type StoredExperiment,
 } from '../core/experiments';
 import { accepted } from '../core/ingest';
 import { Problem } from '../core/problem';
-import { parseQuery } from '../core/query';
 import { assignVariant, isTargeted, targetsTags } from '../core/variant-assignment';
 import { enforceRateLimit } from '../http/door';
 import { httpHandler } from '../http/handler';
+import type { Handlers } from '../http/operations';
 import { publishToStream } from '../http/stream-publish';
 import type { HttpRequest, HttpResponse } from '../http/types';
 import { sourceWriteKeys } from '../http/write-keys';
+import { contract } from './promotion.contract';
 
 const db = documentClient();
 const experiments = new ExperimentsRepository(db, requireEnv(tables.experiments.envVar));
@@ -104,10 +104,9 @@ const assignmentOf = async (
   return known(kept.variant) ?? variant;
 };
 
-const promotion = async (request: HttpRequest): Promise<HttpResponse> => {
+const promotion: Handlers<typeof contract>['promotion'] = async (request, { query }) => {
   if (request.principal.kind !== 'source') throw new Problem(401, 'unauthorized');
   const { source } = request.principal;
-  const query = parseQuery(promotionQuerySchema, request.event.queryStringParameters);
   await enforceRateLimit(limiter, source, 1);
 
   const experiment = runningAt(await definitions.get(), query.placement);
@@ -168,6 +167,7 @@ const promotion = async (request: HttpRequest): Promise<HttpResponse> => {
 
 export const handler = httpHandler({
   module: 'promotion/promotion',
+  contract,
   authenticators: { writeKey: sourceWriteKeys() },
-  handle: promotion,
+  handlers: { promotion },
 });

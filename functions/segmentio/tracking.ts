@@ -19,9 +19,9 @@ import {
   type SegmentOutcome,
 } from '../core/segmentio/ingest-message';
 import {
-  isSegmentCall,
   SEGMENT_CALLS,
   SEGMENT_LIMITS,
+  type SegmentCall,
   type SegmentType,
   segmentTimeOf,
 } from '../core/segmentio/protocol';
@@ -35,6 +35,7 @@ import { ingestDoor } from '../http/door';
 import { httpHandler } from '../http/handler';
 import { publishToStream } from '../http/stream-publish';
 import type { HttpRequest, HttpResponse } from '../http/types';
+import { contract, perCall } from './tracking.contract';
 
 const db = documentClient();
 const quarantine = new QuarantineRepository(db, requireEnv(tables.quarantine.envVar));
@@ -165,12 +166,12 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
 
 export const handler = httpHandler({
   module: 'segmentio/tracking',
+  contract,
   authenticators: { writeKey: door.writeKeys },
   body: { maxBytes: SEGMENT_LIMITS.requestBytes, anyContentType: true },
-  handle: async (request) => {
-    const call = request.route.path.slice('/v1/'.length);
-    if (!isSegmentCall(call)) throw new Problem(404, 'not_found', `No Segment call ${call}`);
+  // One operation per call path: each serves the message type its call takes.
+  handlers: perCall((call) => {
     const type = SEGMENT_CALLS[call];
-    return type === 'batch' ? batch(request) : single(request, type);
-  },
+    return (request: HttpRequest) => (type === 'batch' ? batch(request) : single(request, type));
+  }),
 });

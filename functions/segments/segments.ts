@@ -11,12 +11,11 @@ import { logger } from '../adapters/observability';
 import type { StoredRule } from '../adapters/rules-repository';
 import { TagsRepository } from '../adapters/tags-repository';
 import { Problem } from '../core/problem';
-import { pageQuerySchema, parseQuery } from '../core/query';
-import { parseRuleBody, parseRuleId } from '../core/rules';
-import { parseTagParam } from '../core/tags';
+import { parseRuleBody } from '../core/rules';
 import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
-import type { HttpRequest, HttpResponse } from '../http/types';
+import type { Handlers } from '../http/operations';
+import { contract } from './segments.contract';
 
 const tags = new TagsRepository(documentClient(), requireEnv(tables.tags.envVar));
 
@@ -41,8 +40,9 @@ const ruleView = (rule: StoredRule, job: BackfillJob | undefined) => ({
   ...(job && { backfill: backfillView(job) }),
 });
 
-const putRule = async (request: HttpRequest): Promise<HttpResponse> => {
-  const ruleId = parseRuleId(request.event.pathParameters?.ruleId);
+type Handler<K extends keyof typeof contract> = Handlers<typeof contract>[K];
+
+const putRule: Handler<'putRule'> = async (request, { params: { ruleId } }) => {
   const body = parseRuleBody(request.body);
   const { rule, created, changed } = await tags.putRule(ruleId, body, request.receivedAt);
   const job = changed
@@ -52,8 +52,7 @@ const putRule = async (request: HttpRequest): Promise<HttpResponse> => {
   return { status: created ? 201 : 200, body: ruleView(rule, job) };
 };
 
-const listRules = async ({ event }: HttpRequest): Promise<HttpResponse> => {
-  const { limit, cursor } = parseQuery(pageQuerySchema, event.queryStringParameters);
+const listRules: Handler<'listRules'> = async (_request, { query: { limit, cursor } }) => {
   const page = await tags.rulesPage(limit, cursor);
   const jobs = await tags.backfills(page.items.map((r) => r.ruleId));
   return {
@@ -65,8 +64,7 @@ const listRules = async ({ event }: HttpRequest): Promise<HttpResponse> => {
   };
 };
 
-const listSegments = async ({ event }: HttpRequest): Promise<HttpResponse> => {
-  const { limit, cursor } = parseQuery(pageQuerySchema, event.queryStringParameters);
+const listSegments: Handler<'listSegments'> = async (_request, { query: { limit, cursor } }) => {
   const page = await tags.segmentsPage(Math.min(limit, MAX_SEGMENTS_PAGE), cursor);
   return {
     status: 200,
@@ -74,9 +72,10 @@ const listSegments = async ({ event }: HttpRequest): Promise<HttpResponse> => {
   };
 };
 
-const segmentUsers = async ({ event }: HttpRequest): Promise<HttpResponse> => {
-  const tag = parseTagParam(event.pathParameters?.tag);
-  const { limit, cursor } = parseQuery(pageQuerySchema, event.queryStringParameters);
+const segmentUsers: Handler<'segmentUsers'> = async (
+  _request,
+  { params: { tag }, query: { limit, cursor } },
+) => {
   if (!(await tags.segmentExists(tag))) throw new Problem(404, 'not_found', `No segment ${tag}`);
   const page = await tags.segmentMembers(tag, limit, cursor);
   return {
@@ -85,15 +84,9 @@ const segmentUsers = async ({ event }: HttpRequest): Promise<HttpResponse> => {
   };
 };
 
-const routes: Record<string, (request: HttpRequest) => Promise<HttpResponse>> = {
-  putRule,
-  listRules,
-  listSegments,
-  segmentUsers,
-};
-
 export const handler = httpHandler({
   module: 'segments/segments',
+  contract,
   authenticators: { jwt: jwtAuthenticator() },
-  handle: (request) => (routes[request.route.id] ?? segmentUsers)(request),
+  handlers: { putRule, listRules, listSegments, segmentUsers },
 });

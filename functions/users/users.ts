@@ -14,17 +14,18 @@ import { PeopleRepository } from '../adapters/people-repository';
 import { TagsRepository } from '../adapters/tags-repository';
 import type { PersonStats } from '../core/person';
 import { Problem } from '../core/problem';
-import { type PersonTag, parseTagParam, parseTagsBody } from '../core/tags';
+import { type PersonTag, parseTagsBody } from '../core/tags';
 import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
-import { subjectParam } from '../http/params';
-import type { HttpRequest, HttpResponse } from '../http/types';
+import type { Handlers } from '../http/operations';
+import type { HttpResponse } from '../http/types';
+import { contract } from './users.contract';
 
 const db = documentClient();
 const usersTable = requireEnv(tables.users.envVar);
 const people = new PeopleRepository(db, usersTable);
 const identity = new IdentityReader(db, usersTable);
-const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
+const tagsRepository = new TagsRepository(db, requireEnv(tables.tags.envVar));
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
 
 interface Person {
@@ -37,8 +38,7 @@ interface Person {
 }
 
 /** Everything about the person an id names; 404 when there is nothing. */
-const findPerson = async (request: HttpRequest): Promise<Person> => {
-  const requested = subjectParam(request, 'userId');
+const findPerson = async (requested: string): Promise<Person> => {
   let personKey = await identity.resolvePerson(requested);
   let stored = (await people.load([personKey])).people.get(personKey);
   // A profile frozen by a merge whose link is not readable yet: its user is the person.
@@ -48,7 +48,10 @@ const findPerson = async (request: HttpRequest): Promise<Person> => {
   }
   const linked = await identity.linkedIds(personKey);
   const ids = [...new Set([personKey, requested, ...linked.map((l) => l.anonymousId)])];
-  const [personTags, current] = await Promise.all([tags.personTags(personKey), consent.currentFor(ids)]);
+  const [personTags, current] = await Promise.all([
+    tagsRepository.personTags(personKey),
+    consent.currentFor(ids),
+  ]);
   const stats = stored && stored.version > 0 ? stored.stats : undefined;
   if (!stats && linked.length === 0 && personTags.length === 0 && current.size === 0)
     throw new Problem(404, 'not_found', `No user ${requested}`);
@@ -77,27 +80,39 @@ const profile = (p: Person) => ({
   })),
 });
 
-const getUser = async (request: HttpRequest): Promise<HttpResponse> => ({
+type Handler<K extends keyof typeof contract> = Handlers<typeof contract>[K];
+
+const getUser: Handler<'getUser'> = async (_request, { params }) => ({
   status: 200,
-  body: profile(await findPerson(request)),
+  body: profile(await findPerson(params.userId)),
 });
 
-const writeTags = async (request: HttpRequest): Promise<HttpResponse> => {
-  // The body first: a bad one is a 400 whoever it is for.
-  const body = request.route.id === 'deleteTag' ? undefined : parseTagsBody(request.body);
-  const tag = request.route.id === 'deleteTag' ? parseTagParam(request.event.pathParameters?.tag) : undefined;
-  const { personKey } = await findPerson(request);
-  const list =
-    request.route.id === 'putTags'
-      ? await tags.replaceManualTags(personKey, body as string[], request.receivedAt)
-      : request.route.id === 'addTags'
-        ? await tags.addManualTags(personKey, body as string[], request.receivedAt)
-        : await tags.removeManualTag(personKey, tag as string);
-  return { status: 200, body: { userId: personKey, tags: list } };
+/** Manual tags: the body first (a bad one is a 400 whoever it is for), then the person. */
+const putTags: Handler<'putTags'> = async (request, { params, body }) => {
+  const tags = parseTagsBody(body);
+  const { personKey } = await findPerson(params.userId);
+  return tagList(personKey, await tagsRepository.replaceManualTags(personKey, tags, request.receivedAt));
 };
+
+const addTags: Handler<'addTags'> = async (request, { params, body }) => {
+  const tags = parseTagsBody(body);
+  const { personKey } = await findPerson(params.userId);
+  return tagList(personKey, await tagsRepository.addManualTags(personKey, tags, request.receivedAt));
+};
+
+const deleteTag: Handler<'deleteTag'> = async (_request, { params }) => {
+  const { personKey } = await findPerson(params.userId);
+  return tagList(personKey, await tagsRepository.removeManualTag(personKey, params.tag));
+};
+
+const tagList = (personKey: string, list: PersonTag[]): HttpResponse => ({
+  status: 200,
+  body: { userId: personKey, tags: list },
+});
 
 export const handler = httpHandler({
   module: 'users/users',
+  contract,
   authenticators: { jwt: jwtAuthenticator() },
-  handle: (request) => (request.route.id === 'getUser' ? getUser(request) : writeTags(request)),
+  handlers: { getUser, putTags, addTags, deleteTag },
 });

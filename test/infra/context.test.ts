@@ -161,7 +161,8 @@ describe('non-default context', () => {
     } finally {
       engine.free();
     }
-  });
+    // The validator evaluates every rule over the whole template: seconds of CPU, more on a busy machine.
+  }, 120_000);
 
   it('still builds every table', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', tableList.length);

@@ -4,8 +4,8 @@
  */
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
-import { apiSchemas } from '../../functions/core/api-schemas';
-import { openApiDocument } from '../../functions/core/openapi';
+import { contracts } from '../../functions/service/contracts';
+import { openApiDocument } from '../../functions/service/openapi-document';
 import { type RouteDef, routes } from '../../lib/routes';
 
 type Operation = {
@@ -67,13 +67,18 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it('documents request bodies from the registered zod schemas, and problem+json errors', () => {
-    for (const [id, schemas] of Object.entries(apiSchemas)) {
-      const route = routes.find((r) => r.id === id) as RouteDef | undefined;
-      expect([id, route !== undefined]).toEqual([id, true]);
-      if (schemas?.body)
-        expect(operation(route as RouteDef)?.requestBody?.content['application/json']).toBeDefined();
-    }
+  it("documents request bodies and path parameters from each operation's contract, and problem+json errors", () => {
+    for (const [module, contract] of Object.entries(contracts))
+      for (const [id, schemas] of Object.entries(
+        contract as Record<string, { body?: unknown; params?: object }>,
+      )) {
+        const route = routes.find((r) => r.id === id) as RouteDef | undefined;
+        expect([id, route?.handler]).toEqual([id, module]);
+        if (schemas.body)
+          expect(operation(route as RouteDef)?.requestBody?.content['application/json']).toBeDefined();
+        for (const name of Object.keys(schemas.params ?? {}))
+          expect(operation(route as RouteDef)?.parameters?.find((p) => p.name === name)?.in).toBe('path');
+      }
     const batch = operation(routes.find((r) => r.id === 'segment_b') as RouteDef);
     const schema = batch?.requestBody?.content['text/plain']?.schema as {
       properties: Record<string, unknown>;

@@ -9,9 +9,9 @@ import {
   evaluateRules,
   parseCondition,
   parseRuleBody,
-  parseRuleId,
   ruleBodySchema,
   ruleHash,
+  ruleIdSchema,
 } from '../../functions/core/rules';
 
 const DAY = 86_400_000;
@@ -141,9 +141,9 @@ describe('rule validation', () => {
   });
 
   it('checks rule ids', () => {
-    expect(parseRuleId('frequent-viewers_1')).toBe('frequent-viewers_1');
+    expect(ruleIdSchema.safeParse('frequent-viewers_1').success).toBe(true);
     for (const bad of [undefined, '', 'a b', 'x'.repeat(65), 'a#b'])
-      expect(() => parseRuleId(bad)).toThrow(Problem);
+      expect(ruleIdSchema.safeParse(bad).success).toBe(false);
   });
 
   it('hashes what a rule decides, not how it is written', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Problem } from '../../functions/core/problem';
-import { isTag, parseTagParam, parseTagsBody, sortTags } from '../../functions/core/tags';
+import { isTag, parseTagsBody, sortTags, tagSchema } from '../../functions/core/tags';
 
 const problem = (f: () => unknown) => {
   try {
@@ -43,9 +43,9 @@ describe('tags', () => {
   });
 
   it('path parameters', () => {
-    expect(parseTagParam('vip')).toBe('vip');
-    expect(problem(() => parseTagParam('NOPE'))).toMatchObject({ errors: [{ path: 'tag' }] });
-    expect(problem(() => parseTagParam(undefined))).toMatchObject({ status: 400 });
+    expect(tagSchema.safeParse('vip').success).toBe(true);
+    expect(tagSchema.safeParse('NOPE').success).toBe(false);
+    expect(tagSchema.safeParse(undefined).success).toBe(false);
   });
 
   it('sort by tag, then source', () => {

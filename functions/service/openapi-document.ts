@@ -1,13 +1,17 @@
 /**
  * The OpenAPI 3.1 document, generated: every route of the route table (method, path, auth) with
- * the zod schemas api-schemas.ts registers for it, as JSON Schema 2020-12 (OpenAPI 3.1's own
- * dialect, from zod 4's toJSONSchema). Pure.
+ * the schemas of its operation's contract (functions/service/contracts.ts), as JSON Schema
+ * 2020-12 (OpenAPI 3.1's own dialect, from zod 4's toJSONSchema). Pure: no AWS client.
  */
 import * as z from 'zod/mini';
 import { type AuthKind, type RouteDef, routes } from '../../lib/routes';
-import { apiSchemas, problemSchema, type RouteSchemas } from './api-schemas';
-import { LIMITS } from './events';
-import { SEGMENT_LIMITS } from './segmentio/protocol';
+import { LIMITS } from '../core/events';
+import { problemSchema } from '../core/response-schemas';
+import { SEGMENT_LIMITS } from '../core/segmentio/protocol';
+import type { OperationContract } from '../http/operations';
+import { contracts } from './contracts';
+
+type RouteSchemas = OperationContract;
 
 type Json = Record<string, unknown>;
 
@@ -163,7 +167,9 @@ export const openApiDocument = () => {
   hoistedCount = 0;
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of routes as readonly RouteDef[]) {
-    const schemas = apiSchemas[route.id as keyof typeof apiSchemas];
+    const schemas = (contracts as unknown as Record<string, Record<string, OperationContract>>)[
+      route.handler
+    ]?.[route.id];
     const operation: Json = {
       operationId: route.id,
       summary: route.summary,

@@ -1,0 +1,23 @@
+/** What `segments/segments` takes and answers (see functions/http/operations.ts). */
+import { pageQuerySchema } from '../core/query';
+import { ok } from '../core/response-schemas';
+import { ruleBodySchema, ruleIdSchema } from '../core/rules';
+import { tagSchema } from '../core/tags';
+import type { Contract } from '../http/operations';
+
+export const contract = {
+  putRule: {
+    params: { ruleId: ruleIdSchema },
+    body: ruleBodySchema,
+    // parseRuleBody names paths inside the rule (`when.all.1.withinDays`); a union's errors would not.
+    bodyValidation: 'handler',
+    responses: ok('The rule; a backfill applies it to existing users'),
+  },
+  listRules: { query: pageQuerySchema, responses: ok('Segment rules') },
+  listSegments: { query: pageQuerySchema, responses: ok('Tags with their exact sizes') },
+  segmentUsers: {
+    params: { tag: tagSchema },
+    query: pageQuerySchema,
+    responses: ok('Members of the segment'),
+  },
+} satisfies Contract<'segments/segments'>;
