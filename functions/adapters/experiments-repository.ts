@@ -1,5 +1,5 @@
 /**
- * Experiment definitions and assignments in the variants table.
+ * Experiment definitions and assignments in the experiments table.
  *
  * Key design:
  * - definitions: `experiments` / `<experimentId>` — all in one partition, so the promotion
