@@ -9,7 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConsentBody, Purpose } from '../core/consent';
+import { keyedIdHash } from '../core/signing';
 import { batchGetAll, batchWriteAll, type Item, queryPartition } from './dynamo';
+import { eraseEach, type PersonalDataStore } from './personal-data';
 
 export interface ConsentRecord {
   subject: string;
@@ -115,5 +117,27 @@ export class ConsentRepository {
     }));
     await batchWriteAll(this.db, this.tableName, [...proofs, ...deletes]);
     return items.length;
+  }
+}
+
+/** Consent as personal data: erasure moves the history under a keyed hash of the id (the proof the law asks for). */
+export class ConsentPersonalData implements PersonalDataStore {
+  readonly name = 'consent';
+  readonly tables = ['consent'] as const;
+
+  constructor(
+    private readonly consent: ConsentRepository,
+    /** The signing key: the keyed hash the proof is kept under. */
+    private readonly key: Uint8Array,
+  ) {}
+
+  async export(ids: readonly string[]): Promise<unknown[]> {
+    return (
+      await Promise.all(ids.map(async (id) => ({ subject: id, ...(await this.consent.state(id)) })))
+    ).filter((s) => s.current || s.history.length > 0);
+  }
+
+  erase(ids: readonly string[]): Promise<number> {
+    return eraseEach(ids, (id) => this.consent.erase(id, keyedIdHash(this.key, id)));
   }
 }

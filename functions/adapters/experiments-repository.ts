@@ -1,5 +1,5 @@
 /**
- * Experiment definitions and assignments in the variants table.
+ * Experiment definitions and assignments in the experiments table.
  *
  * Key design:
  * - definitions: `experiments` / `<experimentId>` — all in one partition, so the promotion
@@ -14,6 +14,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ExperimentBody, StoredExperiment } from '../core/experiments';
 import { batchGetAll, batchWriteAll, type Item, isConditionFailed, queryPartition } from './dynamo';
+import { eraseEach, exportEach, type PersonalDataStore } from './personal-data';
 
 export const DEFINITIONS_PK = 'experiments';
 export const definitionKey = (experimentId: string) => ({ pk: DEFINITIONS_PK, sk: experimentId });
@@ -223,5 +224,24 @@ export class ExperimentsRepository {
       items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk as string, sk: i.sk as string } } })),
     );
     return items.length;
+  }
+}
+
+/** Experiment assignments of a person (exposure state lives in the profile). */
+export class AssignmentsPersonalData implements PersonalDataStore {
+  /** The answer key predates the table's rename to `experiments`: kept, it is part of the HTTP contract. */
+  readonly name = 'variants';
+  readonly tables = ['experiments'] as const;
+
+  constructor(
+    private readonly experiments: Pick<ExperimentsRepository, 'personAssignments' | 'eraseAssignments'>,
+  ) {}
+
+  export(ids: readonly string[]): Promise<unknown[]> {
+    return exportEach(ids, (id) => this.experiments.personAssignments(id));
+  }
+
+  erase(ids: readonly string[]): Promise<number> {
+    return eraseEach(ids, (id) => this.experiments.eraseAssignments(id));
   }
 }

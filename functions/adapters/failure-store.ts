@@ -14,6 +14,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import type { PersonalDataStore } from './personal-data';
 
 export interface FailureObject {
   key: string;
@@ -106,3 +107,36 @@ export const splitFailureObject = (
   });
   return { matching: matching.map((r) => decode(r) ?? r), rest };
 };
+
+/**
+ * Failed batches as personal data: the records that name a person, found by reading every
+ * object; erasure rewrites an object without them. No table: the on-failure bucket (or folder),
+ * none in a stack that has neither.
+ */
+export class FailedBatchesPersonalData implements PersonalDataStore {
+  readonly name = 'failures';
+  readonly tables = [] as const;
+
+  constructor(private readonly failures: FailureStore | undefined) {}
+
+  async export(ids: readonly string[]): Promise<unknown[]> {
+    const found: unknown[] = [];
+    if (!this.failures) return found;
+    for await (const o of this.failures.list())
+      found.push(...(splitFailureObject(o.body, new Set(ids))?.matching ?? []));
+    return found;
+  }
+
+  async erase(ids: readonly string[]): Promise<number> {
+    let n = 0;
+    if (!this.failures) return n;
+    for await (const o of this.failures.list()) {
+      const split = splitFailureObject(o.body, new Set(ids));
+      if (!split || split.matching.length === 0) continue;
+      n += split.matching.length;
+      if (split.rest === undefined) await this.failures.delete(o.key);
+      else await this.failures.put(o.key, split.rest);
+    }
+    return n;
+  }
+}

@@ -4,13 +4,17 @@
  * identity merge), billed by item size — which is why PersonStats stays compact.
  */
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   ScanCommand,
   type ScanCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { emptyPerson, type PersonStats } from '../core/person';
-import { batchGetAll, isConditionFailed } from './dynamo';
+import { batchGetAll, deletePartition, isConditionFailed, queryPartition } from './dynamo';
+import { aliasKey, linksPk } from './identity-reader';
+import type { PersonalDataStore } from './personal-data';
 import { settings } from './settings';
 
 const PERSON_PREFIX = 'person#';
@@ -131,5 +135,45 @@ export class PeopleRepository {
       personKeys: (out.Items ?? []).flatMap((i) => (typeof i.personKey === 'string' ? [i.personKey] : [])),
       ...(out.LastEvaluatedKey && { next: JSON.stringify(out.LastEvaluatedKey) }),
     };
+  }
+}
+
+/**
+ * A person's profile in the users table: the person item (stats, dedup state, exposure state),
+ * the identity link the id is the anonymous side of, and the links of a user.
+ */
+export class ProfilePersonalData implements PersonalDataStore {
+  readonly name = 'profile';
+  readonly tables = ['users'] as const;
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly usersTable: string,
+  ) {}
+
+  async export(ids: readonly string[]): Promise<unknown[]> {
+    const items = await Promise.all(
+      ids.flatMap((id) =>
+        [personItemKey(id), aliasKey(id)].map((key) =>
+          this.db.send(new GetCommand({ TableName: this.usersTable, Key: key })),
+        ),
+      ),
+    );
+    const links = await Promise.all(ids.map((id) => queryPartition(this.db, this.usersTable, linksPk(id))));
+    return [...items.flatMap((r) => (r.Item ? [r.Item] : [])), ...links.flat()];
+  }
+
+  async erase(ids: readonly string[]): Promise<number> {
+    let n = 0;
+    for (const id of ids) {
+      for (const key of [personItemKey(id), aliasKey(id)]) {
+        const out = await this.db.send(
+          new DeleteCommand({ TableName: this.usersTable, Key: key, ReturnValues: 'ALL_OLD' }),
+        );
+        if (out.Attributes) n++;
+      }
+      n += await deletePartition(this.db, this.usersTable, linksPk(id));
+    }
+    return n;
   }
 }

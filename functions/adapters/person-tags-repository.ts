@@ -6,6 +6,7 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { MAX_MANUAL_TAGS, type PersonTag, sortTags, type TagSource, tooManyTags } from '../core/tags';
 import { batchGetAll, deletePartition, type Item, queryPartition } from './dynamo';
+import { eraseEach, exportEach, type PersonalDataStore } from './personal-data';
 import type { TagMemberships } from './tag-memberships';
 import { inBatches, personPk, segmentPk, tagSk } from './tags-table';
 
@@ -131,5 +132,21 @@ export class PersonTagsRepository {
       if (out.Attributes) memberships++;
     });
     return memberships + (await deletePartition(this.db, this.tableName, personPk(personKey)));
+  }
+}
+
+/** Tags of every source, segment memberships and rule checks of a person. */
+export class TagsPersonalData implements PersonalDataStore {
+  readonly name = 'tags';
+  readonly tables = ['tags'] as const;
+
+  constructor(private readonly personTags: Pick<PersonTagsRepository, 'exportPerson' | 'erasePerson'>) {}
+
+  export(ids: readonly string[]): Promise<unknown[]> {
+    return exportEach(ids, (id) => this.personTags.exportPerson(id));
+  }
+
+  erase(ids: readonly string[]): Promise<number> {
+    return eraseEach(ids, (id) => this.personTags.erasePerson(id));
   }
 }

@@ -5,6 +5,8 @@
  * known so erasure finds them. Never logged: payloads may hold personal data.
  */
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { deletePartition, queryPartition } from './dynamo';
+import { eraseEach, exportEach, type PersonalDataStore } from './personal-data';
 
 export const QUARANTINE_RETENTION_DAYS = 30;
 export const UNKNOWN_PERSON = '-';
@@ -43,5 +45,24 @@ export class QuarantineRepository {
       }),
     );
     return out.ConsumedCapacity?.CapacityUnits ?? 0;
+  }
+}
+
+/** Quarantined records of a person: the partition of their person key. */
+export class QuarantinePersonalData implements PersonalDataStore {
+  readonly name = 'quarantine';
+  readonly tables = ['quarantine'] as const;
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  export(ids: readonly string[]): Promise<unknown[]> {
+    return exportEach(ids, (id) => queryPartition(this.db, this.tableName, quarantinePk(id)));
+  }
+
+  erase(ids: readonly string[]): Promise<number> {
+    return eraseEach(ids, (id) => deletePartition(this.db, this.tableName, quarantinePk(id)));
   }
 }

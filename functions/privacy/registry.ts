@@ -1,30 +1,20 @@
 /**
- * Where personal data lives: one entry per store, each able to find (export) and delete
- * (erase) every record of a set of person ids. Erasure and export walk this registry and
- * nothing else, so a store that holds personal data must join it — a test fails when a table
+ * Where personal data lives: one PersonalDataStore per store (functions/adapters/personal-data.ts),
+ * each implemented by the repository that owns the store's keys. Erasure and export walk this list
+ * and nothing else, so a store that holds personal data must join it — a test fails when a table
  * declared `personalData` is claimed by no entry.
  */
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableName } from '../../lib/tables';
-import type { ConsentRepository } from '../adapters/consent-repository';
-import { deletePartition, type Item, queryPartition } from '../adapters/dynamo';
-import type { ExperimentsRepository } from '../adapters/experiments-repository';
-import { type FailureStore, splitFailureObject } from '../adapters/failure-store';
-import { aliasKey, linksPk } from '../adapters/identity-reader';
-import { personItemKey } from '../adapters/people-repository';
-import { quarantinePk } from '../adapters/quarantine-repository';
+import { ConsentPersonalData, type ConsentRepository } from '../adapters/consent-repository';
+import type { Item } from '../adapters/dynamo';
+import { AssignmentsPersonalData, type ExperimentsRepository } from '../adapters/experiments-repository';
+import { FailedBatchesPersonalData, type FailureStore } from '../adapters/failure-store';
+import { ProfilePersonalData } from '../adapters/people-repository';
+import { TagsPersonalData } from '../adapters/person-tags-repository';
+import type { PersonalDataStore } from '../adapters/personal-data';
+import { QuarantinePersonalData } from '../adapters/quarantine-repository';
 import type { TagsRepository } from '../adapters/tags-repository';
-import { keyedIdHash } from '../core/signing';
-
-export interface PersonalDataStore {
-  /** Name in erasure and export answers. */
-  name: string;
-  /** Tables whose personal data this store covers. */
-  tables: readonly TableName[];
-  export(ids: readonly string[]): Promise<unknown[]>;
-  /** Delete every record of these ids; how many were deleted. */
-  erase(ids: readonly string[]): Promise<number>;
-}
 
 export interface RegistryDeps {
   db: DynamoDBDocumentClient;
@@ -36,119 +26,14 @@ export interface RegistryDeps {
   key: Uint8Array;
 }
 
-/** Items under `<prefix><id>` partitions of a table: the convention per-person items follow. */
-const personPartitions = (
-  deps: RegistryDeps,
-  name: string,
-  table: TableName,
-  pkOf: (id: string) => string,
-): PersonalDataStore => ({
-  name,
-  tables: [table],
-  export: async (ids) =>
-    (await Promise.all(ids.map((id) => queryPartition(deps.db, deps.tableNames[table], pkOf(id))))).flat(),
-  erase: async (ids) => {
-    let n = 0;
-    for (const id of ids) n += await deletePartition(deps.db, deps.tableNames[table], pkOf(id));
-    return n;
-  },
-});
-
+/** Every store, in the order erasure walks them (and the answers list them). */
 export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] => [
-  {
-    // Profile and stats, dedup state included (it lives in the person item).
-    name: 'profile',
-    tables: ['users'],
-    export: async (ids) => {
-      const items = await Promise.all(
-        ids.flatMap((id) =>
-          [personItemKey(id), aliasKey(id)].map((key) =>
-            deps.db.send(new GetCommand({ TableName: deps.tableNames.users, Key: key })),
-          ),
-        ),
-      );
-      const links = await Promise.all(
-        ids.map((id) => queryPartition(deps.db, deps.tableNames.users, linksPk(id))),
-      );
-      return [...items.flatMap((r) => (r.Item ? [r.Item] : [])), ...links.flat()];
-    },
-    erase: async (ids) => {
-      let n = 0;
-      for (const id of ids) {
-        // The profile, the identity link this id is the anonymous side of, and the user's links.
-        for (const key of [personItemKey(id), aliasKey(id)]) {
-          const out = await deps.db.send(
-            new DeleteCommand({ TableName: deps.tableNames.users, Key: key, ReturnValues: 'ALL_OLD' }),
-          );
-          if (out.Attributes) n++;
-        }
-        n += await deletePartition(deps.db, deps.tableNames.users, linksPk(id));
-      }
-      return n;
-    },
-  },
-  {
-    // Consent: the history moves under a keyed hash of the id (the proof the law asks for).
-    name: 'consent',
-    tables: ['consent'],
-    export: async (ids) =>
-      (await Promise.all(ids.map(async (id) => ({ subject: id, ...(await deps.consent.state(id)) })))).filter(
-        (s) => s.current || s.history.length > 0,
-      ),
-    erase: async (ids) => {
-      let n = 0;
-      for (const id of ids) n += await deps.consent.erase(id, keyedIdHash(deps.key, id));
-      return n;
-    },
-  },
-  personPartitions(deps, 'quarantine', 'quarantine', quarantinePk),
-  {
-    // Tags of every source, segment memberships, rule checks.
-    name: 'tags',
-    tables: ['tags'],
-    export: async (ids) => (await Promise.all(ids.map((id) => deps.tags.exportPerson(id)))).flat(),
-    erase: async (ids) => {
-      let n = 0;
-      for (const id of ids) n += await deps.tags.erasePerson(id);
-      return n;
-    },
-  },
-  {
-    // Experiment assignments (exposure state lives in the profile). The answer key predates the
-    // table's rename to `experiments`: kept, it is part of the erasure and export answers.
-    name: 'variants',
-    tables: ['experiments'],
-    export: async (ids) =>
-      (await Promise.all(ids.map((id) => deps.experiments.personAssignments(id)))).flat(),
-    erase: async (ids) => {
-      let n = 0;
-      for (const id of ids) n += await deps.experiments.eraseAssignments(id);
-      return n;
-    },
-  },
-  {
-    name: 'failures',
-    tables: [],
-    export: async (ids) => {
-      const found: unknown[] = [];
-      if (!deps.failures) return found;
-      for await (const o of deps.failures.list())
-        found.push(...(splitFailureObject(o.body, new Set(ids))?.matching ?? []));
-      return found;
-    },
-    erase: async (ids) => {
-      let n = 0;
-      if (!deps.failures) return n;
-      for await (const o of deps.failures.list()) {
-        const split = splitFailureObject(o.body, new Set(ids));
-        if (!split || split.matching.length === 0) continue;
-        n += split.matching.length;
-        if (split.rest === undefined) await deps.failures.delete(o.key);
-        else await deps.failures.put(o.key, split.rest);
-      }
-      return n;
-    },
-  },
+  new ProfilePersonalData(deps.db, deps.tableNames.users),
+  new ConsentPersonalData(deps.consent, deps.key),
+  new QuarantinePersonalData(deps.db, deps.tableNames.quarantine),
+  new TagsPersonalData(deps.tags),
+  new AssignmentsPersonalData(deps.experiments),
+  new FailedBatchesPersonalData(deps.failures),
 ];
 
 /** JSON for export: binary attributes as base64, sets as arrays. */

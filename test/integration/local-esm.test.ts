@@ -21,9 +21,9 @@ import { type Emulators, ensureStream, startEmulators } from '../../lib/local/em
 import {
   type EventSourceMappingEmulator,
   type EventSourceMappingOptions,
-  readFailureRecords,
   startEventSourceMappings,
 } from '../../lib/local/event-source-mapping';
+import { readFailureRecords } from '../../lib/local/failure-destination';
 import type { ConsumerSettings } from '../../lib/stream';
 import { deliveredIds, fixtureState, resetFixtureState } from '../fixtures/state';
 

@@ -74,16 +74,18 @@ describe('consent tokens', () => {
 });
 
 describe('the registry of personal data', () => {
+  // Stores touch their dependencies only when they export or erase.
+  const registry = personalDataRegistry({
+    db: undefined as never,
+    tableNames: {} as never,
+    consent: undefined as never,
+    failures: undefined,
+    tags: undefined as never,
+    experiments: undefined as never,
+    key,
+  });
+
   it('claims every table that holds personal data, and only those', () => {
-    const registry = personalDataRegistry({
-      db: undefined as never,
-      tableNames: {} as never,
-      consent: undefined as never,
-      failures: undefined,
-      tags: undefined as never,
-      experiments: undefined as never,
-      key,
-    });
     const claimed = new Set(registry.flatMap((s) => s.tables));
     expect([...claimed].sort()).toEqual(
       tableList
@@ -92,5 +94,17 @@ describe('the registry of personal data', () => {
         .sort(),
     );
     expect(registry.map((s) => s.name)).toContain('failures');
+  });
+
+  it('answers erasure and export under the same store names, in the same order', () => {
+    // Part of the HTTP contract: `deleted` and `stores` are keyed by these names.
+    expect(registry.map((s) => s.name)).toEqual([
+      'profile',
+      'consent',
+      'quarantine',
+      'tags',
+      'variants',
+      'failures',
+    ]);
   });
 });
