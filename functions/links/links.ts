@@ -6,7 +6,15 @@ import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { accepted } from '../core/ingest';
-import { clickConsent, clickEvent, type LinkClaims, linkBodySchema, readLink, signLink } from '../core/links';
+import {
+  clickConsent,
+  clickEvent,
+  type LinkClaims,
+  linkBodySchema,
+  readLink,
+  redirectLocation,
+  signLink,
+} from '../core/links';
 import { Problem } from '../core/problem';
 import { parseBody } from '../core/query';
 import { httpHandler } from '../http/handler';
@@ -57,7 +65,10 @@ const followLink = async (request: HttpRequest): Promise<HttpResponse> => {
   const token = request.event.pathParameters?.token ?? '';
   const claims =
     token.length <= MAX_TOKEN_LENGTH ? readLink(await signingKey(), token, request.receivedAt) : undefined;
-  if (!claims) {
+  // readLink answers only for a URL that makes a valid `location` (redirectLocation): a link
+  // made before URLs were normalised, to an IDN host say, redirects too, or is no link — never a 500.
+  const location = claims && redirectLocation(claims.url);
+  if (!claims || !location) {
     metrics.addMetric('LinkTokensRefused', MetricUnit.Count, 1);
     throw new Problem(404, 'not_found', 'Unknown or expired link');
   }
@@ -71,7 +82,7 @@ const followLink = async (request: HttpRequest): Promise<HttpResponse> => {
   }
   return {
     status: 302,
-    headers: { location: claims.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+    headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
   };
 };
 
