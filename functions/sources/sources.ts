@@ -2,7 +2,9 @@
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { logger } from '../adapters/observability';
+import { signingKey } from '../adapters/signing-key';
 import { SourcesRepository } from '../adapters/sources-repository';
+import { identitySecret } from '../core/identity-verification';
 import { Problem } from '../core/problem';
 import { pageQuerySchema, parseBody, parseQuery } from '../core/query';
 import { newSourceSchema } from '../core/sources';
@@ -10,15 +12,19 @@ import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
 import type { HttpRequest, HttpResponse } from '../http/types';
 
-const repository = new SourcesRepository(documentClient(), requireEnv(tables.sources.envVar));
+const repository = new SourcesRepository(
+  documentClient(),
+  requireEnv(tables.sources.envVar),
+  async (sourceId) => identitySecret(await signingKey(), sourceId),
+);
 
 const routes: Record<string, (request: HttpRequest) => Promise<HttpResponse>> = {
   createSource: async ({ body }) => {
-    const { source, writeKey } = await repository.create(parseBody(newSourceSchema, body));
+    const { source, ...shownOnce } = await repository.create(parseBody(newSourceSchema, body));
     logger.info('source created', { sourceId: source.sourceId, kind: source.kind });
     return {
       status: 201,
-      body: { ...source, writeKey },
+      body: { ...source, ...shownOnce },
       headers: { location: `/api/sources/${source.sourceId}` },
     };
   },
