@@ -12,7 +12,7 @@ import type { ExperimentsRepository } from '../adapters/experiments-repository';
 import { type FailureStore, splitFailureObject } from '../adapters/failure-store';
 import { aliasKey, linksPk } from '../adapters/identity-reader';
 import { personItemKey } from '../adapters/people-repository';
-import { quarantinePk } from '../adapters/quarantine-repository';
+import { QuarantineRepository } from '../adapters/quarantine-repository';
 import type { TagsRepository } from '../adapters/tags-repository';
 import { keyedIdHash } from '../core/signing';
 
@@ -35,24 +35,6 @@ export interface RegistryDeps {
   experiments: ExperimentsRepository;
   key: Uint8Array;
 }
-
-/** Items under `<prefix><id>` partitions of a table: the convention per-person items follow. */
-const personPartitions = (
-  deps: RegistryDeps,
-  name: string,
-  table: TableName,
-  pkOf: (id: string) => string,
-): PersonalDataStore => ({
-  name,
-  tables: [table],
-  export: async (ids) =>
-    (await Promise.all(ids.map((id) => queryPartition(deps.db, deps.tableNames[table], pkOf(id))))).flat(),
-  erase: async (ids) => {
-    let n = 0;
-    for (const id of ids) n += await deletePartition(deps.db, deps.tableNames[table], pkOf(id));
-    return n;
-  },
-});
 
 export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] => [
   {
@@ -101,7 +83,13 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
       return n;
     },
   },
-  personPartitions(deps, 'quarantine', 'quarantine', quarantinePk),
+  {
+    // Every record naming an id, through its index under each id it names.
+    name: 'quarantine',
+    tables: ['quarantine'],
+    export: (ids) => new QuarantineRepository(deps.db, deps.tableNames.quarantine).exportPeople(ids),
+    erase: (ids) => new QuarantineRepository(deps.db, deps.tableNames.quarantine).erasePeople(ids),
+  },
   {
     // Tags of every source, segment memberships, rule checks.
     name: 'tags',

@@ -17,7 +17,7 @@ import {
   isNoOp,
   isSegmentCall,
   isSegmentRejection,
-  personKeyOfMessage,
+  personKeysOfMessage,
   quarantinePayload,
   quarantinePosition,
   rejectionReason,
@@ -129,7 +129,7 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
       quarantineWrites(() => {
         const raw = messages[r.index];
         return quarantine.put({
-          ...(personKeyOfMessage(raw) !== undefined && { personKey: personKeyOfMessage(raw) }),
+          personKeys: personKeysOfMessage(raw),
           reason: rejectionReason(r),
           origin,
           position: quarantinePosition(raw, ctx.sourceId),
