@@ -84,7 +84,7 @@ export const dict = <T>(from?: Readonly<Record<string, T>>): Record<string, T> =
  * The same stats with every map a dict: what a repository loads, and what the fold works on
  * (structuredClone gives plain objects back, where a `__proto__` key would be lost on write).
  */
-export const withDicts = (stats: PersonStats): PersonStats => {
+const withDicts = (stats: PersonStats): PersonStats => {
   const days = dict<Record<string, number>>();
   for (const day of Object.keys(stats.days)) days[day] = dict(stats.days[day]);
   return {
