@@ -375,6 +375,21 @@ describe('Segment answers and bad input', () => {
     expect((await send('/v1/batch', { events: [] })).status).toBe(400);
   });
 
+  it('quarantines a 450 KB message of a batch cut, with its digest, and accepts the valid one', async () => {
+    const big = message({ messageId: 'mix-big', properties: { blob: 'x'.repeat(450 * 1024) } });
+    const res = await send('/v1/batch', { batch: [message({ messageId: 'mix-big-ok' }), big] });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      accepted: 1,
+      rejected: [{ index: 1, messageId: 'mix-big', code: 'payload_too_large' }],
+    });
+    const entries = await new QuarantineRepository(
+      documentClient(),
+      e2e.stack.names.tables.quarantine,
+    ).exportPeople(['mixed-user']);
+    expect(entries.find((i) => i.position === 'm:mix-big')).toMatchObject({ truncated: true });
+  });
+
   it('answers a lone invalid message 400 naming it, without consent 403, and Segment limits 413', async () => {
     const invalid = await send('/v1/track', message({ event: 42 }));
     expect(invalid.status).toBe(400);
