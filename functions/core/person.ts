@@ -81,8 +81,8 @@ export const dict = <T>(from?: Readonly<Record<string, T>>): Record<string, T> =
 };
 
 /**
- * The same stats with every map a dict: what a repository loads, and what the fold works on
- * (structuredClone gives plain objects back, where a `__proto__` key would be lost on write).
+ * The same stats with every map a dict: what the fold works on (structuredClone gives plain
+ * objects back, where writing a `__proto__` key would change the prototype instead).
  */
 const withDicts = (stats: PersonStats): PersonStats => {
   const days = dict<Record<string, number>>();
