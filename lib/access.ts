@@ -146,8 +146,9 @@ export const access = {
     tables: { sources: 'get', limits: 'update' },
     secrets: ['signing'],
   },
-  // Admin CRUD on sources; listing scans the (small) sources table.
-  'sources/sources': { tables: { sources: 'readWrite' } },
+  // Admin CRUD on sources; listing scans the (small) sources table. The signing key derives a
+  // new client source's identity-verification secret, shown once at creation.
+  'sources/sources': { tables: { sources: 'readWrite' }, secrets: ['signing'] },
   // Analysts' campaign metrics: reads the counters the consumer wrote.
   'metrics/metrics': { tables: { metrics: 'read' } },
   // Records consent and its history (write key checked against sources), and signs consent tokens.

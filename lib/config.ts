@@ -19,6 +19,11 @@ export const ENV = {
   signingSecretArn: 'PULSE_SIGNING_SECRET_ARN',
   /** Local stack only: the HMAC key itself (base64url), in place of the secret. */
   localSigningKey: 'PULSE_LOCAL_SIGNING_KEY',
+  /**
+   * `required`: a client (`pk_`) key acts for a user id (consent, identify, promotion) only with
+   * that id's user hash; `off`: any key may name any id (docs/identity-verification.md).
+   */
+  identityVerification: 'PULSE_IDENTITY_VERIFICATION',
   /** Days a consent token stays valid after it is issued. */
   consentTtlDays: 'PULSE_CONSENT_TTL_DAYS',
   /** What ingest does with properties that look like e-mail, phone or card numbers: reject | hash | off. */
@@ -38,6 +43,7 @@ export const METRICS_NAMESPACE = 'Pulse';
 export const DEFAULTS = {
   stage: 'dev',
   consentMode: 'required',
+  identityVerification: 'required',
   eventHorizonDays: 30,
   consentTtlDays: 180,
   piiMode: 'reject',

@@ -11,7 +11,7 @@ import {
   ScanCommand,
   type ScanCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import { emptyPerson, type PersonStats } from '../core/person';
+import { dict, emptyPerson, type PersonStats } from '../core/person';
 import { batchGetAll, deletePartition, isConditionFailed, queryPartition } from './dynamo';
 import { aliasKey, linksPk } from './identity-reader';
 import type { PersonalDataStore } from './personal-data';
@@ -35,24 +35,68 @@ export interface WriteResult {
 /** Keep personal items this long after a person's last event (TTL; readers ignore expired items). */
 export const PERSON_RETENTION_DAYS = settings.retentionDays;
 
-const fromItem = (item: Record<string, unknown>): StoredPerson => ({
-  version: item.ver as number,
-  stats: {
-    personKey: item.personKey as string,
-    firstSeen: item.firstSeen as string | undefined,
-    lastSeen: item.lastSeen as string | undefined,
-    counts: (item.counts as Record<string, number>) ?? {},
-    days: (item.days as Record<string, Record<string, number>>) ?? {},
-    channels: (item.channels as string[]) ?? [],
-    campaigns: (item.campaigns as Record<string, string>) ?? {},
-    conversions: (item.conversions as PersonStats['conversions']) ?? { count: 0, value: {} },
-    dedup: (item.dedup as Record<string, Uint8Array>) ?? {},
-    checkpoints: (item.cp as Record<string, string>) ?? {},
-    experiments: (item.experiments as PersonStats['experiments']) ?? {},
-    merged: (item.merged as string[]) ?? [],
-    ...(item.mergedInto ? { mergedInto: item.mergedInto as string } : {}),
-  },
-});
+/**
+ * Map keys as stored. The SDK's marshalling assigns keys with `map[key] = …`, which turns a
+ * `__proto__` key (a campaign id a client may send) into a prototype change and loses it, both
+ * ways. So `__proto__` is stored as `__proto__~`, and a key that already looks like that gets
+ * one more `~`: a bijection that leaves every other key, and so every stored item, as it is.
+ */
+const PROTO_LIKE = /^__proto__~*$/;
+const ESCAPED = /^__proto__~+$/;
+export const storedMapKey = (key: string): string => (PROTO_LIKE.test(key) ? `${key}~` : key);
+export const loadedMapKey = (key: string): string => (ESCAPED.test(key) ? key.slice(0, -1) : key);
+
+/**
+ * A map as the SDK marshals it: a `Map`, because it tells objects from other values by their
+ * `constructor` property, which a map with a `constructor` key (a campaign id) overrides.
+ */
+const storedMap = <T>(map: Readonly<Record<string, T>>): Map<string, T> =>
+  new Map(Object.keys(map).map((key) => [storedMapKey(key), map[key] as T]));
+const loadedMap = <T>(map: unknown): Record<string, T> => {
+  const out = dict<T>();
+  if (map && typeof map === 'object')
+    for (const [key, value] of Object.entries(map)) out[loadedMapKey(key)] = value as T;
+  return out;
+};
+
+const fromItem = (item: Record<string, unknown>): StoredPerson => {
+  const conversions = item.conversions as Partial<PersonStats['conversions']> | undefined;
+  const days = dict<Record<string, number>>();
+  for (const [day, counts] of Object.entries(loadedMap<unknown>(item.days))) days[day] = loadedMap(counts);
+  return {
+    version: item.ver as number,
+    stats: {
+      personKey: item.personKey as string,
+      firstSeen: item.firstSeen as string | undefined,
+      lastSeen: item.lastSeen as string | undefined,
+      counts: loadedMap(item.counts),
+      days,
+      channels: (item.channels as string[]) ?? [],
+      campaigns: loadedMap(item.campaigns),
+      conversions: { count: conversions?.count ?? 0, value: loadedMap(conversions?.value) },
+      dedup: loadedMap(item.dedup),
+      checkpoints: loadedMap(item.cp),
+      experiments: loadedMap(item.experiments),
+      merged: (item.merged as string[]) ?? [],
+      ...(item.mergedInto ? { mergedInto: item.mergedInto as string } : {}),
+    },
+  };
+};
+
+/** The maps of a person as the item keeps them (storedMapKey on every client-data key). */
+const storedMaps = (stats: PersonStats) => {
+  const days = new Map<string, Map<string, number>>();
+  for (const day of Object.keys(stats.days)) days.set(storedMapKey(day), storedMap(stats.days[day] ?? {}));
+  return {
+    counts: storedMap(stats.counts),
+    days,
+    campaigns: storedMap(stats.campaigns),
+    conversions: { count: stats.conversions.count, value: storedMap(stats.conversions.value) },
+    dedup: storedMap(stats.dedup),
+    cp: storedMap(stats.checkpoints),
+    experiments: storedMap(stats.experiments),
+  };
+};
 
 export class PeopleRepository {
   constructor(
@@ -89,14 +133,8 @@ export class PeopleRepository {
             ver: version + 1,
             firstSeen: stats.firstSeen,
             lastSeen: stats.lastSeen,
-            counts: stats.counts,
-            days: stats.days,
+            ...storedMaps(stats),
             channels: stats.channels,
-            campaigns: stats.campaigns,
-            conversions: stats.conversions,
-            dedup: stats.dedup,
-            cp: stats.checkpoints,
-            experiments: stats.experiments,
             merged: stats.merged,
             mergedInto: stats.mergedInto,
             expiresAt: Math.floor(lastSeenMs / 1000) + PERSON_RETENTION_DAYS * 86_400,

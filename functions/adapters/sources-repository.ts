@@ -26,13 +26,26 @@ const toSource = (item: Record<string, unknown>): Source => ({
   ...(item.revokedAt ? { revokedAt: item.revokedAt as string } : {}),
 });
 
+export interface CreatedSource {
+  source: Source;
+  /** Shown this once: only its hash is stored. */
+  writeKey: string;
+  /**
+   * A client source's identity-verification secret (core/identity-verification.ts), for the
+   * customer's backend to compute user hashes with. Derived, never stored: shown this once too.
+   */
+  identitySecret?: string;
+}
+
 export class SourcesRepository {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** Derives a source's identity secret (the signing key is the function's, not the table's). */
+    private readonly identitySecretOf?: (sourceId: string) => Promise<string>,
   ) {}
 
-  async create(input: NewSource, now = new Date()): Promise<{ source: Source; writeKey: string }> {
+  async create(input: NewSource, now = new Date()): Promise<CreatedSource> {
     const writeKey = mintWriteKey(input.kind);
     const keyHash = hashWriteKey(writeKey);
     const source: Source = { sourceId: newSourceId(), ...input, createdAt: now.toISOString() };
@@ -51,7 +64,12 @@ export class SourcesRepository {
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
-    return { source, writeKey };
+    // Server keys are trusted and never present user hashes: only a client source has a secret.
+    const identitySecret =
+      source.kind === 'client' && this.identitySecretOf
+        ? await this.identitySecretOf(source.sourceId)
+        : undefined;
+    return { source, writeKey, ...(identitySecret !== undefined && { identitySecret }) };
   }
 
   /** The live source a write key belongs to, or undefined (unknown or revoked). */

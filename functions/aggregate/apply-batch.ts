@@ -26,7 +26,7 @@ import type { ConsentRepository } from '../adapters/consent-repository';
 import type { IdentityRepository, LinkOutcome } from '../adapters/identity-repository';
 import type { MetricsRepository } from '../adapters/metrics-repository';
 import type { PeopleRepository } from '../adapters/people-repository';
-import type { QuarantineRepository } from '../adapters/quarantine-repository';
+import { idsOfStreamRecord, type QuarantineRepository } from '../adapters/quarantine-repository';
 import { foldCounters, ownerOf } from '../core/campaign-counters';
 import { decodeCanonical } from '../core/envelope';
 import {
@@ -190,12 +190,13 @@ const decodeRecords = async (run: BatchRun, records: readonly KinesisStreamRecor
     [...records],
     async (r: KinesisStreamRecord): Promise<StreamEvent | undefined> => {
       const seq = padSequence(r.kinesis.sequenceNumber);
-      const decoded = decodeCanonical(Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
+      const data = Buffer.from(r.kinesis.data, 'base64').toString('utf8');
+      const decoded = decodeCanonical(data);
       if (decoded.ok) return { shardId: shardOf(r), seq, event: decoded.event };
       spend(
         run,
         await deps.quarantine.put({
-          personKey: r.kinesis.partitionKey,
+          personKeys: idsOfStreamRecord(r.kinesis.partitionKey, data),
           reason: decoded.reason,
           origin: `stream:${shardOf(r)}`,
           position: r.kinesis.sequenceNumber,

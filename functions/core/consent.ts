@@ -64,14 +64,38 @@ export type ConsentVerdict =
   | { ok: false; code: Extract<ProblemCode, 'consent_required' | 'consent_invalid'>; errors: FieldError[] };
 
 /**
+ * How long after a token's expiry Pulse still takes events it covered: an offline queue
+ * (a phone on a plane, a tab asleep) may flush a little after the token it held expired.
+ * Judged against the receipt time, which the client cannot set; the event time, which it can
+ * (`timestamp`, or skew correction through `sentAt`), only has to fall before the expiry.
+ * So a token is worth at most its lifetime plus this grace, however far back events are dated.
+ */
+export const CONSENT_EXPIRY_GRACE_MS = 72 * 3600_000;
+
+/**
+ * Whether a token was live for an event: it had not expired at the event's time, and Pulse
+ * received the event no later than CONSENT_EXPIRY_GRACE_MS after the expiry.
+ */
+export const liveForEvent = (
+  exp: number,
+  event: { eventTime: string; receivedAt: string },
+): 'live' | 'expired_at_event' | 'expired_at_receipt' => {
+  const expMs = exp * 1000;
+  if (Date.parse(event.receivedAt) >= expMs + CONSENT_EXPIRY_GRACE_MS) return 'expired_at_receipt';
+  if (Date.parse(event.eventTime) >= expMs) return 'expired_at_event';
+  return 'live';
+};
+
+/**
  * Does this token let Pulse count this event for `purpose`? The subject must be the event's
  * user id or its anonymous id (consent on a cookie banner before login covers the events
- * after it), and the token must not have expired at the event's skew-corrected time.
+ * after it), and the token must be live for the event (liveForEvent: before its expiry at the
+ * event's time, received within the grace after it).
  */
 export const checkConsent = (
   key: Uint8Array,
   token: string | undefined,
-  event: { userId?: string; anonymousId?: string; eventTime: string },
+  event: { userId?: string; anonymousId?: string; eventTime: string; receivedAt: string },
   purpose: Purpose = 'analytics',
   /** Tokens already verified in this request: a batch usually repeats a few tokens many times. */
   verified?: Map<string, ConsentClaims | undefined>,
@@ -100,7 +124,10 @@ export const checkConsent = (
     );
   if (!claims.pur.includes(purpose))
     return fail('consent_invalid', `The consent token does not grant ${purpose}`);
-  if (claims.exp * 1000 <= Date.parse(event.eventTime))
+  const live = liveForEvent(claims.exp, event);
+  if (live === 'expired_at_event')
     return fail('consent_invalid', 'The consent token had expired at the time of the event');
+  if (live === 'expired_at_receipt')
+    return fail('consent_invalid', 'The consent token has expired: ask for consent again for a new one');
   return { ok: true };
 };

@@ -1,16 +1,17 @@
 /**
- * Tracked e-mail links: the signed token (`plk1`, HMAC, see signing.ts) that carries the target
- * URL, campaign, user and expiry; what following one records (a `click` through the `link` door);
- * and when stored consent lets it be recorded. Pure.
+ * Tracked e-mail links: the sealed token (`plk2`, AES-256-GCM, see signing.ts) that carries the
+ * target URL, campaign, user and expiry; what following one records (a `click` through the
+ * `link` door); and when stored consent lets it be recorded. Pure.
  *
  * Nothing is stored per link: the token is the link. A token that does not verify, has expired,
  * or names anything but an http(s) URL is no link at all — the route answers 404 and never
- * redirects, so it cannot be used as an open redirect.
+ * redirects, so it cannot be used as an open redirect. The token is opaque: a link forwarded
+ * or left in a proxy's log does not tell whom it was sent to.
  */
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { type CanonicalEvent, campaignIdSchema, doorEvent, personIdSchema } from './events';
-import { signToken, verifyToken } from './signing';
+import { openToken, sealToken, verifyToken } from './signing';
 import './zod';
 
 export const DEFAULT_LINK_TTL_DAYS = 90;
@@ -23,19 +24,42 @@ export const CLICK_WINDOW_MS = 60_000;
 /** The source id the link door stamps on its events (no write key is involved). */
 export const LINK_SOURCE_ID = 'link';
 
-const isHttpUrl = (value: string): boolean => {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.hostname !== '';
-  } catch {
-    return false;
+/** What a `location` header may carry: visible ASCII only (RFC 9110 field values, minus obs-text). */
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
+/** C0 and C1 controls and DEL: the URL parser would silently drop some; a link refuses them all. */
+const hasControlCharacter = (value: string): boolean => {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code <= 0x1f || (code >= 0x7f && code <= 0x9f)) return true;
   }
+  return false;
+};
+
+/**
+ * The URL as a redirect sends it: the WHATWG parser's serialisation (IDN hosts in punycode,
+ * non-ASCII paths and queries percent-encoded), when it is an absolute http(s) URL that makes a
+ * valid header value; undefined for anything else.
+ */
+export const redirectLocation = (value: string): string | undefined => {
+  if (hasControlCharacter(value)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.hostname === '') return undefined;
+  return HEADER_SAFE.test(url.href) && url.href.length <= MAX_URL_LENGTH ? url.href : undefined;
 };
 
 export const linkBodySchema = z.strictObject({
-  url: z
-    .string()
-    .check(z.maxLength(MAX_URL_LENGTH), z.refine(isHttpUrl, 'Expected an absolute http:// or https:// URL')),
+  url: z.string().check(
+    z.maxLength(MAX_URL_LENGTH),
+    z.refine(
+      (value) => redirectLocation(value) !== undefined,
+      `Expected an absolute http:// or https:// URL, without control characters, at most ${MAX_URL_LENGTH} characters once encoded`,
+    ),
+  ),
   campaignId: campaignIdSchema,
   userId: personIdSchema,
   channel: z._default(z.literal('email'), 'email'),
@@ -63,19 +87,27 @@ export const signLink = (
 ): { token: string; expiresAt: string } => {
   const iat = Math.floor(now.getTime() / 1000);
   const claims: LinkClaims = {
-    url: body.url,
+    // Normalised once, here: the token carries exactly what the redirect will send.
+    url: redirectLocation(body.url) ?? body.url,
     cmp: body.campaignId,
     sub: body.userId,
     ch: 'email',
     iat,
     exp: iat + (body.expiresInDays ?? DEFAULT_LINK_TTL_DAYS) * 86_400,
   };
-  return { token: signToken(key, 'plk1', claims), expiresAt: new Date(claims.exp * 1000).toISOString() };
+  return { token: sealToken(key, 'plk2', claims), expiresAt: new Date(claims.exp * 1000).toISOString() };
 };
 
-/** The claims of a valid, unexpired link token this key signed; undefined for anything else. */
+/**
+ * The claims of a valid, unexpired link token this key made; undefined for anything else. The
+ * URL is the one to redirect to (redirectLocation), whatever the token carried.
+ *
+ * `plk1` tokens (signed, readable) are what links were before `plk2`: they are still followed
+ * until the last one sent expires (MAX_LINK_TTL_DAYS after the deploy that made `plk2`), then
+ * this branch can go.
+ */
 export const readLink = (key: Uint8Array, token: string, now: Date): LinkClaims | undefined => {
-  const p = verifyToken(key, 'plk1', token);
+  const p = token.startsWith('plk2.') ? openToken(key, 'plk2', token) : verifyToken(key, 'plk1', token);
   if (
     !p ||
     typeof p.url !== 'string' ||
@@ -86,8 +118,9 @@ export const readLink = (key: Uint8Array, token: string, now: Date): LinkClaims 
     p.ch !== 'email'
   )
     return undefined;
-  if (p.exp * 1000 <= now.getTime() || !isHttpUrl(p.url)) return undefined;
-  return p as unknown as LinkClaims;
+  const url = redirectLocation(p.url);
+  if (p.exp * 1000 <= now.getTime() || url === undefined) return undefined;
+  return { url, cmp: p.cmp, sub: p.sub, ch: 'email', iat: p.iat, exp: p.exp };
 };
 
 /**

@@ -69,16 +69,48 @@ export interface Effect {
   variant: string;
 }
 
+/**
+ * A map keyed by client data (campaign ids, currencies, experiment ids, event types): without
+ * a prototype, `__proto__` and `constructor` are keys like any other, neither swallowed by
+ * Object.prototype's setter nor read from it. Every map of PersonStats is one.
+ */
+export const dict = <T>(from?: Readonly<Record<string, T>>): Record<string, T> => {
+  const out = Object.create(null) as Record<string, T>;
+  if (from) for (const key of Object.keys(from)) out[key] = from[key] as T;
+  return out;
+};
+
+/**
+ * The same stats with every map a dict: what the fold works on (structuredClone gives plain
+ * objects back, where writing a `__proto__` key would change the prototype instead).
+ */
+const withDicts = (stats: PersonStats): PersonStats => {
+  const days = dict<Record<string, number>>();
+  for (const day of Object.keys(stats.days)) days[day] = dict(stats.days[day]);
+  return {
+    ...stats,
+    counts: dict(stats.counts),
+    days,
+    campaigns: dict(stats.campaigns),
+    conversions: { count: stats.conversions.count, value: dict(stats.conversions.value) },
+    dedup: dict(stats.dedup),
+    checkpoints: dict(stats.checkpoints),
+    experiments: dict(stats.experiments),
+  };
+};
+
+const clonePerson = (stats: PersonStats): PersonStats => withDicts(structuredClone(stats));
+
 export const emptyPerson = (personKey: string): PersonStats => ({
   personKey,
-  counts: {},
-  days: {},
+  counts: dict(),
+  days: dict(),
   channels: [],
-  campaigns: {},
-  conversions: { count: 0, value: {} },
-  dedup: {},
-  checkpoints: {},
-  experiments: {},
+  campaigns: dict(),
+  conversions: { count: 0, value: dict() },
+  dedup: dict(),
+  checkpoints: dict(),
+  experiments: dict(),
   merged: [],
 });
 
@@ -140,7 +172,7 @@ export const judgeAndApply = (
   const known = entriesOf(stored.dedup);
   for (const extra of options.extraDedup ?? [])
     for (const [id, tag] of entriesOf(extra)) if (!known.has(id)) known.set(id, tag);
-  const next: PersonStats = structuredClone(stored);
+  const next = clonePerson(stored);
   const fresh: Buffer[] = [];
   const effects: Effect[][] = [];
   let changed = false;
@@ -240,7 +272,7 @@ const asGoal = (value: unknown): Goal | undefined => {
  */
 export const mergeProfiles = (user: PersonStats, anonymous: PersonStats, now: Date): PersonStats => {
   if (user.merged.includes(anonymous.personKey)) return user;
-  const next = structuredClone(user);
+  const next = clonePerson(user);
   next.merged.push(anonymous.personKey);
   if (anonymous.firstSeen && (!next.firstSeen || anonymous.firstSeen < next.firstSeen))
     next.firstSeen = anonymous.firstSeen;
@@ -248,7 +280,7 @@ export const mergeProfiles = (user: PersonStats, anonymous: PersonStats, now: Da
     next.lastSeen = anonymous.lastSeen;
   for (const [t, n] of Object.entries(anonymous.counts)) next.counts[t] = (next.counts[t] ?? 0) + n;
   for (const [day, counts] of Object.entries(anonymous.days)) {
-    const d = next.days[day] ?? {};
+    const d = next.days[day] ?? dict();
     for (const [t, n] of Object.entries(counts)) d[t] = (d[t] ?? 0) + n;
     next.days[day] = d;
   }
@@ -274,7 +306,7 @@ export const applyEvent = (stats: PersonStats, event: CanonicalEvent): void => {
   if (!stats.lastSeen || t > stats.lastSeen) stats.lastSeen = t;
   stats.counts[event.type] = (stats.counts[event.type] ?? 0) + 1;
   const day = t.slice(0, 10);
-  const daily = stats.days[day] ?? {};
+  const daily = stats.days[day] ?? dict();
   stats.days[day] = daily;
   daily[event.type] = (daily[event.type] ?? 0) + 1;
   if (event.channel && !stats.channels.includes(event.channel)) stats.channels.push(event.channel);

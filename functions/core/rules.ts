@@ -308,7 +308,6 @@ export const ruleIdSchema = z
   .string()
   .check(z.regex(RULE_ID_PATTERN, 'Expected 1..64 characters of A-Z, a-z, 0-9, _ and -'));
 
-
 /** Identifies what a rule decides (tag and condition): a change means a new backfill. */
 export const ruleHash = (rule: RuleBody): string =>
   createHash('sha256')

@@ -20,19 +20,32 @@ import type { HttpRequest, HttpResponse, HttpResult } from './types';
 
 export const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
+/**
+ * On every answer: the API serves JSON to programs, never pages, so a browser is told not to
+ * sniff it into HTML, not to run or frame anything it might render, and not to leak the URL
+ * (link and consent tokens ride in it) to wherever it goes next. No Strict-Transport-Security:
+ * API Gateway serves HTTPS only (HSTS there is the custom domain's business), and locally it
+ * would pin plain-HTTP localhost in browsers.
+ */
+export const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+} as const;
+
 export const jsonResponse = (
   status: number,
   body?: unknown,
   headers: Record<string, string> = {},
 ): HttpResult => ({
   statusCode: status,
-  headers: { ...(body === undefined ? {} : JSON_HEADERS), ...headers },
+  headers: { ...SECURITY_HEADERS, ...(body === undefined ? {} : JSON_HEADERS), ...headers },
   ...(body === undefined ? {} : { body: JSON.stringify(body) }),
 });
 
 export const problemResponse = (problem: Problem): HttpResult => ({
   statusCode: problem.status,
-  headers: { 'content-type': 'application/problem+json', ...problem.extra.headers },
+  headers: { ...SECURITY_HEADERS, 'content-type': 'application/problem+json', ...problem.extra.headers },
   body: JSON.stringify(problem.toBody()),
 });
 

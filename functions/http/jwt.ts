@@ -25,10 +25,25 @@ export const jwtAuthenticator = (env: NodeJS.ProcessEnv = process.env): JwtAuthe
   if (localJwks) verifier.cacheJwks(JSON.parse(localJwks));
   return async (token) => {
     const payload = await verifier.verify(token);
-    const groups = (payload['cognito:groups'] as string[] | undefined) ?? [];
+    // aws-jwt-verify checks `exp` only when present; Cognito always sets it and `sub`, so a
+    // token without either was not minted by the pool's ordinary flows: refuse it.
+    if (typeof payload.exp !== 'number') throw new Error('The token has no expiry (exp)');
+    if (typeof payload.sub !== 'string' || payload.sub === '')
+      throw new Error('The token has no subject (sub)');
+    const groups = groupsOf(payload['cognito:groups']);
     const roles = new Set<Role>();
-    if (groups.includes(ROLE_GROUPS.admin)) roles.add('admin');
-    if (groups.includes(ROLE_GROUPS.analyst)) roles.add('analyst');
+    if (groups.has(ROLE_GROUPS.admin)) roles.add('admin');
+    if (groups.has(ROLE_GROUPS.analyst)) roles.add('analyst');
     return { subject: payload.sub, roles };
   };
+};
+
+/**
+ * Group names, matched exactly: Cognito sends an array; a single string is taken as one group
+ * name (never searched as text, so `superadministrators` is not `admin`); anything else is none.
+ */
+export const groupsOf = (claim: unknown): ReadonlySet<string> => {
+  if (typeof claim === 'string') return new Set([claim]);
+  if (Array.isArray(claim)) return new Set(claim.filter((g): g is string => typeof g === 'string'));
+  return new Set();
 };

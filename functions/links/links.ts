@@ -6,7 +6,14 @@ import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { accepted } from '../core/ingest';
-import { clickConsent, clickEvent, type LinkClaims, readLink, signLink } from '../core/links';
+import {
+  clickConsent,
+  clickEvent,
+  type LinkClaims,
+  readLink,
+  redirectLocation,
+  signLink,
+} from '../core/links';
 import { Problem } from '../core/problem';
 import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
@@ -54,7 +61,10 @@ const recordClick = async (claims: LinkClaims, token: string, receivedAt: Date):
 
 const followLink: Handler<'followLink'> = async (request, { params: { token } }) => {
   const claims = readLink(await signingKey(), token, request.receivedAt);
-  if (!claims) {
+  // readLink answers only for a URL that makes a valid `location` (redirectLocation): a link
+  // made before URLs were normalised, to an IDN host say, redirects too, or is no link — never a 500.
+  const location = claims && redirectLocation(claims.url);
+  if (!claims || !location) {
     metrics.addMetric('LinkTokensRefused', MetricUnit.Count, 1);
     throw new Problem(404, 'not_found', 'Unknown or expired link');
   }
@@ -68,7 +78,7 @@ const followLink: Handler<'followLink'> = async (request, { params: { token } })
   }
   return {
     status: 302,
-    headers: { location: claims.url, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+    headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
   };
 };
 

@@ -21,12 +21,11 @@ import {
 import {
   SEGMENT_CALLS,
   SEGMENT_LIMITS,
-  type SegmentCall,
   type SegmentType,
   segmentTimeOf,
 } from '../core/segmentio/protocol';
 import {
-  personKeyOfMessage,
+  personKeysOfMessage,
   quarantinePayload,
   quarantinePosition,
   rejectionReason,
@@ -134,7 +133,7 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
       quarantineWrites(() => {
         const raw = messages[r.index];
         return quarantine.put({
-          ...(personKeyOfMessage(raw) !== undefined && { personKey: personKeyOfMessage(raw) }),
+          personKeys: personKeysOfMessage(raw),
           reason: rejectionReason(r),
           origin,
           position: quarantinePosition(raw, ctx.sourceId),

@@ -10,8 +10,9 @@ export const contract = {
     body: newSourceSchema,
     responses: {
       201: {
-        description: 'The source, with its write key (shown this once)',
-        schema: z.extend(sourceSchema, { writeKey: z.string() }),
+        description:
+          'The source, with its write key and, for a client source, its identity-verification secret (both shown this once)',
+        schema: z.extend(sourceSchema, { writeKey: z.string(), identitySecret: z.optional(z.string()) }),
       },
     },
   },

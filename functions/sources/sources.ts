@@ -2,13 +2,19 @@
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { logger } from '../adapters/observability';
+import { signingKey } from '../adapters/signing-key';
 import { SourcesRepository } from '../adapters/sources-repository';
+import { identitySecret } from '../core/identity-verification';
 import { Problem } from '../core/problem';
 import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
 import { contract } from './sources.contract';
 
-const repository = new SourcesRepository(documentClient(), requireEnv(tables.sources.envVar));
+const repository = new SourcesRepository(
+  documentClient(),
+  requireEnv(tables.sources.envVar),
+  async (sourceId) => identitySecret(await signingKey(), sourceId),
+);
 
 export const handler = httpHandler({
   module: 'sources/sources',
@@ -16,11 +22,11 @@ export const handler = httpHandler({
   authenticators: { jwt: jwtAuthenticator() },
   handlers: {
     createSource: async (_request, { body }) => {
-      const { source, writeKey } = await repository.create(body);
+      const { source, ...shownOnce } = await repository.create(body);
       logger.info('source created', { sourceId: source.sourceId, kind: source.kind });
       return {
         status: 201,
-        body: { ...source, writeKey },
+        body: { ...source, ...shownOnce },
         headers: { location: `/api/sources/${source.sourceId}` },
       };
     },

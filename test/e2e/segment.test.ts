@@ -5,10 +5,10 @@
  * metrics endpoint once each, with the right types and campaigns.
  */
 import { gzipSync } from 'node:zlib';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Analytics } from '@segment/analytics-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/adapters/aws';
+import { QuarantineRepository } from '../../functions/adapters/quarantine-repository';
 import { kinesisClient } from '../../lib/local/emulators';
 import { type E2E, eventually, json, startE2E } from '../support/e2e';
 import { readStream } from '../support/kinesis';
@@ -355,15 +355,12 @@ describe('Segment answers and bad input', () => {
         },
       ],
     });
-    const { Items = [] } = await documentClient().send(
-      new QueryCommand({
-        TableName: e2e.stack.names.tables.quarantine,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'q#mixed-user' },
-      }),
-    );
-    expect(Items.map((i) => i.sk).sort()).toEqual(['segment:batch#m:mix-bad', 'segment:batch#m:mix-type']);
-    const bad = Items.find((i) => i.sk === 'segment:batch#m:mix-bad');
+    const Items = await new QuarantineRepository(
+      documentClient(),
+      e2e.stack.names.tables.quarantine,
+    ).exportPeople(['mixed-user']);
+    expect(Items.map((i) => i.position).sort()).toEqual(['m:mix-bad', 'm:mix-type']);
+    const bad = Items.find((i) => i.position === 'm:mix-bad');
     expect(bad?.reason).toContain('batch.1.event');
     expect(bad?.payload).not.toContain('198.51.100.4');
     expect(bad?.payload).not.toContain(tokens['mixed-user']);
@@ -376,6 +373,21 @@ describe('Segment answers and bad input', () => {
     });
     expect((await send('/v1/batch', { batch: [] })).status).toBe(400);
     expect((await send('/v1/batch', { events: [] })).status).toBe(400);
+  });
+
+  it('quarantines a 450 KB message of a batch cut, with its digest, and accepts the valid one', async () => {
+    const big = message({ messageId: 'mix-big', properties: { blob: 'x'.repeat(450 * 1024) } });
+    const res = await send('/v1/batch', { batch: [message({ messageId: 'mix-big-ok' }), big] });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      accepted: 1,
+      rejected: [{ index: 1, messageId: 'mix-big', code: 'payload_too_large' }],
+    });
+    const entries = await new QuarantineRepository(
+      documentClient(),
+      e2e.stack.names.tables.quarantine,
+    ).exportPeople(['mixed-user']);
+    expect(entries.find((i) => i.position === 'm:mix-big')).toMatchObject({ truncated: true });
   });
 
   it('answers a lone invalid message 400 naming it, without consent 403, and Segment limits 413', async () => {

@@ -221,6 +221,20 @@ describe('tracked e-mail links', () => {
   const link = (body: Record<string, unknown>) =>
     e2e.call('/api/links', { method: 'POST', headers: admin(), json: { channel: 'email', ...body } });
   const follow = (href: string) => fetch(href, { redirect: 'manual' });
+  /** A signed token as links were made before sealed ones, with the server's key. */
+  const signedLink = (kind: 'plk1' | 'pct1', over: Record<string, unknown>) => {
+    const key = Buffer.from(e2e.stack.env[ENV.localSigningKey] as string, 'base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      url: 'https://shop.example/',
+      cmp: 'mail-x',
+      sub: 'vera',
+      ch: 'email',
+      iat: now,
+      exp: now + 100,
+    };
+    return signToken(key, kind, { ...claims, ...over });
+  };
   const clicks = async (campaignId: string) => {
     const res = await e2e.call(`/api/metrics/campaigns/${campaignId}`, { headers: analyst() });
     return res.status === 404 ? 0 : ((await json(res)).totals.click ?? 0);
@@ -278,43 +292,27 @@ describe('tracked e-mail links', () => {
     const { token } = await json(
       await link({ url: 'https://shop.example/', campaignId: 'mail-x', userId: 'vera' }),
     );
-    const [kind, payload, signature] = token.split('.');
+    // Links sent before sealed tokens: signed `plk1`, still followed, still tamper-proof.
+    const legacy = signedLink('plk1', {});
+    expect((await follow(`${e2e.url}/r/${legacy}`)).status).toBe(302);
+    const [kind, payload, signature] = legacy.split('.');
+    const sealed = Buffer.from(token.slice('plk2.'.length), 'base64url');
+    sealed[20] = (sealed[20] as number) ^ 1;
     const evil = Buffer.from(
       JSON.stringify({
-        ...JSON.parse(Buffer.from(payload, 'base64url').toString()),
+        ...JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()),
         url: 'https://evil.example/',
       }),
     ).toString('base64url');
-    const key = Buffer.from(e2e.stack.env[ENV.localSigningKey] as string, 'base64url');
     const now = Math.floor(Date.now() / 1000);
-    const expired = signToken(key, 'plk1', {
-      url: 'https://shop.example/',
-      cmp: 'mail-x',
-      sub: 'vera',
-      ch: 'email',
-      iat: now - 100,
-      exp: now - 1,
-    });
-    const notHttp = signToken(key, 'plk1', {
-      url: 'javascript:alert(1)',
-      cmp: 'mail-x',
-      sub: 'vera',
-      ch: 'email',
-      iat: now,
-      exp: now + 100,
-    });
-    const consentToken = signToken(key, 'pct1', {
-      url: 'https://shop.example/',
-      cmp: 'mail-x',
-      sub: 'vera',
-      ch: 'email',
-      iat: now,
-      exp: now + 100,
-    });
+    const expired = signedLink('plk1', { iat: now - 100, exp: now - 1 });
+    const notHttp = signedLink('plk1', { url: 'javascript:alert(1)' });
+    const consentToken = signedLink('pct1', {});
     for (const bad of [
       `${kind}.${evil}.${signature}`,
       `${kind}.${payload}.${'A'.repeat(43)}`,
       `${token}x`,
+      `plk2.${sealed.toString('base64url')}`,
       expired,
       notHttp,
       consentToken,
@@ -326,5 +324,23 @@ describe('tracked e-mail links', () => {
       expect(res.headers.get('location')).toBeNull();
       expect(res.headers.get('content-type')).toContain('application/problem+json');
     }
+  });
+
+  it('redirects links to IDN and non-ASCII URLs, normalised when made, and never answers 500', async () => {
+    const res = await link({ url: 'https://例え.jp/パス?q=値#frag', campaignId: 'mail-idn', userId: 'vera' });
+    expect(res.status).toBe(201);
+    const { href, token } = await json(res);
+    // Opaque: neither the user nor the URL can be read from the token.
+    expect(Buffer.from(token.split('.')[1], 'base64url').toString('latin1')).not.toContain('vera');
+    const click = await follow(href);
+    expect(click.status).toBe(302);
+    expect(click.headers.get('location')).toBe('https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9?q=%E5%80%A4#frag');
+    // A link signed before normalisation, naming the raw IDN URL, redirects too.
+    const old = signedLink('plk1', { url: 'https://例え.jp/', cmp: 'mail-idn' });
+    const oldClick = await follow(`${e2e.url}/r/${old}`);
+    expect(oldClick.status).toBe(302);
+    expect(oldClick.headers.get('location')).toBe('https://xn--r8jz45g.jp/');
+    const control = await link({ url: 'https://shop.example/a\nb', campaignId: 'mail-idn', userId: 'vera' });
+    expect(control.status).toBe(400);
   });
 });

@@ -59,6 +59,8 @@ describe('signing secret', () => {
       'privacy/privacy',
       'promotion/promotion',
       'segmentio/tracking',
+      // Derives a new client source's identity-verification secret.
+      'sources/sources',
     ]);
   });
 

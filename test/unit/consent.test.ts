@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkConsent, issueConsentToken, readConsentToken } from '../../functions/core/consent';
+import {
+  CONSENT_EXPIRY_GRACE_MS,
+  checkConsent,
+  issueConsentToken,
+  readConsentToken,
+} from '../../functions/core/consent';
 import { keyedIdHash, signToken, verifyToken } from '../../functions/core/signing';
 import { personalDataRegistry } from '../../functions/privacy/registry';
 import { tableList } from '../../lib/tables';
@@ -11,8 +16,11 @@ const now = new Date('2026-06-01T12:00:00Z');
 const event = (over: Record<string, string> = {}) => ({
   userId: 'u1',
   eventTime: now.toISOString(),
+  receivedAt: now.toISOString(),
   ...over,
 });
+const day = 86_400_000;
+const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('consent tokens', () => {
   it('round-trips the subject, purposes and expiry', () => {
@@ -42,6 +50,51 @@ describe('consent tokens', () => {
       expect(checkConsent(key, token, event(over))).toMatchObject({ ok: false, code });
     // Issued after the event but valid: consent given at the banner covers queued events.
     expect(checkConsent(key, good, event({ eventTime: '2026-05-20T00:00:00.000Z' }))).toEqual({ ok: true });
+  });
+
+  it('judges expiry against the receipt time: back-dated events do not revive an expired token', () => {
+    // Issued 40 days ago for 30 days: it expired 10 days before receipt.
+    const expired = issueConsentToken(key, 'u1', ['analytics'], new Date(now.getTime() - 40 * day), 30).token;
+    const backDated = event({ eventTime: iso(now.getTime() - 11 * day) });
+    expect(checkConsent(key, expired, backDated)).toMatchObject({
+      ok: false,
+      code: 'consent_invalid',
+      errors: [{ path: 'consentToken', message: expect.stringContaining('expired') }],
+    });
+    // Nor any back-dating, however far: the receipt time is what the client cannot set.
+    for (const days of [10.5, 20, 29, 39]) {
+      const verdict = checkConsent(key, expired, event({ eventTime: iso(now.getTime() - days * day) }));
+      expect(verdict.ok, `${days} days back`).toBe(false);
+    }
+  });
+
+  it('takes events queued offline before expiry for a bounded grace after it, never longer', () => {
+    const issued = now.getTime() - 30 * day;
+    const token = issueConsentToken(key, 'u1', ['analytics'], new Date(issued), 30).token;
+    const expiry = issued + 30 * day; // = now
+    const queued = iso(expiry - 3600_000);
+    // Received within the grace after expiry: the event happened while the token was live.
+    expect(
+      checkConsent(
+        key,
+        token,
+        event({ eventTime: queued, receivedAt: iso(expiry + CONSENT_EXPIRY_GRACE_MS - 1) }),
+      ),
+    ).toEqual({ ok: true });
+    // One millisecond past the grace: refused, however the event is dated.
+    expect(
+      checkConsent(
+        key,
+        token,
+        event({ eventTime: queued, receivedAt: iso(expiry + CONSENT_EXPIRY_GRACE_MS) }),
+      ).ok,
+    ).toBe(false);
+    // Within the grace, but dated after the expiry: the token did not cover it.
+    expect(
+      checkConsent(key, token, event({ eventTime: iso(expiry + 60_000), receivedAt: iso(expiry + 120_000) }))
+        .ok,
+    ).toBe(false);
+    expect(CONSENT_EXPIRY_GRACE_MS).toBeLessThan(10 * day);
   });
 
   it('never verifies a token that was altered, of another kind, or made up (fuzz)', () => {

@@ -6,14 +6,13 @@ import { derivedEventId } from '../envelope';
 import type { Rejection } from '../ingest';
 import { ID_MAX, idOf, isPlainObject } from './message-fields';
 
-/** The person a rejected message is about, when it names one: erasure finds it by this key. */
-export const personKeyOfMessage = (raw: unknown): string | undefined => {
-  if (!isPlainObject(raw)) return undefined;
-  const id = (v: unknown) => {
+/** Every person a rejected message names (user, anonymous, previous id): erasure of any finds it. */
+export const personKeysOfMessage = (raw: unknown): string[] => {
+  if (!isPlainObject(raw)) return [];
+  return [raw.userId, raw.anonymousId, raw.previousId].flatMap((v) => {
     const s = idOf(v);
-    return s !== undefined && s.length <= ID_MAX ? s : undefined;
-  };
-  return id(raw.userId) ?? id(raw.anonymousId) ?? id(raw.previousId);
+    return s !== undefined && s.length <= ID_MAX ? [s] : [];
+  });
 };
 
 /**
