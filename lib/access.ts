@@ -153,7 +153,8 @@ export const access = {
   'metrics/metrics': { tables: { metrics: 'read' } },
   // Records consent and its history (write key checked against sources), and signs consent tokens.
   'consent/consent': {
-    tables: { consent: 'readWrite', sources: 'get' },
+    // Links (a Query of `links#<id>`) tell a user id from an anonymous one.
+    tables: { consent: 'readWrite', sources: 'get', users: 'read' },
     secrets: ['signing'],
   },
   // Erasure and export: every personal table (derived, so a new one is covered the day it is
@@ -207,7 +208,15 @@ export const access = {
   // Assignment (stored at first exposure), targeting by tags and identity, the exposure event.
   'promotion/promotion': {
     stream: 'write',
-    tables: { experiments: 'readWrite', tags: 'read', users: 'lookup', sources: 'get', limits: 'update' },
+    // Stored consent and erasure markers by key: a withdrawal wins over any token.
+    tables: {
+      experiments: 'readWrite',
+      tags: 'read',
+      users: 'lookup',
+      sources: 'get',
+      limits: 'update',
+      consent: 'lookup',
+    },
     secrets: ['signing'],
   },
   // Segment-compatible ingestion; rejected batch messages are kept in the quarantine.

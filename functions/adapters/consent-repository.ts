@@ -4,13 +4,14 @@
  *   consent#<subject> / current             the state now
  *   consent#<subject> / h#<time>#<random>   every change, append-only (the proof)
  *   proof#<hmac(subject)> / h#…             the proof after erasure: no id in clear
- *   erased#<hmac(subject)> / marker         erasure's suppression marker: later events drop
+ *   erased#<hmac(subject)> / marker         erasure's suppression marker: later events drop, until
+ *                                           the person consents again (`resumedAt`)
  */
 import { randomBytes } from 'node:crypto';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConsentBody, Purpose } from '../core/consent';
 import { keyedIdHash } from '../core/signing';
-import { batchGetAll, batchWriteAll, type Item, queryPartition } from './dynamo';
+import { batchGetAll, batchWriteAll, type Item, isConditionFailed, queryPartition } from './dynamo';
 import { eraseEach, type PersonalDataStore } from './personal-data';
 
 export interface ConsentRecord {
@@ -19,6 +20,8 @@ export interface ConsentRecord {
   policyVersion: string;
   source?: string;
   sourceId: string;
+  /** Recorded for an anonymous id by a client key, without identity verification. */
+  anonymous?: boolean;
   recordedAt: string;
 }
 
@@ -39,6 +42,7 @@ export class ConsentRepository {
       policyVersion: body.policyVersion,
       ...(body.source !== undefined && { source: body.source }),
       sourceId,
+      ...(body.anonymous === true && { anonymous: true }),
       recordedAt: now.toISOString(),
     };
     await this.db.send(
@@ -82,10 +86,18 @@ export class ConsentRepository {
     return new Map(items.map((i) => [i.subject as string, i as unknown as ConsentRecord]));
   }
 
-  /** Which of these keyed id hashes carry an erasure marker. */
-  async erasedAmong(hashes: readonly string[]): Promise<Set<string>> {
+  /**
+   * Which of these keyed id hashes carry an erasure marker, and since when their person consented
+   * again (events received before then stay dropped: erasure wins over anything in flight).
+   */
+  async erasedAmong(hashes: readonly string[]): Promise<Map<string, { resumedAt?: string }>> {
     const { items } = await batchGetAll(this.db, this.tableName, hashes.map(markerKey));
-    return new Set(items.map((i) => String(i.pk).slice('erased#'.length)));
+    return new Map(
+      items.map((i) => [
+        String(i.pk).slice('erased#'.length),
+        typeof i.resumedAt === 'string' ? { resumedAt: i.resumedAt } : {},
+      ]),
+    );
   }
 
   async markErased(hash: string, now: Date): Promise<void> {
@@ -95,6 +107,26 @@ export class ConsentRepository {
         Item: { ...markerKey(hash), erasedAt: now.toISOString() },
       }),
     );
+  }
+
+  /**
+   * The person consented again after erasure: suppression ends for what is received from now on.
+   * The marker stays (events from before still drop); a no-op without a marker.
+   */
+  async resumeAfterErasure(hash: string, now: Date): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: markerKey(hash),
+          UpdateExpression: 'SET resumedAt = :now',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':now': now.toISOString() },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
   }
 
   async unmarkErased(hash: string): Promise<void> {

@@ -3,6 +3,7 @@
  * environment contract of lib/config.ts, defaults included, so no handler parses them again.
  */
 import { DEFAULTS, ENV } from '../../lib/config';
+import { identityVerificationMode } from '../core/identity-verification';
 import type { PiiMode } from '../core/pii';
 
 const number = (value: string | undefined, fallback: number): number => {
@@ -17,6 +18,10 @@ export const readSettings = (env: NodeJS.ProcessEnv) => ({
   piiMode: (env[ENV.piiMode] ?? DEFAULTS.piiMode) as PiiMode,
   retentionDays: number(env[ENV.retentionDays], DEFAULTS.retentionDays),
   eventHorizonDays: number(env[ENV.eventHorizonDays], DEFAULTS.eventHorizonDays),
+  /** Whether a client key needs a user hash to act for a user id (identity verification). */
+  identityVerification: identityVerificationMode(
+    env[ENV.identityVerification] ?? DEFAULTS.identityVerification,
+  ),
   /** How long experiment definitions are cached (ms). */
   experimentCacheMs: number(env[ENV.experimentCacheMs], 30_000),
 });

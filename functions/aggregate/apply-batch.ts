@@ -3,13 +3,15 @@
  *
  *  1. decode: each record into a canonical event; a record that cannot be decoded is
  *     quarantined (payload and reason) and skipped, so poison never blocks the shard;
- *  2. consent: drop events of erased persons and of withdrawn or missing consent;
+ *  2. identify consent: identify events need their own ids' consent before they link anything;
  *  3. identity: apply identify links and their merges in order, then aim anonymous-only
  *     events at the user their id is linked to;
- *  4. persons: load every person of the batch, judge each record (new, or a client retry
+ *  4. consent by person: drop events of erased persons and of withdrawn or missing consent,
+ *     judged with every id linked to the person the event now counts on;
+ *  5. persons: load every person of the batch, judge each record (new, or a client retry
  *     already counted) and write each person whole, version-checked — persons first, so
  *     verdicts are final before anything counts them;
- *  5. counters: fold the counted events into one delta per counter item and apply each with
+ *  6. counters: fold the counted events into one delta per counter item and apply each with
  *     its sequence checkpoint.
  *
  * Every item carries its own checkpoint, so any redelivery (retry, bisection, resume from the
@@ -22,7 +24,7 @@
 import { BatchProcessor, EventType } from '@aws-lambda-powertools/batch';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import pLimit from 'p-limit';
-import type { ConsentRepository } from '../adapters/consent-repository';
+import type { ConsentRecord, ConsentRepository } from '../adapters/consent-repository';
 import type { IdentityRepository, LinkOutcome } from '../adapters/identity-repository';
 import type { MetricsRepository } from '../adapters/metrics-repository';
 import type { PeopleRepository } from '../adapters/people-repository';
@@ -120,24 +122,87 @@ export interface BatchOutcome {
   errors: Partial<Record<Stage, number>>;
 }
 
-/** Stage 2: the events consent lets count now. */
-const admitByConsent = async (events: StreamEvent[], gate: ConsentGate): Promise<StreamEvent[]> => {
-  if (events.length === 0) return events;
-  const idsOf = (e: StreamEvent) =>
-    [e.event.userId, e.event.anonymousId].filter((id): id is string => id !== undefined);
-  const ids = [...new Set(events.flatMap(idsOf))];
+const ownIds = (e: StreamEvent) =>
+  [e.event.userId, e.event.anonymousId].filter((id): id is string => id !== undefined);
+
+/**
+ * Consent as it stands now, for the person an event counts on. An erasure marker on any id the
+ * event or its person carries drops it (unless the person consented again after the erasure and
+ * the event was received since); so does a withdrawal by any of them — a device linked to a user
+ * withdraws for the user. A grant counts only from the person's own ids (the person key and the
+ * anonymous ids linked to it): a token for some other anonymous id, named beside a user id that
+ * never consented, grants nothing. `personIds` gives each event's person ids.
+ */
+const consentFilter = async (
+  events: readonly StreamEvent[],
+  gate: ConsentGate,
+  personIds: (e: StreamEvent) => readonly string[],
+): Promise<StreamEvent[]> => {
+  if (events.length === 0) return [];
+  const ids = [...new Set(events.flatMap((e) => [...ownIds(e), ...personIds(e)]))];
   const hashOf = new Map(ids.map((id) => [id, keyedIdHash(gate.key, id)]));
   const [erased, current] = await Promise.all([
     gate.consent.erasedAmong([...hashOf.values()]),
-    gate.required ? gate.consent.currentFor(ids) : Promise.resolve(new Map()),
+    gate.required ? gate.consent.currentFor(ids) : Promise.resolve(new Map<string, ConsentRecord>()),
   ]);
   return events.filter((e) => {
-    const eventIds = idsOf(e);
-    if (eventIds.some((id) => erased.has(hashOf.get(id) as string))) return false;
+    const mine = personIds(e);
+    const all = [...new Set([...ownIds(e), ...mine])];
+    const suppressed = all.some((id) => {
+      const marker = erased.get(hashOf.get(id) as string);
+      return (
+        marker !== undefined && !(marker.resumedAt !== undefined && e.event.receivedAt >= marker.resumedAt)
+      );
+    });
+    if (suppressed) return false;
     if (!gate.required) return true;
-    const states = eventIds.map((id) => current.get(id)?.purposes.analytics);
-    return !states.includes(false) && states.includes(true);
+    if (all.some((id) => current.get(id)?.purposes.analytics === false)) return false;
+    return mine.some((id) => current.get(id)?.purposes.analytics === true);
   });
+};
+
+/**
+ * Stage 2: identify events, judged by their own ids before they link anything (a link needs the
+ * anonymous id's consent, and neither id erased or withdrawn).
+ */
+const admitIdentifies = async (run: BatchRun, events: StreamEvent[]): Promise<StreamEvent[]> => {
+  const gate = run.deps.consentGate;
+  const identifies = events.filter((e) => e.event.type === 'identify');
+  if (!gate || identifies.length === 0) return events;
+  const kept = new Set(await consentFilter(identifies, gate, ownIds));
+  return events.filter((e) => e.event.type !== 'identify' || kept.has(e));
+};
+
+/**
+ * Stage 4: every other event, judged for the person it now counts on (after identity aimed it),
+ * with every id linked to that person.
+ */
+const admitByPerson = async (run: BatchRun, events: StreamEvent[]): Promise<StreamEvent[]> => {
+  const { consentGate: gate, identity } = run.deps;
+  if (!gate) return events;
+  const persons = [
+    ...new Set(events.filter((e) => e.event.type !== 'identify').map((e) => e.event.personKey)),
+  ];
+  const linked = new Map(
+    await Promise.all(
+      persons.map(
+        async (p) => [p, identity ? (await identity.linkedIds(p)).map((l) => l.anonymousId) : []] as const,
+      ),
+    ),
+  );
+  // Without identity (tests of the fold alone), an event's own ids are its person's.
+  const personIds = (e: StreamEvent) =>
+    identity
+      ? [e.event.personKey, ...(linked.get(e.event.personKey) ?? [])]
+      : [e.event.personKey, ...ownIds(e)];
+  const kept = new Set(
+    await consentFilter(
+      events.filter((e) => e.event.type !== 'identify'),
+      gate,
+      personIds,
+    ),
+  );
+  return events.filter((e) => e.event.type === 'identify' || kept.has(e));
 };
 
 const shardOf = (r: KinesisStreamRecord) => r.eventID.slice(0, r.eventID.lastIndexOf(':'));
@@ -266,7 +331,7 @@ interface Judged {
   effectsOf: Map<StreamEvent, Effect[]>;
 }
 
-/** Stage 4: judge and write each person, retrying a person whose item another writer changed. */
+/** Stage 5: judge and write each person, retrying a person whose item another writer changed. */
 const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judged> => {
   const { deps, outcome, now, limit } = run;
   const goals = (await deps.goals?.()) ?? new Map();
@@ -320,7 +385,7 @@ const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judge
 };
 
 /**
- * Stage 5: counters — only records before any failure, so no checkpoint passes an unapplied
+ * Stage 6: counters — only records before any failure, so no checkpoint passes an unapplied
  * record. The shard registry first (a read sums exactly the shards it names), then the deltas.
  */
 const writeCounters = async (run: BatchRun, events: StreamEvent[], judged: Judged) => {
@@ -396,9 +461,10 @@ export const applyBatch = async (
     },
   };
   const decoded = await decodeRecords(run, records);
-  const admitted = deps.consentGate ? await admitByConsent(decoded, deps.consentGate) : decoded;
-  run.outcome.consentDropped = decoded.length - admitted.length;
-  const usable = await applyIdentity(run, admitted);
+  const identifies = await admitIdentifies(run, decoded);
+  const aimed = await applyIdentity(run, identifies);
+  const usable = await admitByPerson(run, aimed);
+  run.outcome.consentDropped = decoded.length - identifies.length + (aimed.length - usable.length);
   const judged = await writePersons(run, usable);
   await writeCounters(run, usable, judged);
 

@@ -1,12 +1,15 @@
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
+import { IdentityReader } from '../adapters/identity-reader';
 import { logger } from '../adapters/observability';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { grantedPurposes, issueConsentToken, PURPOSES } from '../core/consent';
 import { Problem } from '../core/problem';
+import { keyedIdHash } from '../core/signing';
 import { httpHandler } from '../http/handler';
+import { requireIdentity } from '../http/identity-proof';
 import { jwtAuthenticator } from '../http/jwt';
 import type { Handlers } from '../http/operations';
 import { sourceWriteKeys } from '../http/write-keys';
@@ -14,20 +17,50 @@ import { contract } from './consent.contract';
 
 const db = documentClient();
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
+const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const ttlDays = settings.consentTtlDays;
+
+/**
+ * Whether this request may record consent for `subject`: a server key may; a client key needs the
+ * user hash of a user id (identity verification), or says the subject is an anonymous id — which
+ * may not be an id Pulse knows as a user (one with linked devices, or consent recorded with proof),
+ * so nobody overwrites a person's consent by calling their user id anonymous.
+ */
+const mayRecord = async (
+  request: Parameters<Handlers<typeof contract>['putConsent']>[0],
+  subject: string,
+  anonymous: boolean,
+  key: Uint8Array,
+): Promise<void> => {
+  const standing = requireIdentity(request, {
+    signingKey: key,
+    mode: settings.identityVerification,
+    userId: anonymous ? undefined : subject,
+    action: 'consent',
+  });
+  if (standing !== 'anonymous') return;
+  const [links, current] = await Promise.all([identity.linkedIds(subject), consent.currentFor([subject])]);
+  const stored = current.get(subject);
+  if (links.length > 0 || (stored !== undefined && stored.anonymous !== true))
+    throw new Problem(
+      403,
+      'forbidden',
+      `${subject} is a user id: recording its consent needs its user hash`,
+      [{ path: 'anonymous', message: 'Not an anonymous id' }],
+    );
+};
 
 const putConsent: Handlers<typeof contract>['putConsent'] = async (request, { params, body }) => {
   if (request.principal.kind !== 'source') throw new Problem(401, 'unauthorized');
   const subject = params.userId;
+  const key = await signingKey();
+  await mayRecord(request, subject, body.anonymous === true, key);
+  // A person erased before who consents again: what they send from now on counts.
+  if (grantedPurposes(body.purposes).includes('analytics'))
+    await consent.resumeAfterErasure(keyedIdHash(key, subject), request.receivedAt);
   const record = await consent.record(subject, body, request.principal.source.sourceId, request.receivedAt);
   const granted = grantedPurposes(body.purposes);
-  const { token, expiresAt } = issueConsentToken(
-    await signingKey(),
-    subject,
-    granted,
-    request.receivedAt,
-    ttlDays,
-  );
+  const { token, expiresAt } = issueConsentToken(key, subject, granted, request.receivedAt, ttlDays);
   logger.info('consent recorded', { granted, policyVersion: body.policyVersion });
   return {
     status: 200,

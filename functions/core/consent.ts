@@ -20,6 +20,13 @@ export const consentBodySchema = z.strictObject({
   policyVersion: z.string().check(z.minLength(1), z.maxLength(64)),
   /** Where the consent was given: a CMP, a banner, a settings screen. */
   source: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  /**
+   * The subject is a device's anonymous id, not a user id: a client key may record it without a
+   * user hash (identity verification), but never for an id Pulse knows as a user.
+   */
+  anonymous: z.optional(z.boolean()),
+  /** The user hash, for SDKs that cannot set the x-user-hash header. */
+  userHash: z.optional(z.string().check(z.maxLength(128))),
 });
 export type ConsentBody = z.infer<typeof consentBodySchema>;
 

@@ -1,6 +1,7 @@
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { Cached } from '../adapters/cached';
+import { ConsentRepository } from '../adapters/consent-repository';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { IdentityReader } from '../adapters/identity-reader';
 import { RateLimiter } from '../adapters/rate-limiter';
@@ -17,9 +18,12 @@ import {
 } from '../core/experiments';
 import { accepted } from '../core/ingest';
 import { Problem } from '../core/problem';
+import { keyedIdHash } from '../core/signing';
 import { assignVariant, isTargeted, targetsTags } from '../core/variant-assignment';
 import { enforceRateLimit } from '../http/door';
 import { httpHandler } from '../http/handler';
+import { requireIdentity } from '../http/identity-proof';
+import { jwtAuthenticator } from '../http/jwt';
 import type { Handlers } from '../http/operations';
 import { publishToStream } from '../http/stream-publish';
 import type { HttpRequest, HttpResponse } from '../http/types';
@@ -31,6 +35,8 @@ const experiments = new ExperimentsRepository(db, requireEnv(tables.experiments.
 const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
+const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
+const verifyJwt = jwtAuthenticator();
 const { consentRequired } = settings;
 // Definitions are cached: the promotion is on the apps' hot path and must not read them per request.
 const definitions = new Cached(() => experiments.list(), settings.experimentCacheMs);
@@ -52,11 +58,51 @@ const NO_STORE = { 'cache-control': 'private, no-store' };
 const noContent = (): HttpResponse => ({ status: 204, headers: NO_STORE });
 const ok = (body: Record<string, unknown>): HttpResponse => ({ status: 200, body, headers: NO_STORE });
 
+const NOTHING: PromotionConsent = { personalization: false, analytics: false };
+
+/**
+ * What consent allows for the person the request names: the token must be for that person's own
+ * id (the user id when one is named, else the anonymous id) — a token for one id never fetches
+ * another's promotion — and the stored state wins over any token: a withdrawal, or an erasure the
+ * person has not consented again since, allows nothing.
+ */
 const consentOf = async (request: HttpRequest, query: PromotionQuery): Promise<PromotionConsent> => {
+  const subject = (query.userId ?? query.anonymousId) as string;
+  const key = await signingKey();
+  const [markers, current] = await Promise.all([
+    consent.erasedAmong([keyedIdHash(key, subject)]),
+    consentRequired ? consent.currentFor([subject]) : Promise.resolve(new Map()),
+  ]);
+  const marker = [...markers.values()][0];
+  if (marker && !(marker.resumedAt !== undefined && request.receivedAt.toISOString() >= marker.resumedAt))
+    return NOTHING;
   if (!consentRequired) return { personalization: true, analytics: true };
   const token = request.event.headers?.['x-consent-token'];
-  if (!token) return { personalization: false, analytics: false };
-  return promotionConsent(await signingKey(), token, query, request.receivedAt);
+  if (!token) return NOTHING;
+  const fromToken = promotionConsent(
+    key,
+    token,
+    query.userId !== undefined ? { userId: query.userId } : { anonymousId: query.anonymousId },
+    request.receivedAt,
+  );
+  const stored = current.get(subject)?.purposes;
+  return {
+    personalization: fromToken.personalization && stored?.personalization !== false,
+    analytics: fromToken.analytics && stored?.analytics !== false,
+  };
+};
+
+/**
+ * The QA override (`variant=`) shows any variant to anyone who asks, so it needs an admin's
+ * Bearer token beside the write key; its errors never list the experiment's variants.
+ */
+const requireQaAdmin = async (request: HttpRequest): Promise<void> => {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(request.event.headers?.authorization ?? '')?.[1];
+  const user = token ? await verifyJwt(token).catch(() => undefined) : undefined;
+  if (!user?.roles.has('admin'))
+    throw new Problem(403, 'forbidden', 'Forcing a variant needs an admin token (Authorization: Bearer)', [
+      { path: 'variant', message: 'Needs an admin token' },
+    ]);
 };
 
 /** The person's tags (both ids' when both are given: an identify merge may still be in flight). */
@@ -108,6 +154,13 @@ const promotion: Handlers<typeof contract>['promotion'] = async (request, { quer
   if (request.principal.kind !== 'source') throw new Problem(401, 'unauthorized');
   const { source } = request.principal;
   await enforceRateLimit(limiter, source, 1);
+  requireIdentity(request, {
+    signingKey: await signingKey(),
+    mode: settings.identityVerification,
+    userId: query.userId,
+    action: 'promotion',
+  });
+  if (query.variant !== undefined) await requireQaAdmin(request);
 
   const experiment = runningAt(await definitions.get(), query.placement);
   if (!experiment) return noContent();
@@ -115,10 +168,7 @@ const promotion: Handlers<typeof contract>['promotion'] = async (request, { quer
     query.variant === undefined ? undefined : experiment.variants.find((v) => v.id === query.variant);
   if (query.variant !== undefined && !forced)
     throw new Problem(400, 'validation_failed', `Experiment ${experiment.experimentId} has no such variant`, [
-      {
-        path: 'variant',
-        message: `Expected one of ${experiment.variants.map((v) => v.id).join(', ')}`,
-      },
+      { path: 'variant', message: 'No such variant' },
     ]);
   const base = { experimentId: experiment.experimentId };
 

@@ -18,12 +18,7 @@ import {
   isSegmentRejection,
   type SegmentOutcome,
 } from '../core/segmentio/ingest-message';
-import {
-  SEGMENT_CALLS,
-  SEGMENT_LIMITS,
-  type SegmentType,
-  segmentTimeOf,
-} from '../core/segmentio/protocol';
+import { SEGMENT_CALLS, SEGMENT_LIMITS, type SegmentType, segmentTimeOf } from '../core/segmentio/protocol';
 import {
   personKeysOfMessage,
   quarantinePayload,

@@ -47,11 +47,15 @@ const consentFor = async (subject: string) => {
   }
   return token;
 };
-const promotion = async (params: Record<string, string>, token?: string | null) => {
+const promotion = async (
+  params: Record<string, string>,
+  token?: string | null,
+  headers: Record<string, string> = {},
+) => {
   const subject = params.userId ?? params.anonymousId;
   const consent = token === undefined && subject ? await consentFor(subject) : token;
   return e2e.call(`/api/promotion?${new URLSearchParams(params)}`, {
-    headers: { 'x-api-key': e2e.writeKey, ...(consent ? { 'x-consent-token': consent } : {}) },
+    headers: { 'x-api-key': e2e.writeKey, ...(consent ? { 'x-consent-token': consent } : {}), ...headers },
   });
 };
 
@@ -233,30 +237,45 @@ describe('promotion over HTTP', () => {
     const userId = `carry-user-${n}`;
     const anonymous = await json(await promotion({ anonymousId, placement: 'carry' }));
     expect(anonymous.variant).toBe(assignVariant(x, anonymousId));
-    // The anonymous id's token covers the request that names both ids.
+    // At login the app names both ids with the user's token (a token answers only for its own id:
+    // the anonymous id's alone would store an assignment on a user who never consented).
     const both = await json(
-      await promotion({ userId, anonymousId, placement: 'carry' }, await consentFor(anonymousId)),
+      await promotion({ userId, anonymousId, placement: 'carry' }, await consentFor(userId)),
     );
     expect(both.variant).toBe(anonymous.variant);
     expect((await json(await promotion({ userId, placement: 'carry' }))).variant).toBe(anonymous.variant);
   });
 
-  it('forces a variant for QA: marked, neither stored nor logged; an unknown one is a 400', async () => {
+  it('forces a variant for QA with an admin token: marked, neither stored nor logged; an unknown one is a 400', async () => {
     const userId = 'qa-tester';
-    const forced = await json(await promotion({ userId, placement: 'forced', variant: 'B' }));
+    const qa = { authorization: `Bearer ${e2e.admin}` };
+    // Without an admin token, the override is refused (anyone with the public key would see any variant).
+    const refused = await promotion({ userId, placement: 'forced', variant: 'B' });
+    expect(refused.status).toBe(403);
+    expect(
+      (
+        await json(
+          await promotion({ userId, placement: 'forced', variant: 'B' }, undefined, {
+            authorization: `Bearer ${e2e.analyst}`,
+          }),
+        )
+      ).code,
+    ).toBe('forbidden');
+    const forced = await json(await promotion({ userId, placement: 'forced', variant: 'B' }, undefined, qa));
     expect(forced).toMatchObject({
       experimentId: 'exp-forced',
       variant: 'B',
       personalized: true,
       forced: true,
     });
-    const forcedA = await json(await promotion({ userId, placement: 'forced', variant: 'A' }));
+    const forcedA = await json(await promotion({ userId, placement: 'forced', variant: 'A' }, undefined, qa));
     expect(forcedA).toMatchObject({ variant: 'A', forced: true });
     expect((await exposures()).filter((r) => r.event.experimentId === 'exp-forced')).toEqual([]);
 
-    const unknown = await promotion({ userId, placement: 'forced', variant: 'Z' });
+    const unknown = await promotion({ userId, placement: 'forced', variant: 'Z' }, undefined, qa);
     expect(unknown.status).toBe(400);
-    expect((await json(unknown)).errors).toEqual([{ path: 'variant', message: 'Expected one of A, B' }]);
+    // The error does not list the experiment's variants.
+    expect((await json(unknown)).errors).toEqual([{ path: 'variant', message: 'No such variant' }]);
     // Unforced, the tester gets their own bucket, stored now.
     const own = await json(await promotion({ userId, placement: 'forced' }));
     expect(own.forced).toBeUndefined();
@@ -376,7 +395,8 @@ describe('experiment results over HTTP', () => {
 
     const identified = await e2e.call('/api/identify', {
       method: 'POST',
-      headers: { 'x-api-key': e2e.writeKey, 'x-consent-token': await consentFor(userId) },
+      // A link moves the device's history: it needs the device's (anonymous id's) consent.
+      headers: { 'x-api-key': e2e.writeKey, 'x-consent-token': await consentFor(anonymousId) },
       json: { anonymousId, userId },
     });
     expect(identified.status).toBe(202);

@@ -51,9 +51,10 @@ describe('a cross-channel journey', () => {
 
     // 2. Logs in on iOS: identify links the web id to the user; later events carry the user id.
     const userToken = await e2e.consent('jo');
+    // The link moves the web device's history: it needs the device's consent (its token).
     const identify = await e2e.call('/api/identify', {
       method: 'POST',
-      headers: { 'x-api-key': e2e.writeKey, 'x-consent-token': userToken },
+      headers: { 'x-api-key': e2e.writeKey, 'x-consent-token': anonToken },
       json: { anonymousId: 'anon-jo', userId: 'jo', channel: 'ios' },
     });
     expect(identify.status).toBe(202);

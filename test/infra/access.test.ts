@@ -45,6 +45,8 @@ describe('least privilege', () => {
       [
         ...TABLE_ACTIONS.readWrite.map((a) => `${a} table:consent`),
         'dynamodb:GetItem table:sources',
+        // Links tell a user id from an anonymous one (anonymous consent needs no user hash).
+        ...TABLE_ACTIONS.read.map((a) => `${a} table:users`),
         'logs:CreateLogStream own-log-group',
         'logs:PutLogEvents own-log-group',
         'secretsmanager:GetSecretValue secret:signing',
@@ -137,6 +139,8 @@ describe('least privilege', () => {
         ...on(READ, 'table:tags'),
         ...on(READ, 'table:tags/index/byNextCheck'),
         ...on(LOOKUP, 'table:users'),
+        // Stored consent and erasure markers, by key: a withdrawal wins over any token.
+        ...on(LOOKUP, 'table:consent'),
         ...LOGS,
       ],
     ],
