@@ -222,7 +222,6 @@ export class PulseStack extends Stack {
     this.eventStream = new EventStream(this, 'Events', {
       shardMode: settings.shardMode,
       shardCount: settings.shardCount,
-      removalPolicy,
       ...(encryptionKey ? { encryptionKey } : {}),
     });
     const stream = this.eventStream.stream;
