@@ -205,6 +205,29 @@ describe('what feeds them', () => {
 });
 
 describe('alarm topic', () => {
+  // Issue #21: a topic policy replaces SNS's default, so without this every alarm action fails.
+  it('lets CloudWatch publish for exactly the alarms of this stack, in this account', () => {
+    const [[, policy] = []] = resourcesOfType(json, 'AWS::SNS::TopicPolicy');
+    const statements = (policy?.Properties.PolicyDocument as { Statement: Record<string, unknown>[] })
+      .Statement;
+    const allows = statements.filter((st) => st.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    const allow = allows[0] as Record<string, unknown> & { Condition: Record<string, Record<string, unknown>> };
+    expect(allow.Principal).toEqual({ Service: 'cloudwatch.amazonaws.com' });
+    expect(allow.Action).toBe('sns:Publish');
+    expect(allow.Resource).toEqual({ Ref: topicId });
+    expect(allow.Condition.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+    const alarmIds = resourcesOfType(json, 'AWS::CloudWatch::Alarm').map(([id]) => id);
+    expect(alarmIds.length).toBeGreaterThan(5);
+    const sourceArns = allow.Condition.ArnLike?.['aws:SourceArn'] as unknown[];
+    expect(sourceArns.map((a) => JSON.stringify(a)).sort()).toEqual(
+      alarmIds.map((id) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })).sort(),
+    );
+    // Every alarm notifies this topic, so every alarm is one the policy names.
+    for (const [id, alarm] of resourcesOfType(json, 'AWS::CloudWatch::Alarm'))
+      expect(alarm.Properties.AlarmActions, id).toEqual([{ Ref: topicId }]);
+  });
+
   it('refuses publishers without TLS (cdk-nag SNS3)', () => {
     const policies = resourcesOfType(json, 'AWS::SNS::TopicPolicy');
     expect(policies).toHaveLength(1);
