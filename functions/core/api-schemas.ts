@@ -114,6 +114,12 @@ const consentAnswer = z.looseObject({
   purposes: z.record(z.enum(PURPOSES), z.boolean()),
 });
 
+const healthReport = z.looseObject({
+  status: z.enum(['ok', 'degraded']),
+  checkedAt: z.string(),
+  components: z.record(z.string(), z.enum(['ok', 'unavailable'])),
+});
+
 const ok = (description: string, schema?: z.ZodMiniType): Record<number, ResponseDoc> => ({
   200: { description, ...(schema && { schema }) },
 });
@@ -134,7 +140,13 @@ const segmentRoutes = Object.fromEntries(
 );
 
 export const apiSchemas: { readonly [K in RouteId]?: RouteSchemas } = {
-  health: { responses: ok('The stream and every table answer', z.looseObject({ status: z.string() })) },
+  health: { responses: ok('The API answers', z.looseObject({ status: z.literal('ok') })) },
+  healthDeep: {
+    responses: {
+      ...ok('The stream and every table answer', healthReport),
+      503: { description: 'Some component does not answer: named in `components`', schema: healthReport },
+    },
+  },
   trackOne: {
     params: { type: z.enum(EVENT_TYPES) },
     body: z.union(EVENT_TYPES.map((t) => eventSchemas[t]) as unknown as [z.ZodMiniType, ...z.ZodMiniType[]]),
