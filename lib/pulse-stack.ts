@@ -254,6 +254,8 @@ export class PulseStack extends Stack {
       [ENV.userPoolId]: this.auth.userPool.userPoolId,
       [ENV.userPoolClientId]: this.auth.client.userPoolClientId,
       [ENV.metricsNamespace]: METRICS_NAMESPACE,
+      [ENV.failureRetentionDays]: String(settings.failureRetentionDays),
+      ...(settings.corsOrigins.length > 0 ? { [ENV.corsOrigins]: settings.corsOrigins.join(',') } : {}),
     };
     for (const def of tableList) {
       environment[def.envVar] = this.tables.get(def.name as TableName).tableName;

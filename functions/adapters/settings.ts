@@ -3,6 +3,7 @@
  * environment contract of lib/config.ts, defaults included, so no handler parses them again.
  */
 import { DEFAULTS, ENV } from '../../lib/config';
+import { parseCorsOrigins } from '../../lib/cors';
 import type { PiiMode } from '../core/pii';
 
 const number = (value: string | undefined, fallback: number): number => {
@@ -17,6 +18,10 @@ export const readSettings = (env: NodeJS.ProcessEnv) => ({
   piiMode: (env[ENV.piiMode] ?? DEFAULTS.piiMode) as PiiMode,
   retentionDays: number(env[ENV.retentionDays], DEFAULTS.retentionDays),
   eventHorizonDays: number(env[ENV.eventHorizonDays], DEFAULTS.eventHorizonDays),
+  /** Browser origins allowed by CORS; empty: none. */
+  corsOrigins: parseCorsOrigins(env[ENV.corsOrigins]),
+  /** Days a failed batch stays in the on-failure bucket (its lifecycle rule). */
+  failureRetentionDays: number(env[ENV.failureRetentionDays], 30),
   /** How long experiment definitions are cached (ms). */
   experimentCacheMs: number(env[ENV.experimentCacheMs], 30_000),
 });

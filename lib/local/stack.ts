@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULTS, ENV, METRICS_NAMESPACE } from '../config';
+import { parseCorsOrigins } from '../cors';
 import { type ScheduleDef, schedules as scheduleList } from '../schedules';
 import type { ConsumerSettings } from '../stream';
 import { eventStream } from '../stream';
@@ -56,6 +57,8 @@ export interface LocalStackOptions {
    * them with `runSchedule`). Default: every schedule.
    */
   schedules?: readonly ScheduleDef[] | false;
+  /** Browser origins allowed by CORS (`--cors-origins`); default: PULSE_CORS_ORIGINS, else none. */
+  corsOrigins?: readonly string[];
 }
 
 export interface LocalStack {
@@ -135,6 +138,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   // The same JWT verifier as in AWS, trusting the local signing key instead of Cognito's.
   const keyDir = options.keyDir ?? dataDir ?? DEFAULT_KEY_DIR;
   const keys = await ensureLocalKeys(keyDir);
+  const corsOrigins = options.corsOrigins ?? parseCorsOrigins(lookup(ENV.corsOrigins));
   const env: Record<string, string> = {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: lookup('AWS_DEFAULT_REGION') || region,
@@ -157,6 +161,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     [ENV.localSigningKey]: ensureLocalHmacKey(keyDir),
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
     POWERTOOLS_METRICS_DISABLED: lookup('POWERTOOLS_METRICS_DISABLED') || 'true',
+    ...(corsOrigins.length > 0 ? { [ENV.corsOrigins]: corsOrigins.join(',') } : {}),
     ...overrides,
   };
   const restoreEnv = applyEnv(env);
@@ -201,6 +206,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       logger,
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
+      corsOrigins,
     });
     scheduler = startScheduler({
       schedules: options.schedules || scheduleList,

@@ -13,7 +13,7 @@ import { readSettings, SETTING_DEFAULTS } from '../../lib/pulse-stack';
 import { routes } from '../../lib/routes';
 import { tableList } from '../../lib/tables';
 import { expectedPairs, grantedPairs } from '../support/iam';
-import { allHandlerModules, resourcesOfType, synth } from '../support/synth';
+import { allHandlerModules, resourceById, resourcesOfType, synth } from '../support/synth';
 
 // Everything flipped, as strings, the way `cdk synth -c pulse:kmsKey=true` passes them.
 const variant = synth({
@@ -145,6 +145,18 @@ describe('non-default context', () => {
     expect(cors.ExposeHeaders).toEqual(['retry-after']);
     // Write keys and bearer tokens travel in headers, never in cookies.
     expect(cors.AllowCredentials).toBeUndefined();
+  });
+
+  it('tells the functions the origins, so the $default function answers preflights the same way', () => {
+    const fallback = variant.stack.functions.get('service/fallback');
+    if (!fallback) throw new Error('no fallback function');
+    const env = (
+      resourceById(json, variant.logicalId(fallback.fn)).Properties.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(env[ENV.corsOrigins]).toBe('https://app.example.com,https://www.example.com');
+    expect(env[ENV.failureRetentionDays]).toBe('3');
   });
 
   it('stays clean under cdk-nag (the opt-outs acknowledge themselves)', () => {
