@@ -207,12 +207,17 @@ describe('what feeds them', () => {
 describe('alarm topic', () => {
   // Issue #21: a topic policy replaces SNS's default, so without this every alarm action fails.
   it('lets CloudWatch publish for exactly the alarms of this stack, in this account', () => {
-    const [[, policy] = []] = resourcesOfType(json, 'AWS::SNS::TopicPolicy');
-    const statements = (policy?.Properties.PolicyDocument as { Statement: Record<string, unknown>[] })
-      .Statement;
+    const [[policyId] = []] = resourcesOfType(json, 'AWS::SNS::TopicPolicy');
+    const statements = (
+      resourceById(json, policyId as string).Properties.PolicyDocument as {
+        Statement: Record<string, unknown>[];
+      }
+    ).Statement;
     const allows = statements.filter((st) => st.Effect === 'Allow');
     expect(allows).toHaveLength(1);
-    const allow = allows[0] as Record<string, unknown> & { Condition: Record<string, Record<string, unknown>> };
+    const allow = allows[0] as Record<string, unknown> & {
+      Condition: Record<string, Record<string, unknown>>;
+    };
     expect(allow.Principal).toEqual({ Service: 'cloudwatch.amazonaws.com' });
     expect(allow.Action).toBe('sns:Publish');
     expect(allow.Resource).toEqual({ Ref: topicId });
