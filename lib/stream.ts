@@ -46,3 +46,9 @@ export const aggregateConsumer: ConsumerSettings = {
 };
 
 export const streamConsumers: readonly ConsumerSettings[] = [aggregateConsumer];
+
+/**
+ * Indexes every failed batch the consumers' on-failure destination receives (S3 "Object Created"
+ * events), so erasure and export read only a person's objects (functions/privacy/failure-index.ts).
+ */
+export const failureIndexer = { name: 'failure-index', handler: 'privacy/failure-index' } as const;

@@ -9,6 +9,7 @@ import type { TableName } from '../../lib/tables';
 import type { ConsentRepository } from '../adapters/consent-repository';
 import { deletePartition, type Item, queryPartition } from '../adapters/dynamo';
 import type { ExperimentsRepository } from '../adapters/experiments-repository';
+import { FailureIndex } from '../adapters/failure-index';
 import { type FailureStore, splitFailureObject } from '../adapters/failure-store';
 import { aliasKey, linksPk } from '../adapters/identity-reader';
 import { personItemKey } from '../adapters/people-repository';
@@ -126,25 +127,34 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
     },
   },
   {
+    // Failed batches in the on-failure bucket: only the objects the failure index names for these
+    // ids (functions/privacy/failure-index.ts), never a walk of the whole bucket. The index entries
+    // (quarantine table, `fi#` partitions) are erased with the records.
     name: 'failures',
-    tables: [],
+    tables: ['quarantine'],
     export: async (ids) => {
       const found: unknown[] = [];
       if (!deps.failures) return found;
-      for await (const o of deps.failures.list())
-        found.push(...(splitFailureObject(o.body, new Set(ids))?.matching ?? []));
+      const index = new FailureIndex(deps.db, deps.tableNames.quarantine);
+      for (const key of await index.objectKeys(ids)) {
+        const body = await deps.failures.get(key);
+        if (body !== undefined) found.push(...(splitFailureObject(body, new Set(ids))?.matching ?? []));
+      }
       return found;
     },
     erase: async (ids) => {
       let n = 0;
-      if (!deps.failures) return n;
-      for await (const o of deps.failures.list()) {
-        const split = splitFailureObject(o.body, new Set(ids));
-        if (!split || split.matching.length === 0) continue;
+      const store = deps.failures;
+      const index = new FailureIndex(deps.db, deps.tableNames.quarantine);
+      for (const key of store ? await index.objectKeys(ids) : []) {
+        const body = await store?.get(key);
+        const split = body === undefined ? undefined : splitFailureObject(body, new Set(ids));
+        if (!store || !split || split.matching.length === 0) continue;
         n += split.matching.length;
-        if (split.rest === undefined) await deps.failures.delete(o.key);
-        else await deps.failures.put(o.key, split.rest);
+        if (split.rest === undefined) await store.delete(key);
+        else await store.put(key, split.rest);
       }
+      await index.erase(ids);
       return n;
     },
   },

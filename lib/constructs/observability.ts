@@ -113,6 +113,18 @@ export class Observability extends Construct {
   }
 
   /**
+   * The failure index failing: a failed batch it could not index is one erasure and export do not
+   * find (the batch itself stays in the bucket until it expires).
+   */
+  watchFailureIndex(name: string, fn: lambda.IFunction): void {
+    this.anyOf(
+      `${name}Errors`,
+      `${name} is failing: failed batches in the on-failure bucket are not indexed for erasure and export`,
+      fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+    );
+  }
+
+  /**
    * A stream consumer in trouble: errors (batches retried, then sent to the on-failure bucket),
    * falling behind (the read models lag), poison records quarantined, batches given up on.
    */

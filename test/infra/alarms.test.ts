@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE } from '../../lib/config';
 import { pascal } from '../../lib/constructs/tables';
 import { schedules } from '../../lib/schedules';
-import { streamConsumers } from '../../lib/stream';
+import { failureIndexer, streamConsumers } from '../../lib/stream';
 import { type CfnResourceJson, resourceById, resourcesOfType, synth } from '../support/synth';
 
 const { json, stack, logicalId } = synth();
@@ -35,6 +35,17 @@ const dims = (d: Record<string, unknown>) =>
 const fnId = (handlerModule: string) => logicalId(stack.functions.get(handlerModule)?.fn as never);
 
 const expected = [
+  {
+    id: `${pascal(failureIndexer.name)}Errors`,
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Errors',
+    Dimensions: dims({ FunctionName: { Ref: fnId(failureIndexer.handler) } }),
+    Statistic: 'Sum',
+    Period: 300,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+  },
   ...streamConsumers.flatMap((c) => {
     const name = pascal(c.name);
     const [mappingId] =
