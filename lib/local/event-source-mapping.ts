@@ -51,6 +51,11 @@ export interface EventSourceMappingOptions {
   resolveHandler?: HandlerResolver;
   /** Folder standing in for the on-failure S3 bucket. */
   failureDir: string;
+  /**
+   * Called with each object written to the destination (its key and size), as S3 would announce it;
+   * the local stack runs the failure index with it. Awaited, so `idle()` covers it; errors are logged.
+   */
+  onFailureWritten?: (key: string, size: number) => Promise<void>;
   /** Keeps each shard's checkpoint across restarts (as the real mapping does); none by default. */
   checkpointFile?: string;
   region?: string;
@@ -663,11 +668,13 @@ class ShardPoller {
       },
       payload: JSON.stringify(this.event(records)),
     };
-    const file = join(options.failureDir, ...failureKey(uuid, this.shardId, now).split('/'));
+    const key = failureKey(uuid, this.shardId, now);
+    const file = join(options.failureDir, ...key.split('/'));
+    const body = JSON.stringify(record);
     try {
       await mkdir(dirname(file), { recursive: true });
       // Written whole then renamed, so a reader never sees half an object.
-      await writeFile(`${file}.tmp`, JSON.stringify(record));
+      await writeFile(`${file}.tmp`, body);
       await rename(`${file}.tmp`, file);
       this.ctx.logger.warn(
         `[local esm] ${this.label}: ${records.length} record(s) sent to the on-failure destination (${condition}): ${file}`,
@@ -675,6 +682,12 @@ class ShardPoller {
     } catch (err) {
       // Lambda discards the records when the destination cannot take them; so do we, loudly.
       this.ctx.logger.error(`[local esm] ${this.label}: could not write ${file}; records discarded`, err);
+      return;
+    }
+    try {
+      await options.onFailureWritten?.(key, Buffer.byteLength(body));
+    } catch (err) {
+      this.ctx.logger.error(`[local esm] ${this.label}: the notification of ${key} failed`, err);
     }
   }
 }
