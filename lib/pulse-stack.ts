@@ -320,7 +320,12 @@ export class PulseStack extends Stack {
     });
     this.aggregation.connect({ stream, consumers: streamConsumers, functionFor });
     this.aggregation.indexFailures(functionFor(failureIndexer.handler));
-    this.observability.watchFailureIndex(pascal(failureIndexer.name), functionFor(failureIndexer.handler));
+    this.observability.watchFailureIndex(
+      pascal(failureIndexer.name),
+      functionFor(failureIndexer.handler),
+      failureIndexer.handler,
+      failureIndexer.unindexedMetric,
+    );
     this.schedules = new Schedules(this, 'Schedules', { schedules, functionFor });
     for (const s of schedules) this.observability.watchSchedule(pascal(s.name), functionFor(s.handler));
 

@@ -51,4 +51,9 @@ export const streamConsumers: readonly ConsumerSettings[] = [aggregateConsumer];
  * Indexes every failed batch the consumers' on-failure destination receives (S3 "Object Created"
  * events), so erasure and export read only a person's objects (functions/privacy/failure-index.ts).
  */
-export const failureIndexer = { name: 'failure-index', handler: 'privacy/failure-index' } as const;
+export const failureIndexer = {
+  name: 'failure-index',
+  handler: 'privacy/failure-index',
+  /** Its EMF metric counting objects it could not read as on-failure records (alarmed on). */
+  unindexedMetric: 'FailedBatchesUnindexed',
+} as const;

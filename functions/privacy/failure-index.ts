@@ -11,6 +11,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
+import { failureIndexer } from '../../lib/stream';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { FailureIndex, failureIndexExpiry } from '../adapters/failure-index';
@@ -41,7 +42,7 @@ const indexObject = async (key: string, notifiedAt: Date): Promise<void> => {
   const ids = failureRecordIds(body);
   if (ids === undefined) {
     logger.error('failed batch is not a readable on-failure record; not indexed', { key });
-    metrics.addMetric('FailedBatchesUnindexed', MetricUnit.Count, 1);
+    metrics.addMetric(failureIndexer.unindexedMetric, MetricUnit.Count, 1);
     return;
   }
   const writtenAt = failureRecordTime(body) ?? notifiedAt;

@@ -116,11 +116,29 @@ export class Observability extends Construct {
    * The failure index failing: a failed batch it could not index is one erasure and export do not
    * find (the batch itself stays in the bucket until it expires).
    */
-  watchFailureIndex(name: string, fn: lambda.IFunction): void {
+  watchFailureIndex(
+    name: string,
+    fn: lambda.IFunction,
+    handlerModule: string,
+    unindexedMetric: string,
+  ): void {
+    const sum = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
     this.anyOf(
       `${name}Errors`,
       `${name} is failing: failed batches in the on-failure bucket are not indexed for erasure and export`,
-      fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      fn.metricErrors(sum),
+    );
+    // Its own EMF metric (as the consumer's RecordsQuarantined): an object it could not read as an
+    // on-failure record, so nobody's data in it is indexed.
+    this.anyOf(
+      `${name}Unindexed`,
+      `${name} found objects in the on-failure bucket that are not on-failure records (not indexed)`,
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: unindexedMetric,
+        dimensionsMap: { service: handlerModule, stage: this.props.stage },
+        ...sum,
+      }),
     );
   }
 

@@ -98,6 +98,12 @@ describe('the failure index', () => {
     expect(gusExport.stores.failures.map((r: { eventId: string }) => r.eventId)).toEqual(['gus-1']);
   });
 
+  it('counts and skips an object that is not an on-failure record (a retry would not help)', async () => {
+    const junk = awsFailureKey(5, now);
+    await expect(failedBatch(junk, { not: 'a failure record' })).resolves.toBeUndefined();
+    expect((await indexEntries()).some((e) => e.sk === junk)).toBe(false);
+  });
+
   it('indexes nothing for a batch erased before its announcement arrived', async () => {
     const gone = awsFailureKey(4, now);
     await e2e.stack.onFailureWritten(gone, 100);

@@ -46,6 +46,17 @@ const expected = [
     ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     EvaluationPeriods: 1,
   },
+  {
+    id: `${pascal(failureIndexer.name)}Unindexed`,
+    Namespace: METRICS_NAMESPACE,
+    MetricName: 'FailedBatchesUnindexed',
+    Dimensions: dims({ service: failureIndexer.handler, stage: stack.settings.stage }),
+    Statistic: 'Sum',
+    Period: 300,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+  },
   ...streamConsumers.flatMap((c) => {
     const name = pascal(c.name);
     const [mappingId] =
