@@ -63,7 +63,7 @@ export const failureStoreFromEnv = (env: NodeJS.ProcessEnv = process.env): Failu
  * The payload is the invocation event: documented as an escaped JSON string, accepted as an object.
  */
 interface ParsedFailureRecord {
-  record: { payload?: unknown; timestamp?: unknown; KinesisBatchInfo?: { batchSize?: number } };
+  record: { payload?: unknown; KinesisBatchInfo?: { batchSize?: number } };
   event: KinesisStreamEvent;
   payloadAsString: boolean;
 }
@@ -102,13 +102,6 @@ const idsOfRecord = (r: KinesisStreamRecord): string[] => {
 export const failureRecordIds = (body: string): string[] | undefined => {
   const parsed = parseFailureRecord(body);
   return parsed && [...new Set(parsed.event.Records.flatMap(idsOfRecord))];
-};
-
-/** When Lambda wrote the record (its `timestamp`); undefined when unreadable. */
-export const failureRecordTime = (body: string): Date | undefined => {
-  const at = parseFailureRecord(body)?.record.timestamp;
-  const time = typeof at === 'string' ? new Date(at) : undefined;
-  return time && !Number.isNaN(time.getTime()) ? time : undefined;
 };
 
 /** The records of a failed batch that name one of `ids`, and the object rewritten without them. */

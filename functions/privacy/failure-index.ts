@@ -15,7 +15,7 @@ import { failureIndexer } from '../../lib/stream';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { FailureIndex, failureIndexExpiry } from '../adapters/failure-index';
-import { failureRecordIds, failureRecordTime, failureStoreFromEnv } from '../adapters/failure-store';
+import { failureRecordIds, failureStoreFromEnv } from '../adapters/failure-store';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { settings } from '../adapters/settings';
 
@@ -45,8 +45,9 @@ const indexObject = async (key: string, notifiedAt: Date): Promise<void> => {
     metrics.addMetric(failureIndexer.unindexedMetric, MetricUnit.Count, 1);
     return;
   }
-  const writtenAt = failureRecordTime(body) ?? notifiedAt;
-  await index.add(key, ids, failureIndexExpiry(writtenAt, settings.failureRetentionDays));
+  // The object's expiry counts from its last write, which the notification dates: a batch erasure
+  // rewrites (announced again) lives another retention period, and so do its index entries.
+  await index.add(key, ids, failureIndexExpiry(notifiedAt, settings.failureRetentionDays));
   metrics.addMetric('FailedBatchesIndexed', MetricUnit.Count, 1);
   logger.info('failed batch indexed', { key, ids: ids.length });
 };
