@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { documentClient } from '../functions/adapters/aws';
 import { SourcesRepository } from '../functions/adapters/sources-repository';
 import { DEFAULT_RATE_LIMIT } from '../functions/core/sources';
+import { parseCorsOrigins } from '../lib/cors';
 import { type LocalStack, startLocalStack } from '../lib/local/stack';
 
 const USAGE = `Usage: npm start -- [options]
@@ -23,6 +24,8 @@ Options:
                       between runs, e.g. --data .pulse (git ignores it); default: in memory
   --dynamodb-port N   fixed DynamoDB emulator port (default: a free one)
   --kinesis-port N    fixed Kinesis emulator port (default: a free one)
+  --cors-origins LIST comma-separated browser origins allowed by CORS, as pulse:corsOrigins
+                      (e.g. http://localhost:5173; * for any); default: none
   -h, --help          show this help
 
 AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_KINESIS point it at running services instead of
@@ -124,6 +127,7 @@ const main = async (): Promise<void> => {
       data: { type: 'string' },
       'dynamodb-port': { type: 'string' },
       'kinesis-port': { type: 'string' },
+      'cors-origins': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -139,6 +143,7 @@ const main = async (): Promise<void> => {
     ...(values.data ? { dataDir: values.data } : {}),
     ...(values['dynamodb-port'] ? { dynamodbPort: port(values['dynamodb-port'], '--dynamodb-port', 0) } : {}),
     ...(values['kinesis-port'] ? { kinesisPort: port(values['kinesis-port'], '--kinesis-port', 0) } : {}),
+    ...(values['cors-origins'] ? { corsOrigins: parseCorsOrigins(values['cors-origins']) } : {}),
   });
 
   let stopping = false;

@@ -14,12 +14,12 @@
  * | pulse:retentionDays          | 395         | Days personal records live after a person's last activity, by TTL (PULSE_RETENTION_DAYS). |
  * | pulse:eventHorizonDays       | 30          | Oldest event accepted, in days before receipt (PULSE_EVENT_HORIZON_DAYS). |
  * | pulse:deletionProtection     | false       | Deletion protection on the DynamoDB tables and the user pool. Turn on for production. |
- * | pulse:removalPolicy          | retain      | `retain` keeps tables, stream, buckets, user pool, key, signing secret and log groups when the stack is deleted; `destroy` (dev only) deletes them (non-empty buckets still block deletion). Refused with deletionProtection. |
+ * | pulse:removalPolicy          | retain      | `retain` keeps tables, buckets, user pool, key, signing secret and log groups when the stack is deleted (the stream, a 24-hour buffer, is always deleted); `destroy` (dev only) deletes them (non-empty buckets still block deletion). Refused with deletionProtection. |
  * | pulse:logRetentionDays       | 30          | Retention of every log group (functions, API access log); a CloudWatch Logs value (1, 3, 5, 7, 14, 30, 60, 90, ...). |
  * | pulse:failureRetentionDays   | 30          | Days failed stream batches stay in the on-failure bucket (they hold event payloads). |
  * | pulse:throttleRateLimit      | 1000        | API default stage steady-state rate limit (requests/second). |
  * | pulse:throttleBurstLimit     | 2000        | API default stage burst limit (requests). |
- * | pulse:corsOrigins            | (none)      | Comma-separated browser origins allowed by CORS (`*` for any); none: no CORS, API Gateway adds no CORS headers. |
+ * | pulse:corsOrigins            | (none)      | Comma-separated browser origins allowed by CORS (`*` for any); none: no CORS, API Gateway adds no CORS headers. The `$default` function answers preflights with the same headers. |
  * | pulse:kmsKey                 | false       | `true`: one customer managed KMS key (rotated yearly) encrypts the stream, the tables, the signing secret and the alarm topic instead of AWS managed keys ($1/month plus requests). |
  * | pulse:mfa                    | optional    | Cognito MFA (TOTP): `optional` or `required`. |
  * | pulse:threatProtection       | true        | Cognito Plus feature plan with enforced threat protection (billed per monthly active user). |

@@ -23,10 +23,12 @@ export type TableAccess = 'get' | 'lookup' | 'read' | 'update' | 'write' | 'read
 export type SecretName = 'signing';
 
 /**
- * `readRewrite`: list and read failed batches (export), rewrite one without a person's records and
- * delete one left empty (erasure keeps other people's failed events for operators).
+ * `read`: read failed batches (the failure index). `readRewrite`: read them (export), rewrite one
+ * without a person's records and delete one left empty (erasure keeps other people's failed events
+ * for operators). Both list the bucket: without s3:ListBucket, S3 answers a key that is gone (erased,
+ * expired) with AccessDenied instead of NoSuchKey.
  */
-export type FailureBucketAccess = 'readRewrite';
+export type FailureBucketAccess = 'read' | 'readRewrite';
 
 export interface ModuleAccess {
   readonly stream?: StreamAccess;
@@ -97,6 +99,7 @@ export const SECRET_ACTIONS: readonly string[] = ['secretsmanager:GetSecretValue
 export const FAILURE_BUCKET_ACTIONS: Readonly<
   Record<FailureBucketAccess, { readonly bucket: readonly string[]; readonly objects: readonly string[] }>
 > = {
+  read: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject'] },
   readRewrite: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
 };
 
@@ -158,12 +161,16 @@ export const access = {
     secrets: ['signing'],
   },
   // Erasure and export: every personal table (derived, so a new one is covered the day it is
-  // declared), and the failed batches in the on-failure bucket, which hold event payloads.
+  // declared), and the failed batches in the on-failure bucket, which hold event payloads (found
+  // through the failure index in the quarantine table).
   'privacy/privacy': {
     tables: personalTables('readWrite'),
     failureBucket: 'readRewrite',
     secrets: ['signing'],
   },
+  // Reads each new failed batch once and writes its person ids to the failure index (quarantine
+  // table, `fi#` partitions); never rewrites or deletes a batch.
+  'privacy/failure-index': { tables: { quarantine: 'write' }, failureBucket: 'read' },
   // Folds stream batches into the read models. Consent is only looked up (current state and erasure
   // markers, by key), to drop events of withdrawn or erased persons that were already in flight.
   'aggregate/consumer': {

@@ -32,6 +32,13 @@ export const ENV = {
   retentionDays: 'PULSE_RETENTION_DAYS',
   /** S3 bucket of the consumer's on-failure destination (erasure and export search it). */
   failureBucket: 'PULSE_FAILURE_BUCKET',
+  /**
+   * Browser origins allowed by CORS (pulse:corsOrigins), comma-separated; `*` for any. The `$default`
+   * function answers preflights from it (lib/cors.ts). Unset: no CORS headers.
+   */
+  corsOrigins: 'PULSE_CORS_ORIGINS',
+  /** Days a failed batch stays in the on-failure bucket (pulse:failureRetentionDays): its index expires with it. */
+  failureRetentionDays: 'PULSE_FAILURE_RETENTION_DAYS',
   /** How long functions cache experiment definitions, in ms (tests set 0). */
   experimentCacheMs: 'PULSE_EXPERIMENT_CACHE_MS',
   serviceName: 'POWERTOOLS_SERVICE_NAME',

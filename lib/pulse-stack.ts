@@ -18,7 +18,7 @@ import { EventStream, type ShardMode } from './constructs/stream';
 import { PulseTables, pascal } from './constructs/tables';
 import { fallbackRoute, handlerModules } from './routes';
 import { schedules } from './schedules';
-import { eventStream, streamConsumers } from './stream';
+import { eventStream, failureIndexer, streamConsumers } from './stream';
 import { type TableName, tableList } from './tables';
 
 /** Repository root (this file lives in lib/). */
@@ -154,8 +154,8 @@ const HTTP_SIZING = { memorySize: 512, timeout: Duration.seconds(10) };
 /** The consumer folds up to a batch of 500 records per invocation. */
 const CONSUMER_SIZING = { memorySize: 1024, timeout: Duration.seconds(60) };
 /**
- * Erasure and export walk every personal table and every failed batch in the bucket: more time,
- * still under the HTTP API's 30-second integration limit.
+ * Erasure and export walk every personal table and the person's failed batches (found through the
+ * failure index): more time, still under the HTTP API's 30-second integration limit.
  */
 const PRIVACY_SIZING = { memorySize: 1024, timeout: Duration.seconds(29) };
 
@@ -222,7 +222,6 @@ export class PulseStack extends Stack {
     this.eventStream = new EventStream(this, 'Events', {
       shardMode: settings.shardMode,
       shardCount: settings.shardCount,
-      removalPolicy,
       ...(encryptionKey ? { encryptionKey } : {}),
     });
     const stream = this.eventStream.stream;
@@ -255,6 +254,8 @@ export class PulseStack extends Stack {
       [ENV.userPoolId]: this.auth.userPool.userPoolId,
       [ENV.userPoolClientId]: this.auth.client.userPoolClientId,
       [ENV.metricsNamespace]: METRICS_NAMESPACE,
+      [ENV.failureRetentionDays]: String(settings.failureRetentionDays),
+      ...(settings.corsOrigins.length > 0 ? { [ENV.corsOrigins]: settings.corsOrigins.join(',') } : {}),
     };
     for (const def of tableList) {
       environment[def.envVar] = this.tables.get(def.name as TableName).tableName;
@@ -265,6 +266,8 @@ export class PulseStack extends Stack {
     for (const handlerModule of handlerModules().keys()) modules.set(handlerModule, sizingFor(handlerModule));
     modules.set(fallbackRoute.handler, sizingFor(fallbackRoute.handler));
     for (const c of streamConsumers) modules.set(c.handler, CONSUMER_SIZING);
+    // Reads one failed batch (up to a 6 MB invocation) per object written to the on-failure bucket.
+    modules.set(failureIndexer.handler, HTTP_SIZING);
     for (const s of schedules) {
       // One function has one timeout: a scheduled job sized like an HTTP handler would be cut short.
       if (modules.has(s.handler)) {
@@ -316,6 +319,13 @@ export class PulseStack extends Stack {
       corsOrigins: settings.corsOrigins,
     });
     this.aggregation.connect({ stream, consumers: streamConsumers, functionFor });
+    this.aggregation.indexFailures(functionFor(failureIndexer.handler));
+    this.observability.watchFailureIndex(
+      pascal(failureIndexer.name),
+      functionFor(failureIndexer.handler),
+      failureIndexer.handler,
+      failureIndexer.unindexedMetric,
+    );
     this.schedules = new Schedules(this, 'Schedules', { schedules, functionFor });
     for (const s of schedules) this.observability.watchSchedule(pascal(s.name), functionFor(s.handler));
 

@@ -30,7 +30,17 @@ export const routes = [
     path: '/api/health',
     handler: 'service/health',
     auth: 'none',
-    summary: 'Liveness: the stream and the tables answer',
+    // Public, so it calls no AWS API: an uptime checker or a scanner must not spend the account's
+    // DescribeStreamSummary quota (shared by every stage) nor turn throttling into 5xx.
+    summary: 'Liveness: the API and its function answer (no AWS call)',
+  },
+  {
+    id: 'healthDeep',
+    method: 'GET',
+    path: '/api/health/deep',
+    handler: 'service/health',
+    auth: 'admin',
+    summary: 'Readiness: the stream and every table answer (checked at most every 30 s per container)',
   },
   {
     id: 'trackBatch',

@@ -8,7 +8,12 @@ export const eventStream = {
   envVar: 'EVENTS_STREAM',
   /** Shards in provisioned mode (CDK context `pulse:shardMode=provisioned`) and locally. */
   defaultShardCount: 2,
-  retentionHours: 168,
+  /**
+   * Kinesis's minimum (and the price included in every stream): the stream is a buffer between
+   * ingest and the read models, and each record in it is personal data that erasure cannot reach,
+   * so it is kept no longer than the consumer needs to catch up after an outage.
+   */
+  retentionHours: 24,
 } as const;
 
 export interface ConsumerSettings {
@@ -33,10 +38,22 @@ export const aggregateConsumer: ConsumerSettings = {
   maxBatchingWindowSeconds: 1,
   bisectBatchOnError: true,
   retryAttempts: 8,
-  maxRecordAgeSeconds: 7 * 24 * 3600,
+  // As old as the stream keeps a record: one about to expire goes to the on-failure bucket instead.
+  maxRecordAgeSeconds: eventStream.retentionHours * 3600,
   reportBatchItemFailures: true,
   parallelizationFactor: 1,
   startingPosition: 'TRIM_HORIZON',
 };
 
 export const streamConsumers: readonly ConsumerSettings[] = [aggregateConsumer];
+
+/**
+ * Indexes every failed batch the consumers' on-failure destination receives (S3 "Object Created"
+ * events), so erasure and export read only a person's objects (functions/privacy/failure-index.ts).
+ */
+export const failureIndexer = {
+  name: 'failure-index',
+  handler: 'privacy/failure-index',
+  /** Its EMF metric counting objects it could not read as on-failure records (alarmed on). */
+  unindexedMetric: 'FailedBatchesUnindexed',
+} as const;

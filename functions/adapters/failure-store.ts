@@ -1,43 +1,34 @@
 /**
- * The consumer's on-failure destination, as erasure and export see it: failed batches (with
- * their records' payloads) in the S3 bucket, or in the local stack's folder standing in for it.
- * Erasure rewrites an object without the person's records (deleting it when none is left),
- * so other people's failed events stay available to operators.
+ * The consumer's on-failure destination, as erasure, export and the failure index see it: failed
+ * batches (with their records' payloads) in the S3 bucket, or in the local stack's folder standing
+ * in for it. Erasure rewrites an object without the person's records (deleting it when none is
+ * left), so other people's failed events stay available to operators.
  */
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { ENV } from '../../lib/config';
+import { FailureIndex } from './failure-index';
 import type { PersonalDataStore } from './personal-data';
 
-export interface FailureObject {
-  key: string;
-  body: string;
-}
-
 export interface FailureStore {
-  list(): AsyncIterable<FailureObject>;
+  /** One object's body; undefined when there is no such object (erased, or expired). */
+  get(key: string): Promise<string | undefined>;
   put(key: string, body: string): Promise<void>;
   delete(key: string): Promise<void>;
 }
 
 export const s3FailureStore = (bucket: string, client = new S3Client({})): FailureStore => ({
-  async *list() {
-    let token: string | undefined;
-    do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
-      for (const o of page.Contents ?? []) {
-        const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
-        yield { key: o.Key as string, body: (await Body?.transformToString('utf8')) ?? '' };
-      }
-      token = page.NextContinuationToken;
-    } while (token);
+  get: async (key) => {
+    try {
+      const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return (await Body?.transformToString('utf8')) ?? '';
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
   },
   put: async (key, body) => {
     await client.send(
@@ -50,62 +41,96 @@ export const s3FailureStore = (bucket: string, client = new S3Client({})): Failu
 });
 
 export const folderFailureStore = (dir: string): FailureStore => ({
-  async *list() {
-    let entries: string[];
+  get: async (key) => {
     try {
-      entries = (await readdir(dir, { recursive: true, withFileTypes: true }))
-        .filter((e) => e.isFile())
-        .map((e) => join(e.parentPath, e.name));
-    } catch {
-      return;
+      return await readFile(join(dir, key), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
     }
-    for (const file of entries) yield { key: relative(dir, file), body: await readFile(file, 'utf8') };
   },
   put: (key, body) => writeFile(join(dir, key), body),
   delete: (key) => rm(join(dir, key), { force: true }),
 });
+
+/** The failure store a function's environment names: the bucket in AWS, the folder locally, or none. */
+export const failureStoreFromEnv = (env: NodeJS.ProcessEnv = process.env): FailureStore | undefined => {
+  const bucket = env[ENV.failureBucket];
+  const dir = env[ENV.localFailureDir];
+  return bucket ? s3FailureStore(bucket) : dir ? folderFailureStore(dir) : undefined;
+};
+
+/**
+ * An on-failure record as Lambda writes it to S3 for a Kinesis event source mapping
+ * (requestContext, responseContext, version, timestamp, KinesisBatchInfo, payload), read back.
+ * The payload is the invocation event: documented as an escaped JSON string, accepted as an object.
+ */
+interface ParsedFailureRecord {
+  record: { payload?: unknown; KinesisBatchInfo?: { batchSize?: number } };
+  event: KinesisStreamEvent;
+  payloadAsString: boolean;
+}
+
+const parseFailureRecord = (body: string): ParsedFailureRecord | undefined => {
+  try {
+    const record = JSON.parse(body) as ParsedFailureRecord['record'];
+    const payloadAsString = typeof record?.payload === 'string';
+    const event = (
+      payloadAsString ? JSON.parse(record.payload as string) : record?.payload
+    ) as KinesisStreamEvent;
+    if (!event || !Array.isArray(event.Records)) return undefined;
+    return { record, event, payloadAsString };
+  } catch {
+    return undefined;
+  }
+};
+
+const decodeRecord = (r: KinesisStreamRecord): Record<string, unknown> | undefined => {
+  try {
+    return JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+};
+
+/** Every id a stream record may be found under: its partition key and the event's person ids. */
+const idsOfRecord = (r: KinesisStreamRecord): string[] => {
+  const e = decodeRecord(r);
+  return [r.kinesis?.partitionKey, e?.userId, e?.anonymousId, e?.personKey].filter(
+    (v): v is string => typeof v === 'string' && v !== '',
+  );
+};
+
+/** The ids a failed batch names (what the failure index is keyed by); undefined when unreadable. */
+export const failureRecordIds = (body: string): string[] | undefined => {
+  const parsed = parseFailureRecord(body);
+  return parsed && [...new Set(parsed.event.Records.flatMap(idsOfRecord))];
+};
 
 /** The records of a failed batch that name one of `ids`, and the object rewritten without them. */
 export const splitFailureObject = (
   body: string,
   ids: ReadonlySet<string>,
 ): { matching: unknown[]; rest: string | undefined } | undefined => {
-  let parsed: { payload?: string; KinesisBatchInfo?: { batchSize?: number } };
-  let event: KinesisStreamEvent;
-  try {
-    parsed = JSON.parse(body);
-    event = JSON.parse(parsed.payload ?? '');
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(event.Records)) return undefined;
-  const decode = (r: KinesisStreamRecord): Record<string, unknown> | undefined => {
-    try {
-      return JSON.parse(Buffer.from(r.kinesis.data, 'base64').toString('utf8'));
-    } catch {
-      return undefined;
-    }
-  };
-  const names = (r: KinesisStreamRecord) => {
-    const e = decode(r);
-    return (
-      ids.has(r.kinesis.partitionKey) ||
-      (e !== undefined &&
-        [e.userId, e.anonymousId, e.personKey].some((v) => typeof v === 'string' && ids.has(v)))
-    );
-  };
+  const parsed = parseFailureRecord(body);
+  if (!parsed) return undefined;
+  const { record, event, payloadAsString } = parsed;
+  const names = (r: KinesisStreamRecord) => idsOfRecord(r).some((id) => ids.has(id));
   const matching = event.Records.filter(names);
   if (matching.length === 0) return { matching: [], rest: body };
+  const decoded = matching.map((r) => decodeRecord(r) ?? r);
   const kept = event.Records.filter((r) => !names(r));
-  if (kept.length === 0) return { matching: matching.map((r) => decode(r) ?? r), rest: undefined };
+  if (kept.length === 0) return { matching: decoded, rest: undefined };
+  const payload = { ...event, Records: kept };
   const rest = JSON.stringify({
-    ...parsed,
-    payload: JSON.stringify({ ...event, Records: kept }),
-    ...(parsed.KinesisBatchInfo && {
-      KinesisBatchInfo: { ...parsed.KinesisBatchInfo, batchSize: kept.length },
+    ...record,
+    // In the form Lambda wrote it, so readers of the bucket see one shape.
+    payload: payloadAsString ? JSON.stringify(payload) : payload,
+    ...(record.KinesisBatchInfo && {
+      KinesisBatchInfo: { ...record.KinesisBatchInfo, batchSize: kept.length },
     }),
   });
-  return { matching: matching.map((r) => decode(r) ?? r), rest };
+  return { matching: decoded, rest };
 };
 
 /**
@@ -115,28 +140,42 @@ export const splitFailureObject = (
  */
 export class FailedBatchesPersonalData implements PersonalDataStore {
   readonly name = 'failures';
-  readonly tables = [] as const;
+  /** The index of failed batches by person lives in the quarantine table. */
+  readonly tables = ['quarantine'] as const;
+  private readonly index: FailureIndex;
 
-  constructor(private readonly failures: FailureStore | undefined) {}
+  constructor(
+    private readonly failures: FailureStore | undefined,
+    db: DynamoDBDocumentClient,
+    quarantineTable: string,
+  ) {
+    this.index = new FailureIndex(db, quarantineTable);
+  }
 
+  /** Only the objects the index names for these ids are read: never the whole bucket. */
   async export(ids: readonly string[]): Promise<unknown[]> {
     const found: unknown[] = [];
     if (!this.failures) return found;
-    for await (const o of this.failures.list())
-      found.push(...(splitFailureObject(o.body, new Set(ids))?.matching ?? []));
+    for (const key of await this.index.objectKeys(ids)) {
+      const body = await this.failures.get(key);
+      if (body !== undefined) found.push(...(splitFailureObject(body, new Set(ids))?.matching ?? []));
+    }
     return found;
   }
 
+  /** Each indexed object rewritten without the person (deleted when nothing is left), then the index. */
   async erase(ids: readonly string[]): Promise<number> {
     let n = 0;
-    if (!this.failures) return n;
-    for await (const o of this.failures.list()) {
-      const split = splitFailureObject(o.body, new Set(ids));
-      if (!split || split.matching.length === 0) continue;
+    const store = this.failures;
+    for (const key of store ? await this.index.objectKeys(ids) : []) {
+      const body = await store?.get(key);
+      const split = body === undefined ? undefined : splitFailureObject(body, new Set(ids));
+      if (!store || !split || split.matching.length === 0) continue;
       n += split.matching.length;
-      if (split.rest === undefined) await this.failures.delete(o.key);
-      else await this.failures.put(o.key, split.rest);
+      if (split.rest === undefined) await store.delete(key);
+      else await store.put(key, split.rest);
     }
+    await this.index.erase(ids);
     return n;
   }
 }

@@ -3,6 +3,7 @@
  * environment contract of lib/config.ts, defaults included, so no handler parses them again.
  */
 import { DEFAULTS, ENV } from '../../lib/config';
+import { parseCorsOrigins } from '../../lib/cors';
 import { identityVerificationMode } from '../core/identity-verification';
 import type { PiiMode } from '../core/pii';
 
@@ -22,6 +23,10 @@ export const readSettings = (env: NodeJS.ProcessEnv) => ({
   identityVerification: identityVerificationMode(
     env[ENV.identityVerification] ?? DEFAULTS.identityVerification,
   ),
+  /** Browser origins allowed by CORS; empty: none. */
+  corsOrigins: parseCorsOrigins(env[ENV.corsOrigins]),
+  /** Days a failed batch stays in the on-failure bucket (its lifecycle rule). */
+  failureRetentionDays: number(env[ENV.failureRetentionDays], 30),
   /** How long experiment definitions are cached (ms). */
   experimentCacheMs: number(env[ENV.experimentCacheMs], 30_000),
 });

@@ -3,12 +3,11 @@
  * every linked id, in every store of the registry; a suppression marker (keyed hash, never
  * the id) first, so events in flight are dropped by the consumer. `GET …/export`: everything.
  */
-import { ENV } from '../../lib/config';
 import { type TableName, tableList } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
-import { folderFailureStore, s3FailureStore } from '../adapters/failure-store';
+import { failureStoreFromEnv } from '../adapters/failure-store';
 import { IdentityReader } from '../adapters/identity-reader';
 import { logger } from '../adapters/observability';
 import { signingKey } from '../adapters/signing-key';
@@ -27,13 +26,7 @@ const tableNames = Object.fromEntries(tableList.map((t) => [t.name, requireEnv(t
   string
 >;
 const consent = new ConsentRepository(db, tableNames.consent);
-const failureBucket = process.env[ENV.failureBucket];
-const failureDir = process.env[ENV.localFailureDir];
-const failures = failureBucket
-  ? s3FailureStore(failureBucket)
-  : failureDir
-    ? folderFailureStore(failureDir)
-    : undefined;
+const failures = failureStoreFromEnv();
 
 const tags = new TagsRepository(db, tableNames.tags);
 const experiments = new ExperimentsRepository(db, tableNames.experiments);

@@ -33,7 +33,7 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
   new QuarantinePersonalData(deps.db, deps.tableNames.quarantine),
   new TagsPersonalData(deps.tags),
   new AssignmentsPersonalData(deps.experiments),
-  new FailedBatchesPersonalData(deps.failures),
+  new FailedBatchesPersonalData(deps.failures, deps.db, deps.tableNames.quarantine),
 ];
 
 /** JSON for export: binary attributes as base64, sets as arrays. */

@@ -1,4 +1,6 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -102,6 +104,28 @@ export class Aggregation extends Construct {
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'failure-bucket/',
       removalPolicy: props.removalPolicy,
+    });
+  }
+
+  /**
+   * Every object Lambda writes to the failure bucket invokes `indexer` (S3 "Object Created", through
+   * EventBridge). Not an S3 notification straight to Lambda: with a generated bucket name that is a
+   * dependency cycle (bucket -> function -> its role's policy -> bucket), which the CDK breaks with a
+   * custom-resource Lambda of its own (a managed policy, s3:PutBucketNotification on `*`). EventBridge
+   * delivery is a property of the bucket, and the rule depends on the bucket, not the reverse.
+   */
+  indexFailures(indexer: lambda.IFunction): events.Rule {
+    const cfnBucket = this.failureBucket.node.defaultChild as s3.CfnBucket;
+    cfnBucket.notificationConfiguration = { eventBridgeConfiguration: { eventBridgeEnabled: true } };
+    return new events.Rule(this, 'FailureIndexRule', {
+      description: 'Index each failed batch written to the on-failure bucket (erasure and export read it)',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: { bucket: { name: [this.failureBucket.bucketName] } },
+      },
+      // Lambda's async invocation retries function errors twice; the indexer's Errors alarm reports the rest.
+      targets: [new targets.LambdaFunction(indexer)],
     });
   }
 

@@ -6,6 +6,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS } from '../cors';
 import { fallbackRoute, routes } from '../routes';
 import { functionId } from './functions';
 
@@ -38,21 +39,9 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
   error: '$context.error.message',
 });
 
-/** What browser SDKs send: write key or JWT, JSON (maybe gzip), and the consent token. */
-export const CORS_ALLOW_HEADERS = [
-  'authorization',
-  'content-encoding',
-  'content-type',
-  'x-api-key',
-  'x-consent-token',
-] as const;
-
-/** Not CORS-safelisted, so a browser hides it unless exposed: SDKs back off by it on 429. */
-export const CORS_EXPOSE_HEADERS = ['retry-after'] as const;
-
-/** The methods the route table uses, no more. */
-const CORS_METHODS: apigwv2.CorsHttpMethod[] = [...new Set(routes.map((r) => r.method))].map(
-  (m) => apigwv2.CorsHttpMethod[m],
+/** The methods the route table uses, no more (lib/cors.ts), as the CDK names them. */
+const CORS_HTTP_METHODS: apigwv2.CorsHttpMethod[] = CORS_METHODS.map(
+  (m) => apigwv2.CorsHttpMethod[m as keyof typeof apigwv2.CorsHttpMethod],
 );
 
 const NO_AUTHORIZER_REASON =
@@ -83,10 +72,10 @@ export class PulseApi extends Construct {
         ? {
             corsPreflight: {
               allowOrigins: [...props.corsOrigins],
-              allowMethods: CORS_METHODS,
+              allowMethods: CORS_HTTP_METHODS,
               allowHeaders: [...CORS_ALLOW_HEADERS],
               exposeHeaders: [...CORS_EXPOSE_HEADERS],
-              maxAge: Duration.hours(1),
+              maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
             },
           }
         : {}),

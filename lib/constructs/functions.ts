@@ -171,9 +171,9 @@ export class PulseFunction extends Construct {
       acknowledgeObjectWildcard(
         this.role,
         bucket,
-        'Erasure and export look for a person in every failed batch, whose object keys Lambda chooses; ' +
-          'so GetObject, PutObject (the batch rewritten without the person) and DeleteObject cover the ' +
-          'keys of this one bucket, and nothing else.',
+        'Failed batches have object keys Lambda chooses, so the declared object actions (lib/access.ts: ' +
+          'GetObject for the failure index; for erasure and export also PutObject, the batch rewritten ' +
+          'without the person, and DeleteObject) cover the keys of this one bucket, and nothing else.',
       );
     }
     if (targets.encryptionKey && kmsActions.size > 0) {

@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Lazy, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -29,6 +29,8 @@ export interface ObservabilityProps {
 export class Observability extends Construct {
   readonly alarmTopic: sns.Topic;
   private readonly props: ObservabilityProps;
+  /** Every alarm made here: the only ones the topic policy lets CloudWatch publish for. */
+  private readonly alarmArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -41,6 +43,21 @@ export class Observability extends Construct {
       enforceSSL: true,
       ...(props.encryptionKey ? { masterKey: props.encryptionKey } : {}),
     });
+    // A topic policy replaces SNS's default one, and enforceSSL creates one: without this statement
+    // every alarm action fails ("no resource-based policy allows the SNS:Publish action"). CloudWatch
+    // publishes as its service principal; the conditions keep it to this account's alarms of this stack.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsOfThisStack',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+          ArnLike: { 'aws:SourceArn': Lazy.list({ produce: () => this.alarmArns }) },
+        },
+      }),
+    );
     if (props.encryptionKey) {
       // CloudWatch publishes alarm notifications through the topic's key.
       props.encryptionKey.addToResourcePolicy(
@@ -71,6 +88,7 @@ export class Observability extends Construct {
       ...props,
     });
     alarm.addAlarmAction(new SnsAction(this.alarmTopic));
+    this.alarmArns.push(alarm.alarmArn);
     return alarm;
   }
 
@@ -91,6 +109,36 @@ export class Observability extends Construct {
       `${name}Errors`,
       `Scheduled job ${name} is failing (segment tags past their window are not removed, backfills stall)`,
       fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+    );
+  }
+
+  /**
+   * The failure index failing: a failed batch it could not index is one erasure and export do not
+   * find (the batch itself stays in the bucket until it expires).
+   */
+  watchFailureIndex(
+    name: string,
+    fn: lambda.IFunction,
+    handlerModule: string,
+    unindexedMetric: string,
+  ): void {
+    const sum = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
+    this.anyOf(
+      `${name}Errors`,
+      `${name} is failing: failed batches in the on-failure bucket are not indexed for erasure and export`,
+      fn.metricErrors(sum),
+    );
+    // Its own EMF metric (as the consumer's RecordsQuarantined): an object it could not read as an
+    // on-failure record, so nobody's data in it is indexed.
+    this.anyOf(
+      `${name}Unindexed`,
+      `${name} found objects in the on-failure bucket that are not on-failure records (not indexed)`,
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: unindexedMetric,
+        dimensionsMap: { service: handlerModule, stage: this.props.stage },
+        ...sum,
+      }),
     );
   }
 

@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -10,7 +10,6 @@ export interface EventStreamProps {
   readonly shardMode: ShardMode;
   /** Only used in provisioned mode. */
   readonly shardCount: number;
-  readonly removalPolicy: RemovalPolicy;
   /** Customer managed key (pulse:kmsKey=true); the AWS managed aws/kinesis key otherwise. */
   readonly encryptionKey?: kms.IKey;
 }
@@ -29,7 +28,10 @@ export class EventStream extends Construct {
       ...(props.encryptionKey
         ? { encryption: kinesis.StreamEncryption.KMS, encryptionKey: props.encryptionKey }
         : { encryption: kinesis.StreamEncryption.MANAGED }),
-      removalPolicy: props.removalPolicy,
+      // Deleted with the stack whatever pulse:removalPolicy says: the stream is a 24-hour buffer, not a
+      // store of record (the tables are), and a retained one keeps billing by the hour (on demand:
+      // about $29 a month) for a stage nobody runs any more.
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     if (props.encryptionKey) {
       Validations.of(this.stream).acknowledge({

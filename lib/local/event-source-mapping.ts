@@ -37,6 +37,11 @@ export interface EventSourceMappingOptions {
   resolveHandler?: HandlerResolver;
   /** Folder standing in for the on-failure S3 bucket. */
   failureDir: string;
+  /**
+   * Called with each object written to the destination (its key and size), as S3 would announce it;
+   * the local stack runs the failure index with it. Awaited, so `idle()` covers it; errors are logged.
+   */
+  onFailureWritten?: (key: string, size: number) => Promise<void>;
   /** Keeps each shard's checkpoint across restarts (as the real mapping does); none by default. */
   checkpointFile?: string;
   region?: string;

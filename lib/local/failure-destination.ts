@@ -88,14 +88,15 @@ export const failureKey = (uuid: string, shardId: string, at: Date): string => {
   return `aws/lambda/${uuid}/${shardId}/${day.replace(/-/g, '/')}/${day}T${time}-${randomUUID()}`;
 };
 
-/** Writes a failure record under its key; answers the file it wrote. */
+/** Writes a failure record under its key; answers the file it wrote and its size. */
 export const writeFailureRecord = async (failureDir: string, key: string, record: FailureRecord) => {
   const file = join(failureDir, ...key.split('/'));
+  const body = JSON.stringify(record);
   await mkdir(dirname(file), { recursive: true });
   // Written whole then renamed, so a reader never sees half an object.
-  await writeFile(`${file}.tmp`, JSON.stringify(record));
+  await writeFile(`${file}.tmp`, body);
   await rename(`${file}.tmp`, file);
-  return file;
+  return { file, size: Buffer.byteLength(body) };
 };
 
 /** Reads every failure record under a destination folder, oldest object key first. */

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DEFAULTS } from '../config';
+import { responseCorsHeaders } from '../cors';
 import { createRouteMatcher, fallbackRoute, type RouteDef, routeKey, routes as routeTable } from '../routes';
 import {
   createHandlerResolver,
@@ -49,6 +50,11 @@ export interface GatewayOptions {
   integrationTimeoutMs?: number;
   /** Where invocation errors are reported (default console). */
   logger?: Pick<Console, 'error' | 'warn'>;
+  /**
+   * The API's CORS origins (`pulse:corsOrigins`): as API Gateway does, responses to an allowed
+   * origin carry the CORS headers. Preflights reach `$default`, whose function answers them.
+   */
+  corsOrigins?: readonly string[];
 }
 
 export interface Gateway {
@@ -278,6 +284,14 @@ export const toHttpReply = (result: unknown): HttpReply => {
   return { statusCode, headers, body };
 };
 
+/** API Gateway's CORS headers replace the integration's own (a browser refuses two origins). */
+const withCors = (reply: HttpReply, cors: Record<string, string>): HttpReply => {
+  const names = new Set(Object.keys(cors));
+  if (names.size === 0) return reply;
+  const kept = reply.headers.filter(([name]) => !names.has(name.toLowerCase()));
+  return { ...reply, headers: [...kept, ...Object.entries(cors)] };
+};
+
 const sendMessage = (res: ServerResponse, statusCode: number, message: string, id?: string) => {
   if (res.headersSent) {
     res.destroy();
@@ -381,6 +395,7 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const timeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
   const inFlight = new Set<Promise<void>>();
+  const corsOrigins = options.corsOrigins ?? [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const id = requestId();
@@ -407,7 +422,7 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
     try {
       const handler = await resolveHandler(match.handler);
       const { result } = await invokeHandler(handler, event, { functionName, region, timeoutMs });
-      reply = toHttpReply(result);
+      reply = withCors(toHttpReply(result), responseCorsHeaders(corsOrigins, event.headers));
       if (reply.body.length > LAMBDA_PAYLOAD_LIMIT_BYTES) {
         throw new MalformedResponse("response over Lambda's 6 MB payload limit");
       }

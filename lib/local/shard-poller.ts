@@ -394,10 +394,12 @@ export class ShardPoller {
       now,
     );
     const key = failureKey(uuid, this.shardId, now);
+    let size: number;
     try {
-      const file = await writeFailureRecord(options.failureDir, key, record);
+      const written = await writeFailureRecord(options.failureDir, key, record);
+      size = written.size;
       this.ctx.logger.warn(
-        `[local esm] ${this.label}: ${records.length} record(s) sent to the on-failure destination (${condition}): ${file}`,
+        `[local esm] ${this.label}: ${records.length} record(s) sent to the on-failure destination (${condition}): ${written.file}`,
       );
     } catch (err) {
       // Lambda discards the records when the destination cannot take them; so do we, loudly.
@@ -405,6 +407,13 @@ export class ShardPoller {
         `[local esm] ${this.label}: could not write ${options.failureDir}/${key}; records discarded`,
         err,
       );
+      return;
+    }
+    // As S3 announces a new object: the local stack runs the failure index with it.
+    try {
+      await options.onFailureWritten?.(key, size);
+    } catch (err) {
+      this.ctx.logger.error(`[local esm] ${this.label}: the notification of ${key} failed`, err);
     }
   }
 }

@@ -12,15 +12,17 @@ import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULTS, ENV, METRICS_NAMESPACE } from '../config';
+import { parseCorsOrigins } from '../cors';
 import { type ScheduleDef, schedules as scheduleList } from '../schedules';
 import type { ConsumerSettings } from '../stream';
-import { eventStream } from '../stream';
+import { eventStream, failureIndexer } from '../stream';
 import { type TableName, tableList } from '../tables';
 import { type Emulators, type Endpoints, startEmulators } from './emulators';
 import { type EventSourceMappingEmulator, startEventSourceMappings } from './event-source-mapping';
 import { type Gateway, startGateway } from './gateway';
 import { DEFAULT_KEY_DIR, ensureLocalHmacKey, ensureLocalKeys, jwksJson, type LocalKeys } from './keys';
-import { createHandlerResolver, type HandlerResolver } from './lambda';
+import { createHandlerResolver, type HandlerResolver, invokeHandler, localFunctionName } from './lambda';
+import { LOCAL_FAILURE_BUCKET, objectCreatedEvent } from './s3-events';
 import { type Scheduler, startScheduler } from './scheduler';
 
 export interface LocalStackOptions {
@@ -56,6 +58,8 @@ export interface LocalStackOptions {
    * them with `runSchedule`). Default: every schedule.
    */
   schedules?: readonly ScheduleDef[] | false;
+  /** Browser origins allowed by CORS (`--cors-origins`); default: PULSE_CORS_ORIGINS, else none. */
+  corsOrigins?: readonly string[];
 }
 
 export interface LocalStack {
@@ -67,6 +71,11 @@ export interface LocalStack {
   failureDir: string;
   dataDir?: string;
   esm: EventSourceMappingEmulator;
+  /**
+   * Announce an object written to the failure folder, as S3 does in AWS: runs the failure index
+   * (lib/stream.ts failureIndexer) on it. Its own pollers call it; pass it to others you start.
+   */
+  onFailureWritten: (key: string, size: number) => Promise<void>;
   /** What this stack set in process.env for the functions. */
   env: Readonly<Record<string, string>>;
   /** The local signing key: mint analyst/admin tokens with lib/local/keys mintToken. */
@@ -135,6 +144,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   // The same JWT verifier as in AWS, trusting the local signing key instead of Cognito's.
   const keyDir = options.keyDir ?? dataDir ?? DEFAULT_KEY_DIR;
   const keys = await ensureLocalKeys(keyDir);
+  const corsOrigins = options.corsOrigins ?? parseCorsOrigins(lookup(ENV.corsOrigins));
   const env: Record<string, string> = {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: lookup('AWS_DEFAULT_REGION') || region,
@@ -157,11 +167,20 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     [ENV.localSigningKey]: ensureLocalHmacKey(keyDir),
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
     POWERTOOLS_METRICS_DISABLED: lookup('POWERTOOLS_METRICS_DISABLED') || 'true',
+    ...(corsOrigins.length > 0 ? { [ENV.corsOrigins]: corsOrigins.join(',') } : {}),
     ...overrides,
   };
   const restoreEnv = applyEnv(env);
 
   const resolveHandler = options.resolveHandler ?? createHandlerResolver(options.functionsDir);
+  const onFailureWritten = async (key: string, size: number) => {
+    const indexer = await resolveHandler(failureIndexer.handler);
+    await invokeHandler(indexer, objectCreatedEvent({ bucket: LOCAL_FAILURE_BUCKET, key, size, region }), {
+      functionName: localFunctionName(failureIndexer.handler),
+      region,
+      timeoutMs: 10_000,
+    });
+  };
   let gateway: Gateway | undefined;
   let esm: EventSourceMappingEmulator | undefined;
   let scheduler: Scheduler | undefined;
@@ -190,6 +209,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       region,
       failureDir,
       resolveHandler,
+      onFailureWritten,
       logger,
       ...(options.consumers ? { consumers: options.consumers } : {}),
       ...(dataDir ? { checkpointFile: join(dataDir, 'esm-checkpoints.json') } : {}),
@@ -201,6 +221,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       logger,
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
+      corsOrigins,
     });
     scheduler = startScheduler({
       schedules: options.schedules || scheduleList,
@@ -222,6 +243,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     failureDir,
     ...(dataDir ? { dataDir } : {}),
     esm,
+    onFailureWritten,
     env,
     keys,
     runSchedule: (name, runOptions) => (scheduler as Scheduler).run(name, runOptions),

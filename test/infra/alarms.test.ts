@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE } from '../../lib/config';
 import { pascal } from '../../lib/constructs/tables';
 import { schedules } from '../../lib/schedules';
-import { streamConsumers } from '../../lib/stream';
+import { failureIndexer, streamConsumers } from '../../lib/stream';
 import { type CfnResourceJson, resourceById, resourcesOfType, synth } from '../support/synth';
 
 const { json, stack, logicalId } = synth();
@@ -35,6 +35,28 @@ const dims = (d: Record<string, unknown>) =>
 const fnId = (handlerModule: string) => logicalId(stack.functions.get(handlerModule)?.fn as never);
 
 const expected = [
+  {
+    id: `${pascal(failureIndexer.name)}Errors`,
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Errors',
+    Dimensions: dims({ FunctionName: { Ref: fnId(failureIndexer.handler) } }),
+    Statistic: 'Sum',
+    Period: 300,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+  },
+  {
+    id: `${pascal(failureIndexer.name)}Unindexed`,
+    Namespace: METRICS_NAMESPACE,
+    MetricName: 'FailedBatchesUnindexed',
+    Dimensions: dims({ service: failureIndexer.handler, stage: stack.settings.stage }),
+    Statistic: 'Sum',
+    Period: 300,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+  },
   ...streamConsumers.flatMap((c) => {
     const name = pascal(c.name);
     const [mappingId] =
@@ -216,6 +238,34 @@ describe('what feeds them', () => {
 });
 
 describe('alarm topic', () => {
+  // Issue #21: a topic policy replaces SNS's default, so without this every alarm action fails.
+  it('lets CloudWatch publish for exactly the alarms of this stack, in this account', () => {
+    const [[policyId] = []] = resourcesOfType(json, 'AWS::SNS::TopicPolicy');
+    const statements = (
+      resourceById(json, policyId as string).Properties.PolicyDocument as {
+        Statement: Record<string, unknown>[];
+      }
+    ).Statement;
+    const allows = statements.filter((st) => st.Effect === 'Allow');
+    expect(allows).toHaveLength(1);
+    const allow = allows[0] as Record<string, unknown> & {
+      Condition: Record<string, Record<string, unknown>>;
+    };
+    expect(allow.Principal).toEqual({ Service: 'cloudwatch.amazonaws.com' });
+    expect(allow.Action).toBe('sns:Publish');
+    expect(allow.Resource).toEqual({ Ref: topicId });
+    expect(allow.Condition.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+    const alarmIds = resourcesOfType(json, 'AWS::CloudWatch::Alarm').map(([id]) => id);
+    expect(alarmIds.length).toBeGreaterThan(5);
+    const sourceArns = allow.Condition.ArnLike?.['aws:SourceArn'] as unknown[];
+    expect(sourceArns.map((a) => JSON.stringify(a)).sort()).toEqual(
+      alarmIds.map((id) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] })).sort(),
+    );
+    // Every alarm notifies this topic, so every alarm is one the policy names.
+    for (const [id, alarm] of resourcesOfType(json, 'AWS::CloudWatch::Alarm'))
+      expect(alarm.Properties.AlarmActions, id).toEqual([{ Ref: topicId }]);
+  });
+
   it('refuses publishers without TLS (cdk-nag SNS3)', () => {
     const policies = resourcesOfType(json, 'AWS::SNS::TopicPolicy');
     expect(policies).toHaveLength(1);

@@ -13,7 +13,7 @@ import { readSettings, SETTING_DEFAULTS } from '../../lib/pulse-stack';
 import { routes } from '../../lib/routes';
 import { tableList } from '../../lib/tables';
 import { expectedPairs, grantedPairs } from '../support/iam';
-import { allHandlerModules, resourcesOfType, synth } from '../support/synth';
+import { allHandlerModules, resourceById, resourcesOfType, synth } from '../support/synth';
 
 // Everything flipped, as strings, the way `cdk synth -c pulse:kmsKey=true` passes them.
 const variant = synth({
@@ -147,11 +147,24 @@ describe('non-default context', () => {
     expect(cors.AllowCredentials).toBeUndefined();
   });
 
+  it('tells the functions the origins, so the $default function answers preflights the same way', () => {
+    const fallback = variant.stack.functions.get('service/fallback');
+    if (!fallback) throw new Error('no fallback function');
+    const env = (
+      resourceById(json, variant.logicalId(fallback.fn)).Properties.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(env[ENV.corsOrigins]).toBe('https://app.example.com,https://www.example.com');
+    expect(env[ENV.failureRetentionDays]).toBe('3');
+  });
+
   it('stays clean under cdk-nag (the opt-outs acknowledge themselves)', () => {
     expect(new AwsSolutionsChecks().validateScope(variant.app).violations).toEqual([]);
   });
 
-  it('passes @aws/cloudformation-validate without errors', () => {
+  // The Rego engine is CPU-bound: past the default 30 s when the machine's cores are shared.
+  it('passes @aws/cloudformation-validate without errors', { timeout: 180_000 }, () => {
     const engine = new RegoEngine();
     try {
       const report = engine.validateStandard(new TemplateFile(variant.templatePath));
@@ -161,8 +174,7 @@ describe('non-default context', () => {
     } finally {
       engine.free();
     }
-    // The validator evaluates every rule over the whole template: seconds of CPU, more on a busy machine.
-  }, 120_000);
+  });
 
   it('still builds every table', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', tableList.length);

@@ -57,6 +57,18 @@ describe('Kinesis stream', () => {
       ShardCount: Match.absent(),
     });
   });
+
+  // Issue #21: a destroyed stage must not leave a stream billing by the hour; issue #11: records in
+  // the stream are personal data erasure cannot reach, so they live no longer than needed.
+  it('is deleted with the stack even when the data is retained, and keeps records 24 hours', () => {
+    expect(SETTING_DEFAULTS.removalPolicy).toBe('retain');
+    const [[, streamResource] = []] = resourcesOfType(json, 'AWS::Kinesis::Stream');
+    expect(streamResource?.DeletionPolicy).toBe('Delete');
+    expect(streamResource?.UpdateReplacePolicy).toBe('Delete');
+    expect(streamResource?.Properties.RetentionPeriodHours).toBe(24);
+    // A record about to leave the stream goes to the on-failure bucket rather than vanishing.
+    for (const c of streamConsumers) expect(c.maxRecordAgeSeconds).toBe(24 * 3600);
+  });
 });
 
 describe('stream consumers', () => {

@@ -80,6 +80,7 @@ describe('functions', () => {
         [ENV.userPoolClientId]: { Ref: logicalId(stack.auth.client) },
         [ENV.serviceName]: handlerModule,
         [ENV.metricsNamespace]: METRICS_NAMESPACE,
+        [ENV.failureRetentionDays]: String(SETTING_DEFAULTS.failureRetentionDays),
         NODE_OPTIONS: '--enable-source-maps',
         // Where the secrets and the bucket its lib/access.ts declaration names are (privacy.test.ts).
         ...(decl.secrets?.includes('signing')

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { access, SECRETS, TABLE_ACTIONS } from '../../lib/access';
 import { ENV } from '../../lib/config';
 import { SIGNING_KEY_LENGTH } from '../../lib/constructs/secrets';
+import { failureIndexer } from '../../lib/stream';
 import { tableList } from '../../lib/tables';
 import { grantedPairs, type Statement } from '../support/iam';
 import { allHandlerModules, resourceById, resourcesOfType, synth } from '../support/synth';
@@ -167,20 +168,70 @@ describe('privacy function and the on-failure bucket', () => {
     ]);
   });
 
-  it('is the only function that may read or delete failed batches', () => {
+  it('is the only function that may delete failed batches; only it and the failure index read them', () => {
     for (const m of allHandlerModules().filter((x) => x !== 'privacy/privacy')) {
       const pairs = grantedPairs(synthesized, m);
       expect(
         pairs.filter((p) => /^s3:(GetObject|DeleteObject) /.test(p)),
         m,
-      ).toEqual([]);
+      ).toEqual(m === failureIndexer.handler ? ['s3:GetObject failure-bucket/*'] : []);
     }
   });
 
-  it('learns the bucket name; no other function does', () => {
+  it('learns the bucket name; no other function but the failure index does', () => {
     for (const m of allHandlerModules()) {
       const value = environmentOf(m)[ENV.failureBucket];
-      expect(value, m).toEqual(m === 'privacy/privacy' ? { Ref: bucketId } : undefined);
+      expect(value, m).toEqual(
+        m === 'privacy/privacy' || m === failureIndexer.handler ? { Ref: bucketId } : undefined,
+      );
     }
+  });
+});
+
+describe('the failure index', () => {
+  const indexer = stack.functions.get(failureIndexer.handler);
+  const indexerId = logicalId(indexer?.fn as never);
+
+  it('has S3 announce every new object of the failure bucket through EventBridge', () => {
+    expect(resourceById(json, bucketId).Properties.NotificationConfiguration).toEqual({
+      EventBridgeConfiguration: { EventBridgeEnabled: true },
+    });
+    const rules = resourcesOfType(json, 'AWS::Events::Rule').filter(([, r]) =>
+      JSON.stringify(r.Properties.Targets).includes(indexerId),
+    );
+    expect(rules).toHaveLength(1);
+    const [ruleId, rule] = rules[0] as [string, { Properties: Record<string, unknown> }];
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.s3'],
+      'detail-type': ['Object Created'],
+      detail: { bucket: { name: [{ Ref: bucketId }] } },
+    });
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({ Arn: { 'Fn::GetAtt': [indexerId, 'Arn'] } }),
+    ]);
+    // EventBridge may invoke the indexer for this rule only.
+    const permissions = resourcesOfType(json, 'AWS::Lambda::Permission').filter(
+      ([, p]) =>
+        JSON.stringify(p.Properties.FunctionName) === JSON.stringify({ 'Fn::GetAtt': [indexerId, 'Arn'] }),
+    );
+    expect(permissions.map(([, p]) => [p.Properties.Principal, p.Properties.SourceArn])).toEqual([
+      ['events.amazonaws.com', { 'Fn::GetAtt': [ruleId, 'Arn'] }],
+    ]);
+  });
+
+  it('reads failed batches and writes the index in the quarantine table, nothing more', () => {
+    expect(grantedPairs(synthesized, failureIndexer.handler)).toEqual(
+      [
+        ...TABLE_ACTIONS.write.map((a) => `${a} table:quarantine`),
+        's3:GetObject failure-bucket/*',
+        's3:ListBucket failure-bucket',
+        'logs:CreateLogStream own-log-group',
+        'logs:PutLogEvents own-log-group',
+      ].sort(),
+    );
+  });
+
+  it('learns how long failed batches are kept: its entries expire after them', () => {
+    expect(environmentOf(failureIndexer.handler)[ENV.failureRetentionDays]).toBe('30');
   });
 });

@@ -327,6 +327,29 @@ describe('errors, bisection, retries and the on-failure destination', () => {
     expect(deliveredIds().at(-1)).toEqual(['after']);
   });
 
+  it('announces each object it writes to the destination, as S3 does, before it is idle', async () => {
+    const stream = await newStream();
+    await put(stream, range(0, 2));
+    fixtureState().consumerBehaviour = () => {
+      throw new Error('down (expected in tests)');
+    };
+    const announced: { key: string; size: number }[] = [];
+    const esm = await start(
+      stream,
+      { retryAttempts: 0 },
+      {
+        onFailureWritten: async (key, size) => {
+          announced.push({ key, size });
+        },
+      },
+    );
+    await esm.idle();
+    const [failure, ...more] = await readFailureRecords(failureDir);
+    expect(more).toHaveLength(0);
+    expect(announced).toEqual([{ key: failure?.key, size: expect.any(Number) }]);
+    expect(announced[0]?.size).toBe(Buffer.byteLength(JSON.stringify({ ...failure, key: undefined })));
+  });
+
   it('counts a partial failure as a retry and sends the unprocessed rest to the destination', async () => {
     const stream = await newStream();
     await put(stream, range(0, 5));

@@ -90,6 +90,7 @@ export const startE2E = async (options: LocalStackOptions = {}): Promise<E2E> =>
       kinesis: kinesisClient(stack.endpoints.kinesis, 'us-east-1'),
       streamName: stack.names.stream,
       failureDir: stack.failureDir,
+      onFailureWritten: stack.onFailureWritten,
       logger: quiet,
     });
     return esm;

@@ -25,7 +25,7 @@ import type { IConstruct } from 'constructs';
 import { PulseStack } from '../../lib/pulse-stack';
 import { fallbackRoute, handlerModules } from '../../lib/routes';
 import { schedules } from '../../lib/schedules';
-import { streamConsumers } from '../../lib/stream';
+import { failureIndexer, streamConsumers } from '../../lib/stream';
 
 export interface Synthesized {
   readonly app: App;
@@ -62,6 +62,7 @@ export const allHandlerModules = (): string[] => [
     fallbackRoute.handler,
     ...streamConsumers.map((c) => c.handler),
     ...schedules.map((s) => s.handler),
+    failureIndexer.handler,
   ]),
 ];
 
