@@ -11,11 +11,11 @@
 import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULTS, ENV, METRICS_NAMESPACE } from '../config';
+import { DEFAULTS, ENV } from '../config';
+import { type FunctionSettings, type ResourceNames, sharedEnvironment } from '../environment';
 import { type ScheduleDef, schedules as scheduleList } from '../schedules';
 import type { ConsumerSettings } from '../stream';
-import { eventStream } from '../stream';
-import { type TableName, tableList } from '../tables';
+import type { TableName } from '../tables';
 import { type Emulators, type Endpoints, startEmulators } from './emulators';
 import { type EventSourceMappingEmulator, startEventSourceMappings } from './event-source-mapping';
 import { type Gateway, startGateway } from './gateway';
@@ -96,6 +96,34 @@ const applyEnv = (vars: Record<string, string>) => {
   };
 };
 
+/** The stack's own stage name and the service name its functions log under. */
+export const LOCAL_STAGE = 'local';
+export const LOCAL_SERVICE_NAME = 'pulse-local';
+
+/**
+ * The settings the functions get locally: lib/config.ts DEFAULTS, as in a deployed stack, each one
+ * overridable by its variable (LocalStackOptions.env, then process.env); the stage is `local`.
+ */
+export const localSettings = (lookup: (name: string) => string | undefined): FunctionSettings => {
+  const number = (name: string, fallback: number): number => {
+    const raw = lookup(name);
+    const n = Number(raw);
+    return raw && Number.isInteger(n) && n > 0 ? n : fallback;
+  };
+  const oneOf = <T extends string>(name: string, values: readonly T[], fallback: T): T => {
+    const raw = lookup(name);
+    return raw && (values as readonly string[]).includes(raw) ? (raw as T) : fallback;
+  };
+  return {
+    stage: LOCAL_STAGE,
+    consentMode: oneOf(ENV.consentMode, ['required', 'off'], DEFAULTS.consentMode),
+    consentTtlDays: number(ENV.consentTtlDays, DEFAULTS.consentTtlDays),
+    piiMode: oneOf(ENV.piiMode, ['reject', 'hash', 'off'], DEFAULTS.piiMode),
+    retentionDays: number(ENV.retentionDays, DEFAULTS.retentionDays),
+    eventHorizonDays: number(ENV.eventHorizonDays, DEFAULTS.eventHorizonDays),
+  };
+};
+
 export const startLocalStack = async (options: LocalStackOptions = {}): Promise<LocalStack> => {
   const logger = options.logger ?? console;
   const overrides = options.env ?? {};
@@ -135,6 +163,13 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   // The same JWT verifier as in AWS, trusting the local signing key instead of Cognito's.
   const keyDir = options.keyDir ?? dataDir ?? DEFAULT_KEY_DIR;
   const keys = await ensureLocalKeys(keyDir);
+  const settings = localSettings(lookup);
+  const resourceNames: ResourceNames = {
+    tables: emulators.names.tables,
+    stream: emulators.names.stream,
+    userPoolId: lookup(ENV.userPoolId) || DEFAULTS.localUserPoolId,
+    userPoolClientId: lookup(ENV.userPoolClientId) || DEFAULTS.localUserPoolClientId,
+  };
   const env: Record<string, string> = {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: lookup('AWS_DEFAULT_REGION') || region,
@@ -143,16 +178,13 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
     AWS_ENDPOINT_URL_KINESIS: emulators.endpoints.kinesis,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...Object.fromEntries(tableList.map((t) => [t.envVar, emulators.names.tables[t.name as TableName]])),
-    [eventStream.envVar]: emulators.names.stream,
-    [ENV.stage]: 'local',
-    [ENV.consentMode]: lookup(ENV.consentMode) || DEFAULTS.consentMode,
-    [ENV.eventHorizonDays]: lookup(ENV.eventHorizonDays) || String(DEFAULTS.eventHorizonDays),
-    [ENV.userPoolId]: lookup(ENV.userPoolId) || DEFAULTS.localUserPoolId,
-    [ENV.userPoolClientId]: lookup(ENV.userPoolClientId) || DEFAULTS.localUserPoolClientId,
+    // The same variables as every deployed function (lib/environment.ts)...
+    ...sharedEnvironment(settings, resourceNames),
+    // ...but one process runs every handler module, so the per-module ones cannot differ: the service
+    // name is the stack's (each log line's function_name, pulse-local-<module>, names the module), and
+    // the signing key and a folder stand in for the secret and the bucket.
+    [ENV.serviceName]: lookup(ENV.serviceName) || LOCAL_SERVICE_NAME,
     [ENV.localFailureDir]: failureDir,
-    [ENV.serviceName]: lookup(ENV.serviceName) || 'pulse',
-    [ENV.metricsNamespace]: lookup(ENV.metricsNamespace) || METRICS_NAMESPACE,
     [ENV.localJwks]: jwksJson(keys),
     [ENV.localSigningKey]: ensureLocalHmacKey(keyDir),
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
