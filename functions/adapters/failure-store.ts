@@ -14,6 +14,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { checkRequest } from './aws';
 
 export interface FailureObject {
   key: string;
@@ -48,21 +49,40 @@ export const s3FailureStore = (bucket: string, client = new S3Client({})): Failu
   },
 });
 
-export const folderFailureStore = (dir: string): FailureStore => ({
-  async *list() {
-    let entries: string[];
-    try {
-      entries = (await readdir(dir, { recursive: true, withFileTypes: true }))
-        .filter((e) => e.isFile())
-        .map((e) => join(e.parentPath, e.name));
-    } catch {
-      return;
-    }
-    for (const file of entries) yield { key: relative(dir, file), body: await readFile(file, 'utf8') };
-  },
-  put: (key, body) => writeFile(join(dir, key), body),
-  delete: (key) => rm(join(dir, key), { force: true }),
-});
+/**
+ * The local stack's folder. Each use goes through the request checks as the S3 call would (the
+ * folder is the `Bucket`), so the local stack holds it to lib/access.ts.
+ */
+export const folderFailureStore = (dir: string): FailureStore => {
+  const check = (action: string, key?: string) =>
+    checkRequest({ action, input: { Bucket: dir, ...(key === undefined ? {} : { Key: key }) } });
+  return {
+    async *list() {
+      check('s3:ListBucket');
+      let entries: string[];
+      try {
+        entries = (await readdir(dir, { recursive: true, withFileTypes: true }))
+          .filter((e) => e.isFile())
+          .map((e) => join(e.parentPath, e.name));
+      } catch {
+        return;
+      }
+      for (const file of entries) {
+        const key = relative(dir, file);
+        check('s3:GetObject', key);
+        yield { key, body: await readFile(file, 'utf8') };
+      }
+    },
+    put: async (key, body) => {
+      check('s3:PutObject', key);
+      await writeFile(join(dir, key), body);
+    },
+    delete: async (key) => {
+      check('s3:DeleteObject', key);
+      await rm(join(dir, key), { force: true });
+    },
+  };
+};
 
 /** The records of a failed batch that name one of `ids`, and the object rewritten without them. */
 export const splitFailureObject = (

@@ -406,7 +406,12 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
     let reply: HttpReply;
     try {
       const handler = await resolveHandler(match.handler);
-      const { result } = await invokeHandler(handler, event, { functionName, region, timeoutMs });
+      const { result } = await invokeHandler(handler, event, {
+        handlerModule: match.handler,
+        functionName,
+        region,
+        timeoutMs,
+      });
       reply = toHttpReply(result);
       if (reply.body.length > LAMBDA_PAYLOAD_LIMIT_BYTES) {
         throw new MalformedResponse("response over Lambda's 6 MB payload limit");

@@ -16,6 +16,7 @@ import { type FunctionSettings, type ResourceNames, sharedEnvironment } from '..
 import { type ScheduleDef, schedules as scheduleList } from '../schedules';
 import type { ConsumerSettings } from '../stream';
 import type { TableName } from '../tables';
+import { startAccessGuard } from './access-guard';
 import { type Emulators, type Endpoints, startEmulators } from './emulators';
 import { type EventSourceMappingEmulator, startEventSourceMappings } from './event-source-mapping';
 import { type Gateway, startGateway } from './gateway';
@@ -56,6 +57,11 @@ export interface LocalStackOptions {
    * them with `runSchedule`). Default: every schedule.
    */
   schedules?: readonly ScheduleDef[] | false;
+  /**
+   * Hold every handler's AWS calls to its lib/access.ts entry, as IAM does (default true): a call
+   * outside it fails with AccessDeniedException.
+   */
+  enforceAccess?: boolean;
 }
 
 export interface LocalStack {
@@ -71,6 +77,8 @@ export interface LocalStack {
   env: Readonly<Record<string, string>>;
   /** The local signing key: mint analyst/admin tokens with lib/local/keys mintToken. */
   keys: LocalKeys;
+  /** Where the signing keys (and bin/local.ts's dev write key) are kept. */
+  keyDir: string;
   /**
    * Run a schedule's handler now, as its timer would, after any run in flight; `time` is the
    * scheduled event's time (default now). Resolves with the handler's result.
@@ -192,6 +200,16 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     ...overrides,
   };
   const restoreEnv = applyEnv(env);
+  const stopAccessGuard =
+    options.enforceAccess === false
+      ? () => undefined
+      : startAccessGuard({
+          region,
+          tables: emulators.names.tables,
+          stream: emulators.names.stream,
+          streamArn: emulators.streamArn,
+          failureDir,
+        });
 
   const resolveHandler = options.resolveHandler ?? createHandlerResolver(options.functionsDir);
   let gateway: Gateway | undefined;
@@ -209,6 +227,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     await esm?.stop().catch((e) => errors.push(e));
     await gateway?.close().catch((e) => errors.push(e));
     await emulators.close().catch((e) => errors.push(e));
+    stopAccessGuard();
     restoreEnv();
     removeEmptyTemp();
     if (errors.length) throw new AggregateError(errors, 'Local stack did not stop cleanly');
@@ -256,6 +275,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     esm,
     env,
     keys,
+    keyDir,
     runSchedule: (name, runOptions) => (scheduler as Scheduler).run(name, runOptions),
     close,
   };
