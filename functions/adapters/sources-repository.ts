@@ -32,8 +32,12 @@ export class SourcesRepository {
     private readonly tableName: string,
   ) {}
 
-  async create(input: NewSource, now = new Date()): Promise<{ source: Source; writeKey: string }> {
-    const writeKey = mintWriteKey(input.kind);
+  /** `writeKey`: a key to register again (the local stack's stable dev key); default a new one. */
+  async create(
+    input: NewSource,
+    now = new Date(),
+    writeKey = mintWriteKey(input.kind),
+  ): Promise<{ source: Source; writeKey: string }> {
     const keyHash = hashWriteKey(writeKey);
     const source: Source = { sourceId: newSourceId(), ...input, createdAt: now.toISOString() };
     // Key item first: a source item without a key item is only a dead entry, never a loose key.

@@ -49,6 +49,8 @@ export interface GatewayOptions {
   integrationTimeoutMs?: number;
   /** Where invocation errors are reported (default console). */
   logger?: Pick<Console, 'error' | 'warn'>;
+  /** Given, one line per request (route, status, duration; no ids from the path): `npm start --verbose`. */
+  requestLog?: (line: string) => void;
 }
 
 export interface Gateway {
@@ -385,6 +387,13 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const id = requestId();
     const now = new Date();
+    if (options.requestLog) {
+      const log = options.requestLog;
+      res.once('finish', () => {
+        const route = router(req.method ?? 'GET', (req.url ?? '/').split('?')[0] ?? '/').routeKey;
+        log(`[local gateway] ${route} ${res.statusCode} ${Date.now() - now.getTime()} ms`);
+      });
+    }
     let body: Buffer | undefined;
     try {
       body = await readBody(req, maxBody);

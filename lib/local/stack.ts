@@ -62,6 +62,8 @@ export interface LocalStackOptions {
    * outside it fails with AccessDeniedException.
    */
   enforceAccess?: boolean;
+  /** One `logger.info` line per API request (route, status, duration). Default off. */
+  logRequests?: boolean;
 }
 
 export interface LocalStack {
@@ -252,6 +254,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       logger,
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
+      ...(options.logRequests ? { requestLog: (line: string) => logger.info(line) } : {}),
     });
     scheduler = startScheduler({
       schedules: options.schedules || scheduleList,
