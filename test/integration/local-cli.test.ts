@@ -104,6 +104,14 @@ describe('npm start, token and demo', () => {
         headers: { authorization: `Bearer ${token.stdout().trim()}` },
       });
       expect(res.status).toBe(200);
+      // A token the stack does not trust: the 401 says how to get one it does.
+      const stranger = await fetch(`${stack.running.url}/api/metrics/campaigns`, {
+        headers: { authorization: 'Bearer not.a.token' },
+      });
+      expect(stranger.status).toBe(401);
+      expect(((await stranger.json()) as { detail: string }).detail).toContain(
+        'npm run -s token -- --role analyst|admin mints one it trusts',
+      );
 
       const consent = await fetch(`${stack.running.url}/api/users/u1/consent`, {
         method: 'PUT',
