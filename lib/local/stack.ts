@@ -113,16 +113,24 @@ export const LOCAL_SERVICE_NAME = 'pulse-local';
 /**
  * The settings the functions get locally: lib/config.ts DEFAULTS, as in a deployed stack, each one
  * overridable by its variable (LocalStackOptions.env, then process.env); the stage is `local`.
+ * A value the deployed stack would refuse is refused here too, naming the variable.
  */
 export const localSettings = (lookup: (name: string) => string | undefined): FunctionSettings => {
+  const refuse = (name: string, want: string, got: string): never => {
+    throw new Error(`${name} must be ${want}, got ${JSON.stringify(got)}`);
+  };
   const number = (name: string, fallback: number): number => {
     const raw = lookup(name);
+    if (!raw) return fallback;
     const n = Number(raw);
-    return raw && Number.isInteger(n) && n > 0 ? n : fallback;
+    return Number.isInteger(n) && n > 0 ? n : refuse(name, 'a positive integer', raw);
   };
   const oneOf = <T extends string>(name: string, values: readonly T[], fallback: T): T => {
     const raw = lookup(name);
-    return raw && (values as readonly string[]).includes(raw) ? (raw as T) : fallback;
+    if (!raw) return fallback;
+    return (values as readonly string[]).includes(raw)
+      ? (raw as T)
+      : refuse(name, `one of ${values.join(', ')}`, raw);
   };
   return {
     stage: LOCAL_STAGE,
@@ -139,6 +147,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   const overrides = options.env ?? {};
   const lookup = (k: string): string | undefined => overrides[k] ?? process.env[k];
   const region = lookup('AWS_REGION') || DEFAULTS.region;
+  // First: a bad setting is refused before anything starts.
+  const settings = localSettings(lookup);
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
   // In memory, failed batches still need a folder: a temp one, removed at close if still empty.
   const tempRoot = options.failureDir || dataDir ? undefined : mkdtempSync(join(tmpdir(), 'pulse-local-'));
@@ -173,7 +183,6 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   // The same JWT verifier as in AWS, trusting the local signing key instead of Cognito's.
   const keyDir = options.keyDir ?? dataDir ?? DEFAULT_KEY_DIR;
   const keys = await ensureLocalKeys(keyDir);
-  const settings = localSettings(lookup);
   const resourceNames: ResourceNames = {
     tables: emulators.names.tables,
     stream: emulators.names.stream,
