@@ -1,28 +1,78 @@
 /**
  * `npm run demo`: drive a running local stack (`npm start`) with a realistic campaign mix over
  * HTTP — thousands of users in sessions, several campaigns, devices, channels and bursts —
- * then compare what was sent with what the metrics endpoint reports.
- *
- *   npm run demo -- [--url http://localhost:3000] [--users 2000] [--campaigns 8] [--data DIR]
+ * then compare what was sent with what the metrics endpoint reports. `--help` lists the options.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CHANNELS, DEVICE_TYPES, EVENT_TYPES, type EventType } from '../functions/core/events';
-import { DEFAULT_KEY_DIR, ensureLocalKeys, mintToken } from '../lib/local/keys';
+import { ensureLocalKeys, mintToken } from '../lib/local/keys';
+import { keyDirFor, RUNNING_STACK_FILE, readRunningStack } from '../lib/local/running';
 
-const { values } = parseArgs({
-  options: {
-    url: { type: 'string', default: 'http://localhost:3000' },
-    users: { type: 'string', default: '2000' },
-    campaigns: { type: 'string', default: '8' },
-    concurrency: { type: 'string', default: '8' },
-    data: { type: 'string' },
-    timeout: { type: 'string', default: '120' },
-  },
-});
-const base = values.url.replace(/\/$/, '');
-const users = Number(values.users);
-const campaignCount = Number(values.campaigns);
+/**
+ * The default wait grows with what was sent: a slow laptop folded about 450 events/s (50,000 in
+ * 110 s), so a minute plus a second per 250 events leaves room to spare.
+ */
+const EVENTS_PER_TIMEOUT_SECOND = 250;
+
+const USAGE = `Usage: npm run demo -- [options]
+
+Sends a realistic campaign mix to a running npm start (consent first, then events in bursts of
+1 to 500), waits until the metrics endpoint has counted them, and prints sent against counted.
+
+Options:
+  --url URL           the API (default: the running npm start's, from ${RUNNING_STACK_FILE};
+                      else http://localhost:3000)
+  --users N           people, each with 1-3 sessions of 5-20 events (default 2000)
+  --campaigns N       campaigns (default 8)
+  --concurrency N     requests in flight (default 8)
+  --data DIR          sign tokens with the key kept in DIR (default: the running stack's)
+  --timeout SECONDS   how long to wait for the counts once everything is sent
+                      (default: 60 + 1 per ${EVENTS_PER_TIMEOUT_SECOND} events sent)
+  -h, --help          show this help`;
+
+const positive = (value: string | undefined, flag: string): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${value}`);
+  return n;
+};
+
+const running = readRunningStack();
+const options = (() => {
+  try {
+    const { values } = parseArgs({
+      options: {
+        url: { type: 'string' },
+        users: { type: 'string' },
+        campaigns: { type: 'string' },
+        concurrency: { type: 'string' },
+        data: { type: 'string' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    return {
+      base: (values.url ?? running?.url ?? 'http://localhost:3000').replace(/\/$/, ''),
+      users: positive(values.users, '--users') ?? 2000,
+      campaigns: positive(values.campaigns, '--campaigns') ?? 8,
+      concurrency: positive(values.concurrency, '--concurrency') ?? 8,
+      keyDir: keyDirFor(values.data, running),
+      timeoutSeconds: positive(values.timeout, '--timeout'),
+    };
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+})();
+const base = options.base;
+const users = options.users;
+const campaignCount = options.campaigns;
 
 // A seeded generator so two runs send the same mix.
 let state = 42;
@@ -103,20 +153,39 @@ const makeEvents = () => {
 };
 
 let lastDrawn = '';
-/** A one-line progress bar, redrawn only when it changes (and once a line when not a terminal). */
-const progress = (done: number, total: number, label: string) => {
+let lastLineAt = 0;
+/**
+ * A one-line progress bar with an optional note (time waited), redrawn in place on a terminal;
+ * elsewhere a line at every tenth of the way, and at least every 5 seconds while it waits.
+ */
+const progress = (done: number, total: number, label: string, note = '') => {
   const width = 30;
   const filled = Math.round((done / total) * width);
-  const bar = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-  if (process.stderr.isTTY) process.stderr.write(`\r${bar} ${done}/${total}`);
-  else if (bar !== lastDrawn && (filled % 10 === 0 || done === total))
-    process.stderr.write(`${bar} ${done}/${total}\n`);
+  const bar = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
+  const line = note ? `${bar}  ${note}` : bar;
+  if (process.stderr.isTTY) {
+    process.stderr.write(`\r${line}\x1b[K`);
+    if (done === total) process.stderr.write('\n');
+  } else if (
+    (bar !== lastDrawn && (filled % 10 === 0 || done === total)) ||
+    (note && Date.now() - lastLineAt >= 5000)
+  ) {
+    process.stderr.write(`${line}\n`);
+    lastLineAt = Date.now();
+  }
   lastDrawn = bar;
-  if (done === total && process.stderr.isTTY) process.stderr.write('\n');
 };
 
+/** What a 401 from the stack means here, and what to do about it. */
+const unauthorizedHint = () =>
+  `The stack at ${base} does not trust the key in ${options.keyDir}. ` +
+  (running
+    ? `${RUNNING_STACK_FILE} names a stack at ${running.url}: is --url pointing at another one?`
+    : `No running npm start was found through ${RUNNING_STACK_FILE}: if the stack runs with ` +
+      '--data DIR elsewhere, pass the same --data DIR (and --url) here.');
+
 const main = async () => {
-  const keys = await ensureLocalKeys(values.data ?? DEFAULT_KEY_DIR);
+  const keys = await ensureLocalKeys(options.keyDir);
   const admin = await mintToken(keys, { role: 'admin', subject: 'demo' });
   const analyst = await mintToken(keys, { role: 'analyst', subject: 'demo' });
   const health = await fetch(`${base}/api/health`).catch(() => undefined);
@@ -128,6 +197,7 @@ const main = async () => {
     // A server source with room for the demo's bursts (the default limit is 200 events/s).
     body: JSON.stringify({ name: 'demo traffic', channel: 'web', kind: 'server', rateLimit: 50_000 }),
   });
+  if (sourceRes.status === 401) throw new Error(`Creating a source failed: 401. ${unauthorizedHint()}`);
   if (sourceRes.status !== 201)
     throw new Error(`Creating a source failed: ${sourceRes.status} ${await sourceRes.text()}`);
   const { writeKey } = (await sourceRes.json()) as { writeKey: string };
@@ -140,7 +210,7 @@ const main = async () => {
   let consented = 0;
   const consentQueue = [...userIds];
   await Promise.all(
-    Array.from({ length: Number(values.concurrency) }, async () => {
+    Array.from({ length: options.concurrency }, async () => {
       for (let id = consentQueue.shift(); id; id = consentQueue.shift()) {
         const res = await fetch(`${base}/api/users/${encodeURIComponent(id)}/consent`, {
           method: 'PUT',
@@ -194,7 +264,7 @@ const main = async () => {
   };
   const queue = [...batches];
   await Promise.all(
-    Array.from({ length: Number(values.concurrency) }, async () => {
+    Array.from({ length: options.concurrency }, async () => {
       for (let b = queue.shift(); b; b = queue.shift()) await send(b);
     }),
   );
@@ -203,7 +273,9 @@ const main = async () => {
   // Wait until the metrics endpoint has counted everything (or the deadline passes).
   const from = new Date(Date.now() - 26 * 3600_000).toISOString();
   const to = new Date(Date.now() + 3600_000).toISOString();
-  const deadline = Date.now() + Number(values.timeout) * 1000;
+  const timeoutSeconds = options.timeoutSeconds ?? 60 + Math.ceil(events.length / EVENTS_PER_TIMEOUT_SECOND);
+  const waitStarted = Date.now();
+  const deadline = waitStarted + timeoutSeconds * 1000;
   const counted = new Map<string, Record<string, number>>();
   const matches = () =>
     campaigns.every((c) => EVENT_TYPES.every((t) => (sent.get(c)?.[t] ?? 0) === (counted.get(c)?.[t] ?? 0)));
@@ -215,13 +287,20 @@ const main = async () => {
           headers: { authorization: `Bearer ${analyst}` },
         },
       );
+      if (res.status === 401) throw new Error(`Reading metrics failed: 401. ${unauthorizedHint()}`);
       if (res.ok) counted.set(c, ((await res.json()) as { totals: Record<string, number> }).totals);
     }
     const countedTotal = [...counted.values()].reduce(
       (n, t) => n + Object.values(t).reduce((a, b) => a + b, 0),
       0,
     );
-    progress(Math.min(countedTotal, events.length), events.length, 'counted ');
+    const waited = Math.round((Date.now() - waitStarted) / 1000);
+    progress(
+      Math.min(countedTotal, events.length),
+      events.length,
+      'counted ',
+      `${waited} s of ${timeoutSeconds} s`,
+    );
     if (matches()) break;
     await new Promise((r) => setTimeout(r, 500));
   } while (Date.now() < deadline);
@@ -242,6 +321,7 @@ const main = async () => {
     `${events.length} events from ${users} users in ${campaigns.length} campaigns, sent in ${sendSeconds.toFixed(1)} s ` +
       `(${Math.round(events.length / sendSeconds)} events/s). sent = counted for every campaign and type: ${ok ? 'yes' : 'NO'}`,
   );
+  if (!ok) console.log(`Not all counted within ${timeoutSeconds} s: --timeout SECONDS waits longer.`);
   process.exit(ok ? 0 : 1);
 };
 

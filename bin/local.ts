@@ -3,7 +3,7 @@
  * http://localhost:3000 and the stream consumers — with the same handler code as in AWS.
  */
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -11,9 +11,10 @@ import { documentClient } from '../functions/adapters/aws';
 import { SourcesRepository } from '../functions/adapters/sources-repository';
 import { DEFAULT_RATE_LIMIT } from '../functions/core/sources';
 import { parseCorsOrigins } from '../lib/cors';
+import { RUNNING_STACK_FILE, removeRunningStack, writeRunningStack } from '../lib/local/running';
 import { type LocalStack, startLocalStack } from '../lib/local/stack';
 
-const USAGE = `Usage: npm start -- [options]
+export const USAGE = `Usage: npm start -- [options]
 
 Runs Pulse locally: DynamoDB and Kinesis emulators, the HTTP API and the stream consumers.
 
@@ -26,7 +27,12 @@ Options:
   --kinesis-port N    fixed Kinesis emulator port (default: a free one)
   --cors-origins LIST comma-separated browser origins allowed by CORS, as pulse:corsOrigins
                       (e.g. http://localhost:5173; * for any); default: none
+  --verbose           every function's log lines and one line per request (default: warnings
+                      and errors only)
   -h, --help          show this help
+
+While it runs, ${RUNNING_STACK_FILE} tells npm run token and npm run demo where it is and which
+key it trusts, so they need no --url or --data.
 
 AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_KINESIS point it at running services instead of
 starting its own emulators. Ctrl-C stops it.`;
@@ -50,10 +56,9 @@ const displayUrl = (url: string): string => url.replace('://127.0.0.1:', '://loc
 export const extraLines = async (stack: LocalStack): Promise<string[]> => {
   const { writeKey, source } = await devSource(stack);
   const api = displayUrl(stack.url);
-  const data = stack.dataDir ? ` --data ${stack.dataDir}` : '';
   return [
-    `Write key      ${writeKey}   (source "${source.name}", ${source.kind}, ${source.channel})`,
-    `Tokens         npm run -s token -- --role analyst${data}     (or --role admin)`,
+    `Write key      ${writeKey}   (source "${source.name}", ${source.kind}, ${source.channel}; kept in ${join(stack.keyDir, DEV_WRITE_KEY_FILE)})`,
+    'Tokens         npm run -s token -- --role analyst     (or --role admin; it finds this stack)',
     '',
     'Record consent (events need a consent token granting analytics), then send an event:',
     `  TOKEN=$(curl -s -X PUT ${api}/api/users/user-1/consent -H 'content-type: application/json' -H 'x-api-key: ${writeKey}' \\`,
@@ -62,34 +67,54 @@ export const extraLines = async (stack: LocalStack): Promise<string[]> => {
     `    -H "x-consent-token: $TOKEN" \\`,
     `    -d '{"userId":"user-1","campaignId":"spring-sale","elementId":"cta","deviceType":"mobile","timestamp":"'$(date -u +%Y-%m-%dT%H:%M:%SZ)'"}'`,
     'See it counted:',
-    `  curl -H "authorization: Bearer $(npm run -s token -- --role analyst${data})" ${api}/api/metrics/campaigns/spring-sale`,
+    `  curl -H "authorization: Bearer $(npm run -s token -- --role analyst)" ${api}/api/metrics/campaigns/spring-sale`,
   ];
 };
 
+export const DEV_WRITE_KEY_FILE = 'dev-write-key';
 /**
- * The local dev source and its write key. Keys are stored only as hashes, so with --data the
- * key is kept in a file beside the data (reused while its source lives); in memory, a fresh one.
+ * A server source: its key stays on this machine, so it acts for any id as a customer's backend
+ * does (identity verification trusts server keys). Create a client source to try a public key's
+ * limits (docs/identity-verification.md).
+ */
+const DEV_SOURCE = {
+  name: 'local dev',
+  channel: 'web',
+  kind: 'server',
+  rateLimit: DEFAULT_RATE_LIMIT,
+} as const;
+/** A kept key of the other kind (an older dev source's `pk_`) is replaced, so its kind shows. */
+const DEV_KEY_PREFIX = 'sk_';
+
+/**
+ * The local dev source and its write key, the same from one start to the next: keys are stored
+ * only as hashes, so the key is kept in a file beside the signing keys (the --data folder, or
+ * .pulse in memory mode), and registered again when the tables start empty. A key revoked in a
+ * kept table is replaced by a new one.
  */
 const devSource = async (stack: LocalStack) => {
   const repository = new SourcesRepository(documentClient(), stack.names.tables.sources);
-  const keyFile = stack.dataDir ? join(stack.dataDir, 'dev-write-key') : undefined;
-  if (keyFile && existsSync(keyFile)) {
-    const writeKey = readFileSync(keyFile, 'utf8').trim();
-    const source = await repository.findByWriteKey(writeKey);
-    if (source) return { writeKey, source };
+  const keyFile = join(stack.keyDir, DEV_WRITE_KEY_FILE);
+  const stored = existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : '';
+  const kept = stored.startsWith(DEV_KEY_PREFIX) ? stored : '';
+  if (kept) {
+    const source = await repository.findByWriteKey(kept);
+    if (source) return { writeKey: kept, source };
+    try {
+      return await repository.create(DEV_SOURCE, new Date(), kept);
+    } catch (error) {
+      // Its hash is taken: the key was revoked; a new one below.
+      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+    }
   }
-  const created = await repository.create({
-    name: 'local dev',
-    channel: 'web',
-    kind: 'client',
-    rateLimit: DEFAULT_RATE_LIMIT,
-  });
-  if (keyFile) writeFileSync(keyFile, `${created.writeKey}\n`, { mode: 0o600 });
+  const created = await repository.create(DEV_SOURCE);
+  mkdirSync(stack.keyDir, { recursive: true });
+  writeFileSync(keyFile, `${created.writeKey}\n`, { mode: 0o600 });
   return created;
 };
 
 /** The banner: where everything listens, plus `extra` lines (see extraLines). */
-export const banner = (stack: LocalStack, extra: readonly string[] = []): string => {
+export const banner = (stack: LocalStack, extra: readonly string[] = [], verbose = false): string => {
   const api = displayUrl(stack.url);
   const tables = Object.entries(stack.names.tables).map(
     ([logical, physical]) => `    ${logical.padEnd(10)} ${physical}`,
@@ -109,13 +134,36 @@ export const banner = (stack: LocalStack, extra: readonly string[] = []): string
     `  Failed batches ${stack.failureDir}`,
     `  Data           ${stack.dataDir ?? 'in memory (use --data DIR to keep it)'}`,
     '',
+    `  Logs           ${verbose ? 'every function log line, one line per request' : 'warnings and errors only (--verbose for all)'}`,
+    '',
     `  Try: curl ${api}/api/health`,
-    `       aws dynamodb scan --table-name ${anyTable} --endpoint-url ${stack.endpoints.dynamodb} --region ${stack.env.AWS_REGION}`,
+    '       # the AWS CLI insists on credentials; the emulators take any:',
+    `       AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws dynamodb scan --table-name ${anyTable} \\`,
+    `         --endpoint-url ${stack.endpoints.dynamodb} --region ${stack.env.AWS_REGION}`,
     ...(extra.length ? ['', ...extra.map((l) => `  ${l}`)] : []),
     '',
     'Ctrl-C to stop.',
     '',
   ].join('\n');
+};
+
+/** Powertools' log level for the functions: warnings and errors unless --verbose (or set by hand). */
+const LOG_LEVEL_VAR = 'POWERTOOLS_LOG_LEVEL';
+
+/** What to do about a port that is taken, by the flag that sets it. */
+export const addressInUseHint = (
+  error: unknown,
+  ports: { api: number; dynamodb?: number; kinesis?: number },
+): string | undefined => {
+  const { code, port: taken } = error as NodeJS.ErrnoException & { port?: number };
+  if (code !== 'EADDRINUSE') return undefined;
+  const flag =
+    taken === ports.dynamodb ? '--dynamodb-port' : taken === ports.kinesis ? '--kinesis-port' : '--port';
+  const example = flag === '--port' ? `npm start -- --port ${ports.api + 1}` : `npm start -- ${flag} 0`;
+  return (
+    `Port ${taken ?? ''} is already in use (another npm start?). Stop what holds it, or pick ` +
+    `another port with ${flag}, e.g. ${example}`
+  );
 };
 
 const main = async (): Promise<void> => {
@@ -128,6 +176,7 @@ const main = async (): Promise<void> => {
       'dynamodb-port': { type: 'string' },
       'kinesis-port': { type: 'string' },
       'cors-origins': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -137,14 +186,36 @@ const main = async (): Promise<void> => {
     return;
   }
 
-  const stack = await startLocalStack({
-    port: port(values.port, '--port', 3000),
-    host: values.host ?? '127.0.0.1',
-    ...(values.data ? { dataDir: values.data } : {}),
-    ...(values['dynamodb-port'] ? { dynamodbPort: port(values['dynamodb-port'], '--dynamodb-port', 0) } : {}),
-    ...(values['kinesis-port'] ? { kinesisPort: port(values['kinesis-port'], '--kinesis-port', 0) } : {}),
-    ...(values['cors-origins'] ? { corsOrigins: parseCorsOrigins(values['cors-origins']) } : {}),
+  const verbose = values.verbose;
+  const ports = {
+    api: port(values.port, '--port', 3000),
+    ...(values['dynamodb-port'] ? { dynamodb: port(values['dynamodb-port'], '--dynamodb-port', 0) } : {}),
+    ...(values['kinesis-port'] ? { kinesis: port(values['kinesis-port'], '--kinesis-port', 0) } : {}),
+  };
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      port: ports.api,
+      host: values.host ?? '127.0.0.1',
+      ...(values.data ? { dataDir: values.data } : {}),
+      ...(ports.dynamodb !== undefined ? { dynamodbPort: ports.dynamodb } : {}),
+      ...(ports.kinesis !== undefined ? { kinesisPort: ports.kinesis } : {}),
+      ...(values['cors-origins'] ? { corsOrigins: parseCorsOrigins(values['cors-origins']) } : {}),
+      logRequests: verbose,
+      ...(process.env[LOG_LEVEL_VAR] ? {} : { env: { [LOG_LEVEL_VAR]: verbose ? 'INFO' : 'WARN' } }),
+    });
+  } catch (error) {
+    const hint = addressInUseHint(error, ports);
+    throw hint ? new Error(hint, { cause: error }) : error;
+  }
+  const running = stack;
+  writeRunningStack({
+    url: displayUrl(running.url),
+    keyDir: running.keyDir,
+    ...(running.dataDir ? { dataDir: running.dataDir } : {}),
   });
+  // However the process ends, the file must not send token and demo to a stack that is gone.
+  process.on('exit', () => removeRunningStack());
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -154,7 +225,8 @@ const main = async (): Promise<void> => {
     }
     stopping = true;
     console.log(`\n${signal}: stopping…`);
-    stack.close().then(
+    removeRunningStack();
+    running.close().then(
       () => {
         console.log('Stopped.');
         process.exit(0);
@@ -168,13 +240,15 @@ const main = async (): Promise<void> => {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 
-  console.log(banner(stack, await extraLines(stack)));
+  console.log(banner(running, await extraLines(running), verbose));
 };
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
-    if (err instanceof Error && err.cause) console.error(err.cause);
+    // The cause of a hint is the error it explains: its message is already in the hint.
+    if (err instanceof Error && err.cause && (err.cause as NodeJS.ErrnoException).code !== 'EADDRINUSE')
+      console.error(err.cause);
     process.exit(1);
   });
 }

@@ -55,6 +55,7 @@ export const DEFAULTS = {
   consentTtlDays: 180,
   piiMode: 'reject',
   retentionDays: 395,
+  failureRetentionDays: 30,
   region: 'us-east-1',
   /** Local Cognito-shaped pool id: the same verifier runs locally with a local JWKS. */
   localUserPoolId: 'us-east-1_PulseLocal',

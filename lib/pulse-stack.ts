@@ -6,16 +6,17 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, Node } from 'constructs';
 import { accessFor } from './access';
-import { DEFAULTS, ENV, METRICS_NAMESPACE } from './config';
+import { DEFAULTS } from './config';
 import { Aggregation } from './constructs/aggregation';
 import { PulseApi } from './constructs/api';
 import { type MfaMode, PulseAuth } from './constructs/auth';
-import { accessEnvironment, functionId, type GrantTargets, PulseFunction } from './constructs/functions';
+import { functionId, type GrantTargets, PulseFunction } from './constructs/functions';
 import { Observability } from './constructs/observability';
 import { SCHEDULE_SIZING, Schedules } from './constructs/schedules';
 import { PulseSecrets } from './constructs/secrets';
 import { EventStream, type ShardMode } from './constructs/stream';
 import { PulseTables, pascal } from './constructs/tables';
+import { functionEnvironment, type ResourceNames } from './environment';
 import { fallbackRoute, handlerModules } from './routes';
 import { schedules } from './schedules';
 import { eventStream, failureIndexer, streamConsumers } from './stream';
@@ -43,6 +44,8 @@ export interface PulseSettings {
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
   readonly corsOrigins: readonly string[];
+  /** `required`: a client key needs a user hash to act for a user id (docs/identity-verification.md). */
+  readonly identityVerification: 'required' | 'off';
   readonly kmsKey: boolean;
   readonly mfa: MfaMode;
   readonly threatProtection: boolean;
@@ -61,10 +64,11 @@ export const SETTING_DEFAULTS: PulseSettings = {
   deletionProtection: false,
   removalPolicy: 'retain',
   logRetentionDays: 30,
-  failureRetentionDays: 30,
+  failureRetentionDays: DEFAULTS.failureRetentionDays,
   throttleRateLimit: 1000,
   throttleBurstLimit: 2000,
   corsOrigins: [],
+  identityVerification: DEFAULTS.identityVerification,
   kmsKey: false,
   mfa: 'optional',
   threatProtection: true,
@@ -139,6 +143,7 @@ export const readSettings = (node: Node): PulseSettings => {
     throttleRateLimit: int('throttleRateLimit', d.throttleRateLimit, 1, 1_000_000),
     throttleBurstLimit: int('throttleBurstLimit', d.throttleBurstLimit, 1, 1_000_000),
     corsOrigins,
+    identityVerification: oneOf('identityVerification', ['required', 'off'], d.identityVerification),
     kmsKey: bool('kmsKey', d.kmsKey),
     mfa: oneOf('mfa', ['optional', 'required'], d.mfa),
     threatProtection: bool('threatProtection', d.threatProtection),
@@ -188,6 +193,8 @@ export class PulseStack extends Stack {
   readonly secrets: PulseSecrets;
   readonly observability: Observability;
   readonly encryptionKey: kms.Key | undefined;
+  /** The names (tokens) lib/environment.ts turns into every function's environment. */
+  readonly resourceNames: ResourceNames;
 
   constructor(scope: Construct, id: string, props: PulseStackProps = {}) {
     super(scope, id, props);
@@ -241,25 +248,19 @@ export class PulseStack extends Stack {
       threatProtection: settings.threatProtection,
     });
 
-    // The environment contract of lib/config.ts: this much for every function, plus where to find
-    // the secrets and the bucket its lib/access.ts declaration lets it use (accessEnvironment).
-    const environment: Record<string, string> = {
-      [eventStream.envVar]: stream.streamName,
-      [ENV.stage]: settings.stage,
-      [ENV.consentMode]: settings.consentMode,
-      [ENV.consentTtlDays]: String(settings.consentTtlDays),
-      [ENV.piiMode]: settings.piiMode,
-      [ENV.retentionDays]: String(settings.retentionDays),
-      [ENV.eventHorizonDays]: String(settings.eventHorizonDays),
-      [ENV.userPoolId]: this.auth.userPool.userPoolId,
-      [ENV.userPoolClientId]: this.auth.client.userPoolClientId,
-      [ENV.metricsNamespace]: METRICS_NAMESPACE,
-      [ENV.failureRetentionDays]: String(settings.failureRetentionDays),
-      ...(settings.corsOrigins.length > 0 ? { [ENV.corsOrigins]: settings.corsOrigins.join(',') } : {}),
+    // Where the functions find the resources (tokens here); lib/environment.ts builds the variables,
+    // for the local stack too.
+    const resourceNames: ResourceNames = {
+      tables: Object.fromEntries(
+        tableList.map((def) => [def.name, this.tables.get(def.name as TableName).tableName]),
+      ) as Record<TableName, string>,
+      stream: stream.streamName,
+      userPoolId: this.auth.userPool.userPoolId,
+      userPoolClientId: this.auth.client.userPoolClientId,
+      secrets: Object.fromEntries([...this.secrets.byName].map(([name, secret]) => [name, secret.secretArn])),
+      failureBucket: this.aggregation.failureBucket.bucketName,
     };
-    for (const def of tableList) {
-      environment[def.envVar] = this.tables.get(def.name as TableName).tableName;
-    }
+    this.resourceNames = resourceNames;
 
     // Every handler module the stack runs: routes, the catch-all, stream consumers, schedules.
     const modules = new Map<string, { memorySize: number; timeout: Duration }>();
@@ -297,7 +298,7 @@ export class PulseStack extends Stack {
         handlerModule,
         functionsDir,
         projectRoot,
-        environment: { ...environment, ...accessEnvironment(decl, grantTargets) },
+        environment: functionEnvironment(handlerModule, settings, resourceNames),
         logGroup: this.observability.logGroup(this, `${id}LogGroup`),
         ...sizing,
       });

@@ -27,7 +27,15 @@ export interface ConsumerSettings {
   readonly retryAttempts: number;
   readonly maxRecordAgeSeconds: number;
   readonly reportBatchItemFailures: boolean;
-  readonly parallelizationFactor: number;
+  /**
+   * Always 1, by type. Exactly-once rests on one writer per shard, in stream order: campaign
+   * counters are keyed by shard and apply a batch's delta only past their sequence checkpoint, and
+   * person items carry one per shard too. With a higher factor Lambda runs several batches of one
+   * shard at once (ordered only per partition key), so two invocations would write the same
+   * shard's counters out of order and a checkpoint could skip records another batch has not yet
+   * applied. The local poller runs one invocation per shard, as this pins.
+   */
+  readonly parallelizationFactor: 1;
   readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
 }
 

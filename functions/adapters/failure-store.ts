@@ -10,6 +10,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { ENV } from '../../lib/config';
+import { checkRequest } from './aws';
 import { FailureIndex } from './failure-index';
 import type { PersonalDataStore } from './personal-data';
 
@@ -40,18 +41,33 @@ export const s3FailureStore = (bucket: string, client = new S3Client({})): Failu
   },
 });
 
-export const folderFailureStore = (dir: string): FailureStore => ({
-  get: async (key) => {
-    try {
-      return await readFile(join(dir, key), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-  },
-  put: (key, body) => writeFile(join(dir, key), body),
-  delete: (key) => rm(join(dir, key), { force: true }),
-});
+/**
+ * The local stack's folder. Each use goes through the request checks as the S3 call would (the
+ * folder is the `Bucket`), so the local stack holds it to lib/access.ts.
+ */
+export const folderFailureStore = (dir: string): FailureStore => {
+  const check = (action: string, key?: string) =>
+    checkRequest({ action, input: { Bucket: dir, ...(key === undefined ? {} : { Key: key }) } });
+  return {
+    get: async (key) => {
+      check('s3:GetObject', key);
+      try {
+        return await readFile(join(dir, key), 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    },
+    put: async (key, body) => {
+      check('s3:PutObject', key);
+      await writeFile(join(dir, key), body);
+    },
+    delete: async (key) => {
+      check('s3:DeleteObject', key);
+      await rm(join(dir, key), { force: true });
+    },
+  };
+};
 
 /** The failure store a function's environment names: the bucket in AWS, the folder locally, or none. */
 export const failureStoreFromEnv = (env: NodeJS.ProcessEnv = process.env): FailureStore | undefined => {

@@ -26,7 +26,7 @@ export const readSettings = (env: NodeJS.ProcessEnv) => ({
   /** Browser origins allowed by CORS; empty: none. */
   corsOrigins: parseCorsOrigins(env[ENV.corsOrigins]),
   /** Days a failed batch stays in the on-failure bucket (its lifecycle rule). */
-  failureRetentionDays: number(env[ENV.failureRetentionDays], 30),
+  failureRetentionDays: number(env[ENV.failureRetentionDays], DEFAULTS.failureRetentionDays),
   /** How long experiment definitions are cached (ms). */
   experimentCacheMs: number(env[ENV.experimentCacheMs], 30_000),
 });

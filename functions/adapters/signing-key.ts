@@ -4,6 +4,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENV } from '../../lib/config';
+import { checkRequest } from './aws';
 import { Cached } from './cached';
 
 const load = async (env: NodeJS.ProcessEnv): Promise<Uint8Array> => {
@@ -22,4 +23,11 @@ const load = async (env: NodeJS.ProcessEnv): Promise<Uint8Array> => {
 /** Re-read every few minutes, so a replaced secret reaches running containers. */
 const key = new Cached(() => load(process.env), 5 * 60_000);
 
-export const signingKey = (): Promise<Uint8Array> => key.get();
+export const signingKey = async (): Promise<Uint8Array> => {
+  // Locally the key is in the environment, yet reading it is reading the secret: the local stack's
+  // IAM check (registerRequestCheck) holds it to lib/access.ts like GetSecretValue in AWS.
+  if (process.env[ENV.localSigningKey]) {
+    checkRequest({ action: 'secretsmanager:GetSecretValue', input: { SecretId: ENV.localSigningKey } });
+  }
+  return key.get();
+};

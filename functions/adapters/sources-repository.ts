@@ -45,8 +45,12 @@ export class SourcesRepository {
     private readonly identitySecretOf?: (sourceId: string) => Promise<string>,
   ) {}
 
-  async create(input: NewSource, now = new Date()): Promise<CreatedSource> {
-    const writeKey = mintWriteKey(input.kind);
+  /** `writeKey`: a key to register again (the local stack's stable dev key); default a new one. */
+  async create(
+    input: NewSource,
+    now = new Date(),
+    writeKey = mintWriteKey(input.kind),
+  ): Promise<CreatedSource> {
     const keyHash = hashWriteKey(writeKey);
     const source: Source = { sourceId: newSourceId(), ...input, createdAt: now.toISOString() };
     // Key item first: a source item without a key item is only a dead entry, never a loose key.

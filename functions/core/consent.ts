@@ -115,7 +115,9 @@ export const checkConsent = (
   if (!token)
     return fail(
       'consent_required',
-      'A consent token granting analytics is required (X-Consent-Token or consentToken)',
+      // Says how to get one: a newcomer's first event meets this before anything else.
+      'A consent token granting analytics is required (X-Consent-Token or consentToken); ' +
+        'PUT /api/users/{id}/consent records consent and answers with one (consentToken)',
     );
   let claims: ConsentClaims | undefined;
   if (verified?.has(token)) claims = verified.get(token);

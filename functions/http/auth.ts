@@ -4,6 +4,7 @@
  * analysts and admins as Cognito Bearer JWTs.
  * Missing or bad credentials: 401; right credentials, wrong role: 403.
  */
+import { ENV } from '../../lib/config';
 import type { AuthKind } from '../../lib/routes';
 import { Problem } from '../core/problem';
 import type { JwtAuthenticator } from './jwt';
@@ -53,6 +54,15 @@ export const segmentWriteKey = (
   return typeof fromBody === 'string' && fromBody.trim() !== '' ? fromBody.trim() : undefined;
 };
 
+/**
+ * On the local stack (it hands the functions its JWKS), how to get a token it trusts: a token
+ * minted with another stack's key is the usual cause of a local 401.
+ */
+const localTokenHint = (): string =>
+  process.env[ENV.localJwks]
+    ? '. Local stack: npm run -s token -- --role analyst|admin mints one it trusts (it finds the running stack by itself)'
+    : '';
+
 const bearerToken = (headers: Record<string, string | undefined>): string | undefined =>
   /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '')?.[1];
 
@@ -79,12 +89,13 @@ export const authenticate = async (
   }
 
   const token = bearerToken(headers);
-  if (!token) throw unauthorized(`Missing Bearer token: this route needs the ${kind} role`);
+  if (!token)
+    throw unauthorized(`Missing Bearer token: this route needs the ${kind} role${localTokenHint()}`);
   let user: Awaited<ReturnType<JwtAuthenticator>>;
   try {
     user = await (authenticators.jwt as JwtAuthenticator)(token);
   } catch {
-    throw unauthorized('Invalid or expired token');
+    throw unauthorized(`Invalid or expired token${localTokenHint()}`);
   }
   const allowed =
     kind === 'admin' ? user.roles.has('admin') : user.roles.has('analyst') || user.roles.has('admin');

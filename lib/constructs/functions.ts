@@ -17,7 +17,6 @@ import {
   type ModuleAccess,
   SECRET_ACTIONS,
   SECRET_KMS_ACTIONS,
-  SECRETS,
   type SecretName,
   STREAM_ACTIONS,
   STREAM_KMS_ACTIONS,
@@ -27,7 +26,6 @@ import {
   type TableAccess,
 } from '../access';
 import { bundling } from '../bundling';
-import { ENV } from '../config';
 import { type TableName, tables as tableDefs } from '../tables';
 import { pascal } from './tables';
 
@@ -44,6 +42,7 @@ export interface PulseFunctionProps {
   readonly functionsDir: string;
   /** Repository root: esbuild runs here and resolves node_modules from it. */
   readonly projectRoot: string;
+  /** lib/environment.ts functionEnvironment: the service name and what lib/access.ts implies included. */
   readonly environment: Readonly<Record<string, string>>;
   readonly logGroup: logs.ILogGroup;
   readonly memorySize?: number;
@@ -111,7 +110,6 @@ export class PulseFunction extends Construct {
       depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
       environment: {
         ...props.environment,
-        [ENV.serviceName]: props.handlerModule,
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
@@ -190,17 +188,6 @@ export interface GrantTargets {
   readonly failureBucket: s3.IBucket;
   readonly encryptionKey?: kms.IKey;
 }
-
-/** The environment a declaration implies: where to find the secrets and the bucket it may use. */
-export const accessEnvironment = (decl: ModuleAccess, targets: GrantTargets): Record<string, string> => {
-  const env: Record<string, string> = {};
-  for (const name of decl.secrets ?? []) {
-    const secret = targets.secrets.get(name);
-    if (secret) env[SECRETS[name].envVar] = secret.secretArn;
-  }
-  if (decl.failureBucket) env[ENV.failureBucket] = targets.failureBucket.bucketName;
-  return env;
-};
 
 /** cdk-nag's IAM5 for `<bucket>/*`, acknowledged on one role for one bucket with the reason. */
 export const acknowledgeObjectWildcard = (role: iam.IRole, bucket: s3.IBucket, reason: string): void => {

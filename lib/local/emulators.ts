@@ -33,6 +33,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { DEFAULTS } from '../config';
 import { eventStream } from '../stream';
 import { type TableDef, type TableName, tableList } from '../tables';
+import { processAlive } from './running';
 
 const require = createRequire(import.meta.url);
 
@@ -133,15 +134,6 @@ const closeServer = (server: EmulatorServer): Promise<void> =>
     server.closeIdleConnections();
   });
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /**
  * Claims a data dir for this process. LevelDB refuses a second opener, and kinesalite reports
  * that as an unhandled 'error' event that kills the process: better to refuse clearly first.
@@ -156,7 +148,7 @@ const lockDataDir = (dataDir: string): (() => void) => {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(file, 'utf8'));
-      if (holder && alive(holder)) {
+      if (holder && processAlive(holder)) {
         throw new Error(
           `Data dir ${dataDir} is in use by ${holder === process.pid ? 'this process' : `process ${holder}`}`,
         );

@@ -55,6 +55,8 @@ export interface GatewayOptions {
    * origin carry the CORS headers. Preflights reach `$default`, whose function answers them.
    */
   corsOrigins?: readonly string[];
+  /** Given, one line per request (route, status, duration; no ids from the path): `npm start --verbose`. */
+  requestLog?: (line: string) => void;
 }
 
 export interface Gateway {
@@ -400,6 +402,13 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const id = requestId();
     const now = new Date();
+    if (options.requestLog) {
+      const log = options.requestLog;
+      res.once('finish', () => {
+        const route = router(req.method ?? 'GET', (req.url ?? '/').split('?')[0] ?? '/').routeKey;
+        log(`[local gateway] ${route} ${res.statusCode} ${Date.now() - now.getTime()} ms`);
+      });
+    }
     let body: Buffer | undefined;
     try {
       body = await readBody(req, maxBody);
@@ -421,7 +430,12 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
     let reply: HttpReply;
     try {
       const handler = await resolveHandler(match.handler);
-      const { result } = await invokeHandler(handler, event, { functionName, region, timeoutMs });
+      const { result } = await invokeHandler(handler, event, {
+        handlerModule: match.handler,
+        functionName,
+        region,
+        timeoutMs,
+      });
       reply = withCors(toHttpReply(result), responseCorsHeaders(corsOrigins, event.headers));
       if (reply.body.length > LAMBDA_PAYLOAD_LIMIT_BYTES) {
         throw new MalformedResponse("response over Lambda's 6 MB payload limit");

@@ -4,6 +4,7 @@
  * Lambda's timeout. Shared by the API Gateway emulator and the event source mapping emulator.
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -67,6 +68,8 @@ export const functionArn = (region: string, name: string): string =>
   `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${name}`;
 
 export interface InvokeOptions {
+  /** The handler module invoked (`ingest/engagement`): whose lib/access.ts entry its calls are held to. */
+  handlerModule: string;
   functionName: string;
   region: string;
   timeoutMs: number;
@@ -100,6 +103,17 @@ export const createContext = (options: InvokeOptions, deadline: number): Context
   };
 };
 
+/** What runs now: one process serves every function, so the local IAM check asks this. */
+export interface Invocation {
+  readonly handlerModule: string;
+  readonly functionName: string;
+}
+
+const invocations = new AsyncLocalStorage<Invocation>();
+
+/** The invocation whose code is running (through every await it makes); none outside handlers. */
+export const currentInvocation = (): Invocation | undefined => invocations.getStore();
+
 export class LambdaTimeoutError extends Error {
   constructor(timeoutMs: number) {
     super(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
@@ -124,7 +138,12 @@ export const invokeHandler = async (
     timer.unref();
   });
   try {
-    const result = await Promise.race([Promise.resolve().then(() => handler(event, context)), timeout]);
+    const invocation: Invocation = {
+      handlerModule: options.handlerModule,
+      functionName: options.functionName,
+    };
+    const run = invocations.run(invocation, () => Promise.resolve().then(() => handler(event, context)));
+    const result = await Promise.race([run, timeout]);
     return { result, context };
   } finally {
     clearTimeout(timer);

@@ -45,6 +45,7 @@ export const startScheduler = (options: SchedulerOptions): Scheduler => {
   const invoke = async (schedule: ScheduleDef, time: Date) => {
     const handler = await options.resolveHandler(schedule.handler);
     const { result } = await invokeHandler(handler, scheduledEvent(schedule, time, options.region), {
+      handlerModule: schedule.handler,
       functionName: localFunctionName(schedule.handler),
       region: options.region,
       // A run may take its period (the next is due then), and a minute at least, like the function.

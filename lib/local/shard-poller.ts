@@ -351,6 +351,7 @@ export class ShardPoller {
     try {
       const handler = await this.ctx.resolveHandler(consumer.handler);
       const invocation = invokeHandler(handler, this.event(sub.records), {
+        handlerModule: consumer.handler,
         functionName,
         region,
         requestId,

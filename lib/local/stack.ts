@@ -11,12 +11,14 @@
 import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULTS, ENV, METRICS_NAMESPACE } from '../config';
+import { DEFAULTS, ENV } from '../config';
 import { parseCorsOrigins } from '../cors';
+import { type FunctionSettings, type ResourceNames, sharedEnvironment } from '../environment';
 import { type ScheduleDef, schedules as scheduleList } from '../schedules';
 import type { ConsumerSettings } from '../stream';
-import { eventStream, failureIndexer } from '../stream';
-import { type TableName, tableList } from '../tables';
+import { failureIndexer } from '../stream';
+import type { TableName } from '../tables';
+import { startAccessGuard } from './access-guard';
 import { type Emulators, type Endpoints, startEmulators } from './emulators';
 import { type EventSourceMappingEmulator, startEventSourceMappings } from './event-source-mapping';
 import { type Gateway, startGateway } from './gateway';
@@ -60,6 +62,13 @@ export interface LocalStackOptions {
   schedules?: readonly ScheduleDef[] | false;
   /** Browser origins allowed by CORS (`--cors-origins`); default: PULSE_CORS_ORIGINS, else none. */
   corsOrigins?: readonly string[];
+  /**
+   * Hold every handler's AWS calls to its lib/access.ts entry, as IAM does (default true): a call
+   * outside it fails with AccessDeniedException.
+   */
+  enforceAccess?: boolean;
+  /** One `logger.info` line per API request (route, status, duration). Default off. */
+  logRequests?: boolean;
 }
 
 export interface LocalStack {
@@ -80,6 +89,8 @@ export interface LocalStack {
   env: Readonly<Record<string, string>>;
   /** The local signing key: mint analyst/admin tokens with lib/local/keys mintToken. */
   keys: LocalKeys;
+  /** Where the signing keys (and bin/local.ts's dev write key) are kept. */
+  keyDir: string;
   /**
    * Run a schedule's handler now, as its timer would, after any run in flight; `time` is the
    * scheduled event's time (default now). Resolves with the handler's result.
@@ -105,11 +116,55 @@ const applyEnv = (vars: Record<string, string>) => {
   };
 };
 
+/** The stack's own stage name and the service name its functions log under. */
+export const LOCAL_STAGE = 'local';
+export const LOCAL_SERVICE_NAME = 'pulse-local';
+
+/**
+ * The settings the functions get locally: lib/config.ts DEFAULTS, as in a deployed stack, each one
+ * overridable by its variable (LocalStackOptions.env, then process.env); the stage is `local`.
+ * A value the deployed stack would refuse is refused here too, naming the variable.
+ */
+export const localSettings = (
+  lookup: (name: string) => string | undefined,
+  corsOrigins: readonly string[] = parseCorsOrigins(lookup(ENV.corsOrigins)),
+): FunctionSettings => {
+  const refuse = (name: string, want: string, got: string): never => {
+    throw new Error(`${name} must be ${want}, got ${JSON.stringify(got)}`);
+  };
+  const number = (name: string, fallback: number): number => {
+    const raw = lookup(name);
+    if (!raw) return fallback;
+    const n = Number(raw);
+    return Number.isInteger(n) && n > 0 ? n : refuse(name, 'a positive integer', raw);
+  };
+  const oneOf = <T extends string>(name: string, values: readonly T[], fallback: T): T => {
+    const raw = lookup(name);
+    if (!raw) return fallback;
+    return (values as readonly string[]).includes(raw)
+      ? (raw as T)
+      : refuse(name, `one of ${values.join(', ')}`, raw);
+  };
+  return {
+    stage: LOCAL_STAGE,
+    consentMode: oneOf(ENV.consentMode, ['required', 'off'], DEFAULTS.consentMode),
+    consentTtlDays: number(ENV.consentTtlDays, DEFAULTS.consentTtlDays),
+    piiMode: oneOf(ENV.piiMode, ['reject', 'hash', 'off'], DEFAULTS.piiMode),
+    retentionDays: number(ENV.retentionDays, DEFAULTS.retentionDays),
+    eventHorizonDays: number(ENV.eventHorizonDays, DEFAULTS.eventHorizonDays),
+    failureRetentionDays: number(ENV.failureRetentionDays, DEFAULTS.failureRetentionDays),
+    corsOrigins,
+    identityVerification: oneOf(ENV.identityVerification, ['required', 'off'], DEFAULTS.identityVerification),
+  };
+};
+
 export const startLocalStack = async (options: LocalStackOptions = {}): Promise<LocalStack> => {
   const logger = options.logger ?? console;
   const overrides = options.env ?? {};
   const lookup = (k: string): string | undefined => overrides[k] ?? process.env[k];
   const region = lookup('AWS_REGION') || DEFAULTS.region;
+  // First: a bad setting is refused before anything starts.
+  const settings = localSettings(lookup, options.corsOrigins);
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
   // In memory, failed batches still need a folder: a temp one, removed at close if still empty.
   const tempRoot = options.failureDir || dataDir ? undefined : mkdtempSync(join(tmpdir(), 'pulse-local-'));
@@ -144,7 +199,12 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   // The same JWT verifier as in AWS, trusting the local signing key instead of Cognito's.
   const keyDir = options.keyDir ?? dataDir ?? DEFAULT_KEY_DIR;
   const keys = await ensureLocalKeys(keyDir);
-  const corsOrigins = options.corsOrigins ?? parseCorsOrigins(lookup(ENV.corsOrigins));
+  const resourceNames: ResourceNames = {
+    tables: emulators.names.tables,
+    stream: emulators.names.stream,
+    userPoolId: lookup(ENV.userPoolId) || DEFAULTS.localUserPoolId,
+    userPoolClientId: lookup(ENV.userPoolClientId) || DEFAULTS.localUserPoolClientId,
+  };
   const env: Record<string, string> = {
     AWS_REGION: region,
     AWS_DEFAULT_REGION: lookup('AWS_DEFAULT_REGION') || region,
@@ -153,29 +213,36 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
     AWS_ENDPOINT_URL_KINESIS: emulators.endpoints.kinesis,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...Object.fromEntries(tableList.map((t) => [t.envVar, emulators.names.tables[t.name as TableName]])),
-    [eventStream.envVar]: emulators.names.stream,
-    [ENV.stage]: 'local',
-    [ENV.consentMode]: lookup(ENV.consentMode) || DEFAULTS.consentMode,
-    [ENV.eventHorizonDays]: lookup(ENV.eventHorizonDays) || String(DEFAULTS.eventHorizonDays),
-    [ENV.userPoolId]: lookup(ENV.userPoolId) || DEFAULTS.localUserPoolId,
-    [ENV.userPoolClientId]: lookup(ENV.userPoolClientId) || DEFAULTS.localUserPoolClientId,
+    // The same variables as every deployed function (lib/environment.ts)...
+    ...sharedEnvironment(settings, resourceNames),
+    // ...but one process runs every handler module, so the per-module ones cannot differ: the service
+    // name is the stack's (each log line's function_name, pulse-local-<module>, names the module), and
+    // the signing key and a folder stand in for the secret and the bucket.
+    [ENV.serviceName]: lookup(ENV.serviceName) || LOCAL_SERVICE_NAME,
     [ENV.localFailureDir]: failureDir,
-    [ENV.serviceName]: lookup(ENV.serviceName) || 'pulse',
-    [ENV.metricsNamespace]: lookup(ENV.metricsNamespace) || METRICS_NAMESPACE,
     [ENV.localJwks]: jwksJson(keys),
     [ENV.localSigningKey]: ensureLocalHmacKey(keyDir),
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
     POWERTOOLS_METRICS_DISABLED: lookup('POWERTOOLS_METRICS_DISABLED') || 'true',
-    ...(corsOrigins.length > 0 ? { [ENV.corsOrigins]: corsOrigins.join(',') } : {}),
     ...overrides,
   };
   const restoreEnv = applyEnv(env);
+  const stopAccessGuard =
+    options.enforceAccess === false
+      ? () => undefined
+      : startAccessGuard({
+          region,
+          tables: emulators.names.tables,
+          stream: emulators.names.stream,
+          streamArn: emulators.streamArn,
+          failureDir,
+        });
 
   const resolveHandler = options.resolveHandler ?? createHandlerResolver(options.functionsDir);
   const onFailureWritten = async (key: string, size: number) => {
     const indexer = await resolveHandler(failureIndexer.handler);
     await invokeHandler(indexer, objectCreatedEvent({ bucket: LOCAL_FAILURE_BUCKET, key, size, region }), {
+      handlerModule: failureIndexer.handler,
       functionName: localFunctionName(failureIndexer.handler),
       region,
       timeoutMs: 10_000,
@@ -196,6 +263,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     await esm?.stop().catch((e) => errors.push(e));
     await gateway?.close().catch((e) => errors.push(e));
     await emulators.close().catch((e) => errors.push(e));
+    stopAccessGuard();
     restoreEnv();
     removeEmptyTemp();
     if (errors.length) throw new AggregateError(errors, 'Local stack did not stop cleanly');
@@ -221,7 +289,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       logger,
       port: options.port ?? 0,
       host: options.host ?? '127.0.0.1',
-      corsOrigins,
+      corsOrigins: settings.corsOrigins,
+      ...(options.logRequests ? { requestLog: (line: string) => logger.info(line) } : {}),
     });
     scheduler = startScheduler({
       schedules: options.schedules || scheduleList,
@@ -246,6 +315,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     onFailureWritten,
     env,
     keys,
+    keyDir,
     runSchedule: (name, runOptions) => (scheduler as Scheduler).run(name, runOptions),
     close,
   };

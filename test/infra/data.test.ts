@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { SETTING_DEFAULTS } from '../../lib/pulse-stack';
-import { eventStream, streamConsumers } from '../../lib/stream';
+import { aggregateConsumer, type ConsumerSettings, eventStream, streamConsumers } from '../../lib/stream';
 import { type TableName, tableList } from '../../lib/tables';
 import { resourcesOfType, synth } from '../support/synth';
 
@@ -107,6 +107,20 @@ describe('stream consumers', () => {
       });
     },
   );
+});
+
+describe('stream consumers: one writer per shard', () => {
+  it('run every event source mapping with ParallelizationFactor 1 (or absent: 1 is the default)', () => {
+    const mappings = resourcesOfType(json, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const [, m] of mappings) expect(m.Properties.ParallelizationFactor ?? 1).toBe(1);
+  });
+
+  it('cannot be declared with another factor (lib/stream.ts types it as 1)', () => {
+    // @ts-expect-error: exactly-once needs one invocation per shard at a time
+    const parallel: ConsumerSettings = { ...aggregateConsumer, parallelizationFactor: 2 };
+    expect(parallel.parallelizationFactor).toBe(2);
+  });
 });
 
 describe('on-failure bucket', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { accessFor } from '../../lib/access';
 import { ENV, METRICS_NAMESPACE } from '../../lib/config';
+import { functionEnvironment } from '../../lib/environment';
 import { SETTING_DEFAULTS } from '../../lib/pulse-stack';
 import { schedules } from '../../lib/schedules';
 import { eventStream, streamConsumers } from '../../lib/stream';
@@ -81,6 +82,7 @@ describe('functions', () => {
         [ENV.serviceName]: handlerModule,
         [ENV.metricsNamespace]: METRICS_NAMESPACE,
         [ENV.failureRetentionDays]: String(SETTING_DEFAULTS.failureRetentionDays),
+        [ENV.identityVerification]: SETTING_DEFAULTS.identityVerification,
         NODE_OPTIONS: '--enable-source-maps',
         // Where the secrets and the bucket its lib/access.ts declaration names are (privacy.test.ts).
         ...(decl.secrets?.includes('signing')
@@ -89,6 +91,14 @@ describe('functions', () => {
         ...(decl.failureBucket
           ? { [ENV.failureBucket]: { Ref: logicalId(stack.aggregation.failureBucket) } }
           : {}),
+      });
+    });
+
+    it('gets what lib/environment.ts builds for it, the builder the local stack uses too', () => {
+      const built = functionEnvironment(handlerModule, stack.settings, stack.resourceNames);
+      expect((props.Environment as { Variables: unknown }).Variables).toEqual({
+        ...(stack.resolve(built) as Record<string, unknown>),
+        NODE_OPTIONS: '--enable-source-maps',
       });
     });
 

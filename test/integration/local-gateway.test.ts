@@ -384,3 +384,25 @@ describe('limits and bad requests', () => {
     await echo('/api/health');
   });
 });
+
+describe('request log (npm start --verbose)', () => {
+  it('writes one line per request: the route, never the path with its ids, the status and the time', async () => {
+    const lines: string[] = [];
+    const logged = await startGateway({ functionsDir: FIXTURES, logger, requestLog: (l) => lines.push(l) });
+    try {
+      const res = await fetch(`${logged.url}/api/users/maria-42/consent`);
+      await res.arrayBuffer();
+      const missing = await fetch(`${logged.url}/nope`);
+      await missing.arrayBuffer();
+      // The line is written when the response has finished: wait for it, with a deadline.
+      const deadline = Date.now() + 5_000;
+      while (lines.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^\[local gateway\] GET \/api\/users\/\{userId\}\/consent \d{3} \d+ ms$/);
+      expect(lines[1]).toMatch(/^\[local gateway\] \$default \d{3} \d+ ms$/);
+      expect(lines.join('\n')).not.toContain('maria-42');
+    } finally {
+      await logged.close();
+    }
+  });
+});

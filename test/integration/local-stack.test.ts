@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULTS, ENV } from '../../lib/config';
-import { type LocalStack, startLocalStack } from '../../lib/local/stack';
+import { functionEnvironment } from '../../lib/environment';
+import { LOCAL_SERVICE_NAME, type LocalStack, localSettings, startLocalStack } from '../../lib/local/stack';
 import { eventStream } from '../../lib/stream';
 import { tableList, tables } from '../../lib/tables';
 import { request } from '../fixtures/http';
 import { deliveredIds, resetFixtureState } from '../fixtures/state';
+import { allHandlerModules } from '../support/synth';
 
 const FUNCTIONS = join(import.meta.dirname, '../fixtures/functions');
 const logger = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
@@ -89,6 +91,30 @@ describe('local stack', () => {
         [ENV.consentMode]: DEFAULTS.consentMode,
         [ENV.localFailureDir]: stack.failureDir,
         [ENV.metricsNamespace]: 'Pulse',
+      });
+      // Built by lib/environment.ts like every deployed function's (infra/functions.test.ts), with
+      // local names and lib/config.ts defaults; one process runs every module, so the service name
+      // is the stack's and a key and a folder stand in for the secret and the bucket.
+      const localNames = {
+        tables: stack.names.tables,
+        stream: stack.names.stream,
+        userPoolId: DEFAULTS.localUserPoolId,
+        userPoolClientId: DEFAULTS.localUserPoolClientId,
+      };
+      for (const handlerModule of allHandlerModules()) {
+        const { [ENV.serviceName]: serviceName, ...built } = functionEnvironment(
+          handlerModule,
+          localSettings(() => undefined),
+          localNames,
+        );
+        expect(serviceName).toBe(handlerModule);
+        expect(envAtImport).toMatchObject(built);
+      }
+      expect(envAtImport).toMatchObject({
+        [ENV.consentTtlDays]: String(DEFAULTS.consentTtlDays),
+        [ENV.piiMode]: DEFAULTS.piiMode,
+        [ENV.retentionDays]: String(DEFAULTS.retentionDays),
+        [ENV.serviceName]: LOCAL_SERVICE_NAME,
       });
       expect(envAtImport.AWS_ACCESS_KEY_ID).toBeTruthy();
       for (const t of tableList) expect(envAtImport[t.envVar]).toBe(`pulse-local-${t.name}`);

@@ -97,6 +97,12 @@ describe('consent tokens', () => {
     expect(CONSENT_EXPIRY_GRACE_MS).toBeLessThan(10 * day);
   });
 
+  it('tells a caller without a token how to get one', () => {
+    const verdict = checkConsent(key, undefined, event());
+    expect(verdict).toMatchObject({ ok: false, code: 'consent_required' });
+    expect(verdict.ok ? '' : verdict.errors[0]?.message).toContain('PUT /api/users/{id}/consent');
+  });
+
   it('never verifies a token that was altered, of another kind, or made up (fuzz)', () => {
     const { token } = issueConsentToken(key, 'u1', ['analytics'], now, 30);
     fc.assert(

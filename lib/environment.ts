@@ -1,0 +1,87 @@
+/**
+ * The environment every function gets, built in one place for both stacks: the CDK stack passes
+ * its settings and the resources' names (CDK tokens), the local stack its settings and the
+ * emulators' names. A variable added here reaches AWS and the laptop alike; the infra tests hold
+ * every synthesized function to this builder's output. Plain data, no aws-cdk-lib.
+ */
+
+import { accessFor, SECRETS, type SecretName } from './access';
+import { ENV, METRICS_NAMESPACE } from './config';
+import { eventStream } from './stream';
+import { type TableName, tableList } from './tables';
+
+/** The deployment settings functions read (lib/config.ts ENV); defaults in lib/config.ts DEFAULTS. */
+export interface FunctionSettings {
+  readonly stage: string;
+  readonly consentMode: 'required' | 'off';
+  readonly consentTtlDays: number;
+  readonly piiMode: 'reject' | 'hash' | 'off';
+  readonly retentionDays: number;
+  readonly eventHorizonDays: number;
+  /** Days a failed batch stays in the on-failure bucket (the failure index expires with it). */
+  readonly failureRetentionDays: number;
+  /** Browser origins allowed by CORS (the fallback answers their preflights). */
+  readonly corsOrigins: readonly string[];
+  /** Whether a client key needs a user hash to act for a user id. */
+  readonly identityVerification: 'required' | 'off';
+}
+
+/** Where the stack's resources are, by the names the SDK calls take. */
+export interface ResourceNames {
+  readonly tables: Readonly<Record<TableName, string>>;
+  readonly stream: string;
+  readonly userPoolId: string;
+  readonly userPoolClientId: string;
+  /**
+   * Secret ARNs. The local stack has none: it hands the key itself to every function
+   * (ENV.localSigningKey), as it hands over a folder in place of the failure bucket.
+   */
+  readonly secrets?: Readonly<Partial<Record<SecretName, string>>>;
+  readonly failureBucket?: string;
+}
+
+/** What every function gets, whatever its handler module: settings, tables, stream, user pool. */
+export const sharedEnvironment = (
+  settings: FunctionSettings,
+  names: ResourceNames,
+): Record<string, string> => ({
+  ...Object.fromEntries(tableList.map((t) => [t.envVar, names.tables[t.name as TableName]])),
+  [eventStream.envVar]: names.stream,
+  [ENV.stage]: settings.stage,
+  [ENV.consentMode]: settings.consentMode,
+  [ENV.consentTtlDays]: String(settings.consentTtlDays),
+  [ENV.piiMode]: settings.piiMode,
+  [ENV.retentionDays]: String(settings.retentionDays),
+  [ENV.eventHorizonDays]: String(settings.eventHorizonDays),
+  [ENV.failureRetentionDays]: String(settings.failureRetentionDays),
+  [ENV.identityVerification]: settings.identityVerification,
+  ...(settings.corsOrigins.length > 0 ? { [ENV.corsOrigins]: settings.corsOrigins.join(',') } : {}),
+  [ENV.userPoolId]: names.userPoolId,
+  [ENV.userPoolClientId]: names.userPoolClientId,
+  [ENV.metricsNamespace]: METRICS_NAMESPACE,
+});
+
+/**
+ * What one handler module's function gets on top: its service name (the `service` of its logs and
+ * metrics) and where to find the secrets and the bucket its lib/access.ts declaration lets it use.
+ */
+export const moduleEnvironment = (handlerModule: string, names: ResourceNames): Record<string, string> => {
+  const decl = accessFor(handlerModule);
+  const env: Record<string, string> = { [ENV.serviceName]: handlerModule };
+  for (const name of decl.secrets ?? []) {
+    const arn = names.secrets?.[name];
+    if (arn) env[SECRETS[name].envVar] = arn;
+  }
+  if (decl.failureBucket && names.failureBucket) env[ENV.failureBucket] = names.failureBucket;
+  return env;
+};
+
+/** The whole environment of one handler module's function. */
+export const functionEnvironment = (
+  handlerModule: string,
+  settings: FunctionSettings,
+  names: ResourceNames,
+): Record<string, string> => ({
+  ...sharedEnvironment(settings, names),
+  ...moduleEnvironment(handlerModule, names),
+});
