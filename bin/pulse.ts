@@ -8,7 +8,7 @@
  * | pulse:stage                  | dev         | Stage name: the stack is `Pulse-<stage>`, functions read it from PULSE_STAGE. Lowercase, digits, dashes. |
  * | pulse:shardMode              | on-demand   | Kinesis capacity mode: `on-demand` or `provisioned`. |
  * | pulse:shardCount             | 2           | Shards when `pulse:shardMode=provisioned` (ignored on demand). |
- * | pulse:consentMode            | required    | `required` (API.md's default: events need a consent token, withdrawals drop events in flight) or `off`. |
+ * | pulse:consentMode            | required    | `required` (the default: events need a consent token, withdrawals drop events in flight) or `off`. |
  * | pulse:consentTtlDays         | 180         | Days a consent token stays valid after it is issued (PULSE_CONSENT_TTL_DAYS). |
  * | pulse:piiMode                | reject      | Properties that look like e-mail, phone or card numbers: `reject`, `hash` or `off` (PULSE_PII_MODE). |
  * | pulse:retentionDays          | 395         | Days personal records live after a person's last activity, by TTL (PULSE_RETENTION_DAYS). |

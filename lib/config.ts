@@ -5,7 +5,7 @@
 
 export const ENV = {
   stage: 'PULSE_STAGE',
-  /** `required` (API.md default), `off`. */
+  /** `required` (the default), `off`. */
   consentMode: 'PULSE_CONSENT_MODE',
   /** Oldest accepted event, in days before receipt (mobile SDKs queue offline). */
   eventHorizonDays: 'PULSE_EVENT_HORIZON_DAYS',

@@ -55,7 +55,7 @@ export const placementSchema = experimentIdSchema;
 export const variantIdSchema = z
   .string()
   .check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'Expected 1..64 of A-Z a-z 0-9 _ . -'));
-/** Tags as API.md defines them: one grammar, from the tags module. */
+/** Tags: one grammar, from the tags module. */
 export { tagSchema };
 
 const contentSchema = z.record(z.string(), z.unknown()).check(

@@ -1,5 +1,5 @@
 /**
- * Problem details (RFC 9457) as API.md shapes them: a stable machine `code`, and for
+ * Problem details (RFC 9457) as Pulse answers them (docs/api.md, Errors): a stable machine `code`, and for
  * validation errors the offending field's dotted `path`. Pure: no AWS, no HTTP framework.
  */
 
@@ -76,5 +76,5 @@ export const tooLarge = (limit: string, maxBytes: number, path?: string): Proble
     { members: { limit, maxBytes } },
   );
 
-/** `['events', 3, 'userId']` → `events.3.userId`, the path form API.md uses. */
+/** `['events', 3, 'userId']` → `events.3.userId`, the path form every error uses. */
 export const dottedPath = (path: readonly PropertyKey[]): string => path.map(String).join('.');

@@ -18,7 +18,7 @@ export interface ResponseDoc {
 
 const fieldError = z.object({ path: z.string(), message: z.string() });
 
-/** API.md's error body (RFC 9457 problem details with a stable `code` and field paths). */
+/** The error body (RFC 9457 problem details with a stable `code` and field paths). */
 export const problemSchema = z.looseObject({
   type: z.string(),
   title: z.string(),

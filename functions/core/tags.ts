@@ -1,5 +1,5 @@
 /**
- * Tags: the grammar of API.md, where a tag comes from (its source), and the bodies of the tag
+ * Tags: their grammar, where a tag comes from (its source), and the bodies of the tag
  * routes. Pure.
  *
  * A person carries each tag once per source: `manual` (set by an admin), `rule:<ruleId>` (a
@@ -37,7 +37,7 @@ export const tagsBodySchema = z.strictObject({
 
 /**
  * `{"tags": [...]}` → the distinct tags, in order. Errors name the field (`tags.3`); a list
- * longer than the limit is 413 `payload_too_large` naming the limit, as API.md treats limits.
+ * longer than the limit is 413 `payload_too_large` naming the limit, as every limit is answered (docs/api.md, Limits).
  */
 export const parseTagsBody = (body: unknown): string[] => {
   const list = (body as { tags?: unknown } | null | undefined)?.tags;

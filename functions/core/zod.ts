@@ -1,7 +1,7 @@
 /**
  * zod, set up once. Functions use `zod/mini` (tree-shakeable: a fraction of the classic
- * build in every bundle) with only the English locale, and turn issues into API.md's field
- * errors here. Import it as `import * as z from 'zod/mini'` in each module: re-exporting
+ * build in every bundle) with only the English locale, and turn issues into the problem+json field
+ * errors (docs/api.md, Errors) here. Import it as `import * as z from 'zod/mini'` in each module: re-exporting
  * the namespace as a value would defeat tree-shaking and pull every locale into bundles.
  */
 import * as z from 'zod/mini';

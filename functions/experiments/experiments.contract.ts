@@ -6,7 +6,14 @@ import type { Contract } from '../http/operations';
 const params = { experimentId: experimentIdSchema };
 
 export const contract = {
-  putExperiment: { params, body: experimentBodySchema, responses: ok('The experiment as stored') },
+  putExperiment: {
+    params,
+    body: experimentBodySchema,
+    responses: {
+      200: { description: 'The experiment as stored (replaced)' },
+      201: { description: 'The experiment as stored (created)' },
+    },
+  },
   getExperiment: { params, responses: ok('The experiment definition') },
   experimentResults: {
     params,

@@ -1,6 +1,6 @@
 /**
  * Write-key lookups with a per-container cache: a hit costs nothing, a revoked key stops
- * working within the cache lifetime (at most a minute, as API.md promises).
+ * working within the cache lifetime (at most a minute: docs/api.md, Authentication).
  */
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';

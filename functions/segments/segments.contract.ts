@@ -11,7 +11,10 @@ export const contract = {
     body: ruleBodySchema,
     // parseRuleBody names paths inside the rule (`when.all.1.withinDays`); a union's errors would not.
     bodyValidation: 'handler',
-    responses: ok('The rule; a backfill applies it to existing users'),
+    responses: {
+      200: { description: 'The rule (replaced); a changed rule starts a backfill over existing users' },
+      201: { description: 'The rule (created); a backfill applies it to existing users' },
+    },
   },
   listRules: { query: pageQuerySchema, responses: ok('Segment rules') },
   listSegments: { query: pageQuerySchema, responses: ok('Tags with their exact sizes') },

@@ -48,7 +48,7 @@ const NO_AUTHORIZER_REASON =
   'Authentication runs in the functions, driven by the route table (write keys, Cognito JWTs verified ' +
   'in code, or none for health): API Gateway authorizers answer in their own body format instead of ' +
   'problem+json, cannot read a write key from the request body (Segment routes), and a cached ' +
-  'authorizer rejects requests lacking one of its identity sources before our code runs (DESIGN.md).';
+  'authorizer rejects requests lacking one of its identity sources before our code runs.';
 
 /**
  * The HTTP API: one route per route-table entry, each integrated with its handler module's

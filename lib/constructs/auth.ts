@@ -16,7 +16,7 @@ export interface PulseAuthProps {
 
 /**
  * The Cognito user pool whose JWTs analysts and admins present. The functions verify the tokens
- * themselves (see DESIGN.md: no API Gateway authorizers); the role is the `cognito:groups` claim.
+ * themselves (no API Gateway authorizers: see NO_AUTHORIZER_REASON in api.ts); the role is the `cognito:groups` claim.
  */
 export class PulseAuth extends Construct {
   readonly userPool: cognito.UserPool;

@@ -37,7 +37,7 @@ const errorsOf = (body: unknown) => {
 };
 
 describe('rule validation', () => {
-  it("accepts API.md's example and every kind of condition", () => {
+  it('accepts the documented example and every kind of condition', () => {
     expect(
       parseRuleBody({ tag: 'frequent_viewer', when: { type: 'video-play', atLeast: 5, withinDays: 7 } }),
     ).toEqual({ tag: 'frequent_viewer', when: { type: 'video-play', atLeast: 5, withinDays: 7 } });
