@@ -5,7 +5,7 @@ import { IdentityReader } from '../adapters/identity-reader';
 import { logger } from '../adapters/observability';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
-import { grantedPurposes, issueConsentToken, PURPOSES } from '../core/consent';
+import { grantedPurposes, issueConsentToken, PURPOSES, readConsentToken } from '../core/consent';
 import { Problem } from '../core/problem';
 import { keyedIdHash } from '../core/signing';
 import { httpHandler } from '../http/handler';
@@ -24,7 +24,10 @@ const ttlDays = settings.consentTtlDays;
  * Whether this request may record consent for `subject`: a server key may; a client key needs the
  * user hash of a user id (identity verification), or says the subject is an anonymous id — which
  * may not be an id Pulse knows as a user (one with linked devices, or consent recorded with proof),
- * so nobody overwrites a person's consent by calling their user id anonymous.
+ * so nobody overwrites a person's consent by calling their user id anonymous. An anonymous id is
+ * trusted on first use: once it has consent on record, changing it needs a consent token Pulse
+ * issued to that id (the device's own, expired or not), so whoever merely knows a device's id
+ * cannot take over its consent — nor, through it, link its history to themselves.
  */
 const mayRecord = async (
   request: Parameters<Handlers<typeof contract>['putConsent']>[0],
@@ -47,6 +50,15 @@ const mayRecord = async (
       'forbidden',
       `${subject} is a user id: recording its consent needs its user hash`,
       [{ path: 'anonymous', message: 'Not an anonymous id' }],
+    );
+  if (stored === undefined) return;
+  const token = request.event.headers?.['x-consent-token'];
+  if (token === undefined || readConsentToken(key, token)?.sub !== subject)
+    throw new Problem(
+      403,
+      'forbidden',
+      `${subject} has consent on record: changing it needs a consent token issued to it (x-consent-token)`,
+      [{ path: 'consentToken', message: 'A consent token for this anonymous id is required' }],
     );
 };
 

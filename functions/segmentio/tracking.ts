@@ -92,6 +92,14 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
     throw new Problem(400, 'validation_failed', 'The batch is empty', [
       { path: 'batch', message: 'At least 1 message' },
     ]);
+  if (body.batch.length > SEGMENT_LIMITS.batchMessages)
+    throw new Problem(
+      413,
+      'payload_too_large',
+      `A batch holds at most ${SEGMENT_LIMITS.batchMessages} messages`,
+      [{ path: 'batch', message: `At most ${SEGMENT_LIMITS.batchMessages} messages` }],
+      { members: { limit: 'batch', maxMessages: SEGMENT_LIMITS.batchMessages } },
+    );
   // The batch's own sentAt and context are hints for its messages: one unreadable is ignored,
   // rather than refusing messages that are valid by themselves.
   const sentAt = segmentTimeOf(body.sentAt);

@@ -4,9 +4,11 @@
  * errors named by the message's own fields. Pure: the handler adds auth, the stream write and
  * the quarantine.
  */
+
 import type * as z from 'zod/mini';
 import type { DoorContext } from '../envelope';
 import { type Accepted, admitEvent, prefixed, type Rejection } from '../ingest';
+import { jsonHazard } from '../json';
 import type { FieldError, ProblemCode } from '../problem';
 import { parseWith } from '../zod';
 import { mapSegmentMessage } from './mapping';
@@ -41,6 +43,7 @@ export interface SegmentMessageOptions {
 
 /** Byte size of a message as sent, counted only when it could be near the limit. */
 const overLimit = (raw: unknown): boolean => {
+  // Serialised only once its depth is known to be bounded: 5,000 levels would overflow the stack.
   const json = JSON.stringify(raw) ?? '';
   return (
     json.length > SEGMENT_LIMITS.messageBytes / 3 && Buffer.byteLength(json) > SEGMENT_LIMITS.messageBytes
@@ -67,6 +70,13 @@ export const ingestSegmentMessage = (
   });
   if (!isPlainObject(raw))
     return reject('validation_failed', [{ path: '', message: 'Expected a message object' }]);
+  const tooDeep = jsonHazard(raw, {
+    maxDepth: SEGMENT_LIMITS.messageDepth,
+    maxKeys: Number.MAX_SAFE_INTEGER,
+    maxStringLength: Number.MAX_SAFE_INTEGER,
+  });
+  if (tooDeep)
+    return reject('validation_failed', [{ path: tooDeep.path.join('.'), message: tooDeep.message }]);
   if (overLimit(raw))
     return reject('payload_too_large', [
       { path: '', message: `Message exceeds ${SEGMENT_LIMITS.messageBytes} bytes` },

@@ -8,7 +8,19 @@ import { propertiesSchema } from '../events';
 import { present } from './message-fields';
 
 /** Segment's own limits: 32 KB per message, 500 KB per request (decompressed). */
-export const SEGMENT_LIMITS = { messageBytes: 32 * 1024, requestBytes: 500 * 1024 } as const;
+/**
+ * Segment's own limits: 32 KB per message, 500 KB per request (decompressed); and, Pulse's own, at
+ * most 500 messages a batch (the /api batch's limit, the PutRecords ceiling): Segment sets no count,
+ * but 500 KB of tiny messages would be thousands of quarantine writes and rate-limit units in one
+ * request. The SDKs send far fewer (analytics-node flushes at 15, the mobile SDKs at 20 to 100), and
+ * JSON nested deeper than `messageDepth` is refused before anything serialises it.
+ */
+export const SEGMENT_LIMITS = {
+  messageBytes: 32 * 1024,
+  requestBytes: 500 * 1024,
+  batchMessages: 500,
+  messageDepth: 32,
+} as const;
 
 export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const;
 export type SegmentType = (typeof SEGMENT_TYPES)[number];
