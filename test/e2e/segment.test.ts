@@ -390,6 +390,32 @@ describe('Segment answers and bad input', () => {
     expect(entries.find((i) => i.position === 'm:mix-big')).toMatchObject({ truncated: true });
   });
 
+  it('refuses a message nested 5,000 levels deep with a 400, and a batch of 4,500 messages with a 413', async () => {
+    // Written as text: JSON.stringify itself overflows the stack at this depth (as Pulse did).
+    const deep = `${'{"d":'.repeat(5000)}{}${'}'.repeat(5000)}`;
+    const withDeep = (m: Record<string, unknown>) =>
+      JSON.stringify({ ...m, properties: { deep: '@' } }).replace('"@"', deep);
+    const headers = { 'content-type': 'application/json', authorization: basic() };
+    const nested = await post('/v1/track', withDeep(message()), headers);
+    expect(nested.status).toBe(400);
+    expect((await json(nested)).code).toBe('validation_failed');
+    const inBatch = await post(
+      '/v1/batch',
+      `{"batch":[${JSON.stringify(message({ messageId: 'deep-ok' }))},${withDeep(message())}]}`,
+      headers,
+    );
+    expect(inBatch.status).toBe(200);
+    expect((await json(inBatch)).rejected).toMatchObject([{ index: 1, code: 'validation_failed' }]);
+    const many = Array.from({ length: 4500 }, (_, i) => ({ type: 'track', event: 'x', userId: `u${i}` }));
+    const tooMany = await send('/v1/batch', { batch: many });
+    expect(tooMany.status).toBe(413);
+    expect(await json(tooMany)).toMatchObject({
+      code: 'payload_too_large',
+      limit: 'batch',
+      maxMessages: 500,
+    });
+  });
+
   it('answers a lone invalid message 400 naming it, without consent 403, and Segment limits 413', async () => {
     const invalid = await send('/v1/track', message({ event: 42 }));
     expect(invalid.status).toBe(400);

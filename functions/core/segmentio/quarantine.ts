@@ -4,7 +4,9 @@
  */
 import { derivedEventId } from '../envelope';
 import type { Rejection } from '../ingest';
+import { jsonHazard } from '../json';
 import { ID_MAX, idOf, isPlainObject } from './message-fields';
+import { SEGMENT_LIMITS } from './protocol';
 
 /** Every person a rejected message names (user, anonymous, previous id): erasure of any finds it. */
 export const personKeysOfMessage = (raw: unknown): string[] => {
@@ -16,10 +18,23 @@ export const personKeysOfMessage = (raw: unknown): string[] => {
 };
 
 /**
+ * A message nested past Segment's depth limit cannot be serialised safely (the stack overflows
+ * at a few thousand levels): its entry keeps this placeholder, and the reason says why.
+ */
+const DEEP_PLACEHOLDER = { notKept: `nested deeper than ${SEGMENT_LIMITS.messageDepth} levels` };
+const tooDeep = (raw: unknown): boolean =>
+  jsonHazard(raw, {
+    maxDepth: SEGMENT_LIMITS.messageDepth,
+    maxKeys: Number.MAX_SAFE_INTEGER,
+    maxStringLength: Number.MAX_SAFE_INTEGER,
+  }) !== undefined;
+
+/**
  * A rejected message as the quarantine keeps it: without what Pulse never stores (the IP
  * address, traits) and without the consent token (a bearer credential).
  */
 export const quarantinePayload = (raw: unknown): string => {
+  if (tooDeep(raw)) return JSON.stringify(DEEP_PLACEHOLDER);
   if (!isPlainObject(raw)) return JSON.stringify(raw) ?? 'null';
   const { traits: _traits, writeKey: _writeKey, ...rest } = raw;
   if (isPlainObject(rest.context)) {
@@ -36,7 +51,7 @@ export const quarantinePayload = (raw: unknown): string => {
 export const quarantinePosition = (raw: unknown, sourceId: string): string =>
   isPlainObject(raw) && typeof raw.messageId === 'string' && raw.messageId.length <= 200
     ? `m:${raw.messageId}`
-    : `h:${derivedEventId(sourceId, raw)}`;
+    : `h:${derivedEventId(sourceId, tooDeep(raw) ? DEEP_PLACEHOLDER : raw)}`;
 
 export const rejectionReason = (r: Rejection): string =>
   `${r.code}: ${r.errors.map((e) => `${e.path || '(message)'} ${e.message}`).join('; ')}`.slice(0, 1000);
