@@ -1,14 +1,14 @@
 /**
  * Campaign metrics from quarter-hour rows: totals, distinct persons, device and channel
- * splits, and a dense series of hour (UTC) or day (local to `tz`) buckets. Pure.
+ * splits, and a dense series of hour or day buckets, local to `tz`. Pure.
  */
 import * as z from 'zod/mini';
 import { addCounters, campaignBreakdowns, seriesBreakdowns } from './aggregates';
 import {
   bucketOfQuarter,
   isTimeZone,
-  localDate,
-  QUARTER_MS,
+  localBucketStart,
+  localBucketStartMs,
   quarterOf,
   quartersBetween,
 } from './time-buckets';
@@ -16,6 +16,8 @@ import { type BucketUniques, countUniques } from './uniques';
 import './zod';
 
 export const MAX_RANGE_DAYS = { hour: 31, day: 400 } as const;
+
+const DATE_ONLY = /^\d{4}-\d\d-\d\d$/;
 
 const isoTime = z
   .string()
@@ -27,6 +29,18 @@ const isoTime = z
     ),
   );
 
+/**
+ * `from` and `to` as instants: a date-time as written (its offset says where), a date alone as
+ * the start of that local day in `tz` (`from=2026-06-01&tz=Asia/Kolkata` is 2026-05-31T18:30Z).
+ * `to` is exclusive; without one, now; without `from`, seven days before `to`.
+ */
+const instants = (q: { from?: string; to?: string; tz: string }, now: number) => {
+  const instant = (v: string) => (DATE_ONLY.test(v) ? localBucketStartMs(v, q.tz) : Date.parse(v));
+  const to = q.to ? instant(q.to) : now;
+  const from = q.from ? instant(q.from) : to - 7 * 86_400_000;
+  return { from, to };
+};
+
 export const metricsQuerySchema = z
   .object({
     from: z.optional(isoTime),
@@ -36,8 +50,7 @@ export const metricsQuerySchema = z
   })
   .check(
     z.superRefine((q, ctx) => {
-      const to = q.to ? Date.parse(q.to) : Date.now();
-      const from = q.from ? Date.parse(q.from) : to - 7 * 86_400_000;
+      const { from, to } = instants(q, Date.now());
       if (from >= to)
         ctx.issues.push({ code: 'custom', message: 'from must be before to', path: ['from'], input: q.from });
       else if (to - from > MAX_RANGE_DAYS[q.granularity] * 86_400_000)
@@ -53,8 +66,7 @@ export type MetricsQuery = z.infer<typeof metricsQuerySchema>;
 
 /** The query's instants, defaulting to the last 7 days. */
 export const resolveRange = (q: MetricsQuery, now = Date.now()) => {
-  const to = q.to ? Date.parse(q.to) : now;
-  const from = q.from ? Date.parse(q.from) : to - 7 * 86_400_000;
+  const { from, to } = instants(q, now);
   return { from, to, fromQuarter: quarterOf(new Date(from)), toQuarter: quarterOf(new Date(to - 1)) };
 };
 
@@ -63,22 +75,6 @@ export interface QuarterData {
   counts: Record<string, number>;
   uniques: BucketUniques;
 }
-
-/** The offset-qualified instant a local day starts at, e.g. `2026-06-01T00:00:00+05:30`. */
-const localDayStart = (day: string, tz: string): string => {
-  // Search the 15-minute grid around UTC midnight for the first instant on that local day.
-  const midnightUtc = Date.parse(`${day}T00:00:00Z`);
-  for (let t = midnightUtc - 15 * 3600_000; t <= midnightUtc + 15 * 3600_000; t += QUARTER_MS) {
-    if (localDate(t, tz) === day) {
-      const offsetMin = Math.round((Date.parse(`${day}T00:00:00Z`) - t) / 60_000);
-      if (offsetMin === 0) return `${day}T00:00:00Z`;
-      const sign = offsetMin >= 0 ? '+' : '-';
-      const abs = Math.abs(offsetMin);
-      return `${day}T00:00:00${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-    }
-  }
-  return `${day}T00:00:00Z`;
-};
 
 export const campaignReport = (
   campaignId: string,
@@ -115,7 +111,7 @@ export const campaignReport = (
     uniqueUsers: uniques.count,
     ...(uniques.estimated && { uniqueUsersEstimated: true }),
     series: buckets.map((bucket) => ({
-      start: q.granularity === 'hour' ? `${bucket}:00Z` : localDayStart(bucket, q.tz),
+      start: localBucketStart(bucket, q.tz),
       ...seriesBreakdowns(byBucket.get(bucket) ?? {}),
     })),
   };

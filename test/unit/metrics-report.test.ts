@@ -70,6 +70,54 @@ describe('campaign report', () => {
     expect(r.series[1]?.counts['video-play']).toBe(1);
   });
 
+  it('makes local hours in +5:30 and +5:45 zones, starting at :30 and :45 UTC', () => {
+    const clicks = (quarter: string, n: number) => row(quarter, { n, t_click: n }, []);
+    const quarters = [
+      clicks('2026-06-01T04:15', 1),
+      clicks('2026-06-01T04:30', 2),
+      clicks('2026-06-01T05:15', 4),
+    ];
+    const india = campaignReport(
+      'c',
+      query({
+        from: '2026-06-01T09:00:00+05:30',
+        to: '2026-06-01T11:00:00+05:30',
+        granularity: 'hour',
+        tz: 'Asia/Kolkata',
+      }),
+      quarters,
+    );
+    // 04:15Z is 09:45 in India (the 09:00 hour); 04:30Z and 05:15Z are 10:00 and 10:45 (the 10:00 hour).
+    expect(india.series.map((s) => [s.start, s.counts.click])).toEqual([
+      ['2026-06-01T09:00:00+05:30', 1],
+      ['2026-06-01T10:00:00+05:30', 6],
+    ]);
+    const nepal = campaignReport(
+      'c',
+      query({
+        from: '2026-06-01T09:00:00+05:45',
+        to: '2026-06-01T11:00:00+05:45',
+        granularity: 'hour',
+        tz: 'Asia/Kathmandu',
+      }),
+      quarters,
+    );
+    // In Nepal 04:15Z is 10:00 and 04:30Z 10:15: the 09:00 hour holds nothing; 05:15Z is 11:00,
+    // past the range.
+    expect(nepal.series.map((s) => [s.start, s.counts.click])).toEqual([
+      ['2026-06-01T09:00:00+05:45', 0],
+      ['2026-06-01T10:00:00+05:45', 3],
+    ]);
+  });
+
+  it('reads date-only from and to as local dates in tz', () => {
+    const r = campaignReport('c', query({ from: '2026-06-01', to: '2026-06-03', tz: 'Asia/Kolkata' }), rows);
+    expect([r.from, r.to]).toEqual(['2026-05-31T18:30:00.000Z', '2026-06-02T18:30:00.000Z']);
+    expect(r.series.map((s) => s.start)).toEqual(['2026-06-01T00:00:00+05:30', '2026-06-02T00:00:00+05:30']);
+    const utc = campaignReport('c', query({ from: '2026-06-01', to: '2026-06-02' }), rows);
+    expect([utc.from, utc.to]).toEqual(['2026-06-01T00:00:00.000Z', '2026-06-02T00:00:00.000Z']);
+  });
+
   it('counts only the quarters inside the range', () => {
     const r = campaignReport(
       'c',
