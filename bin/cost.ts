@@ -21,6 +21,7 @@ import {
   type PricesFile,
   recommend,
   type TrafficProfile,
+  whatIfs,
 } from '../bench/cost/model';
 
 const root = resolve(import.meta.dirname, '..');
@@ -83,7 +84,7 @@ const describe = (p: TrafficProfile) =>
   `${p.requestsPerSecond.toLocaleString('en-US')} req/s x ${p.eventsPerRequest} events, ` +
   `${p.activePeople.toLocaleString('en-US')} people, ${p.campaigns} campaigns, ${p.analysts} analysts`;
 const deploymentOf = (e: Estimate) =>
-  `${e.deployment.frontDoor}, Kinesis ${e.deployment.kinesisMode} (${e.shards} shards), DynamoDB ${e.deployment.dynamoMode}, batch size ${e.deployment.batchSize} (${Math.round(e.eventsPerBatch)} events per batch)`;
+  `${e.deployment.frontDoor}, Kinesis ${e.deployment.kinesisMode} (${e.shards} shards), DynamoDB ${e.deployment.dynamoMode}, ingest ${e.deployment.ingestMemoryMb} MB, consumer ${e.deployment.consumerMemoryMb} MB, batch size ${e.deployment.batchSize} (${Math.round(e.eventsPerBatch)} events per batch)`;
 
 const comparison = (e: Estimate) => {
   const c = clickstreamAt(prices, e.profile.requestsPerSecond);
@@ -122,13 +123,23 @@ if (values.markdown) {
   line('Shared (secret, Cognito)', (r) => usd(r.best.totals.shared));
   line('**Total, recommended deployment**', (r) => `**${usd(r.best.totals.all)}**`);
   line('Kinesis mode, shards', (r) => `${r.best.deployment.kinesisMode}, ${r.best.shards}`);
+  line('DynamoDB capacity', (r) => r.best.deployment.dynamoMode);
+  line(
+    'Memory: ingest, consumer (MB)',
+    (r) => `${r.best.deployment.ingestMemoryMb}, ${r.best.deployment.consumerMemoryMb}`,
+  );
   line(
     'ESM batch size (events per batch)',
     (r) => `${r.best.deployment.batchSize} (${Math.round(r.best.eventsPerBatch)})`,
   );
-  line('Total as deployed today (on-demand Kinesis)', (r) => usd(r.deployed.totals.all));
+  line('Total as deployed today', (r) => usd(r.deployed.totals.all));
   line('Ingestion with a Lambda function URL', (r) => usd(r.url.totals.ingestion));
   line('Ingestion with an ALB', (r) => usd(r.alb.totals.ingestion));
+  const changes = Object.keys(whatIfs(rows[0]?.best as Estimate, inputs, prices)) as (keyof ReturnType<
+    typeof whatIfs
+  >)[];
+  for (const change of changes)
+    line(`Saved by: ${change}`, (r) => usd(whatIfs(r.best, inputs, prices)[change]));
   line('Clickstream ingestion module', (r) => {
     const c = clickstreamAt(prices, r.p.requestsPerSecond);
     return c ? `${usd(c.ingestion.provisionedKinesis)}-${usd(c.ingestion.onDemandKinesis)}` : 'n/a';
@@ -164,5 +175,7 @@ for (const p of profiles) {
       `  with a ${frontDoor === 'alb' ? 'load balancer' : 'function URL'} in front: ingestion ${usd(alt.totals.ingestion)}`,
     );
   }
+  for (const [change, saved] of Object.entries(whatIfs(best, inputs, prices)))
+    console.log(`  saved by ${change}: ${usd(saved)} a month`);
   console.log(`  ${comparison(best)}`);
 }

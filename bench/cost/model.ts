@@ -93,6 +93,11 @@ export interface Deployment {
   durationFactor: number;
   /** New TCP connections per request at an ALB (clients reuse connections). */
   albNewConnectionsPerRequest: number;
+  /**
+   * Lambda's own START/END/REPORT lines: written in the default text log format; the JSON log
+   * format with a system log level of WARN leaves them out.
+   */
+  platformLogs: boolean;
 }
 
 /** As lib/pulse-stack.ts, lib/stream.ts and the stack's defaults deploy Pulse today. */
@@ -109,6 +114,7 @@ export const DEPLOYED: Deployment = {
   readModelRetentionDays: 395,
   durationFactor: 1,
   albNewConnectionsPerRequest: 0.1,
+  platformLogs: true,
 };
 
 export const PRESETS: TrafficProfile[] = [10, 100, 1000, 10_000].map((rps) => ({
@@ -142,6 +148,7 @@ export interface Estimate {
  * guide, configuration-memory), plus the time it waited on DynamoDB and Kinesis, unscaled.
  */
 export const VCPU_MEMORY_MB = 1769;
+export const SHARD_UTILISATION = 0.8;
 export const lambdaMs = (wallMs: number, cpuMs: number, memoryMb: number): number =>
   cpuMs * Math.max(1, VCPU_MEMORY_MB / memoryMb) + Math.max(0, wallMs - cpuMs);
 
@@ -175,6 +182,11 @@ export const estimate = (
     lines.push({ stage, component, usd, basis });
 
   const requests = profile.requestsPerSecond * SECONDS_PER_MONTH;
+  /** Provisioned capacity for a month's units, with auto scaling at a 70 % utilisation target (steady load). */
+  const provisioned = (writeUnits: number, readUnits: number) =>
+    HOURS_PER_MONTH *
+    ((writeUnits / SECONDS_PER_MONTH / 0.7) * p('dynamoProvisionedPerWcuHour') +
+      (readUnits / SECONDS_PER_MONTH / 0.7) * p('dynamoProvisionedPerRcuHour'));
   const recordsPerSecond = profile.requestsPerSecond * profile.eventsPerRequest;
   const records = recordsPerSecond * SECONDS_PER_MONTH;
   const recordBytes = inputs.streamRecordBytes;
@@ -234,20 +246,19 @@ export const estimate = (
     ingestGbSeconds * p('lambdaArmPerGbSecond'),
     `${fmt(ingestMs, 1)} ms x ${deployment.ingestMemoryMb} MB`,
   );
-  const ingestLogBytesPerRequest =
-    inputs.ingestLogBytesPerRequest1 +
-    ((inputs.ingestLogBytesPerRequest500 - inputs.ingestLogBytesPerRequest1) *
-      (profile.eventsPerRequest - 1)) /
-      499;
+  const ingestLogBytesPerRequest = between(
+    inputs.ingestLogBytesPerRequest1,
+    inputs.ingestLogBytesPerRequest500,
+  );
   const accessLogBytes = deployment.frontDoor === 'http-api' ? inputs.accessLogBytesPerRequest : 0;
-  const ingestLogGb =
-    (requests * (ingestLogBytesPerRequest + inputs.platformLogBytesPerInvocation + accessLogBytes)) / GB;
+  const platformLogBytes = deployment.platformLogs ? inputs.platformLogBytesPerInvocation : 0;
+  const ingestLogGb = (requests * (ingestLogBytesPerRequest + platformLogBytes + accessLogBytes)) / GB;
   add(
     'ingestion',
     'CloudWatch Logs: ingest + access log',
     ingestLogGb * p('logsIngestionPerGb') +
       ingestLogGb * (deployment.logRetentionDays / 30) * p('logsStoragePerGbMonth'),
-    `${fmt(ingestLogBytesPerRequest + inputs.platformLogBytesPerInvocation)} B function + ${fmt(accessLogBytes)} B access per request`,
+    `${fmt(ingestLogBytesPerRequest + platformLogBytes)} B function + ${fmt(accessLogBytes)} B access per request`,
   );
   add(
     'ingestion',
@@ -255,19 +266,24 @@ export const estimate = (
     inputs.ingestMetricSeries * p('customMetricPerMonth'),
     `${inputs.ingestMetricSeries} series`,
   );
+  const ingestWrites = requests * inputs.ingestWriteUnitsPerRequest;
+  const ingestReads = requests * inputs.ingestReadUnitsPerRequest;
   add(
     'ingestion',
     'DynamoDB: rate limiter, write keys',
-    (requests * inputs.ingestWriteUnitsPerRequest * p('dynamoOnDemandPerMillionWrites')) / 1e6 +
-      (requests * inputs.ingestReadUnitsPerRequest * p('dynamoOnDemandPerMillionReads')) / 1e6,
-    `${inputs.ingestWriteUnitsPerRequest} WU + ${inputs.ingestReadUnitsPerRequest} RU per request`,
+    deployment.dynamoMode === 'on-demand'
+      ? (ingestWrites / 1e6) * p('dynamoOnDemandPerMillionWrites') +
+          (ingestReads / 1e6) * p('dynamoOnDemandPerMillionReads')
+      : provisioned(ingestWrites, ingestReads),
+    `${inputs.ingestWriteUnitsPerRequest} WU + ${inputs.ingestReadUnitsPerRequest} RU per request, ${deployment.dynamoMode}`,
   );
 
-  // Shards the load needs: 1,000 records/s and 1 MB/s in per shard; on-demand starts at 4.
+  // Shards the load needs: 1,000 records/s and 1 MB/s in per shard, kept at most 80 % busy so a
+  // peak does not throttle the producers; on-demand starts at 4.
   const neededShards = Math.max(
     1,
-    Math.ceil(recordsPerSecond / 1000),
-    Math.ceil((recordsPerSecond * recordBytes) / 1024 ** 2),
+    Math.ceil(recordsPerSecond / (1000 * SHARD_UTILISATION)),
+    Math.ceil((recordsPerSecond * recordBytes) / (1024 ** 2 * SHARD_UTILISATION)),
   );
   const shards = deployment.kinesisMode === 'provisioned' ? neededShards : Math.max(4, neededShards);
   const extraRetentionHours = Math.max(0, deployment.streamRetentionHours - 24);
@@ -332,11 +348,7 @@ export const estimate = (
   const reads = records * ruPerEvent;
   const onDemandDynamo =
     (writes / 1e6) * p('dynamoOnDemandPerMillionWrites') + (reads / 1e6) * p('dynamoOnDemandPerMillionReads');
-  // Provisioned with auto scaling at a 70 % utilisation target, for steady load.
-  const provisionedDynamo =
-    HOURS_PER_MONTH *
-    ((writes / SECONDS_PER_MONTH / 0.7) * p('dynamoProvisionedPerWcuHour') +
-      (reads / SECONDS_PER_MONTH / 0.7) * p('dynamoProvisionedPerRcuHour'));
+  const provisionedDynamo = provisioned(writes, reads);
   add(
     'aggregation',
     `DynamoDB writes + reads`,
@@ -352,8 +364,7 @@ export const estimate = (
       profile.campaigns * (HOURS_PER_MONTH * 4) * months * inputs.campaignQuarterBytes) /
     GB;
   add('aggregation', 'DynamoDB storage', storageGb * p('dynamoStoragePerGbMonth'), `${fmt(storageGb, 1)} GB`);
-  const consumerLogBytes =
-    interpolate(batches, eventsPerBatch, (b) => b.logBytesPerBatch) + inputs.platformLogBytesPerInvocation;
+  const consumerLogBytes = interpolate(batches, eventsPerBatch, (b) => b.logBytesPerBatch) + platformLogBytes;
   const consumerLogGb = (invocations * consumerLogBytes) / GB;
   add(
     'aggregation',
@@ -409,11 +420,35 @@ export const recommend = (
 ): Estimate => {
   const candidates: Estimate[] = [];
   // Batch sizes within the measured range; the 1 s window stays (the freshness target, p99 <= 2 s).
+  // Memory sizes from 256 MB: the functions' heap grows a few MB per invocation (bench details).
   for (const frontDoor of frontDoors)
     for (const kinesisMode of ['on-demand', 'provisioned'] as const)
-      for (const batchSize of [100, 500])
-        candidates.push(
-          estimate(profile, inputs, prices, { ...DEPLOYED, frontDoor, kinesisMode, batchSize }),
-        );
+      for (const dynamoMode of ['on-demand', 'provisioned'] as const)
+        for (const batchSize of [100, 500])
+          for (const ingestMemoryMb of [256, 512, 1024])
+            for (const consumerMemoryMb of [512, 1024, 1769])
+              candidates.push(
+                estimate(profile, inputs, prices, {
+                  ...DEPLOYED,
+                  frontDoor,
+                  kinesisMode,
+                  dynamoMode,
+                  batchSize,
+                  ingestMemoryMb,
+                  consumerMemoryMb,
+                }),
+              );
   return candidates.reduce((best, c) => (c.totals.all < best.totals.all ? c : best));
+};
+
+/** What a change the model cannot choose alone (it touches the stack or the product) would save on `base`. */
+export const whatIfs = (base: Estimate, inputs: CostInputs, prices: PricesFile) => {
+  const saving = (change: Partial<Deployment>) =>
+    base.totals.all - estimate(base.profile, inputs, prices, { ...base.deployment, ...change }).totals.all;
+  return {
+    'Lambda function URL instead of the HTTP API': saving({ frontDoor: 'function-url' }),
+    'ALB instead of the HTTP API': saving({ frontDoor: 'alb' }),
+    'stream retention 24 h instead of 7 days': saving({ streamRetentionHours: 24 }),
+    'no START/END/REPORT lines (JSON log format, system log level WARN)': saving({ platformLogs: false }),
+  };
 };

@@ -158,7 +158,7 @@ describe('cost model arithmetic', () => {
       ...DEPLOYED,
       kinesisMode: 'provisioned',
     });
-    expect(e.shards).toBe(100); // 100,000 records/s at 1,000 per shard
+    expect(e.shards).toBe(125); // 100,000 records/s at 1,000 per shard, 80 % busy
   });
 
   it('recommends the cheapest of the deployments it compares', () => {
