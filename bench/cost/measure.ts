@@ -1,7 +1,7 @@
 /**
  * The cost section of `npm run bench`: every per-request and per-event quantity the cost model
- * reads (bench/cost/inputs.ts), measured in process against the emulators through the real
- * handlers of the local stack:
+ * reads (bench/cost/inputs.ts), measured through the real handlers of the local stack, invoked
+ * in this process:
  *
  *  - the emulators run in a child process (bench/cost/emulators.ts), so the CPU time of this
  *    process during an invocation is the handler's own; the model scales it to the vCPU share
