@@ -34,7 +34,7 @@ import { eventStream, streamConsumers } from '../lib/stream';
 import { tableList } from '../lib/tables';
 import { validEvent } from '../test/support/events';
 import { capacityCheck, throughput, writeAmplification } from './aggregate';
-import { measureCost } from './cost/measure';
+import { type measureCost, measureCostIsolated } from './cost/measure';
 import { freshness } from './freshness';
 
 const root = resolve(import.meta.dirname, '..');
@@ -289,7 +289,7 @@ const sections: { name: string; key: string; run: () => Promise<unknown>; print:
   {
     name: 'cost',
     key: 'cost',
-    run: async () => ({ at: new Date().toISOString(), ...(await measureCost()) }),
+    run: async () => ({ at: new Date().toISOString(), ...(await measureCostIsolated()) }),
     print: (r: Awaited<ReturnType<typeof measureCost>>) => {
       const { consumerBatches, ...perRequest } = r.inputs;
       console.log('cost inputs (npm run cost reads these)', perRequest);

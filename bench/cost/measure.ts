@@ -16,11 +16,14 @@
  *    invocation, at the deployed level (INFO), with EMF on;
  *  - the access log line is the format of lib/constructs/api.ts filled with one request's values.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import {
   type _Record,
@@ -334,9 +337,10 @@ const invoke = async (
   };
 };
 
+const tsx = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+
 /** Starts bench/cost/emulators.ts in a child process; resolves with its endpoints and a stop. */
 const emulatorsProcess = async () => {
-  const tsx = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx');
   const child = spawn(tsx, [join(import.meta.dirname, 'emulators.ts')], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -578,5 +582,23 @@ export const measureCost = async () => {
   } finally {
     await e2e.close();
     await emulators.stop();
+  }
+};
+
+/** measureCost in a fresh process (bench/cost/measure-main.ts), as `npm run bench` runs it. */
+export const measureCostIsolated = async (): Promise<Awaited<ReturnType<typeof measureCost>>> => {
+  const dir = mkdtempSync(join(tmpdir(), 'pulse-cost-'));
+  const out = join(dir, 'cost.json');
+  try {
+    await promisify(execFile)(tsx, [join(import.meta.dirname, 'measure-main.ts'), out], {
+      maxBuffer: 64 * 1024 * 1024,
+    }).catch((error: { stderr?: string; message: string }) => {
+      // The child's stderr ends with the cause; the rest is the handlers' warnings.
+      const tail = (error.stderr ?? error.message).trim().split('\n').slice(-12).join('\n');
+      throw new Error(`the cost measurement failed:\n${tail}`);
+    });
+    return JSON.parse(readFileSync(out, 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 };
