@@ -66,6 +66,8 @@ const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.flo
 
 const WRITE_COMMAND = /Put|Update|Delete|Write/;
 const capacity = { read: 0, write: 0, failedConditionalWrites: 0 };
+/** Units by table and kind ("pulse-local-users read"): where the units of a run go. */
+const unitsByTable = new Map<string, number>();
 
 /** Once per process: ask for ConsumedCapacity on every call of the functions' shared client and sum it. */
 let metered = false;
@@ -79,13 +81,14 @@ const meterCapacity = () => {
       const isWrite = WRITE_COMMAND.test(context.commandName ?? '');
       try {
         const out = await next(args);
-        const cc = (
-          out.output as { ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[] }
-        ).ConsumedCapacity;
-        const units = (Array.isArray(cc) ? cc : cc ? [cc] : []).reduce(
-          (n, c) => n + (c.CapacityUnits ?? 0),
-          0,
-        );
+        type Consumed = { CapacityUnits?: number; TableName?: string };
+        const cc = (out.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
+        const entries = Array.isArray(cc) ? cc : cc ? [cc] : [];
+        const units = entries.reduce((n, c) => n + (c.CapacityUnits ?? 0), 0);
+        for (const c of entries) {
+          const key = `${c.TableName} ${isWrite ? 'write' : 'read'}`;
+          unitsByTable.set(key, (unitsByTable.get(key) ?? 0) + (c.CapacityUnits ?? 0));
+        }
         if (isWrite) capacity.write += units;
         else capacity.read += units;
         return out;
@@ -426,6 +429,7 @@ export const measureCost = async () => {
     const full: Invocation[] = [];
     const recordBytes: number[] = [];
     const consumerRuns: { batchSize: number; events: number; invocations: Invocation[] }[] = [];
+    const consumerUnitsByTable: { batchSize: number; perEvent: Record<string, number> }[] = [];
 
     for (const batchSize of CONSUMER_BATCH_SIZES) {
       const events = generateWorkload({ ...REFERENCE, prefix: `cost${batchSize}` }).slice(0, EVENTS_PER_RUN);
@@ -479,6 +483,7 @@ export const measureCost = async () => {
       }
 
       const perShard = await newRecords();
+      const tablesBefore = new Map(unitsByTable);
       const runs: Invocation[] = [];
       for (const [shardId, records] of perShard) {
         for (const r of records)
@@ -501,6 +506,12 @@ export const measureCost = async () => {
         }
       }
       consumerRuns.push({ batchSize, events: events.length, invocations: runs });
+      consumerUnitsByTable.push({
+        batchSize,
+        perEvent: Object.fromEntries(
+          [...unitsByTable].map(([k, v]) => [k, round((v - (tablesBefore.get(k) ?? 0)) / events.length, 3)]),
+        ),
+      });
     }
 
     // Read-model storage: every item of the users and metrics tables, sized by the guide's rules.
@@ -570,6 +581,7 @@ export const measureCost = async () => {
             heapDeltaMbMax: round(Math.max(...r.invocations.map((i) => i.heapDeltaMb)), 1),
           })),
           memoryMb: CONSUMER_MEMORY_MB,
+          unitsByTable: consumerUnitsByTable,
         },
         failedConditionalWrites: capacity.failedConditionalWrites,
         storage: { persons, quarterSlots, users, metrics },
