@@ -12,9 +12,11 @@
  *  5. Freshness: HTTP 202 to the event counted by the metrics endpoint, local stack (bench/freshness.ts).
  *  6. Aggregation throughput: events/s through applyBatch against dynalite's raw UpdateItem rate.
  *
+ *  7. Cost inputs: every per-request and per-event quantity `npm run cost` reads (bench/cost/measure.ts).
+ *
  * `npm run bench -- --only NAME[,NAME]` runs some sections only and updates their keys in
  * results.json, keeping the others. Names: hot-path, bundles, capacity, write-amplification,
- * freshness, throughput.
+ * freshness, throughput, cost.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -32,6 +34,7 @@ import { eventStream, streamConsumers } from '../lib/stream';
 import { tableList } from '../lib/tables';
 import { validEvent } from '../test/support/events';
 import { capacityCheck, throughput, writeAmplification } from './aggregate';
+import { type measureCost, measureCostIsolated } from './cost/measure';
 import { freshness } from './freshness';
 
 const root = resolve(import.meta.dirname, '..');
@@ -282,6 +285,16 @@ const sections: { name: string; key: string; run: () => Promise<unknown>; print:
           `raw UpdateItems/s on dynalite (concurrency ${r.concurrency}) -> ratio ${r.ratio} ` +
           `(applyBatch itself: ${r.applyBatchWritesPerSecond} writes/s)`,
       ),
+  },
+  {
+    name: 'cost',
+    key: 'cost',
+    run: async () => ({ at: new Date().toISOString(), ...(await measureCostIsolated()) }),
+    print: (r: Awaited<ReturnType<typeof measureCost>>) => {
+      const { consumerBatches, ...perRequest } = r.inputs;
+      console.log('cost inputs (npm run cost reads these)', perRequest);
+      console.table(consumerBatches);
+    },
   },
 ];
 

@@ -73,7 +73,15 @@ const consume = async (event: KinesisStreamEvent, _context: Context): Promise<Ki
   metrics.addMetric('RecordsQuarantined', MetricUnit.Count, outcome.quarantined);
   metrics.addMetric('WriteUnits', MetricUnit.Count, outcome.writeUnits);
   metrics.addMetric('RecordAge', MetricUnit.Milliseconds, outcome.maxRecordAgeMs);
-  logger.info('batch applied', { records: event.Records.length, ...outcome });
+  // Every batch is counted by the metrics above; a log line at INFO only when it has something to
+  // look at (CloudWatch bills log bytes per batch), the routine ones at DEBUG.
+  const notable =
+    outcome.failedFrom !== undefined ||
+    outcome.quarantined > 0 ||
+    outcome.consentDropped > 0 ||
+    Object.keys(outcome.errors).length > 0;
+  if (notable) logger.info('batch applied', { records: event.Records.length, ...outcome });
+  else logger.debug('batch applied', { records: event.Records.length, ...outcome });
   return { batchItemFailures: outcome.failedFrom ? [{ itemIdentifier: outcome.failedFrom }] : [] };
 };
 
