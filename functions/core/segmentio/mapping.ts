@@ -29,7 +29,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type DoorContext, derivedEventId, type EnvelopeInput } from '../envelope';
-import type { EventType } from '../events';
+import { type EventType, FIELD_LIMITS } from '../events';
 import type { FieldError } from '../problem';
 import { channelOf, deviceTypeOf } from './device-context';
 import {
@@ -139,9 +139,9 @@ const pulseFieldErrors = (p: Props): FieldError[] => {
     if (p[key] !== undefined && textOf(p[key], max) === undefined)
       errors.push({ path: `properties.${key}`, message: `Expected a string of 1..${max} characters` });
   };
-  check('campaignId', 128);
-  check('experimentId', 128);
-  check('variant', 64);
+  check('campaignId', FIELD_LIMITS.campaignId);
+  check('experimentId', FIELD_LIMITS.experimentId);
+  check('variant', FIELD_LIMITS.variant);
   return errors;
 };
 
@@ -228,10 +228,12 @@ export const mapSegmentMessage = (
   if (anonymousId !== undefined) input.anonymousId = anonymousId;
   if (input.type !== 'identify') {
     // An explicit campaign beats the one from the landing page's UTM parameters.
-    const campaignId = textOf(props.campaignId, 128) ?? textOf(at(context, 'campaign', 'name'), 128);
+    const campaignId =
+      textOf(props.campaignId, FIELD_LIMITS.campaignId) ??
+      textOf(at(context, 'campaign', 'name'), FIELD_LIMITS.campaignId);
     if (campaignId !== undefined) input.campaignId = campaignId;
-    const experimentId = textOf(props.experimentId, 128);
-    const variant = textOf(props.variant, 64);
+    const experimentId = textOf(props.experimentId, FIELD_LIMITS.experimentId);
+    const variant = textOf(props.variant, FIELD_LIMITS.variant);
     if (experimentId !== undefined) input.experimentId = experimentId;
     if (variant !== undefined) input.variant = variant;
   }

@@ -3,11 +3,12 @@
  * amounts as numeric strings, and nest what Pulse reads under `context`. Each reader answers a
  * usable value or undefined, never throws. Pure.
  */
+import { FIELD_LIMITS } from '../events';
 
 export type Props = Record<string, unknown>;
 
 /** Longest id or name Pulse takes from a message field. */
-export const ID_MAX = 256;
+export const ID_MAX = FIELD_LIMITS.personId;
 
 export const present = (v: unknown): boolean => v !== undefined && v !== null && v !== '';
 

@@ -4,7 +4,7 @@
  * accepts, no more strictly (unknown fields pass and are not kept). Pure.
  */
 import * as z from 'zod/mini';
-import { propertiesSchema } from '../events';
+import { FIELD_LIMITS, isIsoTime, isoTimeSchema, propertiesSchema } from '../events';
 import { present } from './message-fields';
 
 /** Segment's own limits: 32 KB per message, 500 KB per request (decompressed). */
@@ -47,24 +47,15 @@ export type SegmentCall = keyof typeof SEGMENT_CALLS;
 export const isSegmentCall = (call: string): call is SegmentCall => Object.hasOwn(SEGMENT_CALLS, call);
 
 /** Segment ids are strings; some server libraries send numbers, taken as their decimal form. */
-const segmentId = z.union([z.string().check(z.maxLength(256)), z.number()]);
+const segmentId = z.union([z.string().check(z.maxLength(FIELD_LIMITS.personId)), z.number()]);
 const optionalId = z.optional(z.nullable(segmentId));
-const SEGMENT_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d{1,9})?)?(?:Z|[+-]\d\d:?\d\d)$/i;
-const segmentTime = z
-  .string()
-  .check(
-    z.refine(
-      (s: string) => SEGMENT_TIME.test(s) && !Number.isNaN(Date.parse(s)),
-      'Expected an ISO-8601 date-time with offset or Z',
-    ),
-  );
+/** Segment's times are the event contract's ISO-8601 date-times. */
+const segmentTime = isoTimeSchema;
 const optionalTime = z.optional(z.nullable(segmentTime));
 
 /** A batch-level time as UTC ISO, or undefined when it is not one Pulse can read. */
 export const segmentTimeOf = (v: unknown): string | undefined =>
-  typeof v === 'string' && SEGMENT_TIME.test(v) && !Number.isNaN(Date.parse(v))
-    ? new Date(v).toISOString()
-    : undefined;
+  typeof v === 'string' && isIsoTime(v) ? new Date(v).toISOString() : undefined;
 const optionalText = z.optional(z.nullable(z.string()));
 const properties = z.optional(z.nullable(propertiesSchema));
 
