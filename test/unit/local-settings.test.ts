@@ -11,6 +11,9 @@ describe('local settings', () => {
       piiMode: DEFAULTS.piiMode,
       retentionDays: DEFAULTS.retentionDays,
       eventHorizonDays: DEFAULTS.eventHorizonDays,
+      failureRetentionDays: DEFAULTS.failureRetentionDays,
+      corsOrigins: [],
+      identityVerification: DEFAULTS.identityVerification,
     });
   });
 
