@@ -78,13 +78,20 @@ export const page = <T extends z.ZodMiniType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.optional(z.string()) });
 
 export const counts = z.record(z.string(), z.int());
+/** What `uniqueUsers` counts, said where clients read the schema. */
+const uniqueUsersSchema = z.int();
+z.globalRegistry.add(uniqueUsersSchema, {
+  description:
+    'Distinct person keys as aggregated: an anonymous id before its identify and the user it was then linked to count as two',
+});
+
 export const campaignReport = z.extend(campaignBreakdownsSchema, {
   campaignId: z.string(),
   from: z.string(),
   to: z.string(),
   granularity: z.enum(['hour', 'day']),
   tz: z.string(),
-  uniqueUsers: z.int(),
+  uniqueUsers: uniqueUsersSchema,
   uniqueUsersEstimated: z.optional(z.boolean()),
   series: z.array(z.extend(seriesBreakdownsSchema, { start: z.string() })),
 });
