@@ -1,0 +1,84 @@
+/**
+ * Simulated ingest containers sharing one source's rate limit (integration tests and the bench):
+ * each container is its own limiter, serving one request at a time as a Lambda container does,
+ * with clients arriving every `gapMs`. Accepted events are counted by the second they were
+ * accepted in, and every DynamoDB call the limiters make is counted.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { prng } from '../../bench/workload';
+
+export interface Limiter {
+  take(sourceId: string, limit: number, count: number): Promise<{ ok: boolean }>;
+}
+
+/** The same client, counting the calls made through it. */
+export const countingClient = (db: DynamoDBDocumentClient) => {
+  let calls = 0;
+  const client = Object.create(db) as DynamoDBDocumentClient;
+  client.send = ((command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+    calls++;
+    return db.send(command);
+  }) as DynamoDBDocumentClient['send'];
+  return { client, calls: () => calls };
+};
+
+export interface LoadOptions {
+  /** One limiter per simulated container. */
+  containers: readonly Limiter[];
+  sourceId: string;
+  limit: number;
+  durationMs: number;
+  /** Pause between two requests of a container. */
+  gapMs: number;
+  /** Events per request: uniform in 1..maxEvents. */
+  maxEvents: number;
+  seed: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  /** Events asked for, per second of the run. */
+  offeredPerSecond: number;
+  acceptedEvents: number;
+  refusedRequests: number;
+  /** Events accepted in each whole second of the run (by the time `take` resolved). */
+  perSecond: number[];
+}
+
+export const runLoad = async (o: LoadOptions): Promise<LoadResult> => {
+  // Start on a second's boundary, so the run covers whole windows.
+  await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)));
+  const start = Date.now();
+  const end = start + o.durationMs;
+  const accepted: [number, number][] = [];
+  let requests = 0;
+  let offered = 0;
+  let refused = 0;
+  await Promise.all(
+    o.containers.map(async (limiter, i) => {
+      const random = prng(o.seed + i);
+      while (Date.now() < end) {
+        const count = 1 + Math.floor(random() * o.maxEvents);
+        requests++;
+        offered += count;
+        const decision = await limiter.take(o.sourceId, o.limit, count);
+        if (decision.ok) accepted.push([Date.now(), count]);
+        else refused++;
+        await new Promise((r) => setTimeout(r, o.gapMs));
+      }
+    }),
+  );
+  const seconds = Math.floor(o.durationMs / 1000);
+  const perSecond = Array.from({ length: seconds }, () => 0);
+  for (const [at, count] of accepted) {
+    const s = Math.floor((at - start) / 1000);
+    if (s < seconds) perSecond[s] = (perSecond[s] ?? 0) + count;
+  }
+  return {
+    requests,
+    offeredPerSecond: Math.round(offered / (o.durationMs / 1000)),
+    acceptedEvents: accepted.reduce((n, [, c]) => n + c, 0),
+    refusedRequests: refused,
+    perSecond,
+  };
+};
