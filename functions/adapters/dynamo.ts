@@ -12,6 +12,8 @@ import {
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandOutput,
+  UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
 
@@ -44,6 +46,22 @@ export class UnprocessedItemsError extends Error {
 
 export const isConditionFailed = (error: unknown): boolean =>
   (error as { name?: string }).name === 'ConditionalCheckFailedException';
+
+/**
+ * An UpdateItem whose condition may not hold: the attributes it returns (per ReturnValues;
+ * empty without), or undefined when the condition failed.
+ */
+export const updateIf = async (
+  db: DynamoDBDocumentClient,
+  input: UpdateCommandInput,
+): Promise<Item | undefined> => {
+  try {
+    return (await db.send(new UpdateCommand(input))).Attributes ?? {};
+  } catch (error) {
+    if (isConditionFailed(error)) return undefined;
+    throw error;
+  }
+};
 
 /** Every item of a partition (optionally with a sort-key prefix), all pages, consistent. */
 export const queryPartition = async (
