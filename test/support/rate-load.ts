@@ -11,15 +11,21 @@ export interface Limiter {
   take(sourceId: string, limit: number, count: number): Promise<{ ok: boolean }>;
 }
 
-/** The same client, counting the calls made through it. */
+/**
+ * The same client, counting the calls made through it, and per item (its key) how many: the
+ * limiters' items are per second, so that is writes per second on the hottest item.
+ */
 export const countingClient = (db: DynamoDBDocumentClient) => {
   let calls = 0;
+  const perItem = new Map<string, number>();
   const client = Object.create(db) as DynamoDBDocumentClient;
   client.send = ((command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
     calls++;
+    const key = JSON.stringify((command.input as { Key?: unknown }).Key ?? null);
+    perItem.set(key, (perItem.get(key) ?? 0) + 1);
     return db.send(command);
   }) as DynamoDBDocumentClient['send'];
-  return { client, calls: () => calls };
+  return { client, calls: () => calls, hottestItem: () => Math.max(0, ...perItem.values()) };
 };
 
 export interface LoadOptions {
@@ -46,9 +52,10 @@ export interface LoadResult {
 }
 
 export const runLoad = async (o: LoadOptions): Promise<LoadResult> => {
-  // Start on a second's boundary, so the run covers whole windows.
-  await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000)));
-  const start = Date.now();
+  // Start on a second's boundary, and count from it (not from when the timer fired, perhaps late
+  // on a busy machine), so the seconds counted are the limiter's windows.
+  const start = (Math.floor(Date.now() / 1000) + 1) * 1000;
+  while (Date.now() < start) await new Promise((r) => setTimeout(r, start - Date.now()));
   const end = start + o.durationMs;
   const accepted: [number, number][] = [];
   let requests = 0;
