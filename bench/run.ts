@@ -300,8 +300,11 @@ sections.push({
         'accepted ev/s (mean)': r.acceptedMean,
         'worst second vs limit %': r.worstDeviationPct,
         requests: r.requests,
+        refused: r.refused,
+        'req/container/s': r.requestsPerContainerSecond,
         writes: r.writes,
         'writes/request': r.writesPerRequest,
+        'writes/container/s': r.writesPerContainerSecond,
         'hottest item writes/s': r.hottestItemWritesPerSecond,
       })),
     );
