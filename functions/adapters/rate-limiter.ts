@@ -11,8 +11,8 @@
  * most, never more, and a lease never fails on a condition). It then serves requests from memory
  * until the slice is used up.
  *
- * A slice is this container's own demand over the next quarter of a second (never past the
- * window's end), on top of what the request needs: steady traffic costs a few writes per
+ * A slice is what this container let through over the last second, scaled to a quarter of a
+ * second (never past the window's end), on top of what the request needs: steady traffic costs a few writes per
  * container per second whatever the request rate, and what a container holds unused when a
  * window closes stays small, so a source's accepted rate stays close to its limit however many
  * containers share it. A container that learns a shard is spent for a window (its lease came
@@ -70,8 +70,12 @@ export interface RateDecision {
 interface Window {
   /** Leased and not used yet. */
   left: number;
-  /** Events this container was asked for in the window (its demand, which sizes leases). */
-  requested: number;
+  /**
+   * Events this container let through in the window: its demand, which sizes leases. Not what it
+   * was asked for: over the limit that is many times what it can have, and leases sized to it
+   * would leave allowance idle in containers that then get no traffic.
+   */
+  taken: number;
   /** Shards whose share is spent. */
   spent: Set<number>;
 }
@@ -106,8 +110,7 @@ export class RateLimiter {
     const started = this.now();
     const current = Math.floor(started / WINDOW_MS);
     const windows = this.windowsOf(sourceId, current);
-    const demand = Math.max(windows.get(current - 1)?.requested ?? 0, windowOf(windows, current).requested);
-    windowOf(windows, current).requested += count;
+    const demand = Math.max(windows.get(current - 1)?.taken ?? 0, windowOf(windows, current).taken);
 
     const taken: [number, number][] = [];
     let gathered = 0;
@@ -117,6 +120,7 @@ export class RateLimiter {
       if (got > 0) taken.push([w, got]);
       gathered += got;
       if (gathered === count) {
+        windowOf(windows, current).taken += count;
         // Timers may fire a millisecond early by the wall clock: never accept before it opens.
         for (let opensIn = w * WINDOW_MS - this.now(); opensIn > 0; opensIn = w * WINDOW_MS - this.now())
           await this.sleep(opensIn);
@@ -195,7 +199,7 @@ export class RateLimiter {
 const windowOf = (windows: Map<number, Window>, w: number): Window => {
   let held = windows.get(w);
   if (!held) {
-    held = { left: 0, requested: 0, spent: new Set() };
+    held = { left: 0, taken: 0, spent: new Set() };
     windows.set(w, held);
   }
   return held;

@@ -79,9 +79,11 @@ const expectHeldUnderOverload = async (
   // More was asked than the limit allows (at the pace the limiter let clients ask: a request
   // near a second's end waits for the next), so the limiter is what holds it.
   expect(run.refusedRequests).toBeGreaterThan(0);
-  for (const accepted of run.perSecond.slice(1)) {
-    expect(accepted).toBeGreaterThanOrEqual(0.8 * limit);
+  for (const [s, accepted] of run.perSecond.entries()) {
+    if (s === 0) continue;
     expect(accepted).toBeLessThanOrEqual(1.2 * limit);
+    // A machine busy elsewhere may leave a second short of asks: the limit, or what was asked.
+    expect(accepted).toBeGreaterThanOrEqual(0.8 * Math.min(limit, run.askedPerSecond[s] ?? 0));
   }
   // Writes follow containers and seconds (a few leases each, and learning which shards are
   // spent), not requests.

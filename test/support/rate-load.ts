@@ -49,6 +49,8 @@ export interface LoadResult {
   refusedRequests: number;
   /** Events accepted in each whole second of the run (by the time `take` resolved). */
   perSecond: number[];
+  /** Events asked for in each whole second of the run (by the time the request was made). */
+  askedPerSecond: number[];
 }
 
 export const runLoad = async (o: LoadOptions): Promise<LoadResult> => {
@@ -58,6 +60,7 @@ export const runLoad = async (o: LoadOptions): Promise<LoadResult> => {
   while (Date.now() < start) await new Promise((r) => setTimeout(r, start - Date.now()));
   const end = start + o.durationMs;
   const accepted: [number, number][] = [];
+  const asked: [number, number][] = [];
   let requests = 0;
   let offered = 0;
   let refused = 0;
@@ -68,6 +71,7 @@ export const runLoad = async (o: LoadOptions): Promise<LoadResult> => {
         const count = 1 + Math.floor(random() * o.maxEvents);
         requests++;
         offered += count;
+        asked.push([Date.now(), count]);
         const decision = await limiter.take(o.sourceId, o.limit, count);
         if (decision.ok) accepted.push([Date.now(), count]);
         else refused++;
@@ -76,16 +80,20 @@ export const runLoad = async (o: LoadOptions): Promise<LoadResult> => {
     }),
   );
   const seconds = Math.floor(o.durationMs / 1000);
-  const perSecond = Array.from({ length: seconds }, () => 0);
-  for (const [at, count] of accepted) {
-    const s = Math.floor((at - start) / 1000);
-    if (s < seconds) perSecond[s] = (perSecond[s] ?? 0) + count;
-  }
+  const bySecond = (events: readonly [number, number][]) => {
+    const sums = Array.from({ length: seconds }, () => 0);
+    for (const [at, count] of events) {
+      const s = Math.floor((at - start) / 1000);
+      if (s < seconds) sums[s] = (sums[s] ?? 0) + count;
+    }
+    return sums;
+  };
   return {
     requests,
     offeredPerSecond: Math.round(offered / (o.durationMs / 1000)),
     acceptedEvents: accepted.reduce((n, [, c]) => n + c, 0),
     refusedRequests: refused,
-    perSecond,
+    perSecond: bySecond(accepted),
+    askedPerSecond: bySecond(asked),
   };
 };
