@@ -112,12 +112,12 @@ export class RateLimiter {
     const windows = this.windowsOf(sourceId, current);
     const demand = Math.max(windows.get(current - 1)?.taken ?? 0, windowOf(windows, current).taken);
 
-    const taken: [number, number][] = [];
+    const gatheredFrom: [number, number][] = [];
     let gathered = 0;
     let w = current;
     for (; w === current || w * WINDOW_MS - started <= this.maxWaitMs; w++) {
       const got = await this.gather(sourceId, limit, windowOf(windows, w), w, count - gathered, demand);
-      if (got > 0) taken.push([w, got]);
+      if (got > 0) gatheredFrom.push([w, got]);
       gathered += got;
       if (gathered === count) {
         windowOf(windows, current).taken += count;
@@ -128,7 +128,7 @@ export class RateLimiter {
       }
     }
     // Refused: what was gathered stays with this container for its next requests.
-    for (const [window, n] of taken) windowOf(windows, window).left += n;
+    for (const [window, n] of gatheredFrom) windowOf(windows, window).left += n;
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((w * WINDOW_MS - this.now()) / 1000)) };
   }
 
