@@ -49,10 +49,10 @@ const CONCURRENCY = 16;
 const round = (n: number, digits = 3) => +n.toFixed(digits);
 const isConditionFailed = (e: unknown) => (e as { name?: string }).name === 'ConditionalCheckFailedException';
 
-const documentClientOf = (emulators: Emulators) =>
+export const documentClientOf = (emulators: Emulators) =>
   DynamoDBDocumentClient.from(emulators.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
 
-const withEmulators = async <T>(fn: (emulators: Emulators) => Promise<T>): Promise<T> => {
+export const withEmulators = async <T>(fn: (emulators: Emulators) => Promise<T>): Promise<T> => {
   const emulators = await startEmulators({ env: {} });
   try {
     return await fn(emulators);

@@ -11,12 +11,13 @@
  *     workload, counts checked exact against the ground truth (bench/aggregate.ts).
  *  5. Freshness: HTTP 202 to the event counted by the metrics endpoint, local stack (bench/freshness.ts).
  *  6. Aggregation throughput: events/s through applyBatch against dynalite's raw UpdateItem rate.
- *
- *  7. Cost inputs: every per-request and per-event quantity `npm run cost` reads (bench/cost/measure.ts).
+ *  7. Scale: rate-limit accuracy and writes per request under concurrency, and rule-backfill
+ *     persons/s over 100,000 people, each against a baseline (bench/scale.ts).
+ *  8. Cost inputs: every per-request and per-event quantity `npm run cost` reads (bench/cost/measure.ts).
  *
  * `npm run bench -- --only NAME[,NAME]` runs some sections only and updates their keys in
  * results.json, keeping the others. Names: hot-path, bundles, capacity, write-amplification,
- * freshness, throughput, cost.
+ * freshness, throughput, scale, cost.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,7 @@ import { validEvent } from '../test/support/events';
 import { capacityCheck, throughput, writeAmplification } from './aggregate';
 import { type measureCost, measureCostIsolated } from './cost/measure';
 import { freshness } from './freshness';
+import { type Scale, scale } from './scale';
 
 const root = resolve(import.meta.dirname, '..');
 const results: Record<string, unknown> = {
@@ -297,6 +299,43 @@ const sections: { name: string; key: string; run: () => Promise<unknown>; print:
     },
   },
 ];
+
+sections.push({
+  name: 'scale',
+  key: 'scale',
+  run: scale,
+  print: ({ rateLimits, backfill }: Scale) => {
+    console.table(
+      rateLimits.runs.map((r) => ({
+        limiter: r.limiter,
+        'offered ev/s': r.offeredPerSecond,
+        'accepted ev/s (mean)': r.acceptedMean,
+        'worst second vs limit %': r.worstDeviationPct,
+        requests: r.requests,
+        refused: r.refused,
+        'req/container/s': r.requestsPerContainerSecond,
+        writes: r.writes,
+        'writes/request': r.writesPerRequest,
+        'writes/container/s': r.writesPerContainerSecond,
+        'hottest item writes/s': r.hottestItemWritesPerSecond,
+      })),
+    );
+    console.log(
+      `rate limits (${rateLimits.load.containers} containers, limit ${rateLimits.load.limit}/s): ` +
+        `writes per request ${rateLimits.writesPerRequestRatio}x the one-write-per-request limiter's; ` +
+        `within ±${rateLimits.target.deviationPct} % every second -> ${verdict(rateLimits.meetsTarget)}; ` +
+        `a ${rateLimits.shardsAtMaxLimit.limit}/s source spreads over ${rateLimits.shardsAtMaxLimit.shards} counter items`,
+    );
+    const p = backfill.parallelBackfill;
+    console.log(
+      `backfill over ${backfill.people} people: ${p.personsPerSecond} persons/s in ${p.segments} segments ` +
+        `(${p.seconds} s, done ${p.done}, members exact ${p.membersExact}) vs ${backfill.serialBackfill.personsPerSecond} ` +
+        `persons/s one segment at a time (${backfill.speedupOverSerial}x; the old schedule allowed ` +
+        `${backfill.serialBackfillScheduleBoundPersonsPerSecond}/s) and ${backfill.plainScanPersonsPerSecond} persons/s ` +
+        `for a plain Scan of the keys (${backfill.ratioToPlainScan}x)`,
+    );
+  },
+});
 
 const onlyArg = process.argv.indexOf('--only');
 const only = onlyArg === -1 ? undefined : (process.argv[onlyArg + 1] ?? '').split(',').filter(Boolean);

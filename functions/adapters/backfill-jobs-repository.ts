@@ -5,8 +5,8 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGetAll, type Item, isConditionFailed, queryPartition } from './dynamo';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, type Item, queryPartition, updateIf } from './dynamo';
 import { BACKFILL_PK } from './tags-table';
 
 export type BackfillStatus = 'pending' | 'running' | 'done';
@@ -25,6 +25,26 @@ export interface BackfillJob {
   updatedAt: string;
   finishedAt?: string;
 }
+
+/** One segment of a backfill's parallel Scan: its cursor (absent at the start), or done. */
+export interface ScanSegment {
+  segment: number;
+  cursor?: string;
+  done: boolean;
+}
+
+/** Segment cursors as stored: these two markers, or a users-table page's key as JSON. */
+const SEGMENT_START = 'start';
+const SEGMENT_DONE = 'done';
+
+const scanSegments = (stored: unknown): ScanSegment[] =>
+  Object.entries((stored ?? {}) as Record<string, string>)
+    .map(([segment, cursor]) => ({
+      segment: Number(segment),
+      ...(cursor !== SEGMENT_START && cursor !== SEGMENT_DONE && { cursor }),
+      done: cursor === SEGMENT_DONE,
+    }))
+    .sort((a, b) => a.segment - b.segment);
 
 const toJob = (item: Item): BackfillJob => ({
   ruleId: item.ruleId as string,
@@ -79,43 +99,78 @@ export class BackfillJobsRepository {
   }
 
   /**
-   * Record a job's progress from `job.cursor` to `next` (undefined: done). Conditional on the
-   * job and cursor it started from, so two overlapping runs never both advance it, and a run
-   * of a replaced job stops. False when someone else moved it.
+   * The job's parallel-scan segments and where each stands, opening them (all at the start) on
+   * the first call: `segments` on the job item maps a segment number to its cursor. undefined
+   * when the job was replaced by a newer one.
    */
-  async advanceBackfill(
+  async openBackfillSegments(
     job: BackfillJob,
+    totalSegments: number,
+    now: Date,
+  ): Promise<ScanSegment[] | undefined> {
+    const fresh = Object.fromEntries(
+      Array.from({ length: totalSegments }, (_, s) => [String(s), SEGMENT_START]),
+    );
+    const item = await updateIf(this.db, {
+      TableName: this.tableName,
+      Key: { pk: BACKFILL_PK, sk: job.ruleId },
+      UpdateExpression: 'SET #segments = if_not_exists(#segments, :fresh), updatedAt = :at',
+      ConditionExpression: 'jobId = :job',
+      ExpressionAttributeNames: { '#segments': 'segments' },
+      ExpressionAttributeValues: { ':fresh': fresh, ':job': job.jobId, ':at': now.toISOString() },
+      ReturnValues: 'ALL_NEW',
+    });
+    return item && scanSegments(item.segments);
+  }
+
+  /**
+   * Record one segment's progress from `from` to `next` (undefined: the segment is done), adding
+   * `processed`; the job is done once every segment is. Conditional on the job and the segment's
+   * cursor, so overlapping runs never both advance a segment: undefined when someone else moved
+   * it (or a newer job replaced this one).
+   */
+  async advanceBackfillSegment(
+    job: BackfillJob,
+    segment: number,
+    from: string | undefined,
     next: string | undefined,
     processed: number,
     now: Date,
-  ): Promise<boolean> {
-    const done = next === undefined;
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: BACKFILL_PK, sk: job.ruleId },
-          UpdateExpression: `SET #status = :status, #processed = #processed + :n, updatedAt = :at${
-            done ? ', finishedAt = :at REMOVE #cursor' : ', #cursor = :next'
-          }`,
-          ConditionExpression: `jobId = :job AND ${
-            job.cursor === undefined ? 'attribute_not_exists(#cursor)' : '#cursor = :prev'
-          }`,
-          ExpressionAttributeNames: { '#status': 'status', '#cursor': 'cursor', '#processed': 'processed' },
-          ExpressionAttributeValues: {
-            ':status': done ? 'done' : 'running',
-            ':n': processed,
-            ':at': now.toISOString(),
-            ':job': job.jobId,
-            ...(!done && { ':next': next }),
-            ...(job.cursor !== undefined && { ':prev': job.cursor }),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+  ): Promise<{ jobDone: boolean } | undefined> {
+    const at = now.toISOString();
+    const item = await updateIf(this.db, {
+      TableName: this.tableName,
+      Key: { pk: BACKFILL_PK, sk: job.ruleId },
+      UpdateExpression:
+        'SET #segments.#s = :next, #status = :running, #processed = #processed + :n, updatedAt = :at',
+      ConditionExpression: 'jobId = :job AND #segments.#s = :from',
+      ExpressionAttributeNames: {
+        '#segments': 'segments',
+        '#s': String(segment),
+        '#status': 'status',
+        '#processed': 'processed',
+      },
+      ExpressionAttributeValues: {
+        ':next': next ?? SEGMENT_DONE,
+        ':from': from ?? SEGMENT_START,
+        ':running': 'running',
+        ':n': processed,
+        ':at': at,
+        ':job': job.jobId,
+      },
+      ReturnValues: 'ALL_NEW',
+    });
+    if (!item) return undefined;
+    if (scanSegments(item.segments).some((s) => !s.done)) return { jobDone: false };
+    // Every segment is done: the job is, unless another run marked it first.
+    const finished = await updateIf(this.db, {
+      TableName: this.tableName,
+      Key: { pk: BACKFILL_PK, sk: job.ruleId },
+      UpdateExpression: 'SET #status = :done, finishedAt = :at, updatedAt = :at',
+      ConditionExpression: 'jobId = :job AND #status <> :done',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':done': 'done', ':at': at, ':job': job.jobId },
+    });
+    return { jobDone: finished !== undefined };
   }
 }

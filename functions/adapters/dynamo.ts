@@ -1,6 +1,8 @@
 /**
  * DynamoDB plumbing the repositories share: whole-partition queries, and batch reads and
  * writes that retry what DynamoDB left unprocessed (with backoff), within the API's limits.
+ * Retries are capped: a table that keeps throttling fails the caller's work (which its own
+ * retry — a stream redelivery, a client's retry — takes up later) instead of hanging it.
  */
 import {
   BatchGetCommand,
@@ -10,6 +12,8 @@ import {
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandOutput,
+  UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
 
@@ -18,8 +22,46 @@ export type Key = { pk: string; sk: string };
 
 const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
 
+/**
+ * Calls per batch, the first included, before unprocessed items fail the batch. The backoff adds
+ * up to about 3.6 s, well within every function's timeout; DynamoDB leaves items unprocessed
+ * when a partition is throttled, which lasts seconds, not minutes.
+ */
+export const BATCH_MAX_ATTEMPTS = 8;
+
+/** Items DynamoDB still left unprocessed after BATCH_MAX_ATTEMPTS calls: the caller's work fails. */
+export class UnprocessedItemsError extends Error {
+  constructor(
+    readonly operation: 'BatchGetItem' | 'BatchWriteItem',
+    readonly tableName: string,
+    readonly unprocessed: number,
+    readonly requested: number,
+  ) {
+    super(
+      `${operation} left ${unprocessed} of ${requested} item(s) unprocessed in ${tableName} after ${BATCH_MAX_ATTEMPTS} attempts`,
+    );
+    this.name = 'UnprocessedItemsError';
+  }
+}
+
 export const isConditionFailed = (error: unknown): boolean =>
   (error as { name?: string }).name === 'ConditionalCheckFailedException';
+
+/**
+ * An UpdateItem whose condition may not hold: the attributes it returns (per ReturnValues;
+ * empty without), or undefined when the condition failed.
+ */
+export const updateIf = async (
+  db: DynamoDBDocumentClient,
+  input: UpdateCommandInput,
+): Promise<Item | undefined> => {
+  try {
+    return (await db.send(new UpdateCommand(input))).Attributes ?? {};
+  } catch (error) {
+    if (isConditionFailed(error)) return undefined;
+    throw error;
+  }
+};
 
 /** Every item of a partition (optionally with a sort-key prefix), all pages, consistent. */
 export const queryPartition = async (
@@ -69,7 +111,10 @@ export const queryPage = async (
   };
 };
 
-/** BatchGetItem over any number of keys; returns the items found and the read units used. */
+/**
+ * BatchGetItem over any number of keys, retrying unprocessed keys (capped); returns the items
+ * found and the read units used.
+ */
 export const batchGetAll = async (
   db: DynamoDBDocumentClient,
   tableName: string,
@@ -79,8 +124,11 @@ export const batchGetAll = async (
   let consumed = 0;
   const unique = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
   for (let i = 0; i < unique.length; i += 100) {
-    let pending: Item[] | undefined = unique.slice(i, i + 100);
+    const chunk = unique.slice(i, i + 100);
+    let pending: Item[] | undefined = chunk;
     for (let attempt = 0; pending && pending.length > 0; attempt++) {
+      if (attempt === BATCH_MAX_ATTEMPTS)
+        throw new UnprocessedItemsError('BatchGetItem', tableName, pending.length, chunk.length);
       if (attempt > 0) await backoff(attempt);
       const out: BatchGetCommandOutput = await db.send(
         new BatchGetCommand({
@@ -96,7 +144,7 @@ export const batchGetAll = async (
   return { items, consumed };
 };
 
-/** BatchWriteItem puts and deletes, 25 at a time, retrying unprocessed ones. */
+/** BatchWriteItem puts and deletes, 25 at a time, retrying unprocessed ones (capped). */
 export const batchWriteAll = async (
   db: DynamoDBDocumentClient,
   tableName: string,
@@ -104,8 +152,11 @@ export const batchWriteAll = async (
 ): Promise<void> => {
   for (let i = 0; i < requests.length; i += 25) {
     type Requests = NonNullable<BatchWriteCommandOutput['UnprocessedItems']>[string];
-    let pending: Requests | undefined = requests.slice(i, i + 25) as Requests;
+    const chunk = requests.slice(i, i + 25) as Requests;
+    let pending: Requests | undefined = chunk;
     for (let attempt = 0; pending && pending.length > 0; attempt++) {
+      if (attempt === BATCH_MAX_ATTEMPTS)
+        throw new UnprocessedItemsError('BatchWriteItem', tableName, pending.length, chunk.length);
       if (attempt > 0) await backoff(attempt);
       const out: BatchWriteCommandOutput = await db.send(
         new BatchWriteCommand({ RequestItems: { [tableName]: pending as NonNullable<typeof pending> } }),

@@ -154,15 +154,18 @@ export class PeopleRepository {
   /**
    * One page of every person key, from an opaque cursor: the users table also holds identity
    * links, so this is a filtered Scan — for background jobs (backfills), never a request path.
+   * With `segment`, one segment of a parallel Scan (each segment has its own cursors).
    */
   async scanPersonKeys(
     cursor: string | undefined,
     limit: number,
+    segment?: { segment: number; totalSegments: number },
   ): Promise<{ personKeys: string[]; next?: string }> {
     const out: ScanCommandOutput = await this.db.send(
       new ScanCommand({
         TableName: this.tableName,
         Limit: limit,
+        ...(segment && { Segment: segment.segment, TotalSegments: segment.totalSegments }),
         FilterExpression: 'sk = :stats AND begins_with(pk, :person)',
         ProjectionExpression: 'personKey',
         ExpressionAttributeValues: { ':stats': STATS_SK, ':person': PERSON_PREFIX },

@@ -6,7 +6,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RuleBody, RuleOutcome } from '../core/rules';
 import type { PersonTag } from '../core/tags';
-import { type BackfillJob, BackfillJobsRepository } from './backfill-jobs-repository';
+import { type BackfillJob, BackfillJobsRepository, type ScanSegment } from './backfill-jobs-repository';
 import type { Item } from './dynamo';
 import type { Page } from './pagination';
 import { PersonTagsRepository } from './person-tags-repository';
@@ -106,12 +106,21 @@ export class TagsRepository {
   backfills(ruleIds: readonly string[]): Promise<Map<string, BackfillJob>> {
     return this.backfillJobs.backfills(ruleIds);
   }
-  advanceBackfill(
+  openBackfillSegments(
     job: BackfillJob,
+    totalSegments: number,
+    now: Date,
+  ): Promise<ScanSegment[] | undefined> {
+    return this.backfillJobs.openBackfillSegments(job, totalSegments, now);
+  }
+  advanceBackfillSegment(
+    job: BackfillJob,
+    segment: number,
+    from: string | undefined,
     next: string | undefined,
     processed: number,
     now: Date,
-  ): Promise<boolean> {
-    return this.backfillJobs.advanceBackfill(job, next, processed, now);
+  ): Promise<{ jobDone: boolean } | undefined> {
+    return this.backfillJobs.advanceBackfillSegment(job, segment, from, next, processed, now);
   }
 }

@@ -7,14 +7,24 @@ import './zod';
 export const SOURCE_KINDS = ['client', 'server'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
-export const DEFAULT_RATE_LIMIT = 200;
+/**
+ * Events per second of a new source unless set. An app's public key needs headroom for its
+ * busiest minute: Amplitude's HTTP API allows a Starter project 1,000 events/s (and 30/s per
+ * device), Segment takes up to 100,000 events/s across a workspace's sources before it queues.
+ * 1,000/s is Amplitude's project figure, about 60,000 events a minute (tens of thousands of
+ * active users); server sources and busy apps are configured higher.
+ */
+export const DEFAULT_RATE_LIMIT = 1000;
+
+/** The highest configurable limit: Segment's workspace-wide figure (the limiter shards past 1,000/s). */
+export const MAX_RATE_LIMIT = 100_000;
 
 export const newSourceSchema = z.object({
   name: z.string().check(z.minLength(1), z.maxLength(100)),
   channel: z.enum(CHANNELS),
   kind: z._default(z.enum(SOURCE_KINDS), 'client'),
   /** Events per second this source may send. */
-  rateLimit: z._default(z.int().check(z.gte(1), z.lte(100_000)), DEFAULT_RATE_LIMIT),
+  rateLimit: z._default(z.int().check(z.gte(1), z.lte(MAX_RATE_LIMIT)), DEFAULT_RATE_LIMIT),
 });
 export type NewSource = z.infer<typeof newSourceSchema>;
 

@@ -12,7 +12,11 @@ import type { Source } from '../core/sources';
 import type { HttpRequest } from './types';
 import { sourceWriteKeys } from './write-keys';
 
-/** Take `count` from the source's per-second allowance, or answer 429 with Retry-After. */
+/**
+ * Take `count` from the source's per-second allowance (waiting briefly for the next second when
+ * this one is spent), or answer 429 with Retry-After; a request of more events than the whole
+ * limit could never pass, so it is 413 naming the limit (split it), not a 429 to retry forever.
+ */
 export const enforceRateLimit = async (
   limiter: RateLimiter,
   source: Source,
@@ -21,6 +25,14 @@ export const enforceRateLimit = async (
   const rate = await limiter.take(source.sourceId, source.rateLimit, count);
   if (rate.ok) return;
   metrics.addMetric('RateLimited', MetricUnit.Count, count);
+  if (rate.tooLarge)
+    throw new Problem(
+      413,
+      'payload_too_large',
+      `Source ${source.sourceId} is limited to ${source.rateLimit} events per second: send at most that many per request`,
+      undefined,
+      { members: { limit: 'rateLimit', maxEvents: source.rateLimit } },
+    );
   throw new Problem(
     429,
     'rate_limited',

@@ -5,8 +5,9 @@
  *  - due checks: rules whose outcome for a person changes with time alone (a window passing,
  *    inactivity) left a check in the sparse `byNextCheck` index; each run queries every shard
  *    for checks due by now, re-evaluates those persons and applies the outcomes — no scan;
- *  - backfills: a new or changed rule is applied to everyone already seen, a bounded number of
- *    users-table pages per run, resuming from the stored cursor.
+ *  - backfills: a new or changed rule is applied to everyone already seen by a parallel Scan of
+ *    the users table (one cursor per segment, stored in the job), for as long as the run has
+ *    time, resuming where each segment stopped.
  *
  * The consumer may write a person's stats while this runs. Outcomes are applied from the stats
  * read, then the versions are read again: a person whose stats moved meanwhile is evaluated
@@ -25,9 +26,11 @@ export interface SweepDeps {
   identity: IdentityReader;
   /** Due checks read per shard and run (the rest wait for the next run). */
   duePerShard?: number;
-  /** Users-table items per backfill page, and pages per job and run. */
+  /** Users-table items per backfill page, and pages per segment and run (default: until the deadline). */
   pageSize?: number;
   pagesPerRun?: number;
+  /** Segments of a new backfill's parallel Scan (BACKFILL_SEGMENTS). */
+  backfillSegments?: number;
 }
 
 export interface SweepResult {
@@ -97,7 +100,20 @@ export const sweepDueChecks = async (deps: SweepDeps, now: Date): Promise<SweepR
   return result;
 };
 
-/** Move every open backfill job on by a few pages; stop early when `deadline` (epoch ms) nears. */
+/**
+ * Segments of a backfill's parallel Scan: each is paged on its own, all at once, with its
+ * cursor in the job. At about a page of 200 persons per segment every second or two, 16
+ * segments take a million people in minutes. A Step Functions distributed map would fan out
+ * further (a Lambda per segment), at the price of a state machine the local stack would have to
+ * emulate; one function scanning 16 segments within its time is enough until a rule must
+ * reach tens of millions of people quickly.
+ */
+export const BACKFILL_SEGMENTS = 16;
+
+/**
+ * Move every open backfill job on, all its scan segments in parallel, until `deadline` (epoch
+ * ms) or, without a deadline, `pagesPerRun` pages per segment.
+ */
 export const advanceBackfills = async (
   deps: SweepDeps,
   now: Date,
@@ -107,24 +123,44 @@ export const advanceBackfills = async (
   const result: SweepResult['backfill'] = { jobs: jobs.length, persons: 0, finished: [] };
   if (jobs.length === 0) return result;
   const rules = new Map((await deps.tags.listRules()).map((r) => [r.ruleId, r]));
+  const pages = deps.pagesPerRun ?? (Number.isFinite(deadline) ? Number.POSITIVE_INFINITY : 20);
   for (const job of jobs) {
     const rule = rules.get(job.ruleId);
     // A job of an older version of the rule: the newer PUT has replaced it, or is about to.
     if (!rule || rule.hash !== job.ruleHash) continue;
-    let current = job;
-    for (let page = 0; page < (deps.pagesPerRun ?? 20) && Date.now() < deadline; page++) {
-      const { personKeys, next } = await deps.people.scanPersonKeys(current.cursor, deps.pageSize ?? 200);
-      await evaluatePersons(deps, new Map(personKeys.map((k) => [k, [rule]])), now);
-      result.persons += personKeys.length;
-      // Another run moved this job on, or a new version replaced it: leave it to them.
-      if (!(await deps.tags.advanceBackfill(current, next, personKeys.length, now))) break;
-      if (next === undefined) {
-        result.finished.push(job.ruleId);
-        break;
-      }
-      const { cursor: _previous, ...rest } = current;
-      current = { ...rest, cursor: next, status: 'running' };
-    }
+    const segments = await deps.tags.openBackfillSegments(
+      job,
+      deps.backfillSegments ?? BACKFILL_SEGMENTS,
+      now,
+    );
+    if (!segments) continue;
+    const totalSegments = segments.length;
+    await Promise.all(
+      segments.map(async ({ segment, cursor: start, done }) => {
+        let cursor = start;
+        for (let page = 0; !done && page < pages && Date.now() < deadline; page++) {
+          const { personKeys, next } = await deps.people.scanPersonKeys(cursor, deps.pageSize ?? 200, {
+            segment,
+            totalSegments,
+          });
+          await evaluatePersons(deps, new Map(personKeys.map((k) => [k, [rule]])), now);
+          result.persons += personKeys.length;
+          const moved = await deps.tags.advanceBackfillSegment(
+            job,
+            segment,
+            cursor,
+            next,
+            personKeys.length,
+            now,
+          );
+          // Another run moved this segment on, or a new version replaced the job: leave it to them.
+          if (!moved) return;
+          if (moved.jobDone) result.finished.push(job.ruleId);
+          if (next === undefined) return;
+          cursor = next;
+        }
+      }),
+    );
   }
   return result;
 };

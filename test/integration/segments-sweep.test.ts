@@ -5,6 +5,7 @@
  */
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackfillJob } from '../../functions/adapters/backfill-jobs-repository';
 import { IdentityReader } from '../../functions/adapters/identity-reader';
 import { PeopleRepository, type StoredPerson } from '../../functions/adapters/people-repository';
 import { TagsRepository } from '../../functions/adapters/tags-repository';
@@ -39,8 +40,9 @@ beforeAll(async () => {
     tags,
     people,
     identity: new IdentityReader(db, usersTable),
-    pageSize: 7,
-    pagesPerRun: 2,
+    pageSize: 4,
+    pagesPerRun: 1,
+    backfillSegments: 3,
   };
 });
 afterAll(() => emulators.close());
@@ -72,7 +74,7 @@ const tagged = async (keys: readonly string[], tag: string) =>
   ).flat();
 
 describe('backfill', () => {
-  it('pages through everyone already seen, a few pages per run, resuming where it stopped', async () => {
+  it('scans everyone already seen in parallel segments, resuming each where it stopped', async () => {
     const keys = Array.from({ length: 30 }, (_, i) => `bf-${i}`);
     for (const [i, k] of keys.entries()) await people.save(viewer(k, i % 3 === 0 ? 5 : 1), 0);
     // Identity items share the users table: the backfill reads person stats only.
@@ -87,8 +89,12 @@ describe('backfill', () => {
     const first = await advanceBackfills(deps, now);
     expect(first.finished).toEqual([]);
     const job = (await tags.backfills(['bf-rule'])).get('bf-rule');
-    expect(job).toMatchObject({ status: 'running', cursor: expect.any(String) });
+    expect(job).toMatchObject({ status: 'running' });
     expect(job?.processed).toBe(first.persons);
+    // Each of the 3 segments moved one page on, and has its own cursor.
+    const segments = await tags.openBackfillSegments(job as BackfillJob, 3, now);
+    expect(segments?.map((s) => s.segment)).toEqual([0, 1, 2]);
+    expect(segments?.every((s) => typeof s.cursor === 'string' || s.done)).toBe(true);
 
     let runs = 1;
     while ((await tags.openBackfills()).some((j) => j.ruleId === 'bf-rule')) {
@@ -123,6 +129,55 @@ describe('backfill', () => {
     const rule = await putRule('m-rule', 'm_viewer');
     await evaluatePersons(deps, new Map(['anon-m1', 'anon-m2', 'user-m2'].map((k) => [k, [rule]])), now);
     expect(await tagged(['anon-m1', 'anon-m2', 'user-m2'], 'm_viewer')).toEqual(['user-m2']);
+  });
+});
+
+/** Every person key of the users table, by a plain sequential Scan. */
+const everyPersonKey = async (): Promise<string[]> => {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await people.scanPersonKeys(cursor, 100);
+    keys.push(...page.personKeys);
+    cursor = page.next;
+  } while (cursor);
+  return keys;
+};
+
+describe('parallel backfill', () => {
+  it('lets overlapping runs share the segments: each page counted once, everyone evaluated', async () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `par-${i}`);
+    await Promise.all(keys.map((k, i) => people.save(viewer(k, i % 4 === 0 ? 5 : 1), 0)));
+    await putRule('par-rule', 'par_viewer');
+    const parallel = { ...deps, backfillSegments: 4, pageSize: 5, pagesPerRun: 100 };
+    // Two runs at once (a long run and the next minute's): a segment's page moves on once.
+    const [a, b] = await Promise.all([advanceBackfills(parallel, now), advanceBackfills(parallel, now)]);
+    // (Jobs of the tests before finish too.) This one finishes once.
+    expect([...a.finished, ...b.finished].filter((r) => r === 'par-rule')).toEqual(['par-rule']);
+    const job = (await tags.backfills(['par-rule'])).get('par-rule');
+    expect(job).toMatchObject({ status: 'done', finishedAt: expect.any(String) });
+    const everyone = await everyPersonKey();
+    expect(job?.processed).toBe(everyone.length);
+    expect(await tagged(keys, 'par_viewer')).toEqual(keys.filter((_, i) => i % 4 === 0));
+    // The persons of the tests before are evaluated too (10 of them qualify).
+    expect(await tags.segmentSize('par_viewer')).toBe((await tagged(everyone, 'par_viewer')).length);
+    expect(await tags.segmentSize('par_viewer')).toBeGreaterThan(10);
+  });
+
+  it('stops at the deadline, and a replaced job is left alone', async () => {
+    await putRule('late-rule', 'late_viewer');
+    const passed = await advanceBackfills(deps, now, Date.now() - 1);
+    expect(passed.persons).toBe(0);
+    const job = (await tags.backfills(['late-rule'])).get('late-rule') as BackfillJob;
+    expect(job).toMatchObject({ status: 'pending', processed: 0 });
+    // The run opened the job's segments (3 here); none moved. Opening again keeps them.
+    expect(await tags.openBackfillSegments(job, 2, now)).toEqual(
+      [0, 1, 2].map((segment) => ({ segment, done: false })),
+    );
+    // A newer version of the rule replaces the job: the old one's segments cannot move.
+    await tags.startBackfill('late-rule', 'another-hash', now);
+    expect(await tags.openBackfillSegments(job, 2, now)).toBeUndefined();
+    expect(await tags.advanceBackfillSegment(job, 0, undefined, undefined, 5, now)).toBeUndefined();
   });
 });
 

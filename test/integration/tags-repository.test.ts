@@ -336,18 +336,21 @@ describe('rules and backfill jobs', () => {
     expect(await repo.segmentExists('fv2')).toBe(true);
   });
 
-  it('advances a job only from where it stands, and a replaced job stops the old run', async () => {
+  it('advances a segment only from where it stands, and a replaced job stops the old run', async () => {
     const id = uid('job');
     const job = await repo.startBackfill(id, 'h1', now);
     expect(await repo.openBackfills()).toContainEqual(job);
-    expect(await repo.advanceBackfill(job, 'c1', 10, now)).toBe(true);
+    expect(await repo.openBackfillSegments(job, 1, now)).toEqual([{ segment: 0, done: false }]);
+    expect(await repo.advanceBackfillSegment(job, 0, undefined, 'c1', 10, now)).toEqual({ jobDone: false });
     // A second run that started from the same state lost the race.
-    expect(await repo.advanceBackfill(job, 'c1', 10, now)).toBe(false);
-    const running = (await repo.backfills([id])).get(id);
-    expect(running).toMatchObject({ status: 'running', cursor: 'c1', processed: 10 });
+    expect(await repo.advanceBackfillSegment(job, 0, undefined, 'c1', 10, now)).toBeUndefined();
+    expect((await repo.backfills([id])).get(id)).toMatchObject({ status: 'running', processed: 10 });
     const replaced = await repo.startBackfill(id, 'h2', now);
-    expect(await repo.advanceBackfill(running as NonNullable<typeof running>, undefined, 5, now)).toBe(false);
-    expect(await repo.advanceBackfill(replaced, undefined, 3, now)).toBe(true);
+    expect(await repo.advanceBackfillSegment(job, 0, 'c1', undefined, 5, now)).toBeUndefined();
+    await repo.openBackfillSegments(replaced, 1, now);
+    expect(await repo.advanceBackfillSegment(replaced, 0, undefined, undefined, 3, now)).toEqual({
+      jobDone: true,
+    });
     expect((await repo.backfills([id])).get(id)).toMatchObject({ status: 'done', processed: 3 });
     expect((await repo.openBackfills()).map((j) => j.ruleId)).not.toContain(id);
   });
