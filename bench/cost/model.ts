@@ -6,6 +6,7 @@
  *
  * Free tiers are not subtracted (they are per account, and small against these volumes).
  */
+import { eventStream } from '../../lib/stream';
 import type { ConsumerBatchFigures, CostInputs } from './inputs';
 
 export const HOURS_PER_MONTH = 730;
@@ -109,7 +110,8 @@ export const DEPLOYED: Deployment = {
   batchingWindowSeconds: 1,
   ingestMemoryMb: 512,
   consumerMemoryMb: 1024,
-  streamRetentionHours: 168,
+  // As lib/stream.ts keeps it (24 h: the stream is a buffer, not a store of record).
+  streamRetentionHours: eventStream.retentionHours,
   logRetentionDays: 30,
   readModelRetentionDays: 395,
   durationFactor: 1,
@@ -448,7 +450,6 @@ export const whatIfs = (base: Estimate, inputs: CostInputs, prices: PricesFile) 
   return {
     'Lambda function URL instead of the HTTP API': saving({ frontDoor: 'function-url' }),
     'ALB instead of the HTTP API': saving({ frontDoor: 'alb' }),
-    'stream retention 24 h instead of 7 days': saving({ streamRetentionHours: 24 }),
     'no START/END/REPORT lines (JSON log format, system log level WARN)': saving({ platformLogs: false }),
   };
 };
