@@ -11,7 +11,14 @@ import {
   ScanCommand,
   type ScanCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import { dict, emptyPerson, type PersonStats } from '../core/person';
+import {
+  DEDUP_WINDOW_DAYS,
+  type DedupPageRef,
+  dict,
+  emptyPerson,
+  entriesOf,
+  type PersonStats,
+} from '../core/person';
 import { batchGetAll, deletePartition, isConditionFailed, queryPartition } from './dynamo';
 import { aliasKey, linksPk } from './identity-reader';
 import type { PersonalDataStore } from './personal-data';
@@ -75,6 +82,7 @@ const fromItem = (item: Record<string, unknown>): StoredPerson => {
       campaigns: loadedMap(item.campaigns),
       conversions: { count: conversions?.count ?? 0, value: loadedMap(conversions?.value) },
       dedup: loadedMap(item.dedup),
+      dedupPages: (item.dp as DedupPageRef[] | undefined) ?? [],
       checkpoints: loadedMap(item.cp),
       experiments: loadedMap(item.experiments),
       merged: (item.merged as string[]) ?? [],
@@ -98,7 +106,20 @@ const storedMaps = (stats: PersonStats) => {
   };
 };
 
+/**
+ * Sealed dedup pages of very active ids: `dedup#<personKey>` / `<lastDay>#<hash>`, written once,
+ * whole, never changed (the id is the content's hash), expiring with the dedup window.
+ */
+const dedupPagePk = (owner: string) => `dedup#${owner}`;
+const dedupPageKey = (ref: DedupPageRef) => ({ pk: dedupPagePk(ref.owner), sk: ref.page });
+/** Pages outlive the dedup window by a day, then TTL removes them (readers prune by lastDay). */
+const DEDUP_PAGE_TTL_DAYS = DEDUP_WINDOW_DAYS + 1;
+/** Sealed pages cached per container: a page never changes, and a hot id's batches reuse them. */
+const PAGE_CACHE_MAX = 2000;
+
 export class PeopleRepository {
+  private readonly pages = new Map<string, Map<string, string>>();
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -120,6 +141,59 @@ export class PeopleRepository {
     return { people, consumed };
   }
 
+  /**
+   * A lookup of id hash → record tag over these sealed pages (read once per container, then
+   * cached: pages never change). Returns the read units used.
+   */
+  async sealedLookup(
+    refs: readonly DedupPageRef[],
+  ): Promise<{ lookup: (idHex: string) => string | undefined; consumed: number }> {
+    const cacheKey = (ref: DedupPageRef) => `${ref.owner}\u0000${ref.page}`;
+    const missing = refs.filter((r) => !this.pages.has(cacheKey(r)));
+    let consumed = 0;
+    if (missing.length > 0) {
+      const read = await batchGetAll(this.db, this.tableName, missing.map(dedupPageKey));
+      consumed = read.consumed;
+      if (this.pages.size + read.items.length > PAGE_CACHE_MAX) this.pages.clear();
+      for (const item of read.items)
+        this.pages.set(
+          `${String(item.pk).slice('dedup#'.length)}\u0000${item.sk as string}`,
+          entriesOf(loadedMap<Uint8Array>(item.entries)),
+        );
+      const found = new Set(read.items.map((i) => `${String(i.pk).slice('dedup#'.length)}\u0000${i.sk}`));
+      const lost = missing.filter((r) => !found.has(cacheKey(r)));
+      // A page the item points at but the table lacks would let retries count twice: fail loudly.
+      if (lost.length > 0) throw new Error(`${lost.length} sealed dedup page(s) missing`);
+    }
+    const maps = refs.map((r) => this.pages.get(cacheKey(r))).filter((m) => m !== undefined);
+    return {
+      lookup: (idHex) => {
+        for (const m of maps) {
+          const tag = m.get(idHex);
+          if (tag !== undefined) return tag;
+        }
+        return undefined;
+      },
+      consumed,
+    };
+  }
+
+  /** Write a sealed page (idempotent: same id, same content). Returns write units used. */
+  async putDedupPage(ref: DedupPageRef, entries: Record<string, Uint8Array>): Promise<number> {
+    const out = await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...dedupPageKey(ref),
+          entries: storedMap(entries),
+          expiresAt: Math.floor(Date.parse(`${ref.lastDay}T00:00:00Z`) / 1000) + DEDUP_PAGE_TTL_DAYS * 86_400,
+        },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return out.ConsumedCapacity?.CapacityUnits ?? 0;
+  }
+
   /** Write a person whole if nobody else wrote it since `version`; ok=false on a lost race. */
   async save(stats: PersonStats, version: number): Promise<WriteResult> {
     const lastSeenMs = stats.lastSeen ? Date.parse(stats.lastSeen) : this.now().getTime();
@@ -135,6 +209,7 @@ export class PeopleRepository {
             lastSeen: stats.lastSeen,
             ...storedMaps(stats),
             channels: stats.channels,
+            dp: stats.dedupPages,
             merged: stats.merged,
             mergedInto: stats.mergedInto,
             expiresAt: Math.floor(lastSeenMs / 1000) + PERSON_RETENTION_DAYS * 86_400,
@@ -200,8 +275,11 @@ export class ProfilePersonalData implements PersonalDataStore {
         ),
       ),
     );
-    const links = await Promise.all(ids.map((id) => queryPartition(this.db, this.usersTable, linksPk(id))));
-    return [...items.flatMap((r) => (r.Item ? [r.Item] : [])), ...links.flat()];
+    const [links, pages] = await Promise.all([
+      Promise.all(ids.map((id) => queryPartition(this.db, this.usersTable, linksPk(id)))),
+      Promise.all(ids.map((id) => queryPartition(this.db, this.usersTable, dedupPagePk(id)))),
+    ]);
+    return [...items.flatMap((r) => (r.Item ? [r.Item] : [])), ...links.flat(), ...pages.flat()];
   }
 
   async erase(ids: readonly string[]): Promise<number> {
@@ -214,6 +292,8 @@ export class ProfilePersonalData implements PersonalDataStore {
         if (out.Attributes) n++;
       }
       n += await deletePartition(this.db, this.usersTable, linksPk(id));
+      // Sealed dedup pages: hashes of the person's event ids.
+      n += await deletePartition(this.db, this.usersTable, dedupPagePk(id));
     }
     return n;
   }

@@ -32,12 +32,14 @@ import { idsOfStreamRecord, type QuarantineRepository } from '../adapters/quaran
 import { foldCounters, ownerOf } from '../core/campaign-counters';
 import { decodeCanonical } from '../core/envelope';
 import {
+  type DedupPageRef,
   type Effect,
   type Goal,
   judgeAndApply,
   type PersonStats,
   padSequence,
   type StreamEvent,
+  sealDedup,
   type Verdict,
 } from '../core/person';
 import { keyedIdHash } from '../core/signing';
@@ -51,14 +53,15 @@ const pendingMergeDedup = async (
   deps: BatchDeps,
   user: PersonStats,
   events: readonly (StreamEvent & { via?: string })[],
-): Promise<Record<string, Uint8Array>[] | undefined> => {
+): Promise<{ inline: Record<string, Uint8Array>[]; pages: DedupPageRef[] }> => {
   const pending = [...new Set(events.flatMap((e) => (e.via && !user.merged.includes(e.via) ? [e.via] : [])))];
-  if (pending.length === 0) return undefined;
+  if (pending.length === 0) return { inline: [], pages: [] };
   const { people } = await deps.people.load(pending);
-  return pending.flatMap((id) => {
+  const frozen = pending.flatMap((id) => {
     const p = people.get(id);
-    return p?.stats.mergedInto === user.personKey ? [p.stats.dedup] : [];
+    return p?.stats.mergedInto === user.personKey ? [p.stats] : [];
   });
+  return { inline: frozen.map((s) => s.dedup), pages: frozen.flatMap((s) => s.dedupPages) };
 };
 
 /**
@@ -353,17 +356,27 @@ const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judge
               stored = (await deps.people.load([key])).people.get(key);
               continue;
             }
-            const extraDedup = await pendingMergeDedup(deps, stored.stats, personEvents);
-            const judged = judgeAndApply(stored.stats, personEvents, now, { goals, extraDedup });
+            const pendingMerge = await pendingMergeDedup(deps, stored.stats, personEvents);
+            const sealed = await deps.people.sealedLookup([...stored.stats.dedupPages, ...pendingMerge.pages]);
+            const judged = judgeAndApply(stored.stats, personEvents, now, {
+              goals,
+              extraDedup: pendingMerge.inline,
+              sealed: sealed.lookup,
+            });
             for (const [i, e] of personEvents.entries()) {
               verdicts.set(e, judged.verdicts[i] as Verdict);
               effectsOf.set(e, judged.effects[i] ?? []);
             }
             if (!judged.next) return;
-            const written = await deps.people.save(judged.next, stored.version);
+            // A very active id: its inline dedup entries go to a sealed page, written first (a
+            // person pointing at a page that is not there yet would let a retry count twice).
+            const seal = sealDedup(judged.next);
+            if (seal) spend(run, await deps.people.putDedupPage(seal.ref, seal.page));
+            const next = seal?.next ?? judged.next;
+            const written = await deps.people.save(next, stored.version);
             outcome.writeUnits += written.consumed;
             if (written.ok) {
-              if (deps.onPersonChanged) spend(run, await deps.onPersonChanged(key, judged.next, now));
+              if (deps.onPersonChanged) spend(run, await deps.onPersonChanged(key, next, now));
               return;
             }
             stored = (await deps.people.load([key])).people.get(key);

@@ -34,8 +34,14 @@ export interface PersonStats {
   /** campaignId → last seen. */
   campaigns: Record<string, string>;
   conversions: { count: number; value: Record<string, number> };
-  /** Received day → concatenated (id hash, record tag) entries. */
+  /** Received day → concatenated (id hash, record tag) entries: the recent ones, inline. */
   dedup: Record<string, Uint8Array>;
+  /**
+   * Older dedup entries, sealed into pages of their own once the inline ones pass
+   * INLINE_DEDUP_MAX (a very active id: a bot, a kiosk, a server with a fixed id): the item stays
+   * bounded, however many events the id sends in the dedup window.
+   */
+  dedupPages: DedupPageRef[];
   /** Shard id → padded sequence number of the last record applied to this item. */
   checkpoints: Record<string, string>;
   /** Experiment id → the first exposure (variant, time, record tag) and the converting record. */
@@ -45,6 +51,20 @@ export interface PersonStats {
   /** Set on an anonymous profile once merged: it is frozen, its events go to this person. */
   mergedInto?: string;
 }
+
+/** A sealed page of dedup entries: whose partition holds it, its id, and its newest received day. */
+export interface DedupPageRef {
+  owner: string;
+  page: string;
+  lastDay: string;
+}
+
+/**
+ * Inline dedup entries a person item keeps before they are sealed into a page: 2,000 × 12 bytes,
+ * 24 KB — the item stays far below DynamoDB's 400 KB and each batch's write stays small (a write
+ * is billed by the item's size), while a page is written once, whole, and never again.
+ */
+export const INLINE_DEDUP_MAX = 2000;
 
 export interface ExperimentState {
   variant: string;
@@ -109,6 +129,7 @@ export const emptyPerson = (personKey: string): PersonStats => ({
   campaigns: dict(),
   conversions: { count: 0, value: dict() },
   dedup: dict(),
+  dedupPages: [],
   checkpoints: dict(),
   experiments: dict(),
   merged: [],
@@ -137,7 +158,7 @@ export interface StreamEvent {
 export type Verdict = 'new' | 'replay' | 'duplicate';
 
 /** Dedup entries by id hash (hex) → record tag (hex). */
-const entriesOf = (dedup: Record<string, Uint8Array>): Map<string, string> => {
+export const entriesOf = (dedup: Record<string, Uint8Array>): Map<string, string> => {
   const out = new Map<string, string>();
   for (const bytes of Object.values(dedup))
     for (let i = 0; i + ENTRY_BYTES <= bytes.byteLength; i += ENTRY_BYTES) {
@@ -155,6 +176,8 @@ export interface JudgeOptions {
   goals?: ReadonlyMap<string, Goal>;
   /** Dedup state of anonymous profiles merged into this one but not folded in yet. */
   extraDedup?: readonly Record<string, Uint8Array>[];
+  /** The record tag a sealed dedup page holds for an id hash (hex), if any. */
+  sealed?: (idHex: string) => string | undefined;
 }
 
 /**
@@ -180,7 +203,7 @@ export const judgeAndApply = (
     const id = idHash(r.event.eventId).toString('hex');
     const tag = recordTag(r.shardId, r.seq).toString('hex');
     const applied = (next.checkpoints[r.shardId] ?? '') >= r.seq;
-    const firstTag = known.get(id);
+    const firstTag = known.get(id) ?? options.sealed?.(id);
     if (applied) {
       const verdict = firstTag === tag ? 'replay' : 'duplicate';
       effects.push(verdict === 'replay' ? recordedEffects(next, tag) : []);
@@ -210,6 +233,7 @@ export const judgeAndApply = (
 const pruneWindows = (stats: PersonStats, now: Date) => {
   const oldestDedup = dayOf(now.getTime() - DEDUP_WINDOW_DAYS * dayMs);
   for (const day of Object.keys(stats.dedup)) if (day < oldestDedup) delete stats.dedup[day];
+  stats.dedupPages = stats.dedupPages.filter((p) => p.lastDay >= oldestDedup);
   const oldestDaily = dayOf(now.getTime() - DAILY_WINDOW_DAYS * dayMs);
   for (const day of Object.keys(stats.days)) if (day < oldestDaily) delete stats.days[day];
 };
@@ -292,6 +316,8 @@ export const mergeProfiles = (user: PersonStats, anonymous: PersonStats, now: Da
     next.conversions.value[cur] = round2((next.conversions.value[cur] ?? 0) + v);
   for (const [day, bytes] of Object.entries(anonymous.dedup))
     next.dedup[day] = Buffer.concat([next.dedup[day] ?? new Uint8Array(), bytes]);
+  for (const ref of anonymous.dedupPages)
+    if (!next.dedupPages.some((p) => p.owner === ref.owner && p.page === ref.page)) next.dedupPages.push(ref);
   for (const [x, state] of Object.entries(anonymous.experiments)) next.experiments[x] ??= state;
   pruneWindows(next, now);
   return next;
@@ -332,3 +358,32 @@ export const applyEvent = (stats: PersonStats, event: CanonicalEvent): void => {
 };
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** Inline dedup entries of a person item. */
+export const inlineDedupEntries = (stats: PersonStats): number =>
+  Object.values(stats.dedup).reduce((n, bytes) => n + bytes.byteLength / ENTRY_BYTES, 0);
+
+/**
+ * Seal the inline dedup entries into a page once there are more than INLINE_DEDUP_MAX: the page
+ * (to write first, whole) and the person without them, pointing at it. The page's id is its
+ * content's hash, so a retried seal writes the same page. undefined: nothing to seal yet.
+ */
+export const sealDedup = (
+  stats: PersonStats,
+): { next: PersonStats; ref: DedupPageRef; page: Record<string, Uint8Array> } | undefined => {
+  if (inlineDedupEntries(stats) <= INLINE_DEDUP_MAX) return undefined;
+  const days = Object.keys(stats.dedup).sort();
+  const hash = createHash('sha256');
+  for (const day of days) hash.update(day).update(stats.dedup[day] as Uint8Array);
+  const lastDay = days[days.length - 1] as string;
+  const ref: DedupPageRef = {
+    owner: stats.personKey,
+    page: `${lastDay}#${hash.digest('base64url').slice(0, 16)}`,
+    lastDay,
+  };
+  return {
+    next: { ...stats, dedup: dict(), dedupPages: [...stats.dedupPages, ref] },
+    ref,
+    page: stats.dedup,
+  };
+};

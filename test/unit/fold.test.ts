@@ -4,10 +4,14 @@ import { foldCounters, sumAfter } from '../../functions/core/campaign-counters';
 import type { CanonicalEvent } from '../../functions/core/events';
 import {
   emptyPerson,
+  entriesOf,
+  INLINE_DEDUP_MAX,
+  inlineDedupEntries,
   judgeAndApply,
   type PersonStats,
   padSequence,
   type StreamEvent,
+  sealDedup,
 } from '../../functions/core/person';
 import { canonicalEvent, SHARD, sequenceNumber, truth } from '../support/stream-records';
 
@@ -119,5 +123,41 @@ describe('the aggregation fold', () => {
     expect(Object.keys(next.dedup)).toEqual(['2026-04-15']);
     expect(Object.keys(next.days)).toEqual(['2026-04-15']);
     expect(next.firstSeen).toBe('2026-01-01T10:00:00.000Z');
+  });
+});
+
+describe('sealed dedup pages', () => {
+  it('seal the inline entries past the bound, deterministically, and drop with the window', () => {
+    const now = new Date('2026-06-10T12:00:00Z');
+    const person = emptyPerson('busy');
+    const records = Array.from({ length: INLINE_DEDUP_MAX + 1 }, (_, i) => ({
+      shardId: 's',
+      seq: String(i + 1).padStart(64, '0'),
+      event: canonicalEvent({ personKey: 'busy', userId: 'busy', eventId: `busy-${i}` }),
+    }));
+    const next = judgeAndApply(person, records, now).next as PersonStats;
+    expect(inlineDedupEntries(next)).toBe(INLINE_DEDUP_MAX + 1);
+    const sealed = sealDedup(next);
+    expect(sealed?.next.dedup).toEqual({});
+    expect(sealed?.next.dedupPages).toEqual([sealed?.ref]);
+    expect(sealed?.ref).toMatchObject({ owner: 'busy', lastDay: '2026-06-10' });
+    // The same content seals to the same page: a retried seal rewrites the same item.
+    expect(sealDedup(next)?.ref).toEqual(sealed?.ref);
+    expect(sealDedup(person)).toBeUndefined();
+    // A retry of a sealed event (a new record) is a duplicate once the page is looked up.
+    const entries = entriesOf(sealed?.page ?? {});
+    const retry = { ...(records[0] as (typeof records)[number]), seq: '9'.repeat(64) };
+    const sealedPerson = sealed?.next as PersonStats;
+    expect(judgeAndApply(sealedPerson, [retry], now, { sealed: (id) => entries.get(id) }).verdicts).toEqual([
+      'duplicate',
+    ]);
+    expect(judgeAndApply(sealedPerson, [retry], now).verdicts).toEqual(['new']);
+    // Eight days on, the page has left the dedup window and the person no longer points at it.
+    const later = judgeAndApply(
+      sealedPerson,
+      [{ ...retry, event: canonicalEvent({ personKey: 'busy' }) }],
+      new Date('2026-06-18T12:00:00Z'),
+    );
+    expect(later.next?.dedupPages).toEqual([]);
   });
 });
