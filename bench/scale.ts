@@ -16,14 +16,18 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import pLimit from 'p-limit';
 import { batchWriteAll } from '../functions/adapters/dynamo';
 import { IdentityReader } from '../functions/adapters/identity-reader';
+import { MetricsRepository } from '../functions/adapters/metrics-repository';
 import { PeopleRepository, personItemKey } from '../functions/adapters/people-repository';
+import { QuarantineRepository } from '../functions/adapters/quarantine-repository';
 import { RateLimiter, shardsFor } from '../functions/adapters/rate-limiter';
 import { TagsRepository } from '../functions/adapters/tags-repository';
+import { applyBatch, type BatchDeps } from '../functions/aggregate/apply-batch';
 import { emptyPerson } from '../functions/core/person';
 import { parseRuleBody } from '../functions/core/rules';
 import { MAX_RATE_LIMIT } from '../functions/core/sources';
 import { advanceBackfills, type SweepDeps } from '../functions/segments/sweeper';
 import { countingClient, type Limiter, runLoad } from '../test/support/rate-load';
+import { canonicalEvent, toRecord } from '../test/support/stream-records';
 import { documentClientOf, withEmulators } from './aggregate';
 import { prng } from './workload';
 
@@ -263,5 +267,78 @@ export const backfill = async (options: { people?: number; serialSliceMs?: numbe
     };
   });
 
-export const scale = async () => ({ rateLimits: await rateLimits(), backfill: await backfill() });
+// ---- a very active id ---------------------------------------------------------------------
+
+/** DynamoDB's item size: names and values, binary as raw bytes (a close estimate). */
+const itemSize = (value: unknown): number => {
+  if (value === null || value === undefined || typeof value === 'boolean') return 1;
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return Math.ceil(String(value).length / 2) + 1;
+  if (value instanceof Uint8Array) return value.byteLength;
+  if (value instanceof Set) return [...value].reduce((n, v) => n + itemSize(v), 0);
+  if (value instanceof Map)
+    return 3 + [...value].reduce((n, [k, v]) => n + Buffer.byteLength(String(k)) + itemSize(v) + 1, 0);
+  if (Array.isArray(value)) return 3 + value.reduce((n, v) => n + itemSize(v) + 1, 0);
+  return 3 + Object.entries(value).reduce((n, [k, v]) => n + Buffer.byteLength(k) + itemSize(v) + 1, 0);
+};
+
+const HOT_EVENTS = 100_000;
+
+/**
+ * One id sending 100,000 events (a day of a busy bot), in 500-event batches, through applyBatch:
+ * events/s, write units per event and the person item's size at the end, against the same number
+ * of events spread over 1,000 people (the baseline: the everyday shape of the same volume).
+ */
+export const hotId = async (events = HOT_EVENTS) => {
+  const run = async (personOf: (i: number) => string) =>
+    withEmulators(async (emulators) => {
+      const db = documentClientOf(emulators);
+      const deps: BatchDeps = {
+        people: new PeopleRepository(db, emulators.names.tables.users),
+        counters: new MetricsRepository(db, emulators.names.tables.metrics),
+        quarantine: new QuarantineRepository(db, emulators.names.tables.quarantine),
+      };
+      let writeUnits = 0;
+      let applied = 0;
+      const started = performance.now();
+      for (let i = 0; i < events; i += 500) {
+        const batch = Array.from({ length: Math.min(500, events - i) }, (_, j) =>
+          toRecord(
+            canonicalEvent({ personKey: personOf(i + j), userId: personOf(i + j), campaignId: 'hot' }),
+            i + j,
+          ),
+        );
+        const outcome = await applyBatch(batch, deps);
+        if (outcome.failedFrom) throw new Error(`batch at ${i} failed from ${outcome.failedFrom}`);
+        writeUnits += outcome.writeUnits;
+        applied += outcome.applied;
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const { Item } = await db.send(
+        new GetCommand({ TableName: emulators.names.tables.users, Key: personItemKey(personOf(0)) }),
+      );
+      return {
+        applied,
+        eventsPerSecond: round(events / seconds, 0),
+        writeUnitsPerEvent: round(writeUnits / events, 3),
+        personItemBytes: itemSize(Item ?? {}),
+      };
+    });
+  const hot = await run(() => 'hot-bot');
+  const spread = await run((i) => `person-${i % 1000}`);
+  return {
+    events,
+    hot,
+    spread,
+    /** Exact counting: every event applied once, for the hot id as for the spread workload. */
+    exact: hot.applied === events && spread.applied === events,
+    eventsPerSecondVsSpread: round(hot.eventsPerSecond / spread.eventsPerSecond),
+  };
+};
+
+export const scale = async () => ({
+  rateLimits: await rateLimits(),
+  backfill: await backfill(),
+  hotId: await hotId(),
+});
 export type Scale = Awaited<ReturnType<typeof scale>>;
