@@ -15,6 +15,9 @@ export class CheckpointStore {
   constructor(
     private readonly file: string | undefined,
     private readonly streamKey: string,
+    /** Told when the checkpoint file cannot be written: a restart would then replay from older positions. */
+    private readonly onWriteError: (error: unknown) => void = (error) =>
+      console.error('[local esm] could not write the checkpoint file', error),
   ) {}
 
   async load() {
@@ -43,16 +46,19 @@ export class CheckpointStore {
       let all: Record<string, unknown> = {};
       try {
         all = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-      } catch {}
+      } catch {
+        // No file yet, or one a crash cut short: this write replaces it whole.
+      }
       all[this.streamKey] = this.data;
       await mkdir(dirname(file), { recursive: true });
       await writeFile(`${file}.tmp`, JSON.stringify(all, null, 2));
       await rename(`${file}.tmp`, file);
     });
-    this.writing.catch(() => undefined);
+    // The next write retries from the whole state; this one's failure is reported, not thrown.
+    this.writing = this.writing.catch(this.onWriteError);
   }
 
   flush() {
-    return this.writing.catch(() => undefined);
+    return this.writing;
   }
 }

@@ -102,7 +102,12 @@ export const startEventSourceMappings = async (
     .StreamDescriptionSummary;
   const streamArn = options.streamArn ?? summary?.StreamARN ?? '';
   const streamKey = `${streamArn}@${summary?.StreamCreationTimestamp?.getTime() ?? 0}`;
-  const checkpoints = new CheckpointStore(options.checkpointFile, streamKey);
+  const checkpoints = new CheckpointStore(options.checkpointFile, streamKey, (error) =>
+    logger.error(
+      '[local esm] could not write the checkpoint file; a restart replays from older positions',
+      error,
+    ),
+  );
   await checkpoints.load();
 
   for (const c of consumers) {
