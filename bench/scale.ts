@@ -26,6 +26,7 @@ import { emptyPerson } from '../functions/core/person';
 import { parseRuleBody } from '../functions/core/rules';
 import { MAX_RATE_LIMIT } from '../functions/core/sources';
 import { advanceBackfills, type SweepDeps } from '../functions/segments/sweeper';
+import { dynamoItemSize } from '../test/support/item-size';
 import { countingClient, type Limiter, runLoad } from '../test/support/rate-load';
 import { canonicalEvent, toRecord } from '../test/support/stream-records';
 import { documentClientOf, withEmulators } from './aggregate';
@@ -269,19 +270,6 @@ export const backfill = async (options: { people?: number; serialSliceMs?: numbe
 
 // ---- a very active id ---------------------------------------------------------------------
 
-/** DynamoDB's item size: names and values, binary as raw bytes (a close estimate). */
-const itemSize = (value: unknown): number => {
-  if (value === null || value === undefined || typeof value === 'boolean') return 1;
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number') return Math.ceil(String(value).length / 2) + 1;
-  if (value instanceof Uint8Array) return value.byteLength;
-  if (value instanceof Set) return [...value].reduce((n, v) => n + itemSize(v), 0);
-  if (value instanceof Map)
-    return 3 + [...value].reduce((n, [k, v]) => n + Buffer.byteLength(String(k)) + itemSize(v) + 1, 0);
-  if (Array.isArray(value)) return 3 + value.reduce((n, v) => n + itemSize(v) + 1, 0);
-  return 3 + Object.entries(value).reduce((n, [k, v]) => n + Buffer.byteLength(k) + itemSize(v) + 1, 0);
-};
-
 const HOT_EVENTS = 100_000;
 
 /**
@@ -321,7 +309,7 @@ export const hotId = async (events = HOT_EVENTS) => {
         applied,
         eventsPerSecond: round(events / seconds, 0),
         writeUnitsPerEvent: round(writeUnits / events, 3),
-        personItemBytes: itemSize(Item ?? {}),
+        personItemBytes: dynamoItemSize(Item ?? {}),
       };
     });
   const hot = await run(() => 'hot-bot');

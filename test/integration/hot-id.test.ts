@@ -17,6 +17,7 @@ import { applyBatch, type BatchDeps } from '../../functions/aggregate/apply-batc
 import type { CanonicalEvent } from '../../functions/core/events';
 import { INLINE_DEDUP_MAX } from '../../functions/core/person';
 import { type Emulators, startEmulators } from '../../lib/local/emulators';
+import { dynamoItemSize } from '../support/item-size';
 import { canonicalEvent, toRecord } from '../support/stream-records';
 
 let emulators: Emulators;
@@ -40,19 +41,7 @@ afterAll(() => emulators.close());
 
 const EVENTS = 36_000;
 const BATCH = 500;
-/** An item's size as DynamoDB counts it: names and values, binary as raw bytes (a close estimate). */
-const sizeOf = (value: unknown): number => {
-  if (value === null || value === undefined || typeof value === 'boolean') return 1;
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  if (typeof value === 'number') return Math.ceil(String(value).length / 2) + 1;
-  if (value instanceof Uint8Array) return value.byteLength;
-  if (value instanceof Set) return [...value].reduce((n, v) => n + sizeOf(v), 0);
-  if (value instanceof Map)
-    return 3 + [...value].reduce((n, [k, v]) => n + Buffer.byteLength(String(k)) + sizeOf(v) + 1, 0);
-  if (Array.isArray(value)) return 3 + value.reduce((n, v) => n + sizeOf(v) + 1, 0);
-  return 3 + Object.entries(value).reduce((n, [k, v]) => n + Buffer.byteLength(k) + sizeOf(v) + 1, 0);
-};
-const itemBytes = (item: Record<string, unknown>) => sizeOf(item);
+const itemBytes = (item: Record<string, unknown>) => dynamoItemSize(item);
 
 describe('a very active id', () => {
   it('counts 36,000 events exactly, recognises retries of the oldest, and keeps its item bounded', async () => {
