@@ -357,7 +357,10 @@ const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judge
               continue;
             }
             const pendingMerge = await pendingMergeDedup(deps, stored.stats, personEvents);
-            const sealed = await deps.people.sealedLookup([...stored.stats.dedupPages, ...pendingMerge.pages]);
+            const sealed = await deps.people.sealedLookup([
+              ...stored.stats.dedupPages,
+              ...pendingMerge.pages,
+            ]);
             const judged = judgeAndApply(stored.stats, personEvents, now, {
               goals,
               extraDedup: pendingMerge.inline,
