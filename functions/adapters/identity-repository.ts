@@ -14,7 +14,7 @@ import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mergeProfiles, type PersonStats } from '../core/person';
 import { isConditionFailed } from './dynamo';
 import type { ExperimentsRepository } from './experiments-repository';
-import { aliasKey, IdentityReader, linksPk } from './identity-reader';
+import { aliasKey, IdentityReader, type LinkedId, linksPk } from './identity-reader';
 import type { PeopleRepository } from './people-repository';
 
 export type LinkOutcome = 'linked' | 'conflict' | 'self';
@@ -26,13 +26,34 @@ export interface Link {
 }
 
 /** The identity reader plus what only the consumer does: linking ids and merging profiles. */
+/**
+ * How long the consumer trusts a person's linked ids. It reads them for every person of every
+ * batch (consent follows the person); links only grow, and those this container makes it adds at
+ * once, so the cache only delays seeing a link another shard's container made — by at most this.
+ */
+const LINKED_IDS_TTL_MS = 30_000;
+const LINKED_IDS_MAX = 10_000;
+
 export class IdentityRepository extends IdentityReader {
+  private readonly linkedCache = new Map<string, { ids: LinkedId[]; until: number }>();
+
   constructor(
     db: DynamoDBDocumentClient,
     usersTable: string,
     private readonly experiments: ExperimentsRepository,
   ) {
     super(db, usersTable);
+  }
+
+  /** The anonymous ids linked to a user, cached briefly (see LINKED_IDS_TTL_MS). */
+  override async linkedIds(userId: string): Promise<LinkedId[]> {
+    const now = Date.now();
+    const hit = this.linkedCache.get(userId);
+    if (hit && hit.until > now) return hit.ids;
+    const ids = await super.linkedIds(userId);
+    if (this.linkedCache.size >= LINKED_IDS_MAX) this.linkedCache.clear();
+    this.linkedCache.set(userId, { ids, until: now + LINKED_IDS_TTL_MS });
+    return ids;
   }
 
   /** Record anonymousId → userId. A second, different user for the same id is refused. */
@@ -62,6 +83,9 @@ export class IdentityRepository extends IdentityReader {
       }),
     );
     this.remember(anonymousId, root);
+    const cached = this.linkedCache.get(root);
+    if (cached && !cached.ids.some((l) => l.anonymousId === anonymousId))
+      cached.ids.push({ anonymousId, linkedAt: at });
     return { outcome: 'linked', userId: root };
   }
 

@@ -108,8 +108,10 @@ describe('identity merges', () => {
   it('finishes a merge a crash interrupted, without losing or doubling counts', async () => {
     await applyBatch(records([anon('web-7'), anon('web-7')]), deps);
     let saves = 0;
+    const reported: string[] = [];
     const crashing: BatchDeps = {
       ...deps,
+      onError: (failure) => reported.push(`${failure.stage}: ${(failure.error as Error).message}`),
       people: Object.assign(Object.create(deps.people), {
         save: async (...args: Parameters<PeopleRepository['save']>) => {
           // The freeze of web-7 goes through; the fold into u-7 crashes.
@@ -121,6 +123,7 @@ describe('identity merges', () => {
     const id = records([identify('web-7', 'u-7')]);
     const first = await applyBatch(id, crashing);
     expect(first.failedFrom).toBe(id[0]?.kinesis.sequenceNumber);
+    expect(reported).toEqual(['identity: injected crash']);
     // Meanwhile an anonymous retry arrives, aimed at u-7: still a duplicate.
     const retry = await person('web-7');
     expect(retry?.mergedInto).toBe('u-7');
@@ -187,5 +190,32 @@ describe('experiment exposures and conversions', () => {
     expect(await counters('A')).toMatchObject({ exposures: 1, conversions: 1 });
     expect(await counters('B')).toMatchObject({ exposures: 1 });
     expect((await counters('B'))?.conversions).toBeUndefined();
+  });
+});
+
+describe("the consumer's linked ids", () => {
+  it('are cached briefly, and a link this container makes is seen at once', async () => {
+    const t = emulators.names.tables;
+    let queries = 0;
+    const counting = DynamoDBDocumentClient.from(emulators.dynamodb);
+    counting.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'QueryCommand') queries++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countQueries' },
+    );
+    const repo = new IdentityRepository(
+      counting,
+      t.users,
+      new ExperimentsRepository(counting, t.experiments),
+    );
+    const user = `cache-user-${++n}`;
+    expect(await repo.linkedIds(user)).toEqual([]);
+    expect(await repo.linkedIds(user)).toEqual([]);
+    expect(queries).toBe(1);
+    await repo.link(`cache-anon-${n}`, user, '2026-06-01T00:00:00.000Z');
+    expect((await repo.linkedIds(user)).map((l) => l.anonymousId)).toEqual([`cache-anon-${n}`]);
+    expect(queries).toBe(1);
   });
 });
