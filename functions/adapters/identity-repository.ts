@@ -101,24 +101,42 @@ export class IdentityRepository extends IdentityReader {
   ): Promise<{ consumed: number; frozen: PersonStats | undefined }> {
     let consumed = 0;
     let frozen: PersonStats | undefined;
-    for (let attempt = 0; attempt < 8; attempt++) {
+    let done = false;
+    for (let attempt = 0; attempt < 8 && !done; attempt++) {
       const { people: loaded } = await people.load([anonymousId, userId]);
       const anon = loaded.get(anonymousId);
       const user = loaded.get(userId);
       if (!anon || !user) throw new Error('load returned no item');
       frozen = anon.version > 0 ? anon.stats : undefined;
-      // 1. freeze the anonymous profile (nothing to do for an id that never had events)
-      if (anon.version > 0 && anon.stats.mergedInto !== userId) {
-        const written = await people.save({ ...anon.stats, mergedInto: userId }, anon.version);
-        consumed += written.consumed;
-        continue; // reload: the frozen snapshot is what gets merged
+      // Nothing to merge for an id that never had events.
+      if (anon.version === 0) {
+        done = true;
+        break;
       }
-      // 2. fold it into the user's profile, once
-      if (anon.version === 0 || user.stats.merged.includes(anonymousId)) break;
-      const written = await people.save(mergeProfiles(user.stats, anon.stats, now), user.version);
-      consumed += written.consumed;
-      if (written.ok) break;
+      // 1. freeze the anonymous profile; reload: the frozen snapshot is what gets merged
+      if (anon.stats.mergedInto !== userId) {
+        consumed += (await people.save({ ...anon.stats, mergedInto: userId }, anon.version)).consumed;
+        continue;
+      }
+      // 2. fold it into the user's profile, once (`merged` remembers it until step 3 is done)
+      if (!anon.stats.folded && !user.stats.merged.includes(anonymousId)) {
+        consumed += (await people.save(mergeProfiles(user.stats, anon.stats, now), user.version)).consumed;
+        continue;
+      }
+      // 3. the anonymous profile says it is folded ...
+      if (!anon.stats.folded) {
+        consumed += (await people.save({ ...anon.stats, folded: true }, anon.version)).consumed;
+        continue;
+      }
+      // 4. ... so the user need not remember it: `merged` stays as short as the merges in progress.
+      if (user.stats.merged.includes(anonymousId)) {
+        const merged = user.stats.merged.filter((id) => id !== anonymousId);
+        consumed += (await people.save({ ...user.stats, merged }, user.version)).consumed;
+        continue;
+      }
+      done = true;
     }
+    if (!done) throw new Error(`merge of an anonymous profile kept meeting concurrent writes (8 attempts)`);
     await this.experiments.carryAssignments(anonymousId, userId);
     return { consumed, frozen };
   }

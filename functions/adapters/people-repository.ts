@@ -87,6 +87,7 @@ const fromItem = (item: Record<string, unknown>): StoredPerson => {
       experiments: loadedMap(item.experiments),
       merged: (item.merged as string[]) ?? [],
       ...(item.mergedInto ? { mergedInto: item.mergedInto as string } : {}),
+      ...(item.folded === true ? { folded: true } : {}),
     },
   };
 };
@@ -212,6 +213,7 @@ export class PeopleRepository {
             dp: stats.dedupPages,
             merged: stats.merged,
             mergedInto: stats.mergedInto,
+            folded: stats.folded,
             expiresAt: Math.floor(lastSeenMs / 1000) + PERSON_RETENTION_DAYS * 86_400,
           },
           ConditionExpression: version === 0 ? 'attribute_not_exists(pk)' : 'ver = :v',

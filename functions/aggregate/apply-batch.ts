@@ -59,7 +59,8 @@ const pendingMergeDedup = async (
   const { people } = await deps.people.load(pending);
   const frozen = pending.flatMap((id) => {
     const p = people.get(id);
-    return p?.stats.mergedInto === user.personKey ? [p.stats] : [];
+    // Folded already: its entries are in the user's item.
+    return p?.stats.mergedInto === user.personKey && !p.stats.folded ? [p.stats] : [];
   });
   return { inline: frozen.map((s) => s.dedup), pages: frozen.flatMap((s) => s.dedupPages) };
 };

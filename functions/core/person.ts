@@ -46,10 +46,16 @@ export interface PersonStats {
   checkpoints: Record<string, string>;
   /** Experiment id → the first exposure (variant, time, record tag) and the converting record. */
   experiments: Record<string, ExperimentState>;
-  /** Anonymous ids whose profiles were merged into this one (a merge is applied once). */
+  /**
+   * Anonymous ids whose profiles were folded into this one and not yet marked `folded` on their
+   * own item (a merge is applied once): an id leaves the list once its item says so, so the list
+   * stays as short as the merges in progress, however many devices a person links.
+   */
   merged: string[];
   /** Set on an anonymous profile once merged: it is frozen, its events go to this person. */
   mergedInto?: string;
+  /** Set on a frozen anonymous profile once its user's profile holds what it had. */
+  folded?: boolean;
 }
 
 /** A sealed page of dedup entries: whose partition holds it, its id, and its newest received day. */

@@ -66,9 +66,22 @@ describe('identity merges', () => {
     await applyBatch(records([anon('web-1'), { ...a1 }]), deps); // a new event and a client retry
     const merged = await person('u-1');
     expect(merged?.counts).toEqual({ view: 3, click: 1 });
-    expect(merged?.merged).toEqual(['web-1']);
+    // Done merges leave the user's list (it stays as short as the merges in progress): the
+    // anonymous item says it is folded.
+    expect(merged?.merged).toEqual([]);
     expect((await person('web-1'))?.mergedInto).toBe('u-1');
+    expect((await person('web-1'))?.folded).toBe(true);
     expect(total(await person('web-1'))).toBe(2); // frozen at the merge
+  });
+
+  it('keeps a kiosk user with many linked devices bounded: 60 merges leave no list behind', async () => {
+    const devices = Array.from({ length: 60 }, (_, i) => `kiosk-web-${i}`);
+    await applyBatch(records(devices.map((d) => anon(d))), deps);
+    await applyBatch(records(devices.map((d) => identify(d, 'kiosk-user'))), deps);
+    const merged = await person('kiosk-user');
+    expect(total(merged)).toBe(60);
+    expect(merged?.merged).toEqual([]);
+    for (const d of devices.slice(0, 3)) expect((await person(d))?.folded).toBe(true);
   });
 
   it('merges once under concurrent identifies of the same ids, from two shards', async () => {
