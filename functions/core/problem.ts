@@ -76,5 +76,30 @@ export const tooLarge = (limit: string, maxBytes: number, path?: string): Proble
     { members: { limit, maxBytes } },
   );
 
+/**
+ * A batch's count against its limit, the same at every door: a 400 naming `path` when it is
+ * empty, a 413 naming the limit (`{limit: 'batch', max<Noun>s}`) when it holds too many.
+ */
+export const batchCountProblem = (
+  count: number,
+  max: number,
+  path: string,
+  noun: 'event' | 'message',
+): Problem | undefined => {
+  if (count === 0)
+    return new Problem(400, 'validation_failed', 'The batch is empty', [
+      { path, message: `At least 1 ${noun}` },
+    ]);
+  if (count <= max) return undefined;
+  const maxKey = noun === 'event' ? 'maxEvents' : 'maxMessages';
+  return new Problem(
+    413,
+    'payload_too_large',
+    `A batch holds at most ${max} ${noun}s`,
+    [{ path, message: `At most ${max} ${noun}s` }],
+    { members: { limit: 'batch', [maxKey]: max } },
+  );
+};
+
 /** `['events', 3, 'userId']` → `events.3.userId`, the path form every error uses. */
 export const dottedPath = (path: readonly PropertyKey[]): string => path.map(String).join('.');

@@ -6,7 +6,7 @@
 import { MetricUnit, metrics } from '../adapters/observability';
 import { LIMITS } from '../core/events';
 import { distinctById, type IngestOutcome, ingestBatch, ingestOne, isRejection } from '../core/ingest';
-import { Problem, tooLarge } from '../core/problem';
+import { batchCountProblem, Problem, tooLarge } from '../core/problem';
 import { ingestDoor } from '../http/door';
 import { httpHandler } from '../http/handler';
 import type { Handlers } from '../http/operations';
@@ -53,20 +53,8 @@ const trackBatch: Handler<'trackBatch'> = async (request) => {
     throw new Problem(400, 'validation_failed', 'Body must be {"events": [...]}', [
       { path: 'events', message: 'Required: an array of 1..500 events' },
     ]);
-  if (body.events.length > LIMITS.batchEvents)
-    throw new Problem(
-      413,
-      'payload_too_large',
-      `A batch holds at most ${LIMITS.batchEvents} events`,
-      undefined,
-      {
-        members: { limit: 'batch', maxEvents: LIMITS.batchEvents },
-      },
-    );
-  if (body.events.length === 0)
-    throw new Problem(400, 'validation_failed', 'The batch is empty', [
-      { path: 'events', message: 'At least 1 event' },
-    ]);
+  const countProblem = batchCountProblem(body.events.length, LIMITS.batchEvents, 'events', 'event');
+  if (countProblem) throw countProblem;
 
   const outcome = ingestBatch(body.events, await door.context(request, body.events.length));
   countRejections(outcome);

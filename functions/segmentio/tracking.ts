@@ -11,7 +11,7 @@ import { documentClient, requireEnv } from '../adapters/aws';
 import { MetricUnit, metrics } from '../adapters/observability';
 import { QuarantineRepository } from '../adapters/quarantine-repository';
 import { type Accepted, distinctById, type Rejection } from '../core/ingest';
-import { Problem, tooLarge } from '../core/problem';
+import { batchCountProblem, Problem, tooLarge } from '../core/problem';
 import {
   ingestSegmentMessage,
   isNoOp,
@@ -88,18 +88,8 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
     throw new Problem(400, 'validation_failed', 'Body must be {"batch": [...]}', [
       { path: 'batch', message: 'Required: an array of messages' },
     ]);
-  if (body.batch.length === 0)
-    throw new Problem(400, 'validation_failed', 'The batch is empty', [
-      { path: 'batch', message: 'At least 1 message' },
-    ]);
-  if (body.batch.length > SEGMENT_LIMITS.batchMessages)
-    throw new Problem(
-      413,
-      'payload_too_large',
-      `A batch holds at most ${SEGMENT_LIMITS.batchMessages} messages`,
-      [{ path: 'batch', message: `At most ${SEGMENT_LIMITS.batchMessages} messages` }],
-      { members: { limit: 'batch', maxMessages: SEGMENT_LIMITS.batchMessages } },
-    );
+  const countProblem = batchCountProblem(body.batch.length, SEGMENT_LIMITS.batchMessages, 'batch', 'message');
+  if (countProblem) throw countProblem;
   // The batch's own sentAt and context are hints for its messages: one unreadable is ignored,
   // rather than refusing messages that are valid by themselves.
   const sentAt = segmentTimeOf(body.sentAt);

@@ -4,7 +4,7 @@
  * accepts, no more strictly (unknown fields pass and are not kept). Pure.
  */
 import * as z from 'zod/mini';
-import { FIELD_LIMITS, isIsoTime, isoTimeSchema, propertiesSchema } from '../events';
+import { FIELD_LIMITS, isIsoTime, isoTimeSchema, LIMITS, propertiesSchema } from '../events';
 import { present } from './message-fields';
 
 /** Segment's own limits: 32 KB per message, 500 KB per request (decompressed). */
@@ -18,7 +18,7 @@ import { present } from './message-fields';
 export const SEGMENT_LIMITS = {
   messageBytes: 32 * 1024,
   requestBytes: 500 * 1024,
-  batchMessages: 500,
+  batchMessages: LIMITS.batchEvents,
   messageDepth: 32,
 } as const;
 
