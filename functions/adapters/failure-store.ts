@@ -12,6 +12,7 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { ENV } from '../../lib/config';
 import { checkRequest } from './aws';
 import { FailureIndex } from './failure-index';
+import { logger, MetricUnit, metrics } from './observability';
 import type { PersonalDataStore } from './personal-data';
 
 export interface FailureStore {
@@ -154,6 +155,20 @@ export const splitFailureObject = (
  * object; erasure rewrites an object without them. No table: the on-failure bucket (or folder),
  * none in a stack that has neither.
  */
+/**
+ * An indexed object split by person. One the index names but that no longer reads as a failure
+ * record (edited by hand, say) cannot be searched: it is left in place for an operator, logged by
+ * key (never its content) and counted, so an erasure that could not reach it is seen.
+ */
+const readIndexed = (key: string, body: string, ids: readonly string[]) => {
+  const split = splitFailureObject(body, new Set(ids));
+  if (!split) {
+    logger.error('an indexed failed batch is not a failure record: left for an operator', { key });
+    metrics.addMetric('FailedBatchesUnreadable', MetricUnit.Count, 1);
+  }
+  return split;
+};
+
 export class FailedBatchesPersonalData implements PersonalDataStore {
   readonly name = 'failures';
   /** The index of failed batches by person lives in the quarantine table. */
@@ -174,7 +189,8 @@ export class FailedBatchesPersonalData implements PersonalDataStore {
     if (!this.failures) return found;
     for (const key of await this.index.objectKeys(ids)) {
       const body = await this.failures.get(key);
-      if (body !== undefined) found.push(...(splitFailureObject(body, new Set(ids))?.matching ?? []));
+      const split = body === undefined ? undefined : readIndexed(key, body, ids);
+      found.push(...(split?.matching ?? []));
     }
     return found;
   }
@@ -185,7 +201,7 @@ export class FailedBatchesPersonalData implements PersonalDataStore {
     const store = this.failures;
     for (const key of store ? await this.index.objectKeys(ids) : []) {
       const body = await store?.get(key);
-      const split = body === undefined ? undefined : splitFailureObject(body, new Set(ids));
+      const split = body === undefined ? undefined : readIndexed(key, body, ids);
       if (!store || !split || split.matching.length === 0) continue;
       n += split.matching.length;
       if (split.rest === undefined) await store.delete(key);
