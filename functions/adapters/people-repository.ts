@@ -125,6 +125,8 @@ export class PeopleRepository {
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly now: () => Date = () => new Date(),
+    /** Sealed pages kept in memory per container (tests set it small). */
+    private readonly pageCacheMax = PAGE_CACHE_MAX,
   ) {}
 
   /** Every person of a batch; expired items (TTL deletes late) count as absent. */
@@ -149,24 +151,30 @@ export class PeopleRepository {
   async sealedLookup(
     refs: readonly DedupPageRef[],
   ): Promise<{ lookup: (idHex: string) => string | undefined; consumed: number }> {
-    const cacheKey = (ref: DedupPageRef) => `${ref.owner}\u0000${ref.page}`;
-    const missing = refs.filter((r) => !this.pages.has(cacheKey(r)));
+    const cacheKey = (owner: string, page: string) => `${owner}\u0000${page}`;
+    // This call's pages, whatever the cache evicts meanwhile: a page missed would count a retry.
+    const pages = new Map<string, Map<string, string>>();
+    for (const r of refs) {
+      const hit = this.pages.get(cacheKey(r.owner, r.page));
+      if (hit) pages.set(cacheKey(r.owner, r.page), hit);
+    }
+    const missing = refs.filter((r) => !pages.has(cacheKey(r.owner, r.page)));
     let consumed = 0;
     if (missing.length > 0) {
       const read = await batchGetAll(this.db, this.tableName, missing.map(dedupPageKey));
       consumed = read.consumed;
-      if (this.pages.size + read.items.length > PAGE_CACHE_MAX) this.pages.clear();
-      for (const item of read.items)
-        this.pages.set(
-          `${String(item.pk).slice('dedup#'.length)}\u0000${item.sk as string}`,
-          entriesOf(loadedMap<Uint8Array>(item.entries)),
-        );
-      const found = new Set(read.items.map((i) => `${String(i.pk).slice('dedup#'.length)}\u0000${i.sk}`));
-      const lost = missing.filter((r) => !found.has(cacheKey(r)));
+      if (this.pages.size + read.items.length > this.pageCacheMax) this.pages.clear();
+      for (const item of read.items) {
+        const key = cacheKey(String(item.pk).slice(dedupPagePk('').length), item.sk as string);
+        const entries = entriesOf(loadedMap<Uint8Array>(item.entries));
+        pages.set(key, entries);
+        this.pages.set(key, entries);
+      }
+      const lost = missing.filter((r) => !pages.has(cacheKey(r.owner, r.page)));
       // A page the item points at but the table lacks would let retries count twice: fail loudly.
       if (lost.length > 0) throw new Error(`${lost.length} sealed dedup page(s) missing`);
     }
-    const maps = refs.map((r) => this.pages.get(cacheKey(r))).filter((m) => m !== undefined);
+    const maps = [...pages.values()];
     return {
       lookup: (idHex) => {
         for (const m of maps) {

@@ -105,4 +105,30 @@ describe('a very active id', () => {
     await profile.erase(['kiosk-7']);
     expect(await pages()).toEqual([]);
   });
+
+  it('finds retries in every sealed page, even when the page cache is evicted mid-lookup', async () => {
+    // A cache of two pages: a person with three makes the lookup evict what it just found.
+    const people = new PeopleRepository(db, emulators.names.tables.users, () => new Date(), 2);
+    const small = { ...deps, people };
+    const id = 'busy-tablet';
+    const events: CanonicalEvent[] = Array.from({ length: 3 * (INLINE_DEDUP_MAX + BATCH) }, () =>
+      canonicalEvent({ personKey: id, userId: id, campaignId: 'tablet', type: 'click' }),
+    );
+    for (let i = 0; i < events.length; i += BATCH)
+      await applyBatch(
+        events.slice(i, i + BATCH).map((e, j) => toRecord(e, 200_000 + i + j)),
+        small,
+      );
+    const stats = (await people.load([id])).people.get(id)?.stats;
+    expect(stats?.dedupPages.length).toBeGreaterThanOrEqual(3);
+    // Retries of the first event of every batch: each sits in some sealed page or inline.
+    const retries = events.filter((_, i) => i % BATCH === 0).map((e) => ({ ...e }));
+    // The same container: its cache holds some of the pages, the lookup reads the others.
+    const outcome = await applyBatch(
+      retries.map((e, j) => toRecord(e, 300_000 + j)),
+      small,
+    );
+    expect(outcome.duplicates).toBe(retries.length);
+    expect(outcome.applied).toBe(0);
+  }, 120_000);
 });
