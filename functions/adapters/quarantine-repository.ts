@@ -16,6 +16,7 @@
 
 import { createHash } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { FIELD_LIMITS } from '../core/events';
 import { batchGetAll, batchWriteAll, type Item, type Key, queryPartition } from './dynamo';
 import type { PersonalDataStore } from './personal-data';
 
@@ -27,8 +28,8 @@ export const QUARANTINE_RETENTION_DAYS = 30;
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 /** Ids indexed per record (a Segment message names at most userId, anonymousId, previousId). */
 const MAX_IDS = 8;
-/** Longer than any id Pulse accepts (256): not an id, so not indexed under. */
-const MAX_ID_LENGTH = 256;
+/** Longer than any id Pulse accepts: not an id, so not indexed under. */
+const MAX_ID_LENGTH = FIELD_LIMITS.personId;
 
 const PERSON_PREFIX = 'q#';
 /** The partition indexing records that name no usable id: outside every `q#<id>` partition. */
