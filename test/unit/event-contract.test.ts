@@ -14,6 +14,7 @@ import {
   ENVELOPE_VERSION,
   EVENT_TYPES,
   parseClientEvent,
+  personIdSchema,
   typeFields,
 } from '../../functions/core/events';
 import { validEvent } from '../support/events';
@@ -77,5 +78,12 @@ describe('the event contract', () => {
     });
     expect('anonymousId' in e).toBe(false);
     expectTypeOf(canonicalEvent).returns.toEqualTypeOf<CanonicalEvent>();
+  });
+
+  it('takes as ids printable, well-formed text only: what a DynamoDB key can hold', () => {
+    for (const ok of ['user-1', 'émile', '😀'.repeat(256), 'a b'])
+      expect([ok.slice(0, 8), personIdSchema.safeParse(ok).success]).toEqual([ok.slice(0, 8), true]);
+    for (const bad of ['', 'a\u0000b', 'line\nbreak', 'x\ud800', '\udc00y', 'x'.repeat(257)])
+      expect([bad.slice(0, 8), personIdSchema.safeParse(bad).success]).toEqual([bad.slice(0, 8), false]);
   });
 });
