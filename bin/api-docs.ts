@@ -6,10 +6,12 @@
  * and the operations' contracts, so the reference says what the code validates.
  * test/unit/api-docs.test.ts fails when docs/api.md is not what this would write.
  */
+
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PRINTABLE } from '../functions/core/events';
 import { PROBLEM_TITLES, type ProblemCode } from '../functions/core/problem';
 import { openApiDocument } from '../functions/service/openapi-document';
 import { type AuthKind, type RouteDef, routes } from '../lib/routes';
@@ -102,7 +104,9 @@ const describe = (schema: Schema, refPaths: RefPaths): string => {
   const min = minimum !== undefined && minimum !== -SAFE ? minimum : undefined;
   const max = maximum !== undefined && maximum !== SAFE ? maximum : undefined;
   if (min !== undefined || max !== undefined) parts.push(`${min ?? '−∞'}..${max ?? '∞'}`);
-  if (pattern !== undefined) parts.push(`matching ${code(String(pattern))}`);
+  // The id check is a regex a reader should not have to decode.
+  if (pattern === PRINTABLE.source) parts.push('printable text');
+  else if (pattern !== undefined) parts.push(`matching ${code(String(pattern))}`);
   if (schema.default !== undefined) parts.push(`default ${code(JSON.stringify(schema.default))}`);
   const text = parts.join(', ');
   return typeof schema.description === 'string' ? `${text} — ${schema.description}` : text;

@@ -59,7 +59,7 @@ const isoTime = isoTimeSchema;
  * surrogate has no UTF-8 form, so DynamoDB would refuse the key). One regex: this runs for every
  * id of every event on the ingest hot path.
  */
-const PRINTABLE =
+export const PRINTABLE =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   /^(?:[^\u0000-\u001f\u007f\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
 /**

@@ -42,7 +42,9 @@ describe('docs/api.md', () => {
 
   it('lists body fields by the paths errors name, with their constraints', () => {
     const reference = renderApiReference();
-    expect(reference).toContain('| `events.<n>.campaignId` | yes | string, 1..128 characters |');
+    expect(reference).toContain(
+      '| `events.<n>.campaignId` | yes | string, 1..128 characters, printable text |',
+    );
     expect(reference).toContain('| `purposes.analytics` | no | boolean |');
   });
 });
