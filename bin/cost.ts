@@ -122,6 +122,7 @@ if (values.markdown) {
   line('**Aggregation (to the read models)**', (r) => `**${usd(r.best.totals.aggregation)}**`);
   line('Shared (secret, Cognito)', (r) => usd(r.best.totals.shared));
   line('**Total, recommended deployment**', (r) => `**${usd(r.best.totals.all)}**`);
+  line('Front door', (r) => r.best.deployment.frontDoor);
   line('Kinesis mode, shards', (r) => `${r.best.deployment.kinesisMode}, ${r.best.shards}`);
   line('DynamoDB capacity', (r) => r.best.deployment.dynamoMode);
   line(

@@ -11,6 +11,7 @@ import { documentClient } from '../functions/adapters/aws';
 import { SourcesRepository } from '../functions/adapters/sources-repository';
 import { DEFAULT_RATE_LIMIT } from '../functions/core/sources';
 import { parseCorsOrigins } from '../lib/cors';
+import { FRONT_DOORS, type FrontDoor } from '../lib/front-door';
 import { RUNNING_STACK_FILE, removeRunningStack, writeRunningStack } from '../lib/local/running';
 import { type LocalStack, startLocalStack } from '../lib/local/stack';
 
@@ -27,6 +28,8 @@ Options:
   --kinesis-port N    fixed Kinesis emulator port (default: a free one)
   --cors-origins LIST comma-separated browser origins allowed by CORS, as pulse:corsOrigins
                       (e.g. http://localhost:5173; * for any); default: none
+  --front-door alb    also serve the ALB front door (pulse:frontDoor=alb) on its own port: the
+                      write-key routes with ALB's event shapes, as SDKs reach them when deployed
   --verbose           every function's log lines and one line per request (default: warnings
                       and errors only)
   -h, --help          show this help
@@ -126,6 +129,7 @@ export const banner = (stack: LocalStack, extra: readonly string[] = [], verbose
     'Pulse local stack',
     '',
     `  API            ${api}`,
+    ...(stack.ingestUrl !== stack.url ? [`  Ingest (ALB)   ${displayUrl(stack.ingestUrl)}`] : []),
     `  DynamoDB       ${stack.endpoints.dynamodb}${mark(stack.external.dynamodb)}`,
     `  Kinesis        ${stack.endpoints.kinesis}${mark(stack.external.kinesis)}`,
     `  Stream         ${stack.names.stream}`,
@@ -176,6 +180,7 @@ const main = async (): Promise<void> => {
       'dynamodb-port': { type: 'string' },
       'kinesis-port': { type: 'string' },
       'cors-origins': { type: 'string' },
+      'front-door': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
@@ -187,6 +192,12 @@ const main = async (): Promise<void> => {
   }
 
   const verbose = values.verbose;
+  const frontDoor = values['front-door'] ?? 'httpApi';
+  if (!(FRONT_DOORS as readonly string[]).includes(frontDoor)) {
+    throw new Error(
+      `--front-door must be one of ${FRONT_DOORS.join(', ')}, got ${JSON.stringify(frontDoor)}`,
+    );
+  }
   const ports = {
     api: port(values.port, '--port', 3000),
     ...(values['dynamodb-port'] ? { dynamodb: port(values['dynamodb-port'], '--dynamodb-port', 0) } : {}),
@@ -202,6 +213,7 @@ const main = async (): Promise<void> => {
       ...(ports.kinesis !== undefined ? { kinesisPort: ports.kinesis } : {}),
       ...(values['cors-origins'] ? { corsOrigins: parseCorsOrigins(values['cors-origins']) } : {}),
       logRequests: verbose,
+      frontDoor: frontDoor as FrontDoor,
       ...(process.env[LOG_LEVEL_VAR] ? {} : { env: { [LOG_LEVEL_VAR]: verbose ? 'INFO' : 'WARN' } }),
     });
   } catch (error) {

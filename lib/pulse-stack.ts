@@ -12,12 +12,14 @@ import { PulseApi } from './constructs/api';
 import { type MfaMode, PulseAuth } from './constructs/auth';
 import { DataBuckets } from './constructs/buckets';
 import { functionId, type GrantTargets, PulseFunction } from './constructs/functions';
+import { IngestAlb } from './constructs/ingest-alb';
 import { Observability } from './constructs/observability';
 import { SCHEDULE_SIZING, Schedules } from './constructs/schedules';
 import { PulseSecrets } from './constructs/secrets';
 import { EventStream, type ShardMode } from './constructs/stream';
 import { PulseTables, pascal } from './constructs/tables';
 import { functionEnvironment, type ResourceNames } from './environment';
+import { FRONT_DOORS, type FrontDoor } from './front-door';
 import { fallbackRoute, handlerModules } from './routes';
 import { schedules } from './schedules';
 import { eventStream, failureIndexer, streamConsumers } from './stream';
@@ -51,6 +53,10 @@ export interface PulseSettings {
   readonly mfa: MfaMode;
   readonly threatProtection: boolean;
   readonly alarmEmail: string | undefined;
+  /** `alb` adds an Application Load Balancer for the write-key routes (lib/front-door.ts). */
+  readonly frontDoor: FrontDoor;
+  /** ACM certificate of the ALB's HTTPS listener; required with frontDoor `alb`. */
+  readonly ingestCertificateArn: string | undefined;
 }
 
 export const SETTING_DEFAULTS: PulseSettings = {
@@ -74,6 +80,8 @@ export const SETTING_DEFAULTS: PulseSettings = {
   mfa: 'optional',
   threatProtection: true,
   alarmEmail: undefined,
+  frontDoor: 'httpApi',
+  ingestCertificateArn: undefined,
 };
 
 const RETENTION_DAYS = new Set<number>(
@@ -128,6 +136,13 @@ export const readSettings = (node: Node): PulseSettings => {
   if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(alarmEmail))) {
     fail('alarmEmail', 'an email address', alarmEmail);
   }
+  const certificateArn = raw('ingestCertificateArn');
+  if (
+    certificateArn !== undefined &&
+    (typeof certificateArn !== 'string' || !/^arn:aws[\w-]*:acm:/.test(certificateArn))
+  ) {
+    fail('ingestCertificateArn', 'an ACM certificate ARN', certificateArn);
+  }
   const settings: PulseSettings = {
     stage: stage as string,
     shardMode: oneOf('shardMode', ['on-demand', 'provisioned'], d.shardMode),
@@ -149,7 +164,12 @@ export const readSettings = (node: Node): PulseSettings => {
     mfa: oneOf('mfa', ['optional', 'required'], d.mfa),
     threatProtection: bool('threatProtection', d.threatProtection),
     alarmEmail: alarmEmail as string | undefined,
+    frontDoor: oneOf('frontDoor', FRONT_DOORS, d.frontDoor),
+    ingestCertificateArn: certificateArn as string | undefined,
   };
+  if (settings.frontDoor === 'alb' && !settings.ingestCertificateArn) {
+    fail('ingestCertificateArn', "an ACM certificate ARN when pulse:frontDoor is 'alb'", certificateArn);
+  }
   if (settings.deletionProtection && settings.removalPolicy === 'destroy') {
     fail('removalPolicy', "'retain' while pulse:deletionProtection is true", settings.removalPolicy);
   }
@@ -193,6 +213,8 @@ export class PulseStack extends Stack {
   /** Every bucket of lib/buckets.ts, by name (the failure bucket is the aggregation's). */
   readonly buckets: DataBuckets;
   readonly schedules: Schedules;
+  /** The ALB front door, with `pulse:frontDoor=alb`. */
+  readonly ingestAlb: IngestAlb | undefined;
   readonly secrets: PulseSecrets;
   readonly observability: Observability;
   readonly encryptionKey: kms.Key | undefined;
@@ -330,6 +352,17 @@ export class PulseStack extends Stack {
       accessLogGroup,
       corsOrigins: settings.corsOrigins,
     });
+    if (settings.frontDoor === 'alb') {
+      this.ingestAlb = new IngestAlb(this, 'IngestAlb', {
+        functionFor,
+        certificateArn: settings.ingestCertificateArn as string,
+      });
+      new CfnOutput(this, 'IngestUrl', {
+        value: this.ingestAlb.url,
+        description:
+          'Where SDKs send events (the ALB front door); point your DNS name for the certificate here',
+      });
+    }
     this.aggregation.connect({ stream, consumers: streamConsumers, functionFor });
     this.aggregation.indexFailures(functionFor(failureIndexer.handler));
     this.observability.watchFailureIndex(

@@ -73,6 +73,8 @@ export interface TrafficProfile {
 }
 
 export type FrontDoor = 'http-api' | 'function-url' | 'alb';
+/** The front doors the stack can deploy (pulse:frontDoor): the recommendation chooses among these. */
+export const BUILT_FRONT_DOORS: readonly FrontDoor[] = ['http-api', 'alb'];
 export type KinesisMode = 'on-demand' | 'provisioned';
 export type CapacityMode = 'on-demand' | 'provisioned';
 
@@ -418,7 +420,7 @@ export const recommend = (
   profile: TrafficProfile,
   inputs: CostInputs,
   prices: PricesFile,
-  frontDoors: readonly FrontDoor[] = ['http-api'],
+  frontDoors: readonly FrontDoor[] = BUILT_FRONT_DOORS,
 ): Estimate => {
   const candidates: Estimate[] = [];
   // Batch sizes within the measured range; the 1 s window stays (the freshness target, p99 <= 2 s).
@@ -445,11 +447,13 @@ export const recommend = (
 
 /** What a change the model cannot choose alone (it touches the stack or the product) would save on `base`. */
 export const whatIfs = (base: Estimate, inputs: CostInputs, prices: PricesFile) => {
-  const saving = (change: Partial<Deployment>) =>
-    base.totals.all - estimate(base.profile, inputs, prices, { ...base.deployment, ...change }).totals.all;
+  const total = (change: Partial<Deployment>) =>
+    estimate(base.profile, inputs, prices, { ...base.deployment, ...change }).totals.all;
+  const saving = (change: Partial<Deployment>) => base.totals.all - total(change);
   return {
-    'Lambda function URL instead of the HTTP API': saving({ frontDoor: 'function-url' }),
-    'ALB instead of the HTTP API': saving({ frontDoor: 'alb' }),
+    'ALB instead of the HTTP API (pulse:frontDoor=alb)':
+      total({ frontDoor: 'http-api' }) - total({ frontDoor: 'alb' }),
+    'a Lambda function URL (not built) instead of the chosen door': saving({ frontDoor: 'function-url' }),
     'no START/END/REPORT lines (JSON log format, system log level WARN)': saving({ platformLogs: false }),
   };
 };

@@ -8,11 +8,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { ENV } from '../../lib/config';
+import { parseCorsOrigins, responseCorsHeaders } from '../../lib/cors';
 import { fallbackRoute, type HandlerModule, handlerModules, routeForKey } from '../../lib/routes';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { type FieldError, Problem } from '../core/problem';
 import { parseBody, parseQuery } from '../core/query';
 import { parseWith } from '../core/zod';
+import { albToHttpApiEvent, httpApiResultToAlb, isAlbEvent } from './alb';
 import { type Authenticators, authenticate, requiredAuthenticator, segmentWriteKey } from './auth';
 import { type BodyOptions, decodeBody } from './body';
 import type { Contract, Handlers, OperationContract } from './operations';
@@ -62,6 +65,37 @@ export const problemErrors = (): MiddlewareObj<APIGatewayProxyEventV2, HttpResul
     request.response = problemResponse(new Problem(500, 'internal_error', 'An internal error occurred'));
   },
 });
+
+/**
+ * Lets the same function serve behind an Application Load Balancer (pulse:frontDoor=alb): its event
+ * is read as API Gateway's, and the answer — a problem+json one too — written back as ALB's.
+ */
+const albFrontDoor = (): MiddlewareObj<APIGatewayProxyEventV2, HttpResult> => {
+  const fromAlb = new WeakSet<object>();
+  const convert = (request: { response: unknown; context: object; event: APIGatewayProxyEventV2 }) => {
+    if (!fromAlb.has(request.context) || request.response === undefined) return;
+    const result = request.response as HttpResult;
+    // API Gateway adds CORS headers for the HTTP API; behind the ALB the function does.
+    const cors = responseCorsHeaders(
+      parseCorsOrigins(process.env[ENV.corsOrigins]),
+      request.event.headers ?? {},
+    );
+    request.response = httpApiResultToAlb({
+      ...result,
+      headers: { ...result.headers, ...cors },
+    }) as HttpResult;
+  };
+  return {
+    before: async (request) => {
+      const event: unknown = request.event;
+      if (!isAlbEvent(event)) return;
+      fromAlb.add(request.context);
+      request.event = albToHttpApiEvent(event);
+    },
+    after: async (request) => convert(request),
+    onError: async (request) => convert(request),
+  };
+};
 
 export interface HttpHandlerOptions<M extends HandlerModule, C extends Contract<M>> {
   /** This function's handler module (route-table `handler`). */
@@ -153,6 +187,7 @@ const wrap = (options: {
   };
 
   return middy<APIGatewayProxyEventV2, HttpResult>()
+    .use(albFrontDoor())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
     .use({

@@ -8,9 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { ALBEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DEFAULTS } from '../config';
 import { responseCorsHeaders } from '../cors';
+import { ALB_LAMBDA_BODY_LIMIT_BYTES, ALB_NOT_FOUND, albRoutes, type FrontDoor } from '../front-door';
 import { createRouteMatcher, fallbackRoute, type RouteDef, routeKey, routes as routeTable } from '../routes';
 import {
   createHandlerResolver,
@@ -57,6 +58,11 @@ export interface GatewayOptions {
   corsOrigins?: readonly string[];
   /** Given, one line per request (route, status, duration; no ids from the path): `npm start --verbose`. */
   requestLog?: (line: string) => void;
+  /**
+   * `alb`: behave as the ALB front door (lib/front-door.ts) instead: only the write-key routes, ALB's
+   * event and result shapes, its 1 MB body limit, and its fixed 404 for anything else.
+   */
+  frontDoor?: FrontDoor;
 }
 
 export interface Gateway {
@@ -158,6 +164,18 @@ const traceId = () =>
 const sourceIpOf = (req: IncomingMessage) =>
   (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
 
+/** The X-Forwarded-* and trace headers the front door adds on its way to the function; the client's address. */
+const addForwardingHeaders = (req: IncomingMessage, headers: Record<string, string>): string => {
+  const sourceIp = sourceIpOf(req);
+  headers['x-forwarded-for'] = headers['x-forwarded-for']
+    ? `${headers['x-forwarded-for']}, ${sourceIp}`
+    : sourceIp;
+  headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
+  headers['x-forwarded-proto'] = 'http';
+  headers['x-amzn-trace-id'] ??= traceId();
+  return sourceIp;
+};
+
 export interface EventInput {
   req: IncomingMessage;
   body: Buffer | undefined;
@@ -180,14 +198,8 @@ export const buildEvent = ({
   const rawPath = q === -1 ? url : url.slice(0, q);
   const rawQueryString = q === -1 ? '' : url.slice(q + 1);
   const { headers, cookies } = headersOf(req);
-  const sourceIp = sourceIpOf(req);
   // Headers API Gateway adds on its way to the integration.
-  headers['x-forwarded-for'] = headers['x-forwarded-for']
-    ? `${headers['x-forwarded-for']}, ${sourceIp}`
-    : sourceIp;
-  headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
-  headers['x-forwarded-proto'] = 'http';
-  headers['x-amzn-trace-id'] ??= traceId();
+  const sourceIp = addForwardingHeaders(req, headers);
   const domainName = headers.host ?? 'localhost';
   // A "text" body that is not valid UTF-8 goes base64 too, so no byte is lost on the way.
   const text =
@@ -221,6 +233,42 @@ export const buildEvent = ({
     },
     ...(match.pathParameters ? { pathParameters: match.pathParameters } : {}),
     ...(body !== undefined ? { body: text ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: body !== undefined && !text,
+  };
+};
+
+/** The event an ALB sends a Lambda target (single-value headers and query, query left URL-encoded). */
+export const buildAlbEvent = ({ req, body }: Pick<EventInput, 'req' | 'body'>): ALBEvent => {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const headers: Record<string, string> = {};
+  const raw = req.rawHeaders;
+  // Single-value mode: the last value of a repeated header wins.
+  for (let i = 0; i < raw.length; i += 2) headers[(raw[i] as string).toLowerCase()] = raw[i + 1] as string;
+  // ALB adds the same ones.
+  addForwardingHeaders(req, headers);
+  const queryStringParameters: Record<string, string> = {};
+  if (q !== -1) {
+    for (const pair of url.slice(q + 1).split('&')) {
+      if (!pair) continue;
+      const eq = pair.indexOf('=');
+      queryStringParameters[eq === -1 ? pair : pair.slice(0, eq)] = eq === -1 ? '' : pair.slice(eq + 1);
+    }
+  }
+  const text =
+    body !== undefined && isTextBody(headers['content-type'], headers['content-encoding']) && isUtf8(body);
+  return {
+    requestContext: {
+      elb: {
+        targetGroupArn: `arn:aws:elasticloadbalancing:local:${LOCAL_ACCOUNT_ID}:targetgroup/pulse/local`,
+      },
+    },
+    httpMethod: req.method ?? 'GET',
+    path,
+    queryStringParameters,
+    headers,
+    body: body === undefined ? '' : text ? body.toString('utf8') : body.toString('base64'),
     isBase64Encoded: body !== undefined && !text,
   };
 };
@@ -391,10 +439,14 @@ const refuseTooLarge = (req: IncomingMessage, res: ServerResponse, id: string) =
 export const startGateway = async (options: GatewayOptions = {}): Promise<Gateway> => {
   const logger = options.logger ?? console;
   const resolveHandler = options.resolveHandler ?? createHandlerResolver(options.functionsDir);
-  const router = createRouter(options.routes ?? routeTable, options.fallbackHandler ?? fallbackRoute.handler);
+  const alb = options.frontDoor === 'alb';
+  const router = createRouter(
+    options.routes ?? (alb ? albRoutes : routeTable),
+    options.fallbackHandler ?? fallbackRoute.handler,
+  );
   const region = options.region ?? process.env.AWS_REGION ?? DEFAULTS.region;
   const apiId = options.apiId ?? 'pulselocal';
-  const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const maxBody = options.maxBodyBytes ?? (alb ? ALB_LAMBDA_BODY_LIMIT_BYTES : MAX_BODY_BYTES);
   const timeoutMs = options.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
   const inFlight = new Set<Promise<void>>();
   const corsOrigins = options.corsOrigins ?? [];
@@ -420,7 +472,22 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
     const rawPath = (req.url ?? '/').split('?')[0] ?? '/';
     const match = router(req.method ?? 'GET', rawPath);
     const functionName = localFunctionName(match.handler);
-    const event = buildEvent({ req, body, match, requestId: id, apiId, now });
+    if (alb && match.routeKey === '$default' && req.method !== 'OPTIONS') {
+      // The listener's default action: no function is invoked (preflights go to `$default`'s function).
+      writeReply(
+        res,
+        {
+          statusCode: ALB_NOT_FOUND.statusCode,
+          headers: [['content-type', ALB_NOT_FOUND.contentType]],
+          body: Buffer.from(ALB_NOT_FOUND.body),
+        },
+        id,
+      );
+      return;
+    }
+    const event = alb
+      ? buildAlbEvent({ req, body })
+      : buildEvent({ req, body, match, requestId: id, apiId, now });
     if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_PAYLOAD_LIMIT_BYTES) {
       // Under API Gateway's 10 MB but over Lambda's 6 MB invocation payload: Lambda refuses it.
       logger.warn(`[local gateway] ${match.routeKey}: event over Lambda's 6 MB payload limit, not invoked`);
@@ -436,7 +503,8 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
         region,
         timeoutMs,
       });
-      reply = withCors(toHttpReply(result), responseCorsHeaders(corsOrigins, event.headers));
+      // Behind the ALB the functions add CORS headers themselves (functions/http/handler.ts).
+      reply = withCors(toHttpReply(result), alb ? {} : responseCorsHeaders(corsOrigins, event.headers ?? {}));
       if (reply.body.length > LAMBDA_PAYLOAD_LIMIT_BYTES) {
         throw new MalformedResponse("response over Lambda's 6 MB payload limit");
       }

@@ -15,6 +15,7 @@ import { type BucketName, bucketList } from '../buckets';
 import { DEFAULTS, ENV } from '../config';
 import { parseCorsOrigins } from '../cors';
 import { type FunctionSettings, type ResourceNames, sharedEnvironment } from '../environment';
+import type { FrontDoor } from '../front-door';
 import { type ScheduleDef, schedules as scheduleList } from '../schedules';
 import type { ConsumerSettings } from '../stream';
 import { failureIndexer } from '../stream';
@@ -46,6 +47,11 @@ export interface LocalStackOptions {
   /** Replaces functionsDir: how a handler module name becomes a handler. */
   resolveHandler?: HandlerResolver;
   /** On-failure destination folder; default `<dataDir>/failures`, else a fresh temp folder. */
+  /**
+   * `alb`: also serve the ALB front door (lib/front-door.ts) on its own port, as the deployed stack
+   * does on its own endpoint; `ingestUrl` is where SDKs send events either way.
+   */
+  frontDoor?: FrontDoor;
   failureDir?: string;
   /** Event source mappings to run; default streamConsumers. Empty: no pollers. */
   consumers?: readonly ConsumerSettings[];
@@ -80,6 +86,8 @@ export interface LocalStack {
   /** True when the service is one named by AWS_ENDPOINT_URL_*, not started here. */
   external: { dynamodb: boolean; kinesis: boolean };
   failureDir: string;
+  /** Where SDKs send events: the ALB door's URL with `frontDoor: 'alb'`, else `url`. */
+  ingestUrl: string;
   /** The folder standing in for each bucket of lib/buckets.ts. */
   bucketDirs: Readonly<Record<BucketName, string>>;
   /** The object server answering the folders' presigned URLs. */
@@ -272,6 +280,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     });
   };
   let gateway: Gateway | undefined;
+  let albDoor: Gateway | undefined;
   let esm: EventSourceMappingEmulator | undefined;
   let scheduler: Scheduler | undefined;
   let closing: Promise<void> | undefined;
@@ -285,6 +294,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     await scheduler?.stop().catch((e) => errors.push(e));
     await esm?.stop().catch((e) => errors.push(e));
     await gateway?.close().catch((e) => errors.push(e));
+    await albDoor?.close().catch((e) => errors.push(e));
     await objectServer.close().catch((e) => errors.push(e));
     await emulators.close().catch((e) => errors.push(e));
     stopAccessGuard();
@@ -316,6 +326,18 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       corsOrigins: settings.corsOrigins,
       ...(options.logRequests ? { requestLog: (line: string) => logger.info(line) } : {}),
     });
+    if (options.frontDoor === 'alb') {
+      albDoor = await startGateway({
+        resolveHandler,
+        region,
+        logger,
+        port: 0,
+        host: options.host ?? '127.0.0.1',
+        corsOrigins: settings.corsOrigins,
+        frontDoor: 'alb',
+        ...(options.logRequests ? { requestLog: (line: string) => logger.info(`[alb] ${line}`) } : {}),
+      });
+    }
     scheduler = startScheduler({
       schedules: options.schedules || scheduleList,
       timers: options.schedules !== false,
@@ -330,6 +352,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
 
   return {
     url: gateway.url,
+    ingestUrl: albDoor?.url ?? gateway.url,
     endpoints: emulators.endpoints,
     names: { ...emulators.names, streamArn: emulators.streamArn },
     external: emulators.external,
