@@ -304,7 +304,7 @@ sections.push({
   name: 'scale',
   key: 'scale',
   run: scale,
-  print: ({ rateLimits, backfill }: Scale) => {
+  print: ({ rateLimits, backfill, yearReport, segmentSize }: Scale) => {
     console.table(
       rateLimits.runs.map((r) => ({
         limiter: r.limiter,
@@ -333,6 +333,22 @@ sections.push({
         `persons/s one segment at a time (${backfill.speedupOverSerial}x; the old schedule allowed ` +
         `${backfill.serialBackfillScheduleBoundPersonsPerSecond}/s) and ${backfill.plainScanPersonsPerSecond} persons/s ` +
         `for a plain Scan of the keys (${backfill.ratioToPlainScan}x)`,
+    );
+    // Day rollups and segment size counters (bench/scale-reads.ts).
+    for (const y of yearReport.runs)
+      console.log(
+        `365-day report, ${y.shards} shards: rollups ${y.rollups.readUnits} RU / ${y.rollups.items} items / ` +
+          `${y.rollups.ms} ms vs raw rows ${y.raw.readUnits} RU / ${y.raw.items} items / ${y.raw.ms} ms ` +
+          `(${y.readUnitsRatio}x the units; counts equal ${y.countsEqual}; uniques ${y.uniqueUsers.raw} raw, ` +
+          `${y.uniqueUsers.rollups}${y.uniqueUsers.rollupsEstimated ? ' estimated' : ''} from rollups; ` +
+          `compaction of the year ${y.compactionSeconds} s)`,
+      );
+    console.log(
+      `segment size, ${segmentSize.members} members: counter ${segmentSize.counter.readUnits} RU ` +
+        `(${segmentSize.counter.ms} ms) vs counting ${segmentSize.counting.readUnits} RU ` +
+        `(${segmentSize.counting.ms} ms); at 1,000,000 (counting extrapolated) ` +
+        `${segmentSize.countingAt1M.readUnits} RU, ${segmentSize.countingAt1M.seconds} s ` +
+        `(counter/counting ${segmentSize.readUnitsRatioAt1M}x; exact ${segmentSize.equal})`,
     );
   },
 });

@@ -10,7 +10,9 @@
  *    request on one item per source and second), under the same load.
  *  - backfill: persons/s of a rule backfill over 100,000 people (16 parallel Scan segments)
  *    against a plain sequential Scan of the same table (reading the keys only) and against the
- *    backfill as it was (one segment, page after page), timed over a slice.
+ *    backfill as it was (one segment, page after page), timed over a slice. Each member it adds
+ *    goes through SegmentSizes.membershipChanged (the exact size counter).
+ *  - yearReport, segmentSize: bench/scale-reads.ts.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import pLimit from 'p-limit';
@@ -30,6 +32,7 @@ import { dynamoItemSize } from '../test/support/item-size';
 import { countingClient, type Limiter, runLoad } from '../test/support/rate-load';
 import { canonicalEvent, toRecord } from '../test/support/stream-records';
 import { documentClientOf, withEmulators } from './aggregate';
+import { segmentSize, yearReport } from './scale-reads';
 import { prng } from './workload';
 
 const round = (n: number, digits = 2) => +n.toFixed(digits);
@@ -328,5 +331,8 @@ export const scale = async () => ({
   rateLimits: await rateLimits(),
   backfill: await backfill(),
   hotId: await hotId(),
+  // Reads that grow with history or audience: a year of metrics, a large segment's size.
+  yearReport: await yearReport(),
+  segmentSize: await segmentSize(),
 });
 export type Scale = Awaited<ReturnType<typeof scale>>;

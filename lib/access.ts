@@ -247,6 +247,8 @@ export const access = {
   // outcomes go back to tags; persons' stats are read by key, aliases resolved, and backfills
   // Scan the users table page by page.
   'segments/sweep': { tables: { tags: 'readWrite', users: 'read' } },
+  // Metrics day rollups (scheduled): reads each closed day's quarter rows, writes its rollup.
+  'metrics/compact': { tables: { metrics: 'readWrite' } },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

@@ -22,6 +22,13 @@ export const schedules = [
     everyMinutes: 1,
     summary: 'Re-evaluate segment rules whose outcome changed with time; advance rule backfills',
   },
+  // Metrics day rollups: bounded reads for long day-granularity reports.
+  {
+    name: 'metrics-compact',
+    handler: 'metrics/compact',
+    everyMinutes: 30,
+    summary: 'Roll closed days of campaign counters up into one item per day (and late writes again)',
+  },
 ] as const satisfies readonly ScheduleDef[];
 
 export type ScheduleName = (typeof schedules)[number]['name'];

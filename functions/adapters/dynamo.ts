@@ -9,6 +9,8 @@ import {
   type BatchGetCommandOutput,
   BatchWriteCommand,
   type BatchWriteCommandOutput,
+  DeleteCommand,
+  type DeleteCommandInput,
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandOutput,
@@ -59,6 +61,17 @@ export const updateIf = async (
     return (await db.send(new UpdateCommand(input))).Attributes ?? {};
   } catch (error) {
     if (isConditionFailed(error)) return undefined;
+    throw error;
+  }
+};
+
+/** A DeleteItem whose condition may not hold: whether it deleted. */
+export const deleteIf = async (db: DynamoDBDocumentClient, input: DeleteCommandInput): Promise<boolean> => {
+  try {
+    await db.send(new DeleteCommand(input));
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
     throw error;
   }
 };

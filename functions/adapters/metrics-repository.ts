@@ -10,6 +10,11 @@
  * recomputed from the records newer than the checkpoint. `campaigns` / `<campaignId>` lists
  * the shards that hold a campaign's counters.
  *
+ * Day rollups (functions/core/day-rollups.ts, written by metric-rollups.ts): `r#<campaignId>` /
+ * `d#<day>` holds one closed UTC day summed over every shard; the registry item also carries
+ * `compactedThrough` (the last day compaction passed) and `lateDays` (days written after they
+ * closed, for compaction to fold again). The consumer marks such a late write here (`markLate`).
+ *
  * Experiment results the same way: `x#<experimentId>#<shardId>` / `v#<variant>` (exposures,
  * conversions), and `experiments` / `<experimentId>` lists their shards. What each counter
  * attribute means is declared in functions/core/aggregates.ts.
@@ -30,6 +35,7 @@ import {
   sumAfter,
   TOTAL_BUCKET,
 } from '../core/campaign-counters';
+import { dayOfQuarter, isLateForRollup } from '../core/day-rollups';
 import { addToSketch, type BucketUniques, EXACT_CAP, emptySketch } from '../core/uniques';
 import { isConditionFailed, queryPage, queryPartition } from './dynamo';
 import type { Page } from './pagination';
@@ -46,6 +52,10 @@ export const experimentCounterKey = (experimentId: string, variant: string, shar
 });
 const bucketSk = (bucket: string) => (bucket === TOTAL_BUCKET ? TOTAL_BUCKET : `q#${bucket}`);
 const REGISTRY_PK = 'campaigns';
+/** The campaign's registry item: its shards, and what day compaction has reached. */
+export const campaignRegistryKey = (campaignId: string) => ({ pk: REGISTRY_PK, sk: campaignId });
+/** A day rollup (summed over shards): `r#<campaignId>` / `d#<day>`. */
+export const rollupKey = (campaignId: string, day: string) => ({ pk: `r#${campaignId}`, sk: `d#${day}` });
 /** Which shards hold counters of what: `campaigns` / `<campaignId>`, `experiments` / `<experimentId>`. */
 const registryPk = (kind: 'campaign' | 'experiment') =>
   kind === 'campaign' ? REGISTRY_PK : EXPERIMENT_REGISTRY_PK;
@@ -54,6 +64,18 @@ const counterKey = (target: CounterTarget, shardId: string) =>
   target.kind === 'campaign'
     ? { pk: counterPk(target.campaignId, shardId), sk: bucketSk(target.bucket) }
     : experimentCounterKey(target.experimentId, target.variant, shardId);
+
+/** Distinct persons as an item stores them: `uu` (exact hashes) or `hll` (a sketch). */
+export const storedUniques = (item: Record<string, unknown>): BucketUniques =>
+  item.hll
+    ? { sketch: item.hll as Uint8Array }
+    : { exact: [...((item.uu as Set<Uint8Array> | undefined) ?? [])] };
+
+export interface CampaignRegistry {
+  shards: string[];
+  compactedThrough?: string;
+  lateDays: string[];
+}
 
 export interface QuarterRow {
   quarter: string;
@@ -70,7 +92,43 @@ export class MetricsRepository {
   ) {}
 
   /** Apply one delta exactly once; returns write units consumed. */
-  async apply(shardId: string, delta: CounterDelta): Promise<number> {
+  async apply(shardId: string, delta: CounterDelta, now = Date.now()): Promise<number> {
+    const consumed = await this.applyOnce(shardId, delta);
+    const t = delta.target;
+    // After the write, and on every redelivery too: a crash between the two is redelivered.
+    if (t.kind === 'campaign' && t.bucket !== TOTAL_BUCKET && isLateForRollup(t.bucket, now))
+      return consumed + (await this.markLate(t.campaignId, dayOfQuarter(t.bucket)));
+    return consumed;
+  }
+
+  /** A write reached a day that may be rolled up already: its rollup is stale until folded again. */
+  /**
+   * A write reached a day that may be rolled up already: its rollup is stale until folded again.
+   * `late` first, then the work list: compaction takes a day off the list before reading `late`.
+   */
+  private async markLate(campaignId: string, day: string): Promise<number> {
+    const marked = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: rollupKey(campaignId, day),
+        UpdateExpression: 'ADD late :one',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    const listed = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: campaignRegistryKey(campaignId),
+        UpdateExpression: 'ADD lateDays :d',
+        ExpressionAttributeValues: { ':d': new Set([day]) },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return (marked.ConsumedCapacity?.CapacityUnits ?? 0) + (listed.ConsumedCapacity?.CapacityUnits ?? 0);
+  }
+
+  private async applyOnce(shardId: string, delta: CounterDelta): Promise<number> {
     const key = counterKey(delta.target, shardId);
     const tracksUniques = delta.target.kind === 'campaign' && delta.target.bucket !== TOTAL_BUCKET;
     let consumed = 0;
@@ -208,10 +266,24 @@ export class MetricsRepository {
   }
 
   async campaignShards(campaignId: string): Promise<string[] | undefined> {
+    return (await this.campaign(campaignId))?.shards;
+  }
+
+  /** The campaign's registry item: its shards, how far compaction got, the days written late. */
+  async campaign(campaignId: string): Promise<CampaignRegistry | undefined> {
     const { Item } = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: REGISTRY_PK, sk: campaignId } }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: campaignRegistryKey(campaignId),
+        ConsistentRead: true,
+      }),
     );
-    return Item ? [...((Item.shards as Set<string>) ?? [])].sort() : undefined;
+    if (!Item) return undefined;
+    return {
+      shards: [...((Item.shards as Set<string>) ?? [])].sort(),
+      compactedThrough: Item.compactedThrough as string | undefined,
+      lateDays: [...((Item.lateDays as Set<string> | undefined) ?? [])].sort(),
+    };
   }
 
   /** Totals of a campaign, summed over its shards. */
@@ -253,15 +325,12 @@ export class MetricsRepository {
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of out.Items ?? []) {
+      for (const item of out.Items ?? [])
         rows.push({
           quarter: (item.sk as string).slice(2),
           counts: counterAttributes(item),
-          uniques: item.hll
-            ? { sketch: item.hll as Uint8Array }
-            : { exact: [...((item.uu as Set<Uint8Array> | undefined) ?? [])] },
+          uniques: storedUniques(item),
         });
-      }
       start = out.LastEvaluatedKey;
     } while (start);
     return rows;

@@ -3,9 +3,9 @@
  * admins set, and everything held about the person there, for export and erasure. Tags from
  * rules are written by rule-outcomes-repository.ts; both go through tag-memberships.ts.
  */
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { MAX_MANUAL_TAGS, type PersonTag, sortTags, type TagSource, tooManyTags } from '../core/tags';
-import { batchGetAll, deletePartition, type Item, queryPartition } from './dynamo';
+import { batchGetAll, deletePartition, type Item, queryPartition, updateIf } from './dynamo';
 import { eraseEach, exportEach, type PersonalDataStore } from './personal-data';
 import type { TagMemberships } from './tag-memberships';
 import { inBatches, personPk, segmentPk, tagSk } from './tags-table';
@@ -122,14 +122,15 @@ export class PersonTagsRepository {
     const tags = [...new Set(items.map((i) => i.tag as string))];
     let memberships = 0;
     await inBatches(tags, async (tag) => {
-      const out = await this.db.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { pk: segmentPk(tag), sk: personKey },
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      if (out.Attributes) memberships++;
+      // Every source out, then the size drops and the membership goes (segment-sizes.ts).
+      const held = await updateIf(this.db, {
+        TableName: this.tableName,
+        Key: { pk: segmentPk(tag), sk: personKey },
+        UpdateExpression: 'REMOVE sources',
+        ConditionExpression: 'attribute_exists(pk)',
+      });
+      if (held) memberships++;
+      await this.memberships.membershipChanged(tag, personKey);
     });
     return memberships + (await deletePartition(this.db, this.tableName, personPk(personKey)));
   }

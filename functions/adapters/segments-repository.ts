@@ -1,7 +1,8 @@
 /**
  * Segments as analysts list them, in the tags table (key design: tags-table.ts): the registry
  * of tags in use (`segments / <tag>`) and the members of each tag's segment (`segment#<tag>`).
- * Sizes are counted on read over the membership partition: exact, whatever order writes land in.
+ * Sizes are read from the counters segment-sizes.ts keeps where memberships change (a few small
+ * items per tag, whatever its size); `countMembers` counts the membership partition instead.
  */
 import {
   type DynamoDBDocumentClient,
@@ -13,6 +14,7 @@ import {
 import type { TagSource } from '../core/tags';
 import { type Item, isConditionFailed, queryPage } from './dynamo';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
+import type { SegmentSizes } from './segment-sizes';
 import { REGISTRY_PK, segmentPk } from './tags-table';
 
 export interface SegmentMember {
@@ -27,6 +29,7 @@ export class SegmentsRepository {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly sizes: SegmentSizes,
   ) {}
 
   /** Record that a tag is in use (segment listings walk this registry). */
@@ -46,8 +49,13 @@ export class SegmentsRepository {
     this.registered.add(tag);
   }
 
-  /** Members of a tag's segment, exactly: memberships are counted, not kept as a counter. */
+  /** Members of a tag's segment, from its size counter. */
   async segmentSize(tag: string): Promise<number> {
+    return (await this.sizes.sizes([tag])).get(tag) ?? 0;
+  }
+
+  /** Members of a tag's segment, counted over its membership partition (a read per member). */
+  async countMembers(tag: string): Promise<number> {
     let size = 0;
     let start: Item | undefined;
     do {
@@ -73,8 +81,8 @@ export class SegmentsRepository {
   async segmentsPage(limit: number, cursor?: string): Promise<Page<{ tag: string; size: number }>> {
     const page = await queryPage(this.db, this.tableName, REGISTRY_PK, limit, cursor);
     const tags = page.items.map((i) => i.tag as string);
-    const sizes = await Promise.all(tags.map((t) => this.segmentSize(t)));
-    return { ...page, items: tags.map((tag, i) => ({ tag, size: sizes[i] as number })) };
+    const sizes = await this.sizes.sizes(tags);
+    return { ...page, items: tags.map((tag) => ({ tag, size: sizes.get(tag) ?? 0 })) };
   }
 
   async segmentExists(tag: string): Promise<boolean> {

@@ -3,11 +3,13 @@
  * transactions (dynalite has none): a tag item is written first and confirmed (`m`) only once its
  * membership source is in place; it is unconfirmed before its source leaves the membership and
  * deleted after. So a confirmed tag item means the membership holds its source, and no tag item
- * means it does not: the next apply repairs whatever a crash left between the two writes.
- * Key design: tags-table.ts.
+ * means it does not: the next apply repairs whatever a crash left between the two writes. Every
+ * change of a membership's sources ends in SegmentSizes.membershipChanged (exact sizes; the place
+ * for segment enter/leave triggers). Key design: tags-table.ts.
  */
 import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Item, isConditionFailed } from './dynamo';
+import type { SegmentSizes } from './segment-sizes';
 import type { SegmentsRepository } from './segments-repository';
 import { personPk, segmentPk, tagSk } from './tags-table';
 
@@ -16,6 +18,7 @@ export class TagMemberships {
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly segments: SegmentsRepository,
+    private readonly sizes: SegmentSizes,
   ) {}
 
   /** Tag item, then membership source, then confirmation. */
@@ -32,14 +35,18 @@ export class TagMemberships {
         }),
       );
     await this.segments.register(tag, at);
-    await this.db.send(
+    const { Attributes: membership } = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: segmentPk(tag), sk: personKey },
         UpdateExpression: 'ADD sources :s',
         ExpressionAttributeValues: { ':s': new Set([source]) },
+        ReturnValues: 'ALL_NEW',
       }),
     );
+    // Counted and nothing pending: the size already holds this member.
+    if (membership?.counted !== true || membership.op !== undefined)
+      await this.sizes.membershipChanged(tag, personKey);
     try {
       await this.db.send(
         new UpdateCommand({
@@ -83,6 +90,11 @@ export class TagMemberships {
     }
   }
 
+  /** The one point where a membership's change is committed (sizes, enter/leave). */
+  membershipChanged(tag: string, personKey: string) {
+    return this.sizes.membershipChanged(tag, personKey);
+  }
+
   /** Take one source out of a membership; the membership goes with its last source. */
   private async removeSource(tag: string, personKey: string, source: string) {
     const Key = { pk: segmentPk(tag), sk: personKey };
@@ -104,17 +116,7 @@ export class TagMemberships {
       return;
     }
     if (left?.sources !== undefined) return;
-    try {
-      await this.db.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key,
-          ConditionExpression: 'attribute_not_exists(sources)',
-        }),
-      );
-    } catch (error) {
-      // A source arrived meanwhile: the membership stays.
-      if (!isConditionFailed(error)) throw error;
-    }
+    // The last source left: the size drops, and the membership goes.
+    await this.sizes.membershipChanged(tag, personKey);
   }
 }

@@ -12,6 +12,7 @@ import type { Page } from './pagination';
 import { PersonTagsRepository } from './person-tags-repository';
 import { type ApplyResult, type DueCheck, RuleOutcomesRepository } from './rule-outcomes-repository';
 import { RulesRepository, type StoredRule } from './rules-repository';
+import { SegmentSizes } from './segment-sizes';
 import { type SegmentMember, SegmentsRepository } from './segments-repository';
 import { TagMemberships } from './tag-memberships';
 
@@ -23,8 +24,9 @@ export class TagsRepository {
   readonly backfillJobs: BackfillJobsRepository;
 
   constructor(db: DynamoDBDocumentClient, tableName: string) {
-    this.segments = new SegmentsRepository(db, tableName);
-    const memberships = new TagMemberships(db, tableName, this.segments);
+    const sizes = new SegmentSizes(db, tableName);
+    this.segments = new SegmentsRepository(db, tableName, sizes);
+    const memberships = new TagMemberships(db, tableName, this.segments, sizes);
     this.personTagsStore = new PersonTagsRepository(db, tableName, memberships);
     this.ruleOutcomes = new RuleOutcomesRepository(db, tableName, this.personTagsStore, memberships);
     this.rules = new RulesRepository(db, tableName, this.segments);
@@ -67,6 +69,9 @@ export class TagsRepository {
   // Segment listings
   segmentSize(tag: string): Promise<number> {
     return this.segments.segmentSize(tag);
+  }
+  countMembers(tag: string): Promise<number> {
+    return this.segments.countMembers(tag);
   }
   segmentsPage(limit: number, cursor?: string): Promise<Page<{ tag: string; size: number }>> {
     return this.segments.segmentsPage(limit, cursor);

@@ -3,14 +3,17 @@
  *
  *   person#<personKey> / tag#<tag>#<source>   { tag, source, setAt, personKey, m? }   a person's tag
  *   person#<personKey> / check#<ruleId>       { ruleId, personKey, checkShard, nextCheck }
- *   segment#<tag> / <personKey>               { sources: String Set }                  membership
+ *   segment#<tag> / <personKey>               { sources: String Set, counted?,         membership
+ *                                               op?, opDelta?, opUntil? }                (pending size change)
+ *   size#<tag> / s<0..7>                      { tag, n, ops: String Set }               size counter shard
  *   segments / <tag>                          { tag, createdAt }                       tags ever used
  *   rules / <ruleId>                          { ruleId, tag, when, hash, ... }
  *   backfill / <ruleId>                       { ruleId, jobId, cursor?, status, ... }
  *
  * Who writes what: person-tags-repository.ts (a person's tags; their erasure and export),
  * tag-memberships.ts (tag items and memberships kept consistent), rule-outcomes-repository.ts
- * (rule tags and time checks), segments-repository.ts (the tags in use, segment listings),
+ * (rule tags and time checks), segment-sizes.ts (segment sizes, where memberships change),
+ * segments-repository.ts (the tags in use, segment listings),
  * rules-repository.ts and backfill-jobs-repository.ts.
  */
 import { createHash } from 'node:crypto';
@@ -27,6 +30,8 @@ export const personPk = (personKey: string) => `person#${personKey}`;
 export const tagSk = (tag: string, source: string) => `tag#${tag}#${source}`;
 export const checkSk = (ruleId: string) => `check#${ruleId}`;
 export const segmentPk = (tag: string) => `segment#${tag}`;
+/** A shard of a segment's size counter (segment-sizes.ts). */
+export const sizeKey = (tag: string, shard: number) => ({ pk: `size#${tag}`, sk: `s${shard}` });
 export const REGISTRY_PK = 'segments';
 export const RULES_PK = 'rules';
 export const BACKFILL_PK = 'backfill';

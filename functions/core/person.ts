@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CanonicalEvent } from './events';
+import { boundExperiments, isSettled, mergeSettled } from './experiment-states';
 import { meetsGoal } from './experiments';
 
 /** Client retries are recognised for this long after the first copy was received (Amplitude's 7 days). */
@@ -46,6 +47,8 @@ export interface PersonStats {
   checkpoints: Record<string, string>;
   /** Experiment id → the first exposure (variant, time, record tag) and the converting record. */
   experiments: Record<string, ExperimentState>;
+  /** Experiments whose state settled: 8-byte id hashes (experiment-states.ts bounds both). */
+  settledExperiments: Uint8Array;
   /**
    * Anonymous ids whose profiles were folded into this one and not yet marked `folded` on their
    * own item (a merge is applied once): an id leaves the list once its item says so, so the list
@@ -80,6 +83,8 @@ export interface ExperimentState {
   /** Tag of the record that exposed: a redelivery of it re-derives the exposure effect. */
   exposedBy: string;
   convertedBy?: string;
+  /** When the conversion was applied (received): the state settles a dedup window later. */
+  convertedAt?: string;
 }
 
 /** What an experiment counts as its goal. */
@@ -138,6 +143,7 @@ export const emptyPerson = (personKey: string): PersonStats => ({
   dedupPages: [],
   checkpoints: dict(),
   experiments: dict(),
+  settledExperiments: new Uint8Array(),
   merged: [],
 });
 
@@ -224,7 +230,7 @@ export const judgeAndApply = (
     known.set(id, tag);
     fresh.push(Buffer.concat([Buffer.from(id, 'hex'), Buffer.from(tag, 'hex')]));
     applyEvent(next, r.event);
-    effects.push(applyExperiments(next, r.event, tag, options.goals));
+    effects.push(applyExperiments(next, r.event, tag, now.toISOString(), options.goals));
     return 'new';
   });
   if (!changed) return { verdicts, effects, next: undefined };
@@ -237,6 +243,12 @@ export const judgeAndApply = (
 };
 
 const pruneWindows = (stats: PersonStats, now: Date) => {
+  stats.settledExperiments = boundExperiments(
+    stats.experiments,
+    stats.settledExperiments,
+    now.getTime(),
+    DEDUP_WINDOW_DAYS,
+  );
   const oldestDedup = dayOf(now.getTime() - DEDUP_WINDOW_DAYS * dayMs);
   for (const day of Object.keys(stats.dedup)) if (day < oldestDedup) delete stats.dedup[day];
   stats.dedupPages = stats.dedupPages.filter((p) => p.lastDay >= oldestDedup);
@@ -259,12 +271,19 @@ const applyExperiments = (
   stats: PersonStats,
   event: CanonicalEvent,
   tag: string,
+  receivedAt: string,
   goals?: ReadonlyMap<string, Goal>,
 ): Effect[] => {
   const out: Effect[] = [];
   if (event.type === 'exposure') {
     const { experimentId, variant } = event;
-    if (experimentId && variant && event.data.forced !== true && !stats.experiments[experimentId]) {
+    if (
+      experimentId &&
+      variant &&
+      event.data.forced !== true &&
+      !stats.experiments[experimentId] &&
+      !isSettled(stats.settledExperiments, experimentId)
+    ) {
       const goal = asGoal(event.data.goal);
       stats.experiments[experimentId] = {
         variant,
@@ -282,6 +301,7 @@ const applyExperiments = (
     if (!goal || x.convertedBy || Date.parse(event.eventTime) + 1000 <= Date.parse(x.exposedAt)) continue;
     if (!meetsGoal(goal, event)) continue;
     x.convertedBy = tag;
+    x.convertedAt = receivedAt;
     out.push({ kind: 'conversion', experimentId, variant: x.variant });
   }
   return out;
@@ -324,7 +344,9 @@ export const mergeProfiles = (user: PersonStats, anonymous: PersonStats, now: Da
     next.dedup[day] = Buffer.concat([next.dedup[day] ?? new Uint8Array(), bytes]);
   for (const ref of anonymous.dedupPages)
     if (!next.dedupPages.some((p) => p.owner === ref.owner && p.page === ref.page)) next.dedupPages.push(ref);
-  for (const [x, state] of Object.entries(anonymous.experiments)) next.experiments[x] ??= state;
+  next.settledExperiments = mergeSettled(next.settledExperiments, anonymous.settledExperiments);
+  for (const [x, state] of Object.entries(anonymous.experiments))
+    if (!isSettled(next.settledExperiments, x)) next.experiments[x] ??= state;
   pruneWindows(next, now);
   return next;
 };

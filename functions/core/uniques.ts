@@ -58,18 +58,34 @@ export const estimateSketch = (registers: Uint8Array): number => {
 /** What a bucket holds: exact hashes, or a sketch. */
 export type BucketUniques = { exact: Uint8Array[] } | { sketch: Uint8Array };
 
-/** Distinct persons over buckets: exact when every bucket is exact. */
-export const countUniques = (buckets: readonly BucketUniques[]): { count: number; estimated: boolean } => {
-  if (buckets.every((b) => 'exact' in b)) {
-    const seen = new Set<string>();
-    for (const b of buckets as { exact: Uint8Array[] }[])
-      for (const h of b.exact) seen.add(Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex'));
-    return { count: seen.size, estimated: false };
-  }
+const hex = (h: Uint8Array) => Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex');
+
+/** The sketch of buckets' union (a sketch holds every register of the persons it saw). */
+const sketchOf = (buckets: readonly BucketUniques[]): Uint8Array => {
   const registers = emptySketch();
   for (const b of buckets) {
     if ('sketch' in b) mergeSketches(registers, b.sketch);
     else for (const h of b.exact) addToSketch(registers, h);
   }
-  return { count: estimateSketch(registers), estimated: true };
+  return registers;
+};
+
+/** Buckets merged into one, as a bucket is kept: exact up to `cap` members, else a sketch. */
+export const unionUniques = (buckets: readonly BucketUniques[], cap = EXACT_CAP): BucketUniques => {
+  if (buckets.every((b) => 'exact' in b)) {
+    const seen = new Map<string, Uint8Array>();
+    for (const b of buckets as { exact: Uint8Array[] }[]) for (const h of b.exact) seen.set(hex(h), h);
+    if (seen.size <= cap) return { exact: [...seen.values()] };
+  }
+  return { sketch: sketchOf(buckets) };
+};
+
+/** Distinct persons over buckets: exact when every bucket is exact. */
+export const countUniques = (buckets: readonly BucketUniques[]): { count: number; estimated: boolean } => {
+  if (buckets.every((b) => 'exact' in b)) {
+    const seen = new Set<string>();
+    for (const b of buckets as { exact: Uint8Array[] }[]) for (const h of b.exact) seen.add(hex(h));
+    return { count: seen.size, estimated: false };
+  }
+  return { count: estimateSketch(sketchOf(buckets)), estimated: true };
 };

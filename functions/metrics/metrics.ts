@@ -1,6 +1,7 @@
 /** Analysts' campaign metrics, read from the counters the aggregate function keeps. */
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
+import { MetricRollups } from '../adapters/metric-rollups';
 import { MetricsRepository } from '../adapters/metrics-repository';
 import { campaignBreakdowns } from '../core/aggregates';
 import { campaignReport, resolveRange } from '../core/metrics-report';
@@ -9,7 +10,10 @@ import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
 import { contract } from './metrics.contract';
 
-const repository = new MetricsRepository(documentClient(), requireEnv(tables.metrics.envVar));
+const db = documentClient();
+const table = requireEnv(tables.metrics.envVar);
+const repository = new MetricsRepository(db, table);
+const rollups = new MetricRollups(db, table, repository);
 
 export const handler = httpHandler({
   module: 'metrics/metrics',
@@ -27,12 +31,18 @@ export const handler = httpHandler({
       return { status: 200, body: { items, ...(page.nextCursor && { nextCursor: page.nextCursor }) } };
     },
     campaignMetrics: async (_request, { params: { campaignId }, query }) => {
-      const shards = await repository.campaignShards(campaignId);
-      if (!shards) throw new Problem(404, 'not_found', `No events for campaign ${campaignId}`);
+      const registry = await repository.campaign(campaignId);
+      if (!registry) throw new Problem(404, 'not_found', `No events for campaign ${campaignId}`);
       const { fromQuarter, toQuarter } = resolveRange(query);
-      const rows = (
-        await Promise.all(shards.map((s) => repository.quarters(campaignId, s, fromQuarter, toQuarter)))
-      ).flat();
+      // Day series read the day rollups where they cover whole days; hour series read raw rows.
+      const rows =
+        query.granularity === 'day'
+          ? await rollups.dayReportRows(campaignId, registry, fromQuarter, toQuarter)
+          : (
+              await Promise.all(
+                registry.shards.map((s) => repository.quarters(campaignId, s, fromQuarter, toQuarter)),
+              )
+            ).flat();
       return { status: 200, body: campaignReport(campaignId, query, rows) };
     },
   },

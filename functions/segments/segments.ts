@@ -19,7 +19,7 @@ import { contract } from './segments.contract';
 
 const tags = new TagsRepository(documentClient(), requireEnv(tables.tags.envVar));
 
-/** Each listed segment's size is a count of its members: keep pages of segments small. */
+/** Each listed segment's size is read from its counter shards (one batch read per page). */
 const MAX_SEGMENTS_PAGE = 100;
 
 const backfillView = (job: BackfillJob | undefined) =>

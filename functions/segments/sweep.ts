@@ -16,6 +16,7 @@ import { IdentityReader } from '../adapters/identity-reader';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { PeopleRepository } from '../adapters/people-repository';
 import { TagsRepository } from '../adapters/tags-repository';
+import { scheduledTime } from '../core/scheduled-event';
 import { runSweep, type SweepResult } from './sweeper';
 
 const db = documentClient();
@@ -28,13 +29,6 @@ const deps = {
 
 /** Time left for backfill pages once the due checks are done; the rest waits for the next run. */
 const SAFETY_MS = 10_000;
-
-const scheduledTime = (event: unknown): Date | undefined => {
-  const time = (event as { time?: unknown } | undefined)?.time;
-  if (typeof time !== 'string') return undefined;
-  const ms = Date.parse(time);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
-};
 
 const sweep = async (event: unknown, context: Context): Promise<SweepResult> => {
   const now = scheduledTime(event) ?? new Date();

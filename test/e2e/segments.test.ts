@@ -4,9 +4,12 @@
  * window passes (the stack's schedules driven by hand), segment listings with exact sizes, and
  * e-mail links that redirect only when signed and count a click only with stored consent.
  */
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sizeKeyOf } from '../../functions/adapters/segment-sizes';
 import { signToken } from '../../functions/core/signing';
 import { ENV } from '../../lib/config';
+import { dynamoClient } from '../../lib/local/emulators';
 import { type E2E, eventually, json, startE2E } from '../support/e2e';
 import { validEvent } from '../support/events';
 
@@ -206,6 +209,27 @@ describe('rules and segments', () => {
     );
     expect(await sizes()).toMatchObject({ frequent_viewer: 1 });
     expect(await segment('frequent_viewer')).toEqual([{ userId: 'walt', sources: ['manual'] }]);
+
+    // The sizes are the counters kept where memberships change, not a count of the members.
+    const db = DynamoDBDocumentClient.from(dynamoClient(e2e.stack.endpoints.dynamodb, 'us-east-1'));
+    const counter = sizeKeyOf('frequent_viewer', 'walt');
+    await db.send(
+      new UpdateCommand({
+        TableName: e2e.stack.names.tables.tags,
+        Key: counter,
+        UpdateExpression: 'ADD n :k',
+        ExpressionAttributeValues: { ':k': 1000 },
+      }),
+    );
+    expect(await sizes()).toMatchObject({ frequent_viewer: 1001 });
+    await db.send(
+      new UpdateCommand({
+        TableName: e2e.stack.names.tables.tags,
+        Key: counter,
+        UpdateExpression: 'ADD n :k',
+        ExpressionAttributeValues: { ':k': -1000 },
+      }),
+    );
   });
 
   it('answers 404 for an unknown segment and 400 for a bad tag or cursor', async () => {

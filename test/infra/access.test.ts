@@ -156,6 +156,8 @@ describe('least privilege', () => {
     ['service/openapi', LOGS],
     // Scheduled: due checks by index, outcomes to tags; stats, aliases and backfill Scans on users.
     ['segments/sweep', [...TAGS_RW, ...on(READ, 'table:users'), ...LOGS]],
+    // Scheduled: quarter rows read, day rollups and the registry's compaction state written.
+    ['metrics/compact', [...on(READ_WRITE, 'table:metrics'), ...LOGS]],
   ];
 
   it.each(spelledOut)('%s: exactly these pairs', (handlerModule, pairs) => {

@@ -190,11 +190,18 @@ describe('memberships and sizes', () => {
     await expect(repo.segmentMembers(tag, 2, 'not-a-cursor')).rejects.toMatchObject({ status: 400 });
   });
 
-  it('does not count a membership a crash left without sources, and the next apply repairs a half-written tag', async () => {
+  it('lists no membership a crash left without sources, the next apply settles its size, and repairs a half-written tag', async () => {
     const tag = uid('crash');
     const u = uid('cy');
     await repo.applyRuleOutcomes(u, [outcome('r1', tag, true)], now);
-    // A crash after the source left the membership but before the membership item was deleted.
+    // A crash in a removal: tag item unconfirmed, source out, size not settled yet.
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { pk: `person#${u}`, sk: `tag#${tag}#rule:r1` },
+        UpdateExpression: 'REMOVE m',
+      }),
+    );
     await db.send(
       new UpdateCommand({
         TableName: table,
@@ -203,8 +210,13 @@ describe('memberships and sizes', () => {
         ExpressionAttributeValues: { ':s': new Set(['rule:r1']) },
       }),
     );
-    expect(await repo.segmentSize(tag)).toBe(0);
     expect((await repo.segmentMembers(tag, 10)).items).toEqual([]);
+    // The counter follows at the retry of the removal.
+    expect(await repo.segmentSize(tag)).toBe(1);
+    expect((await repo.applyRuleOutcomes(u, [outcome('r1', tag, false)], now)).removed).toBe(1);
+    expect(await repo.segmentSize(tag)).toBe(0);
+    expect(await itemsOf(`segment#${tag}`)).toEqual([]);
+    await repo.applyRuleOutcomes(u, [outcome('r1', tag, true)], now);
 
     // A crash between the tag item and its confirmation: the next apply completes it.
     await db.send(
