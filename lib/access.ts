@@ -239,6 +239,12 @@ export const access = {
   // outcomes go back to tags; persons' stats are read by key, aliases resolved, and backfills
   // Scan the users table page by page.
   'segments/sweep': { tables: { tags: 'readWrite', users: 'read' } },
+  // ---- Archive (docs/archive.md) ----
+  // Firehose's transformation: the consumer's admission, read only — identity links (alias
+  // BatchGetItem, a Query of `links#<userId>`), current consent and erasure markers by key.
+  'archive/transform': { tables: { users: 'read', consent: 'lookup' }, secrets: ['signing'] },
+  // Analyses run in Athena over the archive's Glue table.
+  'analytics/analytics': {},
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

@@ -41,6 +41,13 @@ export const ENV = {
   failureRetentionDays: 'PULSE_FAILURE_RETENTION_DAYS',
   /** How long functions cache experiment definitions, in ms (tests set 0). */
   experimentCacheMs: 'PULSE_EXPERIMENT_CACHE_MS',
+  // Archive (docs/archive.md): the Glue table Athena queries and the workgroup it runs in; locally,
+  // the folder the archive's Parquet files are in (DuckDB queries it in place of Athena).
+  archiveDatabase: 'PULSE_ARCHIVE_DATABASE',
+  archiveTable: 'PULSE_ARCHIVE_TABLE',
+  athenaWorkgroup: 'PULSE_ATHENA_WORKGROUP',
+  localArchiveDir: 'PULSE_LOCAL_ARCHIVE_DIR',
+  localExportsDir: 'PULSE_LOCAL_EXPORTS_DIR',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const;

@@ -6,6 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, Node } from 'constructs';
 import { accessFor } from './access';
+import { archive } from './archive';
 import { DEFAULTS } from './config';
 import { Aggregation } from './constructs/aggregation';
 import { PulseApi } from './constructs/api';
@@ -269,6 +270,8 @@ export class PulseStack extends Stack {
     for (const c of streamConsumers) modules.set(c.handler, CONSUMER_SIZING);
     // Reads one failed batch (up to a 6 MB invocation) per object written to the on-failure bucket.
     modules.set(failureIndexer.handler, HTTP_SIZING);
+    // Archive: Firehose's transformation of each buffer (up to 1 MiB of records) — docs/archive.md.
+    modules.set(archive.transform.handler, CONSUMER_SIZING);
     for (const s of schedules) {
       // One function has one timeout: a scheduled job sized like an HTTP handler would be cut short.
       if (modules.has(s.handler)) {

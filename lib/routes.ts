@@ -252,6 +252,23 @@ export const routes = [
     auth: 'writeKey',
     summary: 'The content this person should see at a placement (logs an exposure)',
   },
+  // ---- Archive: analyses over the archived events (docs/archive.md) ----
+  {
+    id: 'startAnalysis',
+    method: 'POST',
+    path: '/api/analytics/queries',
+    handler: 'analytics/analytics',
+    auth: 'analyst',
+    summary: 'Start a funnel, retention or paths analysis over the archive (202, then poll)',
+  },
+  {
+    id: 'getAnalysis',
+    method: 'GET',
+    path: '/api/analytics/queries/{queryId}',
+    handler: 'analytics/analytics',
+    auth: 'analyst',
+    summary: "An analysis's status, and its result once it succeeded",
+  },
   // ---- Segment-compatible ingestion, and the API's own description ----
   ...(
     [

@@ -103,6 +103,18 @@ export type FunnelRequest = z.infer<typeof funnelSchema>;
 export type RetentionRequest = z.infer<typeof retentionSchema>;
 export type PathsRequest = z.infer<typeof pathsSchema>;
 
+/** An export of archived events (admin): a date range, optionally some types, one file format. */
+export const exportRequestSchema = z
+  .object({
+    ...range,
+    types: z.optional(
+      z.array(z.enum([...EVENT_TYPES, 'exposure', 'identify'])).check(z.minLength(1), z.maxLength(8)),
+    ),
+    format: z.enum(['parquet', 'ndjson']),
+  })
+  .check(boundedRange);
+export type ExportRequest = z.infer<typeof exportRequestSchema>;
+
 // ---- SQL -----------------------------------------------------------------------------------
 
 /** `e.type = 'click' AND e.event_name = …`: what an event must be to match a step. */

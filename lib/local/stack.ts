@@ -8,9 +8,10 @@
  * at the first one's emulators sets identical values, so that case works too).
  */
 
-import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { BufferingHints } from '../archive';
 import { DEFAULTS, ENV } from '../config';
 import { parseCorsOrigins } from '../cors';
 import { type FunctionSettings, type ResourceNames, sharedEnvironment } from '../environment';
@@ -21,6 +22,7 @@ import type { TableName } from '../tables';
 import { startAccessGuard } from './access-guard';
 import { type Emulators, type Endpoints, startEmulators } from './emulators';
 import { type EventSourceMappingEmulator, startEventSourceMappings } from './event-source-mapping';
+import { LocalFirehose } from './firehose';
 import { type Gateway, startGateway } from './gateway';
 import { DEFAULT_KEY_DIR, ensureLocalHmacKey, ensureLocalKeys, jwksJson, type LocalKeys } from './keys';
 import { createHandlerResolver, type HandlerResolver, invokeHandler, localFunctionName } from './lambda';
@@ -69,6 +71,12 @@ export interface LocalStackOptions {
   enforceAccess?: boolean;
   /** One `logger.info` line per API request (route, status, duration). Default off. */
   logRequests?: boolean;
+  /**
+   * The archive (docs/archive.md): Parquet under `<dataDir>/archive` (else a temp folder removed at
+   * close), written by a local Firehose with these buffering hints (default lib/archive.ts local).
+   * `false`: no Firehose (queries still answer, over an empty archive).
+   */
+  archive?: { buffering?: BufferingHints } | false;
 }
 
 export interface LocalStack {
@@ -80,6 +88,8 @@ export interface LocalStack {
   failureDir: string;
   dataDir?: string;
   esm: EventSourceMappingEmulator;
+  /** The archive's folders and its Firehose (undefined when `archive: false`). */
+  archive: { dir: string; exportsDir: string; firehose: LocalFirehose | undefined };
   /**
    * Announce an object written to the failure folder, as S3 does in AWS: runs the failure index
    * (lib/stream.ts failureIndexer) on it. Its own pollers call it; pass it to others you start.
@@ -182,6 +192,16 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     }
   };
 
+  // The archive: its bucket and the exports bucket as folders, kept under the data folder.
+  const archiveRoot = dataDir ? join(dataDir, 'archive') : mkdtempSync(join(tmpdir(), 'pulse-archive-'));
+  const archiveDirs = {
+    dir: join(archiveRoot, 'events-bucket'),
+    exportsDir: join(archiveRoot, 'exports-bucket'),
+  };
+  const removeTempArchive = () => {
+    if (!dataDir) rmSync(archiveRoot, { recursive: true, force: true });
+  };
+
   let emulators: Emulators;
   try {
     emulators = await startEmulators({
@@ -193,6 +213,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     });
   } catch (err) {
     removeEmptyTemp();
+    removeTempArchive();
     throw err;
   }
 
@@ -222,6 +243,9 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     [ENV.localFailureDir]: failureDir,
     [ENV.localJwks]: jwksJson(keys),
     [ENV.localSigningKey]: ensureLocalHmacKey(keyDir),
+    // Archive: DuckDB queries these folders in place of Athena and the buckets.
+    [ENV.localArchiveDir]: archiveDirs.dir,
+    [ENV.localExportsDir]: archiveDirs.exportsDir,
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
     POWERTOOLS_METRICS_DISABLED: lookup('POWERTOOLS_METRICS_DISABLED') || 'true',
     ...overrides,
@@ -251,6 +275,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   let gateway: Gateway | undefined;
   let esm: EventSourceMappingEmulator | undefined;
   let scheduler: Scheduler | undefined;
+  let firehose: LocalFirehose | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= stopAll();
@@ -261,11 +286,13 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     // Timers and pollers first (they use the emulators), then the server, then the emulators.
     await scheduler?.stop().catch((e) => errors.push(e));
     await esm?.stop().catch((e) => errors.push(e));
+    await firehose?.stop().catch((e) => errors.push(e));
     await gateway?.close().catch((e) => errors.push(e));
     await emulators.close().catch((e) => errors.push(e));
     stopAccessGuard();
     restoreEnv();
     removeEmptyTemp();
+    removeTempArchive();
     if (errors.length) throw new AggregateError(errors, 'Local stack did not stop cleanly');
   };
 
@@ -283,6 +310,18 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       ...(dataDir ? { checkpointFile: join(dataDir, 'esm-checkpoints.json') } : {}),
       ...options.esm,
     });
+    if (options.archive !== false)
+      firehose = await LocalFirehose.start({
+        kinesis: emulators.kinesis,
+        streamName: emulators.names.stream,
+        streamArn: emulators.streamArn,
+        region,
+        archiveDir: archiveDirs.dir,
+        resolveHandler,
+        logger,
+        ...(options.archive?.buffering ? { buffering: options.archive.buffering } : {}),
+        ...(dataDir ? { checkpointFile: join(dataDir, 'archive-checkpoints.json') } : {}),
+      });
     gateway = await startGateway({
       resolveHandler,
       region,
@@ -312,6 +351,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     failureDir,
     ...(dataDir ? { dataDir } : {}),
     esm,
+    archive: { ...archiveDirs, firehose },
     onFailureWritten,
     env,
     keys,

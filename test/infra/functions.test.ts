@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accessFor } from '../../lib/access';
+import { archive } from '../../lib/archive';
 import { ENV, METRICS_NAMESPACE } from '../../lib/config';
 import { functionEnvironment } from '../../lib/environment';
 import { SETTING_DEFAULTS } from '../../lib/pulse-stack';
@@ -10,7 +11,8 @@ import { allHandlerModules, type CfnResourceJson, synth } from '../support/synth
 
 const { json, stack, template, logicalId } = synth();
 
-const consumerModules = new Set(streamConsumers.map((c) => c.handler));
+// The archive's Firehose transformation works on stream records as the consumers do.
+const consumerModules = new Set([...streamConsumers.map((c) => c.handler), archive.transform.handler]);
 const scheduledModules = new Set<string>(schedules.map((s) => s.handler));
 
 const functionResource = (handlerModule: string): CfnResourceJson => {
