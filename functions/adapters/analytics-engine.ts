@@ -163,7 +163,7 @@ export const sqlEngine = (): Promise<SqlEngine> => {
       requireEnv(ENV.archiveDatabase),
       requireEnv(ENV.archiveTable),
       requireEnv(ENV.athenaWorkgroup),
-      requireEnv('PULSE_EXPORTS_BUCKET'),
+      requireEnv(ENV.exportsBucket),
     );
   })();
   return engine;
