@@ -38,5 +38,5 @@ export const archive = {
    * hold (its buffer interval) before it rewrites, and runs every `everyMinutes`: a person's rows
    * are gone within `boundHours` of the erasure request.
    */
-  erasure: { everyMinutes: 60, settleMinutes: 10, boundHours: 2 },
+  erasure: { everyMinutes: 30, settleMinutes: 10, boundHours: 2 },
 } as const;

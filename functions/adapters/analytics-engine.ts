@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-athena';
 import { ENV } from '../../lib/config';
 import type { SqlRow } from '../core/analytics';
+import { ARCHIVE_COLUMNS, lit } from '../core/archive';
 import { requireEnv } from './aws';
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -32,6 +33,10 @@ export interface JobStatus {
 export interface SqlEngine {
   /** The events table, as the statements name it. */
   source(): string;
+  /** The column naming the file a row was read from (Athena's `"$path"`, DuckDB's `filename`). */
+  readonly fileColumn: string;
+  /** A statement writing the rows of one archive file that `keep` admits under `prefix` of the archive bucket. */
+  rewriteStatement(file: string, keep: string, prefix: string): string;
   /** A statement writing a SELECT's rows under `prefix` of the exports bucket (Athena UNLOAD, DuckDB COPY). */
   exportStatement(select: string, prefix: string, format: 'parquet' | 'ndjson'): string;
   start(statement: string): Promise<string>;
@@ -58,6 +63,20 @@ export const statementTag = (statement: string): unknown => {
   }
 };
 
+/** Start a statement and wait for it to end (erasure, a person's export); throws unless it succeeded. */
+export const runToEnd = async (engine: SqlEngine, statement: string, timeoutMs = 20_000): Promise<string> => {
+  const id = await engine.start(statement);
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 50; ; wait = Math.min(1_000, wait * 2)) {
+    const status = await engine.status(id);
+    if (status?.state === 'succeeded') return id;
+    if (status?.state === 'failed' || status?.state === 'cancelled')
+      throw new Error(`query ${id} ${status.state}: ${status.error ?? ''}`);
+    if (Date.now() > deadline) throw new Error(`query ${id} still ${status?.state} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+};
+
 /** Every row of a job (answers of analyses are small: their SQL aggregates). */
 export const allRows = async (engine: SqlEngine, id: string): Promise<SqlRow[]> => {
   const out: SqlRow[] = [];
@@ -81,10 +100,18 @@ export class AthenaEngine implements SqlEngine {
     private readonly table: string,
     private readonly workgroup: string,
     private readonly exportsBucket: string,
+    private readonly archiveBucket: string,
   ) {}
 
   source(): string {
     return `"${this.database}"."${this.table}"`;
+  }
+
+  readonly fileColumn = '"$path"';
+
+  rewriteStatement(file: string, keep: string, prefix: string): string {
+    const columns = ARCHIVE_COLUMNS.map((c) => c.name).join(', ');
+    return `UNLOAD (SELECT ${columns} FROM ${this.source()} WHERE "$path" = ${lit(file)} AND ${keep}) TO 's3://${this.archiveBucket}/${prefix}' WITH (format = 'PARQUET', compression = 'SNAPPY')`;
   }
 
   exportStatement(select: string, prefix: string, format: 'parquet' | 'ndjson'): string {
@@ -164,6 +191,7 @@ export const sqlEngine = (): Promise<SqlEngine> => {
       requireEnv(ENV.archiveTable),
       requireEnv(ENV.athenaWorkgroup),
       requireEnv(ENV.exportsBucket),
+      requireEnv(ENV.archiveBucket),
     );
   })();
   return engine;

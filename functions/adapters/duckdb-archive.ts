@@ -27,6 +27,7 @@ const EMPTY_EVENTS = `(SELECT ${[
   ...ARCHIVE_COLUMNS.map((c) => `CAST(NULL AS ${DUCK_TYPES[c.type]}) AS ${c.name}`),
   'CAST(NULL AS VARCHAR) AS dt',
   'CAST(NULL AS VARCHAR) AS hour',
+  'CAST(NULL AS VARCHAR) AS filename',
 ].join(', ')} WHERE false)`;
 
 /** Parquet files under a folder, recursively. */
@@ -67,7 +68,7 @@ export class DuckArchive {
   source(): string {
     if (parquetFiles(this.eventsDir).length === 0) return EMPTY_EVENTS;
     const glob = join(this.eventsDir, '*', '*', '*.parquet');
-    return `read_parquet(${lit(glob)}, hive_partitioning = true, hive_types_autocast = false, union_by_name = true)`;
+    return `read_parquet(${lit(glob)}, hive_partitioning = true, hive_types_autocast = false, union_by_name = true, filename = true)`;
   }
 
   async query(sql: string): Promise<SqlRow[]> {

@@ -4,10 +4,11 @@
  * `MAX_JOBS`); their rows are the answer. Exports `COPY` into the exports folder.
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ENV } from '../../lib/config';
 import type { SqlRow } from '../core/analytics';
-import { lit } from '../core/archive';
+import { ARCHIVE_COLUMNS, lit } from '../core/archive';
 import type { JobStatus, SqlEngine } from './analytics-engine';
 import { DuckArchive } from './duckdb-archive';
 
@@ -30,8 +31,19 @@ export class DuckEngine implements SqlEngine {
     return this.duck.source();
   }
 
+  readonly fileColumn = 'filename';
+
+  rewriteStatement(file: string, keep: string, prefix: string): string {
+    const columns = ARCHIVE_COLUMNS.map((c) => c.name).join(', ');
+    const target = join(this.duck.dir, prefix, 'part-0.parquet');
+    mkdirSync(dirname(target), { recursive: true });
+    return `COPY (SELECT ${columns} FROM read_parquet(${lit(file)}) WHERE ${keep}) TO ${lit(target)} (FORMAT parquet, COMPRESSION zstd)`;
+  }
+
   exportStatement(select: string, prefix: string, format: 'parquet' | 'ndjson'): string {
     const file = join(this.exportsDir, prefix, format === 'parquet' ? 'part-0.parquet' : 'part-0.json');
+    // S3 has no folders; DuckDB's COPY needs its own.
+    mkdirSync(dirname(file), { recursive: true });
     const options = format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT json';
     return `COPY (${select}) TO ${lit(file)} (${options})`;
   }

@@ -153,6 +153,8 @@ export interface ArchiveSelection {
   types?: readonly string[];
   /** Only rows of these person ids. */
   ids?: readonly string[];
+  /** Oldest first (Athena's UNLOAD takes no ORDER BY: exports leave it out). */
+  ordered?: boolean;
 }
 
 /**
@@ -170,6 +172,5 @@ export const archiveSelectSql = (source: string, s: ArchiveSelection): string =>
   SELECT ${columns}, dt, hour,
          row_number() OVER (PARTITION BY event_id, coalesce(user_id, anonymous_id) ORDER BY received_ms) AS copy
   FROM ${source} WHERE ${where}
-) once WHERE copy = 1
-ORDER BY event_ms, event_id`;
+) once WHERE copy = 1${s.ordered === false ? '' : '\nORDER BY event_ms, event_id'}`;
 };

@@ -5,6 +5,7 @@
  */
 import type { HandlerModule } from '../../lib/routes';
 import { contract as analytics } from '../analytics/analytics.contract';
+import { contract as archiveExports } from '../archive/exports.contract';
 import { contract as consent } from '../consent/consent.contract';
 import { contract as experiments } from '../experiments/experiments.contract';
 import type { Contract } from '../http/operations';
@@ -40,4 +41,5 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   'segmentio/settings': segmentSettings,
   // Archive (docs/archive.md)
   'analytics/analytics': analytics,
+  'archive/exports': archiveExports,
 };

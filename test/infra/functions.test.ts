@@ -98,6 +98,14 @@ describe('functions', () => {
             { Ref: logicalId(stack.buckets.byName.get(name) as s3.IBucket) },
           ]),
         ),
+        // Archive: a module that queries it learns the Glue table and the Athena workgroup.
+        ...(decl.analytics
+          ? {
+              [ENV.archiveDatabase]: stack.archive.databaseName,
+              [ENV.archiveTable]: archive.table,
+              [ENV.athenaWorkgroup]: stack.archive.workgroupName,
+            }
+          : {}),
       });
     });
 
