@@ -39,7 +39,23 @@ export interface ModuleAccess {
   readonly secrets?: readonly SecretName[];
   /** Access to the buckets of lib/buckets.ts; the function learns each one's name from its `envVar`. */
   readonly buckets?: { readonly [B in BucketName]?: BucketAccess };
+  /** SQL over the archive (docs/archive.md): Athena in the stack's workgroup, the archive's Glue table. */
+  readonly analytics?: AnalyticsAccess;
 }
+
+// ---- Archive: SQL over the archive with Athena (docs/archive.md) ----
+/**
+ * `query`: start, watch and read queries in the stack's Athena workgroup, which reads the archive's
+ * Glue table. Athena reads and writes S3 with the caller's credentials: a module that queries also
+ * declares the archive bucket (read) and the exports bucket, where the workgroup keeps its results
+ * and UNLOAD writes its files.
+ */
+export type AnalyticsAccess = 'query';
+
+export const ANALYTICS_ACTIONS = {
+  workgroup: ['athena:GetQueryExecution', 'athena:GetQueryResults', 'athena:StartQueryExecution'],
+  catalog: ['glue:GetDatabase', 'glue:GetPartitions', 'glue:GetTable'],
+} as const;
 
 export const SECRETS: Readonly<
   Record<SecretName, { readonly envVar: string; readonly description: string }>
@@ -174,6 +190,8 @@ export const access = {
   'privacy/privacy': {
     tables: personalTables('readWrite'),
     buckets: personalBuckets('readWrite'),
+    // A person's archived events are found with Athena (its results in the exports bucket).
+    analytics: 'query',
     secrets: ['signing'],
   },
   // Reads each new failed batch once and writes its person ids to the failure index (quarantine
@@ -249,6 +267,17 @@ export const access = {
   'segments/sweep': { tables: { tags: 'readWrite', users: 'read' } },
   // Metrics day rollups (scheduled): reads each closed day's quarter rows, writes its rollup.
   'metrics/compact': { tables: { metrics: 'readWrite' } },
+  // ---- Archive (docs/archive.md) ----
+  // Firehose's transformation: the consumer's admission, read only — identity links (alias
+  // BatchGetItem, a Query of `links#<userId>`), current consent and erasure markers by key.
+  'archive/transform': { tables: { users: 'read', consent: 'lookup' }, secrets: ['signing'] },
+  // Analyses run in Athena over the archive's Glue table; results land in the exports bucket.
+  'analytics/analytics': { analytics: 'query', buckets: { archive: 'read', exports: 'readWrite' } },
+  // Exports: an Athena UNLOAD into the exports bucket, then presigned URLs of its files.
+  'archive/exports': { analytics: 'query', buckets: { archive: 'read', exports: 'readWrite' } },
+  // Scheduled: erasure's partition rewrites — find the person's files (Athena), UNLOAD each
+  // partition without them, move the new files in and delete the old (docs/archive.md).
+  'archive/erasure': { analytics: 'query', buckets: { archive: 'readWrite', exports: 'readWrite' } },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

@@ -51,6 +51,11 @@ export const ENV = {
   failureRetentionDays: 'PULSE_FAILURE_RETENTION_DAYS',
   /** How long functions cache experiment definitions, in ms (tests set 0). */
   experimentCacheMs: 'PULSE_EXPERIMENT_CACHE_MS',
+  // Archive (docs/archive.md): the Glue table Athena queries and the workgroup it runs in. Locally,
+  // DuckDB queries the archive bucket's folder (localArchiveDir) in place of Athena.
+  archiveDatabase: 'PULSE_ARCHIVE_DATABASE',
+  archiveTable: 'PULSE_ARCHIVE_TABLE',
+  athenaWorkgroup: 'PULSE_ATHENA_WORKGROUP',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const;

@@ -40,6 +40,8 @@ export interface ResourceNames {
   readonly secrets?: Readonly<Partial<Record<SecretName, string>>>;
   /** Bucket names (lib/buckets.ts). The local stack has none: it hands over folders instead. */
   readonly buckets?: Readonly<Partial<Record<BucketName, string>>>;
+  /** The archive's Glue database and table and its Athena workgroup (docs/archive.md); none locally. */
+  readonly analytics?: { readonly database: string; readonly table: string; readonly workgroup: string };
 }
 
 /** What every function gets, whatever its handler module: settings, tables, stream, user pool. */
@@ -77,6 +79,12 @@ export const moduleEnvironment = (handlerModule: string, names: ResourceNames): 
   for (const name of Object.keys(decl.buckets ?? {}) as BucketName[]) {
     const bucket = names.buckets?.[name];
     if (bucket) env[buckets[name].envVar] = bucket;
+  }
+  // Archive: where a module that queries it finds the table and the workgroup.
+  if (decl.analytics && names.analytics) {
+    env[ENV.archiveDatabase] = names.analytics.database;
+    env[ENV.archiveTable] = names.analytics.table;
+    env[ENV.athenaWorkgroup] = names.analytics.workgroup;
   }
   return env;
 };

@@ -4,11 +4,14 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct, Node } from 'constructs';
 import { accessFor } from './access';
+import { archive as archiveDecl } from './archive';
 import { DEFAULTS } from './config';
 import { Aggregation } from './constructs/aggregation';
 import { PulseApi } from './constructs/api';
+import { Archive } from './constructs/archive';
 import { type MfaMode, PulseAuth } from './constructs/auth';
 import { DataBuckets } from './constructs/buckets';
 import { functionId, type GrantTargets, PulseFunction } from './constructs/functions';
@@ -212,6 +215,8 @@ export class PulseStack extends Stack {
   readonly aggregation: Aggregation;
   /** Every bucket of lib/buckets.ts, by name (the failure bucket is the aggregation's). */
   readonly buckets: DataBuckets;
+  /** The archive: Glue table, Athena workgroup, Firehose delivery (docs/archive.md). */
+  readonly archive: Archive;
   readonly schedules: Schedules;
   /** The ALB front door, with `pulse:frontDoor=alb`. */
   readonly ingestAlb: IngestAlb | undefined;
@@ -272,6 +277,14 @@ export class PulseStack extends Stack {
       days: { failureRetentionDays: settings.failureRetentionDays, retentionDays: settings.retentionDays },
       removalPolicy,
     });
+    // Archive (docs/archive.md): Glue table and Athena workgroup now (functions query them); its
+    // Firehose after the functions (it invokes the transformation).
+    this.archive = new Archive(this, 'Archive', {
+      stage: settings.stage,
+      bucket: this.buckets.byName.get('archive') as s3.IBucket,
+      resultsBucket: this.buckets.byName.get('exports') as s3.IBucket,
+      logGroup: this.observability.logGroup(this, 'ArchiveDeliveryLogs'),
+    });
     this.auth = new PulseAuth(this, 'Auth', {
       deletionProtection: settings.deletionProtection,
       removalPolicy,
@@ -292,6 +305,11 @@ export class PulseStack extends Stack {
       buckets: Object.fromEntries(
         [...this.buckets.byName].map(([name, bucket]) => [name, bucket.bucketName]),
       ),
+      analytics: {
+        database: this.archive.databaseName,
+        table: archiveDecl.table,
+        workgroup: this.archive.workgroupName,
+      },
     };
     this.resourceNames = resourceNames;
 
@@ -302,6 +320,8 @@ export class PulseStack extends Stack {
     for (const c of streamConsumers) modules.set(c.handler, CONSUMER_SIZING);
     // Reads one failed batch (up to a 6 MB invocation) per object written to the on-failure bucket.
     modules.set(failureIndexer.handler, HTTP_SIZING);
+    // Archive: Firehose's transformation of each buffer (up to 1 MiB of records) — docs/archive.md.
+    modules.set(archiveDecl.transform.handler, CONSUMER_SIZING);
     for (const s of schedules) {
       // One function has one timeout: a scheduled job sized like an HTTP handler would be cut short.
       if (modules.has(s.handler)) {
@@ -318,6 +338,7 @@ export class PulseStack extends Stack {
       secrets: this.secrets.byName,
       buckets: this.buckets.byName,
       ...(encryptionKey ? { encryptionKey } : {}),
+      analytics: this.archive.grantTargets,
     };
 
     const projectRoot = props.projectRoot ?? PROJECT_ROOT;
@@ -345,6 +366,7 @@ export class PulseStack extends Stack {
       return fn.fn;
     };
 
+    this.archive.deliver(stream, functionFor(archiveDecl.transform.handler));
     const accessLogGroup = this.observability.logGroup(this, 'ApiAccessLogs');
     this.api = new PulseApi(this, 'Api', {
       functionFor,

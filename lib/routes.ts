@@ -252,6 +252,39 @@ export const routes = [
     auth: 'writeKey',
     summary: 'The content this person should see at a placement (logs an exposure)',
   },
+  // ---- Archive: analyses over the archived events, and exports of them (docs/archive.md) ----
+  {
+    id: 'startAnalysis',
+    method: 'POST',
+    path: '/api/analytics/queries',
+    handler: 'analytics/analytics',
+    auth: 'analyst',
+    summary: 'Start a funnel, retention or paths analysis over the archive (202, then poll)',
+  },
+  {
+    id: 'getAnalysis',
+    method: 'GET',
+    path: '/api/analytics/queries/{queryId}',
+    handler: 'analytics/analytics',
+    auth: 'analyst',
+    summary: "An analysis's status, and its result once it succeeded",
+  },
+  {
+    id: 'createExport',
+    method: 'POST',
+    path: '/api/exports',
+    handler: 'archive/exports',
+    auth: 'admin',
+    summary: 'Export archived events of a date range as Parquet or NDJSON files (202, then poll)',
+  },
+  {
+    id: 'getExport',
+    method: 'GET',
+    path: '/api/exports/{exportId}',
+    handler: 'archive/exports',
+    auth: 'admin',
+    summary: "An export's status, and presigned URLs of its files once it succeeded",
+  },
   // ---- Segment-compatible ingestion, and the API's own description ----
   ...(
     [

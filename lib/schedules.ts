@@ -6,6 +6,8 @@
  * The handler receives an EventBridge scheduled event; its `time` is the minute the run is for.
  */
 
+import { archive } from './archive';
+
 export interface ScheduleDef {
   /** Stable name: the rule's id in CDK, the timer's name locally. */
   readonly name: string;
@@ -28,6 +30,13 @@ export const schedules = [
     handler: 'metrics/compact',
     everyMinutes: 30,
     summary: 'Roll closed days of campaign counters up into one item per day (and late writes again)',
+  },
+  // Archive (docs/archive.md): erasure's partition rewrites, within lib/archive.ts erasure.boundHours.
+  {
+    name: 'archive-erasure',
+    handler: 'archive/erasure',
+    everyMinutes: archive.erasure.everyMinutes,
+    summary: "Rewrite the archive's partitions that hold erased persons' rows, without them",
   },
 ] as const satisfies readonly ScheduleDef[];
 

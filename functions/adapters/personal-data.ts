@@ -15,6 +15,8 @@ export interface PersonalDataStore {
   export(ids: readonly string[]): Promise<unknown[]>;
   /** Delete every record of these ids; how many were deleted. */
   erase(ids: readonly string[]): Promise<number>;
+  /** A store that erases later (the archive rewrites files on a schedule): when an erasure at `at` is complete. */
+  eraseCompleteBy?(at: Date): string;
 }
 
 /** Export per id, in parallel, as one list. */

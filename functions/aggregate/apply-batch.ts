@@ -492,3 +492,29 @@ export const applyBatch = async (
   if (run.failedAt !== undefined) run.outcome.failedFrom = run.rawSeqOf.get(run.failedAt);
   return run.outcome;
 };
+
+// ---- archive: the same admission, read only (functions/archive/transform.ts) ----------------------
+
+/**
+ * The events of a batch the read models may see, judged as stages 2–4 judge them but writing
+ * nothing: identify events by their own ids' consent, anonymous-only events aimed at the user
+ * their id is already linked to, every other event by its person's consent and erasure markers.
+ * The archive's Firehose transformation runs it, so the archive holds what the read models hold.
+ */
+export const admitReadOnly = async (
+  events: StreamEvent[],
+  consentGate: ConsentGate | undefined,
+  identity: Pick<IdentityRepository, 'resolveMany' | 'linkedIds'>,
+): Promise<StreamEvent[]> => {
+  // Stages 2 and 4 read nothing of a run but its dependencies.
+  const run = { deps: { consentGate, identity } } as unknown as BatchRun;
+  const identifies = await admitIdentifies(run, events);
+  const anonymousOnly = [...new Set(identifies.filter((e) => !e.event.userId).map((e) => e.event.personKey))];
+  const users =
+    anonymousOnly.length > 0 ? await identity.resolveMany(anonymousOnly) : new Map<string, string>();
+  const aimed = identifies.map((e) => {
+    const user = e.event.userId ? undefined : users.get(e.event.personKey);
+    return user ? { ...e, event: { ...e.event, personKey: user } } : e;
+  });
+  return admitByPerson(run, aimed);
+};

@@ -4,12 +4,15 @@
  * the id) first, so events in flight are dropped by the consumer. `GET …/export`: everything.
  */
 import { type TableName, tableList } from '../../lib/tables';
+import { sqlEngine } from '../adapters/analytics-engine';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { failureStoreFromEnv } from '../adapters/failure-store';
 import { IdentityReader } from '../adapters/identity-reader';
+import { objectStoreFor } from '../adapters/object-store';
 import { logger } from '../adapters/observability';
+import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { TagsRepository } from '../adapters/tags-repository';
 import { Problem } from '../core/problem';
@@ -31,8 +34,22 @@ const failures = failureStoreFromEnv();
 const tags = new TagsRepository(db, tableNames.tags);
 const experiments = new ExperimentsRepository(db, tableNames.experiments);
 const identity = new IdentityReader(db, tableNames.users);
+// Archive: its bucket, and the engine that finds a person's rows in it.
+const archiveBucket = objectStoreFor('archive');
+const archive = archiveBucket
+  ? { engine: sqlEngine, bucket: archiveBucket, retentionDays: settings.retentionDays }
+  : undefined;
 const registry = async () =>
-  personalDataRegistry({ db, tableNames, consent, failures, tags, experiments, key: await signingKey() });
+  personalDataRegistry({
+    db,
+    tableNames,
+    consent,
+    failures,
+    tags,
+    experiments,
+    key: await signingKey(),
+    archive,
+  });
 
 /** Every id of the person: the user an id resolves to, and every anonymous id linked to it. */
 const linkedIds = async (subject: string): Promise<string[]> => {
@@ -52,14 +69,19 @@ const eraseUser: Handler<'eraseUser'> = async (request, { params }) => {
   // Markers first: from here on the consumer drops events of these ids, in flight or later.
   for (const hash of hashes) await consent.markErased(hash, request.receivedAt);
   const deleted: Record<string, number> = {};
-  for (const store of await registry()) deleted[store.name] = await store.erase(ids);
+  const stores = await registry();
+  for (const store of stores) deleted[store.name] = await store.erase(ids);
   const total = Object.values(deleted).reduce((a, b) => a + b, 0);
   if (total === 0 && !alreadyErased) {
     for (const hash of hashes) await consent.unmarkErased(hash);
     throw new Problem(404, 'not_found', `No personal data for ${subject}`);
   }
   logger.info('erasure', { ids: ids.length, deleted });
-  return { status: 200, body: { erased: true, ids: ids.length, deleted } };
+  // Stores that finish later (the archive's rewrite) say when.
+  const completeBy = Object.fromEntries(
+    stores.flatMap((s) => (s.eraseCompleteBy ? [[s.name, s.eraseCompleteBy(request.receivedAt)]] : [])),
+  );
+  return { status: 200, body: { erased: true, ids: ids.length, deleted, completeBy } };
 };
 
 const exportUser: Handler<'exportUser'> = async (request, { params }) => {

@@ -6,6 +6,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TableName } from '../../lib/tables';
+import { type ArchiveDeps, ArchivePersonalData } from '../adapters/archive-store';
 import { ConsentPersonalData, type ConsentRepository } from '../adapters/consent-repository';
 import type { Item } from '../adapters/dynamo';
 import { AssignmentsPersonalData, type ExperimentsRepository } from '../adapters/experiments-repository';
@@ -24,6 +25,8 @@ export interface RegistryDeps {
   tags: TagsRepository;
   experiments: ExperimentsRepository;
   key: Uint8Array;
+  /** The archive (docs/archive.md); undefined where the function has no archive bucket. */
+  archive: ArchiveDeps | undefined;
 }
 
 /** Every store, in the order erasure walks them (and the answers list them). */
@@ -34,6 +37,8 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
   new TagsPersonalData(deps.tags),
   new AssignmentsPersonalData(deps.experiments),
   new FailedBatchesPersonalData(deps.failures, deps.db, deps.tableNames.quarantine),
+  // Archive: archived events; erasure rewrites their files within archive.erasure.boundHours.
+  new ArchivePersonalData(deps.archive),
 ];
 
 /** JSON for export: binary attributes as base64, sets as arrays. */

@@ -4,6 +4,8 @@
  * per route (functions/http/operations.ts): a route nobody serves fails typecheck here.
  */
 import type { HandlerModule } from '../../lib/routes';
+import { contract as analytics } from '../analytics/analytics.contract';
+import { contract as archiveExports } from '../archive/exports.contract';
 import { contract as consent } from '../consent/consent.contract';
 import { contract as experiments } from '../experiments/experiments.contract';
 import type { Contract } from '../http/operations';
@@ -37,4 +39,7 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   'promotion/promotion': promotion,
   'segmentio/tracking': segmentTracking,
   'segmentio/settings': segmentSettings,
+  // Archive (docs/archive.md)
+  'analytics/analytics': analytics,
+  'archive/exports': archiveExports,
 };

@@ -13,6 +13,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
+  ANALYTICS_ACTIONS,
   BUCKET_ACTIONS,
   type BucketAccess,
   type ModuleAccess,
@@ -182,6 +183,13 @@ export class PulseFunction extends Construct {
           'this one bucket, and nothing else.',
       );
     }
+    // Archive (docs/archive.md): the workgroup, and the catalog, database and table it reads.
+    if (decl.analytics) {
+      if (!targets.analytics)
+        throw new Error(`lib/access.ts: '${this.handlerModule}' queries the archive, which has no catalog`);
+      allow(ANALYTICS_ACTIONS.workgroup, [targets.analytics.workgroupArn]);
+      allow(ANALYTICS_ACTIONS.catalog, [...targets.analytics.catalogArns]);
+    }
     if (targets.encryptionKey && kmsActions.size > 0) {
       allow([...kmsActions].sort(), [targets.encryptionKey.keyArn]);
     }
@@ -195,6 +203,8 @@ export interface GrantTargets {
   /** The buckets of lib/buckets.ts (SSE-S3: no KMS grant). */
   readonly buckets: ReadonlyMap<BucketName, s3.IBucket>;
   readonly encryptionKey?: kms.IKey;
+  /** The archive's Athena workgroup and Glue catalog, database and table (lib/constructs/archive.ts). */
+  readonly analytics?: { readonly workgroupArn: string; readonly catalogArns: readonly string[] };
 }
 
 /** cdk-nag's IAM5 for `<bucket>/*`, acknowledged on one role for one bucket with the reason. */

@@ -8,9 +8,10 @@
  * at the first one's emulators sets identical values, so that case works too).
  */
 
-import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { BufferingHints } from '../archive';
 import { type BucketName, bucketList } from '../buckets';
 import { DEFAULTS, ENV } from '../config';
 import { parseCorsOrigins } from '../cors';
@@ -23,6 +24,7 @@ import type { TableName } from '../tables';
 import { startAccessGuard } from './access-guard';
 import { type Emulators, type Endpoints, startEmulators } from './emulators';
 import { type EventSourceMappingEmulator, startEventSourceMappings } from './event-source-mapping';
+import { LocalFirehose } from './firehose';
 import { type Gateway, startGateway } from './gateway';
 import { DEFAULT_KEY_DIR, ensureLocalHmacKey, ensureLocalKeys, jwksJson, type LocalKeys } from './keys';
 import { createHandlerResolver, type HandlerResolver, invokeHandler, localFunctionName } from './lambda';
@@ -77,6 +79,12 @@ export interface LocalStackOptions {
   enforceAccess?: boolean;
   /** One `logger.info` line per API request (route, status, duration). Default off. */
   logRequests?: boolean;
+  /**
+   * The archive (docs/archive.md): Parquet under `<dataDir>/archive` (else a temp folder removed at
+   * close), written by a local Firehose with these buffering hints (default lib/archive.ts local).
+   * `false`: no Firehose (queries still answer, over an empty archive).
+   */
+  archive?: { buffering?: BufferingHints } | false;
 }
 
 export interface LocalStack {
@@ -94,6 +102,8 @@ export interface LocalStack {
   objectsUrl: string;
   dataDir?: string;
   esm: EventSourceMappingEmulator;
+  /** The archive's folders and its Firehose (undefined when `archive: false`). */
+  archive: { dir: string; exportsDir: string; firehose: LocalFirehose | undefined };
   /**
    * Announce an object written to the failure folder, as S3 does in AWS: runs the failure index
    * (lib/stream.ts failureIndexer) on it. Its own pollers call it; pass it to others you start.
@@ -198,6 +208,13 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     }
   };
 
+  // Archive: in memory, the archive and its exports are copies of what the emulators held: they go
+  // with them at close.
+  const archiveDirs = { dir: bucketDirs.archive, exportsDir: bucketDirs.exports };
+  const removeTempArchive = () => {
+    if (tempRoot) for (const dir of Object.values(archiveDirs)) rmSync(dir, { recursive: true, force: true });
+  };
+
   let emulators: Emulators;
   try {
     emulators = await startEmulators({
@@ -208,6 +225,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       ...(options.kinesisPort !== undefined ? { kinesisPort: options.kinesisPort } : {}),
     });
   } catch (err) {
+    removeTempArchive();
     removeEmptyTemp();
     throw err;
   }
@@ -283,6 +301,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   let albDoor: Gateway | undefined;
   let esm: EventSourceMappingEmulator | undefined;
   let scheduler: Scheduler | undefined;
+  let firehose: LocalFirehose | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= stopAll();
@@ -293,12 +312,14 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     // Timers and pollers first (they use the emulators), then the server, then the emulators.
     await scheduler?.stop().catch((e) => errors.push(e));
     await esm?.stop().catch((e) => errors.push(e));
+    await firehose?.stop().catch((e) => errors.push(e));
     await gateway?.close().catch((e) => errors.push(e));
     await albDoor?.close().catch((e) => errors.push(e));
     await objectServer.close().catch((e) => errors.push(e));
     await emulators.close().catch((e) => errors.push(e));
     stopAccessGuard();
     restoreEnv();
+    removeTempArchive();
     removeEmptyTemp();
     if (errors.length) throw new AggregateError(errors, 'Local stack did not stop cleanly');
   };
@@ -317,6 +338,18 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       ...(dataDir ? { checkpointFile: join(dataDir, 'esm-checkpoints.json') } : {}),
       ...options.esm,
     });
+    if (options.archive !== false)
+      firehose = await LocalFirehose.start({
+        kinesis: emulators.kinesis,
+        streamName: emulators.names.stream,
+        streamArn: emulators.streamArn,
+        region,
+        archiveDir: archiveDirs.dir,
+        resolveHandler,
+        logger,
+        ...(options.archive?.buffering ? { buffering: options.archive.buffering } : {}),
+        ...(dataDir ? { checkpointFile: join(dataDir, 'archive-checkpoints.json') } : {}),
+      });
     gateway = await startGateway({
       resolveHandler,
       region,
@@ -361,6 +394,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     objectsUrl: objectServer.url,
     ...(dataDir ? { dataDir } : {}),
     esm,
+    archive: { ...archiveDirs, firehose },
     onFailureWritten,
     env,
     keys,

@@ -1,6 +1,7 @@
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { accessFor } from '../../lib/access';
+import { archive } from '../../lib/archive';
 import { type BucketName, buckets } from '../../lib/buckets';
 import { ENV, METRICS_NAMESPACE } from '../../lib/config';
 import { functionEnvironment } from '../../lib/environment';
@@ -12,7 +13,8 @@ import { allHandlerModules, type CfnResourceJson, synth } from '../support/synth
 
 const { json, stack, template, logicalId } = synth();
 
-const consumerModules = new Set(streamConsumers.map((c) => c.handler));
+// The archive's Firehose transformation works on stream records as the consumers do.
+const consumerModules = new Set([...streamConsumers.map((c) => c.handler), archive.transform.handler]);
 const scheduledModules = new Set<string>(schedules.map((s) => s.handler));
 
 const functionResource = (handlerModule: string): CfnResourceJson => {
@@ -96,6 +98,14 @@ describe('functions', () => {
             { Ref: logicalId(stack.buckets.byName.get(name) as s3.IBucket) },
           ]),
         ),
+        // Archive: a module that queries it learns the Glue table and the Athena workgroup.
+        ...(decl.analytics
+          ? {
+              [ENV.archiveDatabase]: stack.archive.databaseName,
+              [ENV.archiveTable]: archive.table,
+              [ENV.athenaWorkgroup]: stack.archive.workgroupName,
+            }
+          : {}),
       });
     });
 

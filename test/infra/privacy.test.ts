@@ -53,6 +53,8 @@ describe('signing secret', () => {
   it('is read by exactly the functions that sign, verify or hash with it', () => {
     expect(signingReaders).toEqual([
       'aggregate/consumer',
+      // The archive's Firehose transformation checks erasure markers (keyed hashes) as the consumer does.
+      'archive/transform',
       'consent/consent',
       'identity/identify',
       'ingest/engagement',

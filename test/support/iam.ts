@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import {
+  ANALYTICS_ACTIONS,
   accessFor,
   BUCKET_ACTIONS,
   type BucketAccess,
@@ -57,6 +58,14 @@ export const grantedPairs = (s: Synthesized, handlerModule: string): string[] =>
     labels.set(under(logicalId(bucket), '/*'), `bucket:${name}/*`);
   }
   if (stack.encryptionKey) labels.set(getAtt(logicalId(stack.encryptionKey)), 'key');
+  // Archive: the Athena workgroup and the Glue catalog, database and table.
+  const [catalog, database, table] = stack.archive.grantTargets.catalogArns.map((a) =>
+    JSON.stringify(stack.resolve(a)),
+  );
+  labels.set(JSON.stringify(stack.resolve(stack.archive.grantTargets.workgroupArn)), 'athena:workgroup');
+  labels.set(catalog as string, 'glue:catalog');
+  labels.set(database as string, 'glue:database');
+  labels.set(table as string, 'glue:table');
 
   const role = json.Resources[roleId];
   expect(role?.Properties.Policies, 'no inline policies on the role itself').toBeUndefined();
@@ -114,6 +123,11 @@ export const expectedPairs = (handlerModule: string, opts: { kms?: boolean } = {
     const { bucket, objects } = BUCKET_ACTIONS[level];
     for (const a of bucket) pairs.push(`${a} bucket:${name}`);
     for (const a of objects) pairs.push(`${a} bucket:${name}/*`);
+  }
+  if (decl.analytics) {
+    for (const a of ANALYTICS_ACTIONS.workgroup) pairs.push(`${a} athena:workgroup`);
+    for (const a of ANALYTICS_ACTIONS.catalog)
+      for (const r of ['glue:catalog', 'glue:database', 'glue:table']) pairs.push(`${a} ${r}`);
   }
   if (opts.kms) for (const a of kms) pairs.push(`${a} key`);
   // Lambda writes a consumer's failed batches to S3 with the consumer's own role.

@@ -7,6 +7,7 @@
  * handlers' code, and the tests neither wait for it nor break while it is being written.
  * `bundle: true` runs the real local esbuild over the stubs instead.
  */
+
 import {
   copyFileSync,
   mkdirSync,
@@ -22,6 +23,7 @@ import { App, type CfnElement, type IResolvable, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
+import { archive } from '../../lib/archive';
 import { PulseStack } from '../../lib/pulse-stack';
 import { fallbackRoute, handlerModules } from '../../lib/routes';
 import { schedules } from '../../lib/schedules';
@@ -63,6 +65,7 @@ export const allHandlerModules = (): string[] => [
     ...streamConsumers.map((c) => c.handler),
     ...schedules.map((s) => s.handler),
     failureIndexer.handler,
+    archive.transform.handler,
   ]),
 ];
 

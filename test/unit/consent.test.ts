@@ -142,6 +142,7 @@ describe('the registry of personal data', () => {
     tags: undefined as never,
     experiments: undefined as never,
     key,
+    archive: undefined,
   });
 
   it('claims every table that holds personal data, and only those', () => {
@@ -153,6 +154,8 @@ describe('the registry of personal data', () => {
         .sort(),
     );
     expect(registry.map((s) => s.name)).toContain('failures');
+    // The archive claims no table: its rows are files in the archive bucket.
+    expect(registry.find((s) => s.name === 'archive')?.tables).toEqual([]);
   });
 
   it('answers erasure and export under the same store names, in the same order', () => {
@@ -164,6 +167,7 @@ describe('the registry of personal data', () => {
       'tags',
       'variants',
       'failures',
+      'archive',
     ]);
   });
 });
