@@ -30,6 +30,23 @@ export type SecretName = 'signing';
  */
 export type FailureBucketAccess = 'read' | 'readRewrite';
 
+/**
+ * Destination credentials: one Secrets Manager secret per destination, named
+ * `pulse/<stage>/destinations/<destinationId>` (DESTINATION_SECRET_PREFIX). `read`: GetSecretValue;
+ * `manage`: also create, replace and delete them (the admin routes).
+ */
+export type DestinationSecretsAccess = 'read' | 'manage';
+export const DESTINATION_SECRET_ACTIONS: Readonly<Record<DestinationSecretsAccess, readonly string[]>> = {
+  read: ['secretsmanager:GetSecretValue'],
+  manage: [
+    'secretsmanager:CreateSecret',
+    'secretsmanager:DeleteSecret',
+    'secretsmanager:GetSecretValue',
+    'secretsmanager:PutSecretValue',
+  ],
+};
+export const destinationSecretPrefix = (stage: string) => `pulse/${stage}/destinations/`;
+
 export interface ModuleAccess {
   readonly stream?: StreamAccess;
   readonly tables?: { readonly [K in TableName]?: TableAccess };
@@ -37,6 +54,8 @@ export interface ModuleAccess {
   readonly secrets?: readonly SecretName[];
   /** Access to the stream consumers' on-failure bucket; the function learns its name from ENV.failureBucket. */
   readonly failureBucket?: FailureBucketAccess;
+  /** Destination credentials in Secrets Manager (one secret per destination, under a prefix). */
+  readonly destinationSecrets?: DestinationSecretsAccess;
 }
 
 export const SECRETS: Readonly<
@@ -164,7 +183,8 @@ export const access = {
   // declared), and the failed batches in the on-failure bucket, which hold event payloads (found
   // through the failure index in the quarantine table).
   'privacy/privacy': {
-    tables: personalTables('readWrite'),
+    // destinations: erasing tags removes memberships, whose leave triggers look up who follows them.
+    tables: { ...personalTables('readWrite'), destinations: 'read' },
     failureBucket: 'readRewrite',
     secrets: ['signing'],
   },
@@ -185,6 +205,9 @@ export const access = {
       tags: 'readWrite',
       // Exposure state and assignments that move with an identity merge.
       experiments: 'readWrite',
+      // Segment joins and leaves become outbox messages for the destinations following them.
+      destinations: 'read',
+      outbox: 'write',
     },
     secrets: ['signing'],
   },
@@ -198,7 +221,7 @@ export const access = {
   // Profiles: person items and alias lookups, and the Query of a user's `links#` partition; manual
   // tags; the consent summary is current state only, batched by key.
   'users/users': {
-    tables: { users: 'read', tags: 'readWrite', consent: 'lookup' },
+    tables: { users: 'read', tags: 'readWrite', consent: 'lookup', destinations: 'read', outbox: 'write' },
   },
   // Rules and segment listings live in the tags table.
   'segments/segments': { tables: { tags: 'readWrite' } },
@@ -238,7 +261,45 @@ export const access = {
   // Scheduled (lib/schedules.ts): due rule checks come from the tags table's byNextCheck index,
   // outcomes go back to tags; persons' stats are read by key, aliases resolved, and backfills
   // Scan the users table page by page.
-  'segments/sweep': { tables: { tags: 'readWrite', users: 'read' } },
+  'segments/sweep': {
+    tables: { tags: 'readWrite', users: 'read', destinations: 'read', outbox: 'write' },
+  },
+  // Destinations (docs/destinations.md). Admin CRUD: definitions and status (the outbox's due index
+  // counts what is retrying), credentials moved to Secrets Manager.
+  'destinations/destinations': {
+    tables: { destinations: 'readWrite', outbox: 'read' },
+    destinationSecrets: 'manage',
+  },
+  // The second stream consumer: enqueues each matching, consented event per destination and tries
+  // it once. Consent and erasure markers by key (and the signing key for the markers' hashes),
+  // linked ids and a person's tags for filters.
+  'destinations/consumer': {
+    stream: 'read',
+    tables: {
+      destinations: 'readWrite',
+      outbox: 'readWrite',
+      consent: 'lookup',
+      users: 'read',
+      tags: 'read',
+    },
+    secrets: ['signing'],
+    destinationSecrets: 'read',
+  },
+  // Scheduled: delivers what the due index holds (retries, triggers), advances replays.
+  'destinations/redrive': {
+    tables: {
+      destinations: 'readWrite',
+      outbox: 'readWrite',
+      consent: 'lookup',
+      users: 'read',
+      tags: 'read',
+    },
+    secrets: ['signing'],
+    destinationSecrets: 'read',
+  },
+  // Campaign alerts: definitions (admin), evaluation on a schedule against the campaign counters.
+  'alerts/alerts': { tables: { destinations: 'readWrite' } },
+  'alerts/evaluate': { tables: { destinations: 'readWrite', metrics: 'read', outbox: 'write' } },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

@@ -42,6 +42,8 @@ export const ENV = {
   /** How long functions cache experiment definitions, in ms (tests set 0). */
   experimentCacheMs: 'PULSE_EXPERIMENT_CACHE_MS',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
+  /** Local stack only: folder standing in for Secrets Manager for destination credentials. */
+  localSecretsDir: 'PULSE_LOCAL_SECRETS_DIR',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const;
 

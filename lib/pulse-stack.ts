@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, Node } from 'constructs';
-import { accessFor } from './access';
+import { accessFor, destinationSecretPrefix } from './access';
 import { DEFAULTS } from './config';
 import { Aggregation } from './constructs/aggregation';
 import { PulseApi } from './constructs/api';
@@ -284,6 +284,7 @@ export class PulseStack extends Stack {
       tables: this.tables.byName,
       secrets: this.secrets.byName,
       failureBucket: this.aggregation.failureBucket,
+      destinationSecretPrefix: destinationSecretPrefix(settings.stage),
       ...(encryptionKey ? { encryptionKey } : {}),
     };
 

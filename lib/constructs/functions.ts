@@ -13,6 +13,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
+  DESTINATION_SECRET_ACTIONS,
   FAILURE_BUCKET_ACTIONS,
   type ModuleAccess,
   SECRET_ACTIONS,
@@ -174,6 +175,20 @@ export class PulseFunction extends Construct {
           'without the person, and DeleteObject) cover the keys of this one bucket, and nothing else.',
       );
     }
+    if (decl.destinationSecrets) {
+      // Destinations (docs/destinations.md): secrets created at run time, one per destination,
+      // under the stage's prefix; Secrets Manager appends 6 random characters to each ARN.
+      const stack = Stack.of(this);
+      const arn = `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${targets.destinationSecretPrefix}*`;
+      allow(DESTINATION_SECRET_ACTIONS[decl.destinationSecrets], [arn]);
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${arn}]`,
+        reason:
+          'Destination credentials are one secret per destination, created by the admin routes at run ' +
+          'time: their names are known only by prefix (pulse/<stage>/destinations/), and the statement ' +
+          'allows only the declared secret actions under it.',
+      });
+    }
     if (targets.encryptionKey && kmsActions.size > 0) {
       allow([...kmsActions].sort(), [targets.encryptionKey.keyArn]);
     }
@@ -186,6 +201,8 @@ export interface GrantTargets {
   readonly secrets: ReadonlyMap<SecretName, secretsmanager.ISecret>;
   /** The stream consumers' on-failure bucket (SSE-S3: no KMS grant). */
   readonly failureBucket: s3.IBucket;
+  /** Name prefix of destination credential secrets (lib/access.ts destinationSecretPrefix). */
+  readonly destinationSecretPrefix: string;
   readonly encryptionKey?: kms.IKey;
 }
 

@@ -12,6 +12,8 @@
 import { type AwsRequest, registerRequestCheck } from '../../functions/adapters/aws';
 import {
   access,
+  DESTINATION_SECRET_ACTIONS,
+  destinationSecretPrefix,
   FAILURE_BUCKET_ACTIONS,
   type ModuleAccess,
   SECRET_ACTIONS,
@@ -34,6 +36,8 @@ export interface AccessGuardTargets {
   readonly streamArn: string;
   /** The folder standing in for the on-failure bucket (its `Bucket` in checked requests). */
   readonly failureDir: string;
+  /** The stage whose destination secrets functions may reach (lib/access.ts destinationSecretPrefix). */
+  readonly stage: string;
 }
 
 /** What IAM answers for a denied call; the SDK's own errors carry the same name and fault. */
@@ -111,6 +115,15 @@ export const startAccessGuard = (targets: AccessGuardTargets): (() => void) => {
   };
 
   const secretTouch = ({ action, input }: AwsRequest): Touch => {
+    // Destinations (docs/destinations.md): credentials under the stage's prefix, one per destination.
+    if (String(input.SecretId).startsWith(destinationSecretPrefix(targets.stage))) {
+      return {
+        action,
+        arn: `arn:aws:secretsmanager:${targets.region}:${LOCAL_ACCOUNT_ID}:secret:${String(input.SecretId)}`,
+        allowed: (decl) =>
+          !!decl.destinationSecrets && DESTINATION_SECRET_ACTIONS[decl.destinationSecrets].includes(action),
+      };
+    }
     const name = LOCAL_SECRETS[String(input.SecretId)];
     return {
       action,

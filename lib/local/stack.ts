@@ -8,7 +8,7 @@
  * at the first one's emulators sets identical values, so that case works too).
  */
 
-import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULTS, ENV } from '../config';
@@ -182,6 +182,12 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     }
   };
 
+  // Destinations (docs/destinations.md): credentials kept under --data, else in a temp folder removed at close.
+  const secretsDir = dataDir ? join(dataDir, 'secrets') : mkdtempSync(join(tmpdir(), 'pulse-secrets-'));
+  const removeTempSecrets = () => {
+    if (!dataDir) rmSync(secretsDir, { recursive: true, force: true });
+  };
+
   let emulators: Emulators;
   try {
     emulators = await startEmulators({
@@ -193,6 +199,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     });
   } catch (err) {
     removeEmptyTemp();
+    removeTempSecrets();
     throw err;
   }
 
@@ -222,6 +229,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     [ENV.localFailureDir]: failureDir,
     [ENV.localJwks]: jwksJson(keys),
     [ENV.localSigningKey]: ensureLocalHmacKey(keyDir),
+    // Destinations (docs/destinations.md): a folder stands in for Secrets Manager's credentials.
+    [ENV.localSecretsDir]: secretsDir,
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
     POWERTOOLS_METRICS_DISABLED: lookup('POWERTOOLS_METRICS_DISABLED') || 'true',
     ...overrides,
@@ -236,6 +245,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           stream: emulators.names.stream,
           streamArn: emulators.streamArn,
           failureDir,
+          stage: settings.stage,
         });
 
   const resolveHandler = options.resolveHandler ?? createHandlerResolver(options.functionsDir);
@@ -266,6 +276,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     stopAccessGuard();
     restoreEnv();
     removeEmptyTemp();
+    removeTempSecrets();
     if (errors.length) throw new AggregateError(errors, 'Local stack did not stop cleanly');
   };
 
