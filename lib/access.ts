@@ -183,8 +183,7 @@ export const access = {
   // declared), and the failed batches in the on-failure bucket, which hold event payloads (found
   // through the failure index in the quarantine table).
   'privacy/privacy': {
-    // destinations: erasing tags removes memberships, whose leave triggers look up who follows them.
-    tables: { ...personalTables('readWrite'), destinations: 'read' },
+    tables: personalTables('readWrite'),
     failureBucket: 'readRewrite',
     secrets: ['signing'],
   },

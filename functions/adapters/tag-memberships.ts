@@ -8,6 +8,7 @@
  */
 import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Item, isConditionFailed } from './dynamo';
+import type { MembershipTriggers } from './membership-triggers';
 import type { SegmentsRepository } from './segments-repository';
 import { personPk, segmentPk, tagSk } from './tags-table';
 
@@ -16,6 +17,8 @@ export class TagMemberships {
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly segments: SegmentsRepository,
+    /** Destinations (docs/destinations.md): segment enter/leave triggers. */
+    private readonly triggers?: MembershipTriggers,
   ) {}
 
   /** Tag item, then membership source, then confirmation. */
@@ -32,14 +35,17 @@ export class TagMemberships {
         }),
       );
     await this.segments.register(tag, at);
-    await this.db.send(
+    const before = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: segmentPk(tag), sk: personKey },
         UpdateExpression: 'ADD sources :s',
         ExpressionAttributeValues: { ':s': new Set([source]) },
+        ReturnValues: 'UPDATED_OLD',
       }),
     );
+    // Destinations: the membership begins with its first source.
+    if (before.Attributes?.sources === undefined) await this.triggers?.changed(tag, personKey, 'entered', at);
     try {
       await this.db.send(
         new UpdateCommand({
@@ -115,6 +121,9 @@ export class TagMemberships {
     } catch (error) {
       // A source arrived meanwhile: the membership stays.
       if (!isConditionFailed(error)) throw error;
+      return;
     }
+    // Destinations: the membership ended with its last source.
+    await this.triggers?.changed(tag, personKey, 'left', new Date().toISOString());
   }
 }

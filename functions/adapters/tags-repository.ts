@@ -8,6 +8,7 @@ import type { RuleBody, RuleOutcome } from '../core/rules';
 import type { PersonTag } from '../core/tags';
 import { type BackfillJob, BackfillJobsRepository, type ScanSegment } from './backfill-jobs-repository';
 import type { Item } from './dynamo';
+import type { MembershipTriggers } from './membership-triggers';
 import type { Page } from './pagination';
 import { PersonTagsRepository } from './person-tags-repository';
 import { type ApplyResult, type DueCheck, RuleOutcomesRepository } from './rule-outcomes-repository';
@@ -22,9 +23,10 @@ export class TagsRepository {
   readonly rules: RulesRepository;
   readonly backfillJobs: BackfillJobsRepository;
 
-  constructor(db: DynamoDBDocumentClient, tableName: string) {
+  /** `triggers`: segment enter/leave messages for destinations (docs/destinations.md); none without. */
+  constructor(db: DynamoDBDocumentClient, tableName: string, triggers?: MembershipTriggers) {
     this.segments = new SegmentsRepository(db, tableName);
-    const memberships = new TagMemberships(db, tableName, this.segments);
+    const memberships = new TagMemberships(db, tableName, this.segments, triggers);
     this.personTagsStore = new PersonTagsRepository(db, tableName, memberships);
     this.ruleOutcomes = new RuleOutcomesRepository(db, tableName, this.personTagsStore, memberships);
     this.rules = new RulesRepository(db, tableName, this.segments);

@@ -4,7 +4,10 @@
  * per route (functions/http/operations.ts): a route nobody serves fails typecheck here.
  */
 import type { HandlerModule } from '../../lib/routes';
+// Destinations (docs/destinations.md)
+import { contract as alerts } from '../alerts/alerts.contract';
 import { contract as consent } from '../consent/consent.contract';
+import { contract as destinations } from '../destinations/destinations.contract';
 import { contract as experiments } from '../experiments/experiments.contract';
 import type { Contract } from '../http/operations';
 import { contract as identify } from '../identity/identify.contract';
@@ -37,4 +40,7 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   'promotion/promotion': promotion,
   'segmentio/tracking': segmentTracking,
   'segmentio/settings': segmentSettings,
+  // Destinations (docs/destinations.md)
+  'destinations/destinations': destinations,
+  'alerts/alerts': alerts,
 };

@@ -182,7 +182,8 @@ export class PulseFunction extends Construct {
       const arn = `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${targets.destinationSecretPrefix}*`;
       allow(DESTINATION_SECRET_ACTIONS[decl.destinationSecrets], [arn]);
       Validations.of(this.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${arn}]`,
+        // cdk-nag names the resource with the pseudo parameters as placeholders.
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${targets.destinationSecretPrefix}*]`,
         reason:
           'Destination credentials are one secret per destination, created by the admin routes at run ' +
           'time: their names are known only by prefix (pulse/<stage>/destinations/), and the statement ' +

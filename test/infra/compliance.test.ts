@@ -80,6 +80,8 @@ describe('cdk-nag AwsSolutions', () => {
         // Consumer: PutObject on the failure bucket's keys; privacy: GetObject, PutObject, DeleteObject.
         `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/*]`,
         'AwsSolutions-SMG4', // signing secret not rotated (tokens carry a key id; dual-key window to come)
+        // Destinations: credential secrets created at run time, one per destination, under the stage's prefix.
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:pulse/dev/destinations/*]',
       ].sort(),
     );
   });

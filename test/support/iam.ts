@@ -5,6 +5,8 @@
 import { expect } from 'vitest';
 import {
   accessFor,
+  DESTINATION_SECRET_ACTIONS,
+  destinationSecretPrefix,
   FAILURE_BUCKET_ACTIONS,
   type ModuleAccess,
   SECRET_ACTIONS,
@@ -54,6 +56,24 @@ export const grantedPairs = (s: Synthesized, handlerModule: string): string[] =>
   labels.set(getAtt(logicalId(stack.aggregation.failureBucket)), 'failure-bucket');
   labels.set(under(logicalId(stack.aggregation.failureBucket), '/*'), 'failure-bucket/*');
   if (stack.encryptionKey) labels.set(getAtt(logicalId(stack.encryptionKey)), 'key');
+  // Destinations: credential secrets under the stage's prefix.
+  labels.set(
+    JSON.stringify({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':secretsmanager:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          `:secret:${destinationSecretPrefix(stack.settings.stage)}*`,
+        ],
+      ],
+    }),
+    'destination-secrets/*',
+  );
 
   const role = json.Resources[roleId];
   expect(role?.Properties.Policies, 'no inline policies on the role itself').toBeUndefined();
@@ -112,6 +132,9 @@ export const expectedPairs = (handlerModule: string, opts: { kms?: boolean } = {
     for (const a of bucket) pairs.push(`${a} failure-bucket`);
     for (const a of objects) pairs.push(`${a} failure-bucket/*`);
   }
+  if (decl.destinationSecrets)
+    for (const a of DESTINATION_SECRET_ACTIONS[decl.destinationSecrets])
+      pairs.push(`${a} destination-secrets/*`);
   if (opts.kms) for (const a of kms) pairs.push(`${a} key`);
   // Lambda writes a consumer's failed batches to S3 with the consumer's own role.
   if (streamConsumers.some((c) => c.handler === handlerModule)) {

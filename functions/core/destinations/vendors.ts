@@ -84,6 +84,7 @@ export const messageJson = (m: OutboundMessage): Record<string, unknown> => ({
   id: m.messageId,
   kind: m.kind,
   at: m.at,
+  ...(m.personKey !== undefined && { personKey: m.personKey }),
   ...(m.userId !== undefined && { userId: m.userId }),
   ...(m.anonymousId !== undefined && { anonymousId: m.anonymousId }),
   ...(m.event && {
@@ -103,6 +104,7 @@ export const messageJson = (m: OutboundMessage): Record<string, unknown> => ({
     segment: m.segment,
     hashedIds: Object.fromEntries(
       [
+        ['personKey', m.personKey],
         ['userId', m.userId],
         ['anonymousId', m.anonymousId],
       ]
