@@ -19,7 +19,7 @@ import { PulseTables, pascal } from './constructs/tables';
 import { functionEnvironment, type ResourceNames } from './environment';
 import { fallbackRoute, handlerModules } from './routes';
 import { schedules } from './schedules';
-import { eventStream, failureIndexer, streamConsumers } from './stream';
+import { destinationsConsumer, eventStream, failureIndexer, streamConsumers } from './stream';
 import { type TableName, tableList } from './tables';
 
 /** Repository root (this file lives in lib/). */
@@ -341,6 +341,11 @@ export class PulseStack extends Stack {
         eventSourceMappingId: source.eventSourceMappingId,
       });
     }
+    // Destinations (docs/destinations.md): dead messages, paused destinations, an outbox behind.
+    this.observability.watchDestinations(
+      [destinationsConsumer.handler, 'destinations/redrive'],
+      'destinations/redrive',
+    );
     this.observability.watchApi({
       metric5xx: this.api.metricServerError(),
       accessLogGroup,

@@ -16,6 +16,8 @@ export interface DrainResult {
   destinationId: string;
   attempted: number;
   delivered: number;
+  /** How long past its due time the oldest message taken waited, in seconds. */
+  overdueSeconds: number;
   paused?: true;
 }
 
@@ -30,11 +32,18 @@ export const drainDue = async (args: {
   const { deps, now } = args;
   return Promise.all(
     args.list.map(async (d): Promise<DrainResult> => {
-      const result: DrainResult = { destinationId: d.destinationId, attempted: 0, delivered: 0 };
+      const result: DrainResult = {
+        destinationId: d.destinationId,
+        attempted: 0,
+        delivered: 0,
+        overdueSeconds: 0,
+      };
       while (Date.now() < args.deadline) {
         if (await deps.destinations.isPaused(d.destinationId)) return { ...result, paused: true };
         const due = await deps.outbox.due(d.destinationId, now, ROUND_SIZE);
         if (due.length === 0) break;
+        const oldest = Date.parse(due[0]?.dueAt as string);
+        result.overdueSeconds = Math.max(result.overdueSeconds, Math.round((now.getTime() - oldest) / 1000));
         const lease = new Date(Date.now() + LEASE_MS);
         const claimed = (
           await Promise.all(due.map(async (i) => ((await deps.outbox.claim(i, lease)) ? i : undefined)))

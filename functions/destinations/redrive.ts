@@ -39,6 +39,11 @@ const redrive = async (
   const drained = await drainDue({ deps, list, now, deadline, onRound: countRound });
   const delivered = drained.reduce((n, d) => n + d.delivered, 0);
   metrics.addMetric('RedriveDelivered', MetricUnit.Count, delivered);
+  metrics.addMetric(
+    'OutboxOverdueSeconds',
+    MetricUnit.Seconds,
+    Math.max(0, ...drained.map((d) => d.overdueSeconds)),
+  );
   if (drained.some((d) => d.attempted > 0) || replays.length > 0)
     logger.info('destinations redrive', { now: now.toISOString(), drained, replays });
   return { drained, replays };

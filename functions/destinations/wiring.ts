@@ -54,4 +54,7 @@ export const countRound = (destinationId: string, round: Round): void => {
   m.addMetric('DeliveryDead', MetricUnit.Count, round.dead);
   m.addMetric('DeliveryConsentDropped', MetricUnit.Count, round.consentDropped);
   if (round.pausedNow) m.addMetric('DestinationPaused', MetricUnit.Count, 1);
+  // The same without the dimension: what the stack's alarms watch (lib/constructs/observability.ts).
+  metrics.addMetric('DeliveryDead', MetricUnit.Count, round.dead);
+  if (round.pausedNow) metrics.addMetric('DestinationPaused', MetricUnit.Count, 1);
 };
