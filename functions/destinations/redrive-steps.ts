@@ -44,7 +44,7 @@ export const drainDue = async (args: {
         if (due.length === 0) break;
         const oldest = Date.parse(due[0]?.dueAt as string);
         result.overdueSeconds = Math.max(result.overdueSeconds, Math.round((now.getTime() - oldest) / 1000));
-        const lease = new Date(Date.now() + LEASE_MS);
+        const lease = new Date(now.getTime() + LEASE_MS);
         const claimed = (
           await Promise.all(due.map(async (i) => ((await deps.outbox.claim(i, lease)) ? i : undefined)))
         ).filter((i) => i !== undefined);
