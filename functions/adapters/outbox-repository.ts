@@ -6,7 +6,7 @@
  *   o#<owner> / <destinationId>#<messageId>    one message for one destination. `owner` is the
  *       person key (a person's messages share a partition: erasure is one Query per id), or
  *       `~alert#<alertId>` for messages about no one. Attributes: the message (JSON), `state`
- *       (pending | delivered | dead), `attempts`, `firstAttemptAt`, `lastError`, and only while
+ *       (pending | delivered | dead | dropped: consent withdrawn), `attempts`, `firstAttemptAt`, `lastError`, and only while
  *       pending `dueKey` = `<destinationId>#<0..DUE_SHARDS-1>` and `dueAt` (ISO): the sparse index
  *       `byDue` holds exactly the messages waiting, by destination, oldest due first.
  *
@@ -43,7 +43,7 @@ export interface OutboxItem {
   sk: string;
   destinationId: string;
   message: OutboundMessage;
-  state: 'pending' | 'delivered' | 'dead';
+  state: 'pending' | 'delivered' | 'dead' | 'dropped';
   attempts: number;
   enqueuedAt: string;
   firstAttemptAt?: string;
@@ -234,15 +234,20 @@ export class OutboxRepository {
     });
   }
 
-  /** Gone without delivery: its person withdrew the destination's purpose, or was erased. */
-  async drop(item: OutboxItem): Promise<void> {
-    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk } }));
-  }
-
-  /** Every waiting message of these people (withdrawal): their partitions, pending items only. */
-  async pendingOf(owners: readonly string[]): Promise<OutboxItem[]> {
-    const items = await exportEach(owners, (o) => queryPartition(this.db, this.tableName, ownerPk(o)));
-    return items.filter((i) => i.state === 'pending').map(fromItem);
+  /**
+   * Never to be delivered: its person withdrew the destination's purpose, or was erased. The payload
+   * goes at once; the key stays (as a delivered one does) so a redelivered stream record does not
+   * enqueue it again. Erasure removes it with the rest of the person's partition.
+   */
+  async drop(item: OutboxItem, now: Date): Promise<void> {
+    await this.settle(item, {
+      UpdateExpression: 'SET #state = :s, droppedAt = :now, expiresAt = :exp REMOVE dueKey, dueAt, message',
+      ExpressionAttributeValues: {
+        ':s': 'dropped',
+        ':now': now.toISOString(),
+        ':exp': epoch(now.getTime() + days(DELIVERED_KEEP_DAYS)),
+      },
+    });
   }
 
   /** The update of a message we hold, unless it is gone (erased, dropped) meanwhile. */

@@ -38,6 +38,8 @@ export interface DeliverDeps {
   send: (request: HttpRequest) => Promise<VendorAnswer>;
   pace: Pacer;
   random?: () => number;
+  /** The clock requests are signed and validated with (default: the system clock). */
+  clock?: () => Date;
 }
 
 export interface Round extends RoundOutcome {
@@ -63,7 +65,7 @@ export class Pacer {
 }
 
 /** Step 1: which messages may go; the others are dropped from the outbox. */
-const admit = async (deps: DeliverDeps, d: Destination, items: readonly OutboxItem[]) => {
+const admit = async (deps: DeliverDeps, d: Destination, items: readonly OutboxItem[], now: Date) => {
   const persons = [...new Set(items.flatMap((i) => (i.message.personKey ? [i.message.personKey] : [])))];
   const linked = new Map(await Promise.all(persons.map(async (p) => [p, await deps.linkedIds(p)] as const)));
   const idsOf = (i: OutboxItem) => [
@@ -89,7 +91,7 @@ const admit = async (deps: DeliverDeps, d: Destination, items: readonly OutboxIt
       ? kept
       : dropped
     ).push(i);
-  await Promise.all(dropped.map((i) => deps.outbox.drop(i)));
+  await Promise.all(dropped.map((i) => deps.outbox.drop(i, now)));
   return { kept, dropped: dropped.length };
 };
 
@@ -130,7 +132,7 @@ export const deliverRound = async (
     pausedNow: false,
   };
   if (items.length === 0) return round;
-  const { kept, dropped } = await admit(deps, d, items);
+  const { kept, dropped } = await admit(deps, d, items, now);
   round.consentDropped = dropped;
   if (kept.length > 0) {
     // Per person in time order, so a vendor that applies updates in arrival order sees them in order.
@@ -142,11 +144,12 @@ export const deliverRound = async (
     const byId = new Map(ordered.map((i) => [i.message.messageId, i]));
     const vendor = vendorFor(d.type);
     const credentials = await deps.secrets.read(d.destinationId);
+    // Signed at send time (receivers check a signature's timestamp), whatever round `now` stands for.
     const prepared = vendor.prepare(
       d.settings,
       credentials,
       ordered.map((i) => i.message),
-      now,
+      (deps.clock ?? (() => new Date()))(),
     );
     const outcomes = new Map<string, ItemOutcome>();
     for (const r of prepared.rejected) outcomes.set(r.messageId, { kind: 'rejected', reason: r.reason });

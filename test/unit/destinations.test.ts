@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { type Alert, evaluateAlert } from '../../functions/core/alerts';
+import { evaluateAlert } from '../../functions/core/alerts';
 import {
   checkTypeFields,
   type DestinationBody,
@@ -19,26 +19,8 @@ import {
 } from '../../functions/core/destinations/delivery';
 import { memoryArchive, nextSlice, REPLAY_SLICE_MS } from '../../functions/core/destinations/replay';
 import { chunk, hashedId, mixpanelInsertId, vendorFor } from '../../functions/core/destinations/vendors';
-import { type CanonicalEvent, canonicalEvent } from '../../functions/core/events';
-
-export const sampleEvent = (over: Partial<CanonicalEvent> = {}): CanonicalEvent =>
-  canonicalEvent({
-    eventId: `e-${Math.random().toString(36).slice(2)}`,
-    type: 'click',
-    personKey: 'u1',
-    userId: 'u1',
-    campaignId: 'spring',
-    channel: 'web',
-    deviceType: 'desktop',
-    data: { elementId: 'cta' },
-    properties: {},
-    timestamp: '2026-11-29T10:00:00.000Z',
-    receivedAt: '2026-11-29T10:00:00.000Z',
-    eventTime: '2026-11-29T10:00:00.000Z',
-    sourceId: 'src',
-    door: 'api',
-    ...over,
-  });
+import type { CanonicalEvent } from '../../functions/core/events';
+import { sampleAlert, sampleEvent } from '../support/destinations';
 
 describe('retries', () => {
   it('never gives up before the minimum attempts and three hours, and waits within the full-jitter ceiling', () => {
@@ -300,18 +282,7 @@ describe('vendors', () => {
 });
 
 describe('alerts', () => {
-  const alert = (over: Partial<Alert>): Alert => ({
-    alertId: 'a1',
-    campaignId: 'spring',
-    metric: 'conversion',
-    windowMinutes: 15,
-    condition: { op: 'above', threshold: 10 },
-    enabled: true,
-    cooldownMinutes: 60,
-    createdAt: '',
-    updatedAt: '',
-    ...over,
-  });
+  const alert = sampleAlert;
   const now = new Date('2026-11-29T10:07:00.000Z');
   it('reads only whole quarters and fires when the condition starts to hold', () => {
     const counts = new Map([

@@ -23,6 +23,23 @@ export interface FakeMixpanel extends FakeServer {
 export const MIXPANEL_LIMITS = { events: 2000, bytes: 10_000_000, eventBytes: 1_000_000 } as const;
 const PLACEHOLDER_IDS = new Set(['anon', 'anonymous', 'nil', 'none', 'null', 'n/a', 'undefined', '0', '-1']);
 
+/** Why strict validation refuses an event ([field, message]), or undefined. */
+const refusal = (
+  e: ImportedEvent,
+  p: ImportedEvent['properties'],
+  insertId: string,
+): [string, string] | undefined => {
+  const ms = typeof p.time === 'number' ? (p.time < 1e11 ? p.time * 1000 : p.time) : Number.NaN;
+  if (JSON.stringify(e).length > MIXPANEL_LIMITS.eventBytes) return ['event', 'event exceeds 1MB'];
+  if (typeof e?.event !== 'string' || e.event === '') return ['event', "'event' must be a non-empty string"];
+  if (!/^[A-Za-z0-9-]{1,36}$/.test(insertId)) return ['properties.$insert_id', "'$insert_id' is invalid"];
+  if (!(ms >= Date.UTC(1971, 0, 1)) || ms > Date.now() + 3_600_000)
+    return ['properties.time', "'properties.time' is invalid"];
+  if (typeof p.distinct_id !== 'string' || PLACEHOLDER_IDS.has(p.distinct_id.toLowerCase()))
+    return ['properties.distinct_id', "'properties.distinct_id' is invalid"];
+  return undefined;
+};
+
 export const startFakeMixpanel = async (auth: {
   projectId: string;
   user: string;
@@ -66,25 +83,18 @@ export const startFakeMixpanel = async (auth: {
       };
     const failed: { index: number; insert_id: string; field: string; message: string }[] = [];
     let imported = 0;
-    events.forEach((e, index) => {
+    for (const [index, e] of events.entries()) {
       const p = e?.properties ?? ({} as ImportedEvent['properties']);
       const insertId = String(p.$insert_id ?? '');
-      const fail = (field: string, message: string) =>
-        failed.push({ index, insert_id: insertId, field, message });
-      const ms = typeof p.time === 'number' ? (p.time < 1e11 ? p.time * 1000 : p.time) : Number.NaN;
-      if (JSON.stringify(e).length > MIXPANEL_LIMITS.eventBytes) return fail('event', 'event exceeds 1MB');
-      if (typeof e?.event !== 'string' || e.event === '')
-        return fail('event', "'event' must be a non-empty string");
-      if (!/^[A-Za-z0-9-]{1,36}$/.test(insertId))
-        return fail('properties.$insert_id', "'$insert_id' is invalid");
-      if (!(ms >= Date.UTC(1971, 0, 1)) || ms > Date.now() + 3_600_000)
-        return fail('properties.time', "'properties.time' is invalid");
-      if (typeof p.distinct_id !== 'string' || PLACEHOLDER_IDS.has(p.distinct_id.toLowerCase()))
-        return fail('properties.distinct_id', "'properties.distinct_id' is invalid");
+      const refused = refusal(e, p, insertId);
+      if (refused) {
+        failed.push({ index, insert_id: insertId, field: refused[0], message: refused[1] });
+        continue;
+      }
       if (f.imported.has(insertId)) f.duplicates++;
       else f.imported.set(insertId, e);
       imported++;
-    });
+    }
     if (failed.length > 0)
       return {
         status: 400,
