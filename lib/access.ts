@@ -32,6 +32,23 @@ export type SecretName = 'signing';
  */
 export type BucketAccess = 'read' | 'write' | 'readWrite';
 
+/**
+ * Destination credentials: one Secrets Manager secret per destination, named
+ * `pulse/<stage>/destinations/<destinationId>` (DESTINATION_SECRET_PREFIX). `read`: GetSecretValue;
+ * `manage`: also create, replace and delete them (the admin routes).
+ */
+export type DestinationSecretsAccess = 'read' | 'manage';
+export const DESTINATION_SECRET_ACTIONS: Readonly<Record<DestinationSecretsAccess, readonly string[]>> = {
+  read: ['secretsmanager:GetSecretValue'],
+  manage: [
+    'secretsmanager:CreateSecret',
+    'secretsmanager:DeleteSecret',
+    'secretsmanager:GetSecretValue',
+    'secretsmanager:PutSecretValue',
+  ],
+};
+export const destinationSecretPrefix = (stage: string) => `pulse/${stage}/destinations/`;
+
 export interface ModuleAccess {
   readonly stream?: StreamAccess;
   readonly tables?: { readonly [K in TableName]?: TableAccess };
@@ -41,6 +58,8 @@ export interface ModuleAccess {
   readonly buckets?: { readonly [B in BucketName]?: BucketAccess };
   /** SQL over the archive (docs/archive.md): Athena in the stack's workgroup, the archive's Glue table. */
   readonly analytics?: AnalyticsAccess;
+  /** Destination credentials in Secrets Manager (one secret per destination, under a prefix). */
+  readonly destinationSecrets?: DestinationSecretsAccess;
 }
 
 // ---- Archive: SQL over the archive with Athena (docs/archive.md) ----
@@ -211,6 +230,9 @@ export const access = {
       tags: 'readWrite',
       // Exposure state and assignments that move with an identity merge.
       experiments: 'readWrite',
+      // Segment joins and leaves become outbox messages for the destinations following them.
+      destinations: 'read',
+      outbox: 'write',
     },
     secrets: ['signing'],
   },
@@ -224,7 +246,7 @@ export const access = {
   // Profiles: person items and alias lookups, and the Query of a user's `links#` partition; manual
   // tags; the consent summary is current state only, batched by key.
   'users/users': {
-    tables: { users: 'read', tags: 'readWrite', consent: 'lookup' },
+    tables: { users: 'read', tags: 'readWrite', consent: 'lookup', destinations: 'read', outbox: 'write' },
   },
   // Rules and segment listings live in the tags table.
   'segments/segments': { tables: { tags: 'readWrite' } },
@@ -264,7 +286,9 @@ export const access = {
   // Scheduled (lib/schedules.ts): due rule checks come from the tags table's byNextCheck index,
   // outcomes go back to tags; persons' stats are read by key, aliases resolved, and backfills
   // Scan the users table page by page.
-  'segments/sweep': { tables: { tags: 'readWrite', users: 'read' } },
+  'segments/sweep': {
+    tables: { tags: 'readWrite', users: 'read', destinations: 'read', outbox: 'write' },
+  },
   // Metrics day rollups (scheduled): reads each closed day's quarter rows, writes its rollup.
   'metrics/compact': { tables: { metrics: 'readWrite' } },
   // ---- Archive (docs/archive.md) ----
@@ -278,6 +302,42 @@ export const access = {
   // Scheduled: erasure's partition rewrites — find the person's files (Athena), UNLOAD each
   // partition without them, move the new files in and delete the old (docs/archive.md).
   'archive/erasure': { analytics: 'query', buckets: { archive: 'readWrite', exports: 'readWrite' } },
+  // Destinations (docs/destinations.md). Admin CRUD: definitions and status (the outbox's due index
+  // counts what is retrying), credentials moved to Secrets Manager.
+  'destinations/destinations': {
+    tables: { destinations: 'readWrite', outbox: 'read' },
+    destinationSecrets: 'manage',
+  },
+  // The second stream consumer: enqueues each matching, consented event per destination and tries
+  // it once. Consent and erasure markers by key (and the signing key for the markers' hashes),
+  // linked ids and a person's tags for filters.
+  'destinations/consumer': {
+    stream: 'read',
+    tables: {
+      destinations: 'readWrite',
+      outbox: 'readWrite',
+      consent: 'lookup',
+      users: 'read',
+      tags: 'read',
+    },
+    secrets: ['signing'],
+    destinationSecrets: 'read',
+  },
+  // Scheduled: delivers what the due index holds (retries, triggers), advances replays.
+  'destinations/redrive': {
+    tables: {
+      destinations: 'readWrite',
+      outbox: 'readWrite',
+      consent: 'lookup',
+      users: 'read',
+      tags: 'read',
+    },
+    secrets: ['signing'],
+    destinationSecrets: 'read',
+  },
+  // Campaign alerts: definitions (admin), evaluation on a schedule against the campaign counters.
+  'alerts/alerts': { tables: { destinations: 'readWrite' } },
+  'alerts/evaluate': { tables: { destinations: 'readWrite', metrics: 'read', outbox: 'write' } },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

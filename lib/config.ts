@@ -57,6 +57,8 @@ export const ENV = {
   archiveTable: 'PULSE_ARCHIVE_TABLE',
   athenaWorkgroup: 'PULSE_ATHENA_WORKGROUP',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
+  /** Local stack only: folder standing in for Secrets Manager for destination credentials. */
+  localSecretsDir: 'PULSE_LOCAL_SECRETS_DIR',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const;
 

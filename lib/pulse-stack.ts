@@ -6,7 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct, Node } from 'constructs';
-import { accessFor } from './access';
+import { accessFor, destinationSecretPrefix } from './access';
 import { archive as archiveDecl } from './archive';
 import { DEFAULTS } from './config';
 import { Aggregation } from './constructs/aggregation';
@@ -25,7 +25,7 @@ import { functionEnvironment, type ResourceNames } from './environment';
 import { FRONT_DOORS, type FrontDoor } from './front-door';
 import { fallbackRoute, handlerModules } from './routes';
 import { schedules } from './schedules';
-import { eventStream, failureIndexer, streamConsumers } from './stream';
+import { destinationsConsumer, eventStream, failureIndexer, streamConsumers } from './stream';
 import { type TableName, tableList } from './tables';
 
 /** Repository root (this file lives in lib/). */
@@ -337,6 +337,7 @@ export class PulseStack extends Stack {
       tables: this.tables.byName,
       secrets: this.secrets.byName,
       buckets: this.buckets.byName,
+      destinationSecretPrefix: destinationSecretPrefix(settings.stage),
       ...(encryptionKey ? { encryptionKey } : {}),
       analytics: this.archive.grantTargets,
     };
@@ -406,6 +407,11 @@ export class PulseStack extends Stack {
         eventSourceMappingId: source.eventSourceMappingId,
       });
     }
+    // Destinations (docs/destinations.md): dead messages, paused destinations, an outbox behind.
+    this.observability.watchDestinations(
+      [destinationsConsumer.handler, 'destinations/redrive'],
+      'destinations/redrive',
+    );
     this.observability.watchApi({
       metric5xx: this.api.metricServerError(),
       accessLogGroup,

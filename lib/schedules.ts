@@ -38,6 +38,19 @@ export const schedules = [
     everyMinutes: archive.erasure.everyMinutes,
     summary: "Rewrite the archive's partitions that hold erased persons' rows, without them",
   },
+  // Destinations (docs/destinations.md): retries from the outbox, replays; campaign alerts.
+  {
+    name: 'destinations-redrive',
+    handler: 'destinations/redrive',
+    everyMinutes: 1,
+    summary: 'Deliver outbox messages that came due (retries, triggers) and advance replays',
+  },
+  {
+    name: 'alerts-evaluate',
+    handler: 'alerts/evaluate',
+    everyMinutes: 5,
+    summary: 'Evaluate campaign alerts against their thresholds and baselines; fire the ones that hold',
+  },
 ] as const satisfies readonly ScheduleDef[];
 
 export type ScheduleName = (typeof schedules)[number]['name'];

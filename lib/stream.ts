@@ -53,7 +53,22 @@ export const aggregateConsumer: ConsumerSettings = {
   startingPosition: 'TRIM_HORIZON',
 };
 
-export const streamConsumers: readonly ConsumerSettings[] = [aggregateConsumer];
+// Destinations (docs/destinations.md): a consumer of its own, so a slow vendor never delays the
+// read models; its batches only enqueue and try once, retries run from the outbox.
+export const destinationsConsumer: ConsumerSettings = {
+  name: 'destinations',
+  handler: 'destinations/consumer',
+  batchSize: 500,
+  maxBatchingWindowSeconds: 1,
+  bisectBatchOnError: true,
+  retryAttempts: 8,
+  maxRecordAgeSeconds: eventStream.retentionHours * 3600,
+  reportBatchItemFailures: true,
+  parallelizationFactor: 1,
+  startingPosition: 'TRIM_HORIZON',
+};
+
+export const streamConsumers: readonly ConsumerSettings[] = [aggregateConsumer, destinationsConsumer];
 
 /**
  * Indexes every failed batch the consumers' on-failure destination receives (S3 "Object Created"

@@ -119,6 +119,29 @@ export const tables = {
     personalData: false,
     description: 'Per-source rate-limit windows (expiring counters)',
   },
+  // Destinations (docs/destinations.md): definitions, status and alerts; the outbox of messages.
+  destinations: {
+    name: 'destinations',
+    envVar: 'DESTINATIONS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    personalData: false,
+    description: 'Destination definitions, delivery status and circuit state; campaign alerts; replay jobs',
+  },
+  outbox: {
+    name: 'outbox',
+    envVar: 'OUTBOX_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    // Sparse: only messages waiting for an attempt carry `dueKey` (destination and shard) and
+    // `dueAt`, so the redrive finds what is due without scanning.
+    indexes: [{ name: 'byDue', partitionKey: 'dueKey', sortKey: 'dueAt' }],
+    personalData: true,
+    description: 'Messages for destinations: waiting, retrying, delivered (idempotency memory) or dead',
+  },
 } as const satisfies Record<string, TableDef>;
 
 export type TableName = keyof typeof tables;

@@ -9,6 +9,7 @@
  */
 import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Item, isConditionFailed } from './dynamo';
+import type { MembershipTriggers } from './membership-triggers';
 import type { SegmentSizes } from './segment-sizes';
 import type { SegmentsRepository } from './segments-repository';
 import { personPk, segmentPk, tagSk } from './tags-table';
@@ -19,6 +20,8 @@ export class TagMemberships {
     private readonly tableName: string,
     private readonly segments: SegmentsRepository,
     private readonly sizes: SegmentSizes,
+    /** Destinations (docs/destinations.md): segment enter/leave triggers. */
+    private readonly triggers?: MembershipTriggers,
   ) {}
 
   /** Tag item, then membership source, then confirmation. */
@@ -46,7 +49,7 @@ export class TagMemberships {
     );
     // Counted and nothing pending: the size already holds this member.
     if (membership?.counted !== true || membership.op !== undefined)
-      await this.sizes.membershipChanged(tag, personKey);
+      await this.membershipChanged(tag, personKey);
     try {
       await this.db.send(
         new UpdateCommand({
@@ -90,9 +93,15 @@ export class TagMemberships {
     }
   }
 
-  /** The one point where a membership's change is committed (sizes, enter/leave). */
-  membershipChanged(tag: string, personKey: string) {
-    return this.sizes.membershipChanged(tag, personKey);
+  /**
+   * The one point where a membership's change is committed: the size counts each enter and leave
+   * once, and each committed change becomes a segment trigger for destinations.
+   */
+  async membershipChanged(tag: string, personKey: string) {
+    const changes = await this.sizes.membershipChanged(tag, personKey);
+    const at = new Date().toISOString();
+    for (const change of changes) await this.triggers?.changed(tag, personKey, change, at);
+    return changes;
   }
 
   /** Take one source out of a membership; the membership goes with its last source. */
@@ -117,6 +126,6 @@ export class TagMemberships {
     }
     if (left?.sources !== undefined) return;
     // The last source left: the size drops, and the membership goes.
-    await this.sizes.membershipChanged(tag, personKey);
+    await this.membershipChanged(tag, personKey);
   }
 }

@@ -8,6 +8,7 @@ import type { RuleBody, RuleOutcome } from '../core/rules';
 import type { PersonTag } from '../core/tags';
 import { type BackfillJob, BackfillJobsRepository, type ScanSegment } from './backfill-jobs-repository';
 import type { Item } from './dynamo';
+import type { MembershipTriggers } from './membership-triggers';
 import type { Page } from './pagination';
 import { PersonTagsRepository } from './person-tags-repository';
 import { type ApplyResult, type DueCheck, RuleOutcomesRepository } from './rule-outcomes-repository';
@@ -23,10 +24,11 @@ export class TagsRepository {
   readonly rules: RulesRepository;
   readonly backfillJobs: BackfillJobsRepository;
 
-  constructor(db: DynamoDBDocumentClient, tableName: string) {
+  /** `triggers`: segment enter/leave messages for destinations (docs/destinations.md); none without. */
+  constructor(db: DynamoDBDocumentClient, tableName: string, triggers?: MembershipTriggers) {
     const sizes = new SegmentSizes(db, tableName);
     this.segments = new SegmentsRepository(db, tableName, sizes);
-    const memberships = new TagMemberships(db, tableName, this.segments, sizes);
+    const memberships = new TagMemberships(db, tableName, this.segments, sizes, triggers);
     this.personTagsStore = new PersonTagsRepository(db, tableName, memberships);
     this.ruleOutcomes = new RuleOutcomesRepository(db, tableName, this.personTagsStore, memberships);
     this.rules = new RulesRepository(db, tableName, this.segments);

@@ -13,6 +13,7 @@ import { Cached } from '../adapters/cached';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { IdentityRepository } from '../adapters/identity-repository';
+import { membershipTriggersFromEnv } from '../adapters/membership-triggers';
 import { MetricsRepository } from '../adapters/metrics-repository';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { PeopleRepository } from '../adapters/people-repository';
@@ -38,7 +39,7 @@ const goals = new Cached(
   async () => new Map((await experiments.list()).map((x) => [x.experimentId, x.goal] as const)),
   30_000,
 );
-const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
+const tags = new TagsRepository(db, requireEnv(tables.tags.envVar), membershipTriggersFromEnv(db));
 
 /** Segment rules, cached briefly: a changed rule reaches existing users through its backfill. */
 const rules = new Cached(() => tags.listRules(), 30_000);

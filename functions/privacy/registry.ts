@@ -11,6 +11,7 @@ import { ConsentPersonalData, type ConsentRepository } from '../adapters/consent
 import type { Item } from '../adapters/dynamo';
 import { AssignmentsPersonalData, type ExperimentsRepository } from '../adapters/experiments-repository';
 import { FailedBatchesPersonalData, type FailureStore } from '../adapters/failure-store';
+import { OutboxPersonalData, OutboxRepository } from '../adapters/outbox-repository';
 import { ProfilePersonalData } from '../adapters/people-repository';
 import { TagsPersonalData } from '../adapters/person-tags-repository';
 import type { PersonalDataStore } from '../adapters/personal-data';
@@ -39,6 +40,8 @@ export const personalDataRegistry = (deps: RegistryDeps): PersonalDataStore[] =>
   new FailedBatchesPersonalData(deps.failures, deps.db, deps.tableNames.quarantine),
   // Archive: archived events; erasure rewrites their files within archive.erasure.boundHours.
   new ArchivePersonalData(deps.archive),
+  // Destinations (docs/destinations.md): last, so leave triggers written while tags are erased go too.
+  new OutboxPersonalData(new OutboxRepository(deps.db, deps.tableNames.outbox)),
 ];
 
 /** JSON for export: binary attributes as base64, sets as arrays. */

@@ -13,6 +13,7 @@ import type { Context } from 'aws-lambda';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { IdentityReader } from '../adapters/identity-reader';
+import { membershipTriggersFromEnv } from '../adapters/membership-triggers';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { PeopleRepository } from '../adapters/people-repository';
 import { TagsRepository } from '../adapters/tags-repository';
@@ -22,7 +23,7 @@ import { runSweep, type SweepResult } from './sweeper';
 const db = documentClient();
 const usersTable = requireEnv(tables.users.envVar);
 const deps = {
-  tags: new TagsRepository(db, requireEnv(tables.tags.envVar)),
+  tags: new TagsRepository(db, requireEnv(tables.tags.envVar), membershipTriggersFromEnv(db)),
   people: new PeopleRepository(db, usersTable),
   identity: new IdentityReader(db, usersTable),
 };

@@ -4,9 +4,12 @@
  * per route (functions/http/operations.ts): a route nobody serves fails typecheck here.
  */
 import type { HandlerModule } from '../../lib/routes';
+// Destinations (docs/destinations.md)
+import { contract as alerts } from '../alerts/alerts.contract';
 import { contract as analytics } from '../analytics/analytics.contract';
 import { contract as archiveExports } from '../archive/exports.contract';
 import { contract as consent } from '../consent/consent.contract';
+import { contract as destinations } from '../destinations/destinations.contract';
 import { contract as experiments } from '../experiments/experiments.contract';
 import type { Contract } from '../http/operations';
 import { contract as identify } from '../identity/identify.contract';
@@ -42,4 +45,7 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   // Archive (docs/archive.md)
   'analytics/analytics': analytics,
   'archive/exports': archiveExports,
+  // Destinations (docs/destinations.md)
+  'destinations/destinations': destinations,
+  'alerts/alerts': alerts,
 };

@@ -10,6 +10,7 @@ import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { IdentityReader, type LinkedId } from '../adapters/identity-reader';
+import { membershipTriggersFromEnv } from '../adapters/membership-triggers';
 import { PeopleRepository } from '../adapters/people-repository';
 import { TagsRepository } from '../adapters/tags-repository';
 import type { PersonStats } from '../core/person';
@@ -25,7 +26,7 @@ const db = documentClient();
 const usersTable = requireEnv(tables.users.envVar);
 const people = new PeopleRepository(db, usersTable);
 const identity = new IdentityReader(db, usersTable);
-const tagsRepository = new TagsRepository(db, requireEnv(tables.tags.envVar));
+const tagsRepository = new TagsRepository(db, requireEnv(tables.tags.envVar), membershipTriggersFromEnv(db));
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
 
 interface Person {

@@ -16,6 +16,7 @@ import {
   ANALYTICS_ACTIONS,
   BUCKET_ACTIONS,
   type BucketAccess,
+  DESTINATION_SECRET_ACTIONS,
   type ModuleAccess,
   SECRET_ACTIONS,
   SECRET_KMS_ACTIONS,
@@ -190,6 +191,21 @@ export class PulseFunction extends Construct {
       allow(ANALYTICS_ACTIONS.workgroup, [targets.analytics.workgroupArn]);
       allow(ANALYTICS_ACTIONS.catalog, [...targets.analytics.catalogArns]);
     }
+    if (decl.destinationSecrets) {
+      // Destinations (docs/destinations.md): secrets created at run time, one per destination,
+      // under the stage's prefix; Secrets Manager appends 6 random characters to each ARN.
+      const stack = Stack.of(this);
+      const arn = `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${targets.destinationSecretPrefix}*`;
+      allow(DESTINATION_SECRET_ACTIONS[decl.destinationSecrets], [arn]);
+      Validations.of(this.role).acknowledge({
+        // cdk-nag names the resource with the pseudo parameters as placeholders.
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${targets.destinationSecretPrefix}*]`,
+        reason:
+          'Destination credentials are one secret per destination, created by the admin routes at run ' +
+          'time: their names are known only by prefix (pulse/<stage>/destinations/), and the statement ' +
+          'allows only the declared secret actions under it.',
+      });
+    }
     if (targets.encryptionKey && kmsActions.size > 0) {
       allow([...kmsActions].sort(), [targets.encryptionKey.keyArn]);
     }
@@ -202,6 +218,8 @@ export interface GrantTargets {
   readonly secrets: ReadonlyMap<SecretName, secretsmanager.ISecret>;
   /** The buckets of lib/buckets.ts (SSE-S3: no KMS grant). */
   readonly buckets: ReadonlyMap<BucketName, s3.IBucket>;
+  /** Name prefix of destination credential secrets (lib/access.ts destinationSecretPrefix). */
+  readonly destinationSecretPrefix: string;
   readonly encryptionKey?: kms.IKey;
   /** The archive's Athena workgroup and Glue catalog, database and table (lib/constructs/archive.ts). */
   readonly analytics?: { readonly workgroupArn: string; readonly catalogArns: readonly string[] };

@@ -103,6 +103,55 @@ export class Observability extends Construct {
     });
   }
 
+  /**
+   * Destinations (docs/destinations.md): messages dead (the vendor refused them, or retries ran
+   * out), a destination paused by its circuit breaker, and the outbox falling behind. The metrics
+   * also carry a `Destination` dimension for dashboards; which destination: its status route.
+   */
+  watchDestinations(deliveryModules: readonly string[], redriveModule: string): void {
+    const sum = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
+    const total = (metricName: string) =>
+      new cloudwatch.MathExpression({
+        expression: deliveryModules.map((_, i) => `m${i}`).join(' + '),
+        usingMetrics: Object.fromEntries(
+          deliveryModules.map((service, i) => [
+            `m${i}`,
+            new cloudwatch.Metric({
+              namespace: METRICS_NAMESPACE,
+              metricName,
+              dimensionsMap: { service, stage: this.props.stage },
+              ...sum,
+            }),
+          ]),
+        ),
+        period: sum.period,
+      });
+    this.anyOf(
+      'DestinationsDead',
+      'Messages went dead at a destination (refused, or retried past 3 hours): GET /api/destinations/{id}/status',
+      total('DeliveryDead'),
+    );
+    this.anyOf(
+      'DestinationsPaused',
+      'A destination kept failing and its circuit breaker paused it: POST /api/destinations/{id}/resume once fixed',
+      total('DestinationPaused'),
+    );
+    this.alarm('DestinationsOverdue', {
+      alarmDescription:
+        'Outbox messages wait more than 15 minutes past their due time (a vendor slower than the flow)',
+      metric: new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'OutboxOverdueSeconds',
+        dimensionsMap: { service: redriveModule, stage: this.props.stage },
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 900,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+  }
+
   /** A scheduled job failing: nobody calls it, so nobody would notice otherwise. */
   watchSchedule(name: string, fn: lambda.IFunction): void {
     this.anyOf(

@@ -13,6 +13,8 @@ import { type AwsRequest, registerRequestCheck } from '../../functions/adapters/
 import {
   access,
   BUCKET_ACTIONS,
+  DESTINATION_SECRET_ACTIONS,
+  destinationSecretPrefix,
   type ModuleAccess,
   SECRET_ACTIONS,
   type SecretName,
@@ -35,6 +37,8 @@ export interface AccessGuardTargets {
   readonly streamArn: string;
   /** The folders standing in for the buckets of lib/buckets.ts (each one's `Bucket` in checked requests). */
   readonly bucketDirs: Readonly<Partial<Record<BucketName, string>>>;
+  /** The stage whose destination secrets functions may reach (lib/access.ts destinationSecretPrefix). */
+  readonly stage: string;
 }
 
 /** What IAM answers for a denied call; the SDK's own errors carry the same name and fault. */
@@ -112,6 +116,15 @@ export const startAccessGuard = (targets: AccessGuardTargets): (() => void) => {
   };
 
   const secretTouch = ({ action, input }: AwsRequest): Touch => {
+    // Destinations (docs/destinations.md): credentials under the stage's prefix, one per destination.
+    if (String(input.SecretId).startsWith(destinationSecretPrefix(targets.stage))) {
+      return {
+        action,
+        arn: `arn:aws:secretsmanager:${targets.region}:${LOCAL_ACCOUNT_ID}:secret:${String(input.SecretId)}`,
+        allowed: (decl) =>
+          !!decl.destinationSecrets && DESTINATION_SECRET_ACTIONS[decl.destinationSecrets].includes(action),
+      };
+    }
     const name = LOCAL_SECRETS[String(input.SecretId)];
     return {
       action,

@@ -214,6 +214,11 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   const removeTempArchive = () => {
     if (tempRoot) for (const dir of Object.values(archiveDirs)) rmSync(dir, { recursive: true, force: true });
   };
+  // Destinations (docs/destinations.md): credentials kept under --data, else in a temp folder removed at close.
+  const secretsDir = dataDir ? join(dataDir, 'secrets') : mkdtempSync(join(tmpdir(), 'pulse-secrets-'));
+  const removeTempSecrets = () => {
+    if (!dataDir) rmSync(secretsDir, { recursive: true, force: true });
+  };
 
   let emulators: Emulators;
   try {
@@ -227,6 +232,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   } catch (err) {
     removeTempArchive();
     removeEmptyTemp();
+    removeTempSecrets();
     throw err;
   }
 
@@ -271,6 +277,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     [ENV.localObjectsUrl]: objectServer.url,
     [ENV.localJwks]: jwksJson(keys),
     [ENV.localSigningKey]: localSigningKey,
+    // Destinations (docs/destinations.md): a folder stands in for Secrets Manager's credentials.
+    [ENV.localSecretsDir]: secretsDir,
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
     POWERTOOLS_METRICS_DISABLED: lookup('POWERTOOLS_METRICS_DISABLED') || 'true',
     ...overrides,
@@ -285,6 +293,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           stream: emulators.names.stream,
           streamArn: emulators.streamArn,
           bucketDirs,
+          stage: settings.stage,
         });
 
   const resolveHandler = options.resolveHandler ?? createHandlerResolver(options.functionsDir);
@@ -321,6 +330,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     restoreEnv();
     removeTempArchive();
     removeEmptyTemp();
+    removeTempSecrets();
     if (errors.length) throw new AggregateError(errors, 'Local stack did not stop cleanly');
   };
 

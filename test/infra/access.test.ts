@@ -5,7 +5,7 @@
  * resource or a wildcard all fail.
  */
 import { describe, expect, it } from 'vitest';
-import { access, accessFor, TABLE_ACTIONS } from '../../lib/access';
+import { access, accessFor, STREAM_ACTIONS, TABLE_ACTIONS } from '../../lib/access';
 import { tableList } from '../../lib/tables';
 import { expectedPairs, grantedPairs } from '../support/iam';
 import { allHandlerModules, synth } from '../support/synth';
@@ -117,10 +117,30 @@ describe('least privilege', () => {
   ];
   // Tags readWrite also reaches the sweep's index (Query names the index ARN).
   const TAGS_RW = [...on(READ_WRITE, 'table:tags'), ...on(READ_WRITE, 'table:tags/index/byNextCheck')];
+  // Destinations: who follows a segment (read), and its enter/leave messages (outbox writes).
+  const TRIGGERS = [
+    ...on(READ, 'table:destinations'),
+    ...on(['BatchWriteItem', 'DeleteItem', 'PutItem', 'UpdateItem'], 'table:outbox'),
+  ];
+  const OUTBOX_RW = [...on(READ_WRITE, 'table:outbox'), ...on(READ_WRITE, 'table:outbox/index/byDue')];
+  // Destination delivery: consent and erasure markers by key, linked ids, a person's tags.
+  const DELIVERY = [
+    ...on(READ_WRITE, 'table:destinations'),
+    ...OUTBOX_RW,
+    ...on(LOOKUP, 'table:consent'),
+    ...on(READ, 'table:users'),
+    ...on(READ, 'table:tags'),
+    ...on(READ, 'table:tags/index/byNextCheck'),
+    SIGNING,
+    'secretsmanager:GetSecretValue destination-secrets/*',
+  ];
   const spelledOut: [string, string[]][] = [
     ['identity/identify', [...DOOR, ...LOGS]],
     // Profiles: alias GetItem, person BatchGetItem, Query of links#<userId>; consent by key only.
-    ['users/users', [...on(READ, 'table:users'), ...TAGS_RW, ...on(LOOKUP, 'table:consent'), ...LOGS]],
+    [
+      'users/users',
+      [...on(READ, 'table:users'), ...TAGS_RW, ...on(LOOKUP, 'table:consent'), ...TRIGGERS, ...LOGS],
+    ],
     ['segments/segments', [...TAGS_RW, ...LOGS]],
     // Query on links#<userId> for the ids whose stored consent counts.
     [
@@ -155,9 +175,43 @@ describe('least privilege', () => {
     ['segmentio/settings', ['dynamodb:GetItem table:sources', ...LOGS]],
     ['service/openapi', LOGS],
     // Scheduled: due checks by index, outcomes to tags; stats, aliases and backfill Scans on users.
-    ['segments/sweep', [...TAGS_RW, ...on(READ, 'table:users'), ...LOGS]],
+    ['segments/sweep', [...TAGS_RW, ...on(READ, 'table:users'), ...TRIGGERS, ...LOGS]],
     // Scheduled: quarter rows read, day rollups and the registry's compaction state written.
     ['metrics/compact', [...on(READ_WRITE, 'table:metrics'), ...LOGS]],
+    // Destinations (docs/destinations.md)
+    [
+      'destinations/destinations',
+      [
+        ...on(READ_WRITE, 'table:destinations'),
+        ...on(READ, 'table:outbox'),
+        ...on(READ, 'table:outbox/index/byDue'),
+        ...['CreateSecret', 'DeleteSecret', 'GetSecretValue', 'PutSecretValue'].map(
+          (a) => `secretsmanager:${a} destination-secrets/*`,
+        ),
+        ...LOGS,
+      ],
+    ],
+    [
+      'destinations/consumer',
+      [
+        ...DELIVERY,
+        ...STREAM_ACTIONS.read.map((a) => `${a} stream`),
+        's3:PutObject bucket:failures/*',
+        's3:ListBucket bucket:failures',
+        ...LOGS,
+      ],
+    ],
+    ['destinations/redrive', [...DELIVERY, ...LOGS]],
+    ['alerts/alerts', [...on(READ_WRITE, 'table:destinations'), ...LOGS]],
+    [
+      'alerts/evaluate',
+      [
+        ...on(READ_WRITE, 'table:destinations'),
+        ...on(READ, 'table:metrics'),
+        ...on(['BatchWriteItem', 'DeleteItem', 'PutItem', 'UpdateItem'], 'table:outbox'),
+        ...LOGS,
+      ],
+    ],
   ];
 
   it.each(spelledOut)('%s: exactly these pairs', (handlerModule, pairs) => {

@@ -157,6 +157,18 @@ const expected = [
     ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     EvaluationPeriods: 1,
   },
+  // Destinations (docs/destinations.md): the outbox falling behind (the other two sum two services).
+  {
+    id: 'DestinationsOverdue',
+    Namespace: METRICS_NAMESPACE,
+    MetricName: 'OutboxOverdueSeconds',
+    Dimensions: dims({ service: 'destinations/redrive', stage: stack.settings.stage }),
+    Statistic: 'Maximum',
+    Period: 300,
+    Threshold: 900,
+    ComparisonOperator: 'GreaterThanThreshold',
+    EvaluationPeriods: 3,
+  },
   {
     id: 'ApiThrottled',
     Namespace: METRICS_NAMESPACE,
@@ -170,9 +182,38 @@ const expected = [
   },
 ];
 
+/** Destinations: alarms on a sum over the consumer's and the redrive's EMF metrics. */
+const summed = [
+  ['DestinationsDead', 'DeliveryDead'],
+  ['DestinationsPaused', 'DestinationPaused'],
+] as const;
+
 describe('alarms', () => {
   it('are exactly the expected ones', () => {
-    expect(alarms).toHaveLength(expected.length);
+    expect(alarms).toHaveLength(expected.length + summed.length);
+  });
+
+  it.each(summed)('%s: any %s of the consumer or the redrive', (id, metricName) => {
+    const props = alarm(id);
+    expect(props).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(props.AlarmActions).toEqual([{ Ref: topicId }]);
+    const metrics = props.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: {
+        Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] };
+        Stat: string;
+      };
+    }[];
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe('m0 + m1');
+    const services = metrics
+      .filter((m) => m.MetricStat)
+      .map((m) => {
+        expect(m.MetricStat?.Metric.MetricName).toBe(metricName);
+        expect(m.MetricStat?.Stat).toBe('Sum');
+        return m.MetricStat?.Metric.Dimensions.find((d) => d.Name === 'service')?.Value;
+      });
+    expect(services.sort()).toEqual(['destinations/consumer', 'destinations/redrive']);
   });
 
   it.each(expected.map((e) => [e.id, e] as const))('%s', (id, want) => {

@@ -84,6 +84,8 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-SMG4', // signing secret not rotated (tokens carry a key id; dual-key window to come)
         // The archive's Firehose reads the (encrypted) stream: Firehose refuses SSE on such a source.
         'AwsSolutions-KDF1',
+        // Destinations: credential secrets created at run time, one per destination, under the stage's prefix.
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:pulse/dev/destinations/*]',
       ].sort(),
     );
   });

@@ -56,6 +56,9 @@ describe('signing secret', () => {
       // The archive's Firehose transformation checks erasure markers (keyed hashes) as the consumer does.
       'archive/transform',
       'consent/consent',
+      // Destinations: erasure markers are keyed hashes.
+      'destinations/consumer',
+      'destinations/redrive',
       'identity/identify',
       'ingest/engagement',
       'links/links',
@@ -69,7 +72,9 @@ describe('signing secret', () => {
 
   it.each(allHandlerModules())('%s: may read it only if declared, with GetSecretValue alone', (m) => {
     const secretPairs = grantedPairs(synthesized, m).filter(
-      (p) => p.startsWith('secretsmanager:') || p.endsWith(' secret:signing'),
+      (p) =>
+        (p.startsWith('secretsmanager:') && !p.endsWith(' destination-secrets/*')) ||
+        p.endsWith(' secret:signing'),
     );
     expect(secretPairs).toEqual(
       signingReaders.includes(m) ? ['secretsmanager:GetSecretValue secret:signing'] : [],
@@ -120,7 +125,7 @@ describe('personal data', () => {
         .filter((t) => t.personalData)
         .map((t) => t.name)
         .sort(),
-    ).toEqual(['consent', 'experiments', 'quarantine', 'tags', 'users']);
+    ).toEqual(['consent', 'experiments', 'outbox', 'quarantine', 'tags', 'users']);
   });
 
   it.each(tableList.filter((t) => t.personalData).map((t) => t.name))(

@@ -94,7 +94,7 @@ describe('schedules', () => {
   });
 
   // Spelled out, not derived: widening the sweep's declaration must fail here too.
-  it('segments sweep: tags (with the due-check index) read and written, users read, nothing else', () => {
+  it('segments sweep: tags (with the due-check index) read and written, users read, triggers, nothing else', () => {
     const tagsActions = [
       'BatchGetItem',
       'BatchWriteItem',
@@ -110,6 +110,9 @@ describe('schedules', () => {
         ...tagsActions.map((a) => `dynamodb:${a} table:tags`),
         ...tagsActions.map((a) => `dynamodb:${a} table:tags/index/byNextCheck`),
         ...['BatchGetItem', 'GetItem', 'Query', 'Scan'].map((a) => `dynamodb:${a} table:users`),
+        // Destinations: segment enter/leave triggers (who follows a segment; the outbox).
+        ...['BatchGetItem', 'GetItem', 'Query', 'Scan'].map((a) => `dynamodb:${a} table:destinations`),
+        ...['BatchWriteItem', 'DeleteItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} table:outbox`),
         'logs:CreateLogStream own-log-group',
         'logs:PutLogEvents own-log-group',
       ].sort(),

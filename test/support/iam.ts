@@ -8,6 +8,8 @@ import {
   accessFor,
   BUCKET_ACTIONS,
   type BucketAccess,
+  DESTINATION_SECRET_ACTIONS,
+  destinationSecretPrefix,
   type ModuleAccess,
   SECRET_ACTIONS,
   SECRET_KMS_ACTIONS,
@@ -66,6 +68,24 @@ export const grantedPairs = (s: Synthesized, handlerModule: string): string[] =>
   labels.set(catalog as string, 'glue:catalog');
   labels.set(database as string, 'glue:database');
   labels.set(table as string, 'glue:table');
+  // Destinations: credential secrets under the stage's prefix.
+  labels.set(
+    JSON.stringify({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':secretsmanager:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          `:secret:${destinationSecretPrefix(stack.settings.stage)}*`,
+        ],
+      ],
+    }),
+    'destination-secrets/*',
+  );
 
   const role = json.Resources[roleId];
   expect(role?.Properties.Policies, 'no inline policies on the role itself').toBeUndefined();
@@ -129,6 +149,9 @@ export const expectedPairs = (handlerModule: string, opts: { kms?: boolean } = {
     for (const a of ANALYTICS_ACTIONS.catalog)
       for (const r of ['glue:catalog', 'glue:database', 'glue:table']) pairs.push(`${a} ${r}`);
   }
+  if (decl.destinationSecrets)
+    for (const a of DESTINATION_SECRET_ACTIONS[decl.destinationSecrets])
+      pairs.push(`${a} destination-secrets/*`);
   if (opts.kms) for (const a of kms) pairs.push(`${a} key`);
   // Lambda writes a consumer's failed batches to S3 with the consumer's own role.
   if (streamConsumers.some((c) => c.handler === handlerModule)) {

@@ -1,0 +1,301 @@
+/**
+ * The outbox: every message for every destination, from enqueue to delivered or dead, in the
+ * outbox table. Personal data (messages carry a person's ids and events): erasure and export reach
+ * it by the person's partition, and withdrawal of consent drops what waits in it.
+ *
+ *   o#<owner> / <destinationId>#<messageId>    one message for one destination. `owner` is the
+ *       person key (a person's messages share a partition: erasure is one Query per id), or
+ *       `~alert#<alertId>` for messages about no one. Attributes: the message (JSON), `state`
+ *       (pending | delivered | dead | dropped: consent withdrawn), `attempts`, `firstAttemptAt`, `lastError`, and only while
+ *       pending `dueKey` = `<destinationId>#<0..DUE_SHARDS-1>` and `dueAt` (ISO): the sparse index
+ *       `byDue` holds exactly the messages waiting, by destination, oldest due first.
+ *
+ * Enqueue is put-if-absent, so a stream redelivery or a retried trigger never enqueues a message
+ * twice; a delivered message stays (without its payload) for DELIVERED_KEEP_DAYS as the memory of
+ * that, longer than the stream keeps a record. A replay re-enqueues delivered and dead messages.
+ * Whoever attempts a message holds it by moving its `dueAt` forward (a lease, LEASE_MS), with a
+ * condition on the `dueAt` it read: the consumer when it enqueues, the redrive when it claims.
+ */
+import { createHash } from 'node:crypto';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import pLimit from 'p-limit';
+import type { TableName } from '../../lib/tables';
+import type { OutboundMessage } from '../core/destinations/delivery';
+import { type Item, isConditionFailed, queryPartition, updateIf } from './dynamo';
+import { eraseEach, exportEach, type PersonalDataStore } from './personal-data';
+
+export const DUE_SHARDS = 4;
+export const DUE_INDEX = 'byDue';
+/** How long an attempt holds its messages before the redrive may take them over. */
+export const LEASE_MS = 2 * 60_000;
+export const DELIVERED_KEEP_DAYS = 8;
+/** Pending and dead messages are kept this long at most (a paused destination has that long to resume). */
+export const PENDING_KEEP_DAYS = 14;
+
+export interface OutboxItem {
+  pk: string;
+  sk: string;
+  destinationId: string;
+  message: OutboundMessage;
+  state: 'pending' | 'delivered' | 'dead' | 'dropped';
+  attempts: number;
+  enqueuedAt: string;
+  firstAttemptAt?: string;
+  dueAt?: string;
+  lastError?: string;
+}
+
+const ALERT_OWNER = '~alert#';
+export const ownerOf = (m: OutboundMessage): string =>
+  m.personKey ?? `${ALERT_OWNER}${m.alert?.alertId ?? m.messageId}`;
+const ownerPk = (owner: string) => `o#${owner}`;
+const dueKeyOf = (destinationId: string, owner: string) =>
+  `${destinationId}#${createHash('sha256').update(owner).digest().readUInt32BE(0) % DUE_SHARDS}`;
+const epoch = (ms: number) => Math.floor(ms / 1000);
+const days = (n: number) => n * 86_400_000;
+
+const fromItem = (i: Item): OutboxItem => ({
+  pk: i.pk as string,
+  sk: i.sk as string,
+  destinationId: i.destinationId as string,
+  message: i.message
+    ? (JSON.parse(i.message as string) as OutboundMessage)
+    : ({ messageId: i.messageId } as OutboundMessage),
+  state: i.state as OutboxItem['state'],
+  attempts: Number(i.attempts ?? 0),
+  enqueuedAt: i.enqueuedAt as string,
+  ...(i.firstAttemptAt !== undefined && { firstAttemptAt: i.firstAttemptAt as string }),
+  ...(i.dueAt !== undefined && { dueAt: i.dueAt as string }),
+  ...(i.lastError !== undefined && { lastError: i.lastError as string }),
+});
+
+export class OutboxRepository {
+  private readonly limit = pLimit(16);
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /**
+   * Puts each message for its destination, due at `dueAt`, unless it is there already (a replay:
+   * unless it is there and still pending). Returns the items it wrote.
+   */
+  async enqueue(
+    entries: readonly { destinationId: string; message: OutboundMessage }[],
+    dueAt: Date,
+    now: Date,
+    options: { replay?: boolean } = {},
+  ): Promise<OutboxItem[]> {
+    const written = await Promise.all(
+      entries.map(({ destinationId, message }) =>
+        this.limit(async (): Promise<OutboxItem | undefined> => {
+          const owner = ownerOf(message);
+          const item = {
+            pk: ownerPk(owner),
+            sk: `${destinationId}#${message.messageId}`,
+            destinationId,
+            messageId: message.messageId,
+            message: JSON.stringify(message),
+            state: 'pending' as const,
+            attempts: 0,
+            enqueuedAt: now.toISOString(),
+            dueKey: dueKeyOf(destinationId, owner),
+            dueAt: dueAt.toISOString(),
+            expiresAt: epoch(now.getTime() + days(PENDING_KEEP_DAYS)),
+          };
+          try {
+            await this.db.send(
+              new PutCommand({
+                TableName: this.tableName,
+                Item: item,
+                ConditionExpression: options.replay
+                  ? 'attribute_not_exists(pk) OR #state <> :pending'
+                  : 'attribute_not_exists(pk)',
+                ...(options.replay && {
+                  ExpressionAttributeNames: { '#state': 'state' },
+                  ExpressionAttributeValues: { ':pending': 'pending' },
+                }),
+              }),
+            );
+            return fromItem(item);
+          } catch (e) {
+            if (isConditionFailed(e)) return undefined;
+            throw e;
+          }
+        }),
+      ),
+    );
+    return written.filter((w): w is OutboxItem => w !== undefined);
+  }
+
+  /** Messages of a destination due by `now`, oldest first, up to `limit`. */
+  async due(destinationId: string, now: Date, limit: number): Promise<OutboxItem[]> {
+    const pages = await Promise.all(
+      Array.from({ length: DUE_SHARDS }, (_, n) =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: DUE_INDEX,
+            KeyConditionExpression: 'dueKey = :k AND dueAt <= :now',
+            ExpressionAttributeValues: { ':k': `${destinationId}#${n}`, ':now': now.toISOString() },
+            Limit: limit,
+          }),
+        ),
+      ),
+    );
+    return pages
+      .flatMap((p) => (p.Items ?? []).map(fromItem))
+      .sort((a, b) => (a.dueAt as string).localeCompare(b.dueAt as string))
+      .slice(0, limit);
+  }
+
+  /** How many messages of a destination wait (due or not), and the oldest due time among them. */
+  async waiting(destinationId: string): Promise<{ count: number; oldestDueAt?: string }> {
+    let count = 0;
+    let oldest: string | undefined;
+    for (let n = 0; n < DUE_SHARDS; n++) {
+      let start: Item | undefined;
+      let first = true;
+      do {
+        const out: QueryCommandOutput = await this.db.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: DUE_INDEX,
+            KeyConditionExpression: 'dueKey = :k',
+            ExpressionAttributeValues: { ':k': `${destinationId}#${n}` },
+            ProjectionExpression: 'dueAt',
+            ExclusiveStartKey: start,
+          }),
+        );
+        count += out.Items?.length ?? 0;
+        const head = out.Items?.[0]?.dueAt as string | undefined;
+        if (first && head !== undefined && (oldest === undefined || head < oldest)) oldest = head;
+        first = false;
+        start = out.LastEvaluatedKey;
+      } while (start);
+    }
+    return { count, ...(oldest !== undefined && { oldestDueAt: oldest }) };
+  }
+
+  /** Takes a due message for an attempt (its lease); false when someone else took it first. */
+  async claim(item: OutboxItem, until: Date): Promise<boolean> {
+    const out = await updateIf(this.db, {
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: item.sk },
+      UpdateExpression: 'SET dueAt = :until',
+      ConditionExpression: 'dueAt = :seen',
+      ExpressionAttributeValues: { ':until': until.toISOString(), ':seen': item.dueAt },
+    });
+    return out !== undefined;
+  }
+
+  async delivered(item: OutboxItem, now: Date): Promise<void> {
+    await this.settle(item, {
+      UpdateExpression:
+        'SET #state = :s, deliveredAt = :now, attempts = :a, expiresAt = :exp REMOVE dueKey, dueAt, message',
+      ExpressionAttributeValues: {
+        ':s': 'delivered',
+        ':now': now.toISOString(),
+        ':a': item.attempts + 1,
+        ':exp': epoch(now.getTime() + days(DELIVERED_KEEP_DAYS)),
+      },
+    });
+  }
+
+  async retry(item: OutboxItem, firstAttemptAt: string, dueAt: Date, error: string): Promise<void> {
+    await this.settle(item, {
+      UpdateExpression: 'SET attempts = :a, firstAttemptAt = :f, dueAt = :due, lastError = :e',
+      ExpressionAttributeValues: {
+        ':a': item.attempts + 1,
+        ':f': firstAttemptAt,
+        ':due': dueAt.toISOString(),
+        ':e': error,
+      },
+    });
+  }
+
+  /** Dead: kept (with the vendor's answer) for inspection until it expires; no longer due. */
+  async dead(item: OutboxItem, error: string, now: Date): Promise<void> {
+    await this.settle(item, {
+      UpdateExpression: 'SET #state = :s, deadAt = :now, attempts = :a, lastError = :e REMOVE dueKey, dueAt',
+      ExpressionAttributeValues: {
+        ':s': 'dead',
+        ':now': now.toISOString(),
+        ':a': item.attempts + 1,
+        ':e': error,
+      },
+    });
+  }
+
+  /**
+   * Never to be delivered: its person withdrew the destination's purpose, or was erased. The payload
+   * goes at once; the key stays (as a delivered one does) so a redelivered stream record does not
+   * enqueue it again. Erasure removes it with the rest of the person's partition.
+   */
+  async drop(item: OutboxItem, now: Date): Promise<void> {
+    await this.settle(item, {
+      UpdateExpression: 'SET #state = :s, droppedAt = :now, expiresAt = :exp REMOVE dueKey, dueAt, message',
+      ExpressionAttributeValues: {
+        ':s': 'dropped',
+        ':now': now.toISOString(),
+        ':exp': epoch(now.getTime() + days(DELIVERED_KEEP_DAYS)),
+      },
+    });
+  }
+
+  /** The update of a message we hold, unless it is gone (erased, dropped) meanwhile. */
+  private async settle(
+    item: OutboxItem,
+    update: { UpdateExpression: string; ExpressionAttributeValues: Item },
+  ) {
+    await updateIf(this.db, {
+      TableName: this.tableName,
+      Key: { pk: item.pk, sk: item.sk },
+      ConditionExpression: 'attribute_exists(pk)',
+      ...(update.UpdateExpression.includes('#state') && { ExpressionAttributeNames: { '#state': 'state' } }),
+      ...update,
+    });
+  }
+
+  /** Export and erasure: every message in these people's partitions. */
+  async partitions(ids: readonly string[]): Promise<Item[]> {
+    return exportEach(ids, (id) => queryPartition(this.db, this.tableName, ownerPk(id)));
+  }
+
+  async eraseIds(ids: readonly string[]): Promise<number> {
+    return eraseEach(ids, async (id) => {
+      const items = await queryPartition(this.db, this.tableName, ownerPk(id));
+      await Promise.all(
+        items.map((i) =>
+          this.limit(() =>
+            this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: i.pk, sk: i.sk } })),
+          ),
+        ),
+      );
+      return items.length;
+    });
+  }
+}
+
+/** The outbox in erasure and export: every message waiting for, delivered to or dead at a destination. */
+export class OutboxPersonalData implements PersonalDataStore {
+  readonly name = 'outbox';
+  readonly tables: readonly TableName[] = ['outbox'];
+  constructor(private readonly outbox: OutboxRepository) {}
+  async export(ids: readonly string[]): Promise<unknown[]> {
+    return (await this.outbox.partitions(ids)).map(({ message, ...rest }) => ({
+      ...rest,
+      ...(message !== undefined && { message: JSON.parse(message as string) }),
+    }));
+  }
+  erase(ids: readonly string[]): Promise<number> {
+    return this.outbox.eraseIds(ids);
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Destinations (admin): create or replace, list, read, delete; status; resume after the circuit
+ * breaker paused one; replay a window from the archive. Credentials go to the credential store
+ * (Secrets Manager; locally a folder) and never into the table, an answer or a log.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { tables } from '../../lib/tables';
+import { archivedEvents } from '../adapters/archive-reader';
+import { documentClient, requireEnv } from '../adapters/aws';
+import { destinationSecrets } from '../adapters/destination-secrets';
+import { DestinationsRepository } from '../adapters/destinations-repository';
+import { logger } from '../adapters/observability';
+import { OutboxRepository } from '../adapters/outbox-repository';
+import { checkTypeFields, type Destination } from '../core/destinations/definition';
+import { Problem, validationProblem } from '../core/problem';
+import { httpHandler } from '../http/handler';
+import { jwtAuthenticator } from '../http/jwt';
+import type { Handlers } from '../http/operations';
+import { contract } from './destinations.contract';
+
+const db = documentClient();
+const destinations = new DestinationsRepository(db, requireEnv(tables.destinations.envVar));
+const outbox = new OutboxRepository(db, requireEnv(tables.outbox.envVar));
+const secrets = destinationSecrets();
+
+type Handler<K extends keyof typeof contract> = Handlers<typeof contract>[K];
+
+const found = async (destinationId: string): Promise<Destination> => {
+  const d = await destinations.get(destinationId);
+  if (!d) throw new Problem(404, 'not_found', `No destination ${destinationId}`);
+  return d;
+};
+
+/** A Standard Webhooks secret: `whsec_` and 32 random bytes in base64. */
+const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+const putDestination: Handler<'putDestination'> = async (request, { params: { destinationId }, body }) => {
+  const existing = await destinations.get(destinationId);
+  const creating = existing === undefined || existing.type !== body.type;
+  const errors = checkTypeFields(body, creating && body.type !== 'webhook');
+  if (errors.length > 0) throw validationProblem(errors);
+  const at = request.receivedAt.toISOString();
+  let credentials = body.credentials as Record<string, string> | undefined;
+  let generated: string | undefined;
+  if (body.type === 'webhook' && credentials?.signingSecret === undefined && creating) {
+    generated = newSigningSecret();
+    credentials = { ...(credentials ?? {}), signingSecret: generated };
+  }
+  if (credentials !== undefined) await secrets.write(destinationId, credentials);
+  const d: Destination = {
+    destinationId,
+    type: body.type,
+    enabled: body.enabled,
+    filter: body.filter,
+    settings: body.settings,
+    consentPurpose: body.consentPurpose,
+    audiences: body.audiences ?? [],
+    credentialFields: Object.keys(credentials ?? {}).length
+      ? Object.keys(credentials ?? {}).sort()
+      : (existing?.credentialFields ?? []),
+    createdAt: existing?.createdAt ?? at,
+    updatedAt: at,
+  };
+  await destinations.put(d);
+  logger.info('destination saved', { destinationId, type: d.type, enabled: d.enabled, created: !existing });
+  return existing
+    ? { status: 200, body: d }
+    : { status: 201, body: { ...d, ...(generated !== undefined && { signingSecret: generated }) } };
+};
+
+const listDestinations: Handler<'listDestinations'> = async () => ({
+  status: 200,
+  body: { items: await destinations.list() },
+});
+
+const getDestination: Handler<'getDestination'> = async (_r, { params: { destinationId } }) => ({
+  status: 200,
+  body: await found(destinationId),
+});
+
+const deleteDestination: Handler<'deleteDestination'> = async (_r, { params: { destinationId } }) => {
+  if (!(await destinations.delete(destinationId)))
+    throw new Problem(404, 'not_found', `No destination ${destinationId}`);
+  await secrets.remove(destinationId);
+  logger.info('destination deleted', { destinationId });
+  return { status: 204 };
+};
+
+const destinationStatus: Handler<'destinationStatus'> = async (request, { params: { destinationId } }) => {
+  const d = await found(destinationId);
+  const [status, waiting, replays] = await Promise.all([
+    destinations.status(destinationId),
+    outbox.waiting(destinationId),
+    destinations.replays(destinationId),
+  ]);
+  const overdue = waiting.oldestDueAt ? request.receivedAt.getTime() - Date.parse(waiting.oldestDueAt) : 0;
+  return {
+    status: 200,
+    body: {
+      destinationId,
+      enabled: d.enabled,
+      delivered: status.delivered,
+      retrying: waiting.count,
+      dead: status.dead,
+      consentDropped: status.consentDropped,
+      lagSeconds: Math.max(0, Math.round(overdue / 1000)),
+      ...(status.lastDeliveredAt !== undefined && { lastDeliveredAt: status.lastDeliveredAt }),
+      ...(status.paused && { paused: status.paused }),
+      consecutiveFailures: status.consecutiveFailures,
+      lastErrors: status.lastErrors,
+      replays: replays.map(({ destinationId: _d, ...job }) => job),
+    },
+  };
+};
+
+const resumeDestination: Handler<'resumeDestination'> = async (_r, { params: { destinationId } }) => {
+  await found(destinationId);
+  await destinations.resume(destinationId);
+  logger.info('destination resumed', { destinationId });
+  return { status: 200, body: { destinationId, resumed: true } };
+};
+
+const replayDestination: Handler<'replayDestination'> = async (
+  request,
+  { params: { destinationId }, body },
+) => {
+  await found(destinationId);
+  if (!archivedEvents())
+    throw new Problem(409, 'conflict', 'No event archive is configured: replay reads the raw archive');
+  const job = {
+    destinationId,
+    replayId: randomUUID(),
+    from: new Date(body.from).toISOString(),
+    to: new Date(body.to).toISOString(),
+    cursor: new Date(body.from).toISOString(),
+    enqueued: 0,
+    status: 'running' as const,
+    createdAt: request.receivedAt.toISOString(),
+  };
+  await destinations.createReplay(job);
+  logger.info('replay started', { destinationId, replayId: job.replayId, from: job.from, to: job.to });
+  const { destinationId: _d, ...view } = job;
+  return { status: 202, body: view };
+};
+
+export const handler = httpHandler({
+  module: 'destinations/destinations',
+  contract,
+  handlers: {
+    putDestination,
+    listDestinations,
+    getDestination,
+    deleteDestination,
+    destinationStatus,
+    resumeDestination,
+    replayDestination,
+  },
+  authenticators: { jwt: jwtAuthenticator() },
+});

@@ -1,0 +1,60 @@
+/**
+ * What the destinations consumer and the redrive share, built once per container: repositories,
+ * the credential store, the pacer, and the destinations list (cached briefly: a new or changed
+ * destination is picked up within DESTINATIONS_CACHE_MS; consent is never cached).
+ */
+import { tables } from '../../lib/tables';
+import { documentClient, requireEnv } from '../adapters/aws';
+import { Cached } from '../adapters/cached';
+import { ConsentRepository } from '../adapters/consent-repository';
+import { destinationSecrets } from '../adapters/destination-secrets';
+import { DestinationsRepository } from '../adapters/destinations-repository';
+import { IdentityReader } from '../adapters/identity-reader';
+import { MetricUnit, metrics } from '../adapters/observability';
+import { OutboxRepository } from '../adapters/outbox-repository';
+import { settings } from '../adapters/settings';
+import { signingKey } from '../adapters/signing-key';
+import { sendRequest } from '../adapters/vendor-transport';
+import type { Destination } from '../core/destinations/definition';
+import { type DeliverDeps, Pacer, type Round } from './deliver';
+
+export const DESTINATIONS_CACHE_MS = 10_000;
+
+const db = documentClient();
+export const destinations = new DestinationsRepository(db, requireEnv(tables.destinations.envVar));
+export const outbox = new OutboxRepository(db, requireEnv(tables.outbox.envVar));
+const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
+const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
+const secrets = destinationSecrets();
+const pace = new Pacer();
+
+export const enabledDestinations = new Cached(
+  async (): Promise<Destination[]> => (await destinations.list()).filter((d) => d.enabled),
+  DESTINATIONS_CACHE_MS,
+);
+
+export const deliverDeps = async (): Promise<DeliverDeps> => ({
+  outbox,
+  destinations,
+  secrets,
+  consent,
+  linkedIds: async (personKey) => (await identity.linkedIds(personKey)).map((l) => l.anonymousId),
+  key: await signingKey(),
+  consentRequired: settings.consentRequired,
+  send: sendRequest,
+  pace,
+});
+
+/** Per-destination metrics (the alarms of lib/constructs/destinations.ts read them). */
+export const countRound = (destinationId: string, round: Round): void => {
+  const m = metrics.singleMetric();
+  m.addDimension('Destination', destinationId);
+  m.addMetric('Delivered', MetricUnit.Count, round.delivered);
+  m.addMetric('DeliveryRetried', MetricUnit.Count, round.retried);
+  m.addMetric('DeliveryDead', MetricUnit.Count, round.dead);
+  m.addMetric('DeliveryConsentDropped', MetricUnit.Count, round.consentDropped);
+  if (round.pausedNow) m.addMetric('DestinationPaused', MetricUnit.Count, 1);
+  // The same without the dimension: what the stack's alarms watch (lib/constructs/observability.ts).
+  metrics.addMetric('DeliveryDead', MetricUnit.Count, round.dead);
+  if (round.pausedNow) metrics.addMetric('DestinationPaused', MetricUnit.Count, 1);
+};

@@ -1,0 +1,207 @@
+/**
+ * Destinations over HTTP against the local stack: a webhook destination pointed at a receiver that
+ * verifies every Standard Webhooks signature; events, a segment entry and a campaign alert arrive;
+ * a withdrawn person's events stop; an erased person's queued messages vanish. The stream
+ * consumers run as in `npm start`; the schedules are driven by hand.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type E2E, eventually, json, startE2E } from '../support/e2e';
+import { validEvent } from '../support/events';
+import { type FakeWebhook, startFakeWebhook } from '../support/fake-vendors/webhook';
+
+let e2e: E2E;
+let receiver: FakeWebhook;
+let secret: string | undefined;
+beforeAll(async () => {
+  e2e = await startE2E({ schedules: false });
+  receiver = await startFakeWebhook(() => secret);
+});
+afterAll(async () => {
+  await e2e?.close();
+  await receiver?.close();
+});
+
+const admin = () => ({ authorization: `Bearer ${e2e.admin}` });
+const redrive = (time?: Date) => e2e.stack.runSchedule('destinations-redrive', time ? { time } : {});
+const status = async () => json(await e2e.call('/api/destinations/hook/status', { headers: admin() }));
+const received = (userId: string) =>
+  receiver.messages.filter((m) => m.userId === userId || m.personKey === userId);
+
+const track = async (userId: string, n: number, consentToken?: string) => {
+  const token = consentToken ?? (await e2e.consent(userId));
+  const events = Array.from({ length: n }, () =>
+    validEvent('click', { userId, consentToken: token, campaignId: 'spring' }),
+  );
+  const res = await e2e.call('/api/engagement/events', {
+    method: 'POST',
+    headers: { 'x-api-key': e2e.writeKey },
+    json: { events },
+  });
+  expect(res.status, await res.clone().text()).toBe(202);
+  return { token, ids: events.map((e) => e.eventId as string) };
+};
+
+describe('a webhook destination', () => {
+  it('refuses bad settings with the field path', async () => {
+    const res = await e2e.call('/api/destinations/bad', {
+      method: 'PUT',
+      headers: admin(),
+      json: { type: 'webhook', enabled: true, settings: { url: 'not a url' }, consentPurpose: 'analytics' },
+    });
+    expect(res.status).toBe(400);
+    expect((await json(res)).errors).toEqual([expect.objectContaining({ path: 'settings.url' })]);
+  });
+
+  it('is created with a generated signing secret, shown once and never again', async () => {
+    const res = await e2e.call('/api/destinations/hook', {
+      method: 'PUT',
+      headers: admin(),
+      json: {
+        type: 'webhook',
+        enabled: true,
+        filter: { kinds: ['event', 'segment.entered', 'segment.left', 'alert'] },
+        settings: { url: `${receiver.url}/pulse` },
+        consentPurpose: 'analytics',
+      },
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const body = await json(res);
+    secret = body.signingSecret;
+    expect(secret).toMatch(/^whsec_/);
+    const listed = await e2e.call('/api/destinations', { headers: admin() });
+    const one = await e2e.call('/api/destinations/hook', { headers: admin() });
+    for (const r of [listed, one]) {
+      expect(r.status).toBe(200);
+      expect(await r.text()).not.toContain(secret?.slice(6));
+    }
+    expect(
+      (await json(await e2e.call('/api/destinations/hook', { headers: admin() }))).credentialFields,
+    ).toEqual(['signingSecret']);
+  });
+
+  it('receives accepted, consented events, every request signed', async () => {
+    const { ids } = await track('ann', 3);
+    await eventually(async () => {
+      expect(
+        received('ann')
+          .map((m) => m.event?.eventId)
+          .sort(),
+      ).toEqual([...ids].sort());
+    });
+    expect(receiver.unverified).toBe(0);
+    expect((await status()).delivered).toBeGreaterThanOrEqual(3);
+  });
+
+  it('receives a segment entry', async () => {
+    const res = await e2e.call('/api/users/ann/tags', {
+      method: 'POST',
+      headers: admin(),
+      json: { tags: ['vip'] },
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    await eventually(async () => {
+      await redrive();
+      expect(
+        received('ann')
+          .filter((m) => m.kind === 'segment.entered')
+          .map((m) => m.segment),
+      ).toEqual(['vip']);
+    });
+    expect(receiver.unverified).toBe(0);
+  });
+
+  it('receives a campaign alert', async () => {
+    const put = await e2e.call('/api/alerts/spring-clicks', {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${e2e.analyst}` },
+      json: {
+        campaignId: 'spring',
+        metric: 'click',
+        windowMinutes: 15,
+        condition: { op: 'above', threshold: 0 },
+      },
+    });
+    expect(put.status, await put.clone().text()).toBe(201);
+    await e2e.drained();
+    // A quarter-hour on, the one holding the clicks is whole.
+    const later = new Date(Date.now() + 15 * 60_000);
+    await e2e.stack.runSchedule('alerts-evaluate', { time: later });
+    await eventually(async () => {
+      await redrive(later);
+      const alerts = receiver.messages.filter((m) => m.kind === 'alert');
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]?.alert).toMatchObject({
+        alertId: 'spring-clicks',
+        campaignId: 'spring',
+        metric: 'click',
+      });
+    });
+  });
+
+  it("stops a withdrawn person's events", async () => {
+    const { token, ids: before } = await track('bob', 2);
+    await eventually(async () => expect(received('bob')).toHaveLength(2));
+    const dropped = (await status()).consentDropped;
+    const withdraw = await e2e.call('/api/users/bob/consent', {
+      method: 'PUT',
+      headers: { 'x-api-key': e2e.writeKey },
+      json: { purposes: { analytics: false }, policyVersion: 'test-1' },
+    });
+    expect(withdraw.status).toBe(200);
+    // Sent with the token bob held before withdrawing: accepted at the door, stopped on the way out.
+    const res = await e2e.call('/api/engagement/events', {
+      method: 'POST',
+      headers: { 'x-api-key': e2e.writeKey },
+      json: {
+        events: [
+          validEvent('click', { userId: 'bob', consentToken: token }),
+          validEvent('click', { userId: 'bob', consentToken: token }),
+        ],
+      },
+    });
+    expect([202, 403]).toContain(res.status);
+    if (res.status === 202)
+      await eventually(async () => expect((await status()).consentDropped).toBe(dropped + 2));
+    await e2e.drained();
+    await redrive();
+    expect(
+      received('bob')
+        .map((m) => m.event?.eventId)
+        .sort(),
+    ).toEqual([...before].sort());
+  });
+
+  it("drops an erased person's queued messages", async () => {
+    // The receiver is down: carl's events wait in the outbox.
+    receiver.faults.push(...Array.from({ length: 50 }, () => ({ status: 503 })));
+    const retryingBefore = (await status()).retrying;
+    await track('carl', 3);
+    await eventually(async () => expect((await status()).retrying).toBe(retryingBefore + 3));
+    const erased = await e2e.call('/api/users/carl', { method: 'DELETE', headers: admin() });
+    expect(erased.status).toBe(200);
+    expect((await json(erased)).deleted.outbox).toBe(3);
+    expect((await status()).retrying).toBe(retryingBefore);
+    // Back up, the next redrive (hours later) has nothing of carl's to send.
+    receiver.faults.length = 0;
+    await redrive(new Date(Date.now() + 4 * 3_600_000));
+    expect(received('carl')).toEqual([]);
+  });
+
+  it('answers status: counts, lag, last errors, and resumes', async () => {
+    const s = await status();
+    expect(s).toMatchObject({ destinationId: 'hook', enabled: true, dead: 0 });
+    expect(s.lastErrors.length).toBeGreaterThan(0);
+    expect(s.lastErrors[0].error).toContain('503');
+    const resumed = await e2e.call('/api/destinations/hook/resume', { method: 'POST', headers: admin() });
+    expect(resumed.status).toBe(200);
+    const missing = await e2e.call('/api/destinations/nope/status', { headers: admin() });
+    expect(missing.status).toBe(404);
+    // No archive in this stack: replay says so rather than pretending.
+    const replay = await e2e.call('/api/destinations/hook/replays', {
+      method: 'POST',
+      headers: admin(),
+      json: { from: '2026-11-01T00:00:00Z', to: '2026-11-02T00:00:00Z' },
+    });
+    expect(replay.status).toBe(409);
+  });
+});

@@ -1,0 +1,441 @@
+/**
+ * Destination delivery against dynalite and fake vendors: the outbox and its sparse due index,
+ * retries under injected failures and redeliveries (a property: every consented event reaches
+ * each matching destination, once per idempotency key at a vendor that deduplicates), dead state,
+ * the circuit breaker, withdrawal and erasure, segment triggers, alerts and replay.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConsentRepository } from '../../functions/adapters/consent-repository';
+import { FolderSecretsStore } from '../../functions/adapters/destination-secrets';
+import { DestinationsRepository, type ReplayJob } from '../../functions/adapters/destinations-repository';
+import { MembershipTriggers } from '../../functions/adapters/membership-triggers';
+import { MetricsRepository } from '../../functions/adapters/metrics-repository';
+import { DUE_INDEX, OutboxPersonalData, OutboxRepository } from '../../functions/adapters/outbox-repository';
+import { TagsRepository } from '../../functions/adapters/tags-repository';
+import { sendRequest } from '../../functions/adapters/vendor-transport';
+import { evaluateAlerts } from '../../functions/alerts/evaluator';
+import type { Destination } from '../../functions/core/destinations/definition';
+import { CIRCUIT, eventMessage, type OutboundMessage } from '../../functions/core/destinations/delivery';
+import { memoryArchive } from '../../functions/core/destinations/replay';
+import { keyedIdHash } from '../../functions/core/signing';
+import { type DeliverDeps, deliverRound, Pacer } from '../../functions/destinations/deliver';
+import { drainDue, stepReplays } from '../../functions/destinations/redrive-steps';
+import { type Emulators, startEmulators } from '../../lib/local/emulators';
+import { sampleAlert, sampleEvent } from '../support/destinations';
+import { type FakeMixpanel, startFakeMixpanel } from '../support/fake-vendors/mixpanel';
+import { type FakeWebhook, startFakeWebhook } from '../support/fake-vendors/webhook';
+
+let emulators: Emulators;
+let db: DynamoDBDocumentClient;
+let destinations: DestinationsRepository;
+let outbox: OutboxRepository;
+let consent: ConsentRepository;
+let secretsDir: string;
+let secrets: FolderSecretsStore;
+let webhook: FakeWebhook;
+let mixpanel: FakeMixpanel;
+const key = new Uint8Array(32).fill(7);
+const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+let n = 0;
+const uid = (name: string) => `${name}-${++n}`;
+
+beforeAll(async () => {
+  emulators = await startEmulators({ env: {} });
+  db = DynamoDBDocumentClient.from(emulators.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  destinations = new DestinationsRepository(db, emulators.names.tables.destinations);
+  outbox = new OutboxRepository(db, emulators.names.tables.outbox);
+  consent = new ConsentRepository(db, emulators.names.tables.consent);
+  secretsDir = mkdtempSync(join(tmpdir(), 'pulse-dest-secrets-'));
+  secrets = new FolderSecretsStore(secretsDir, 'pulse/test/destinations/');
+  webhook = await startFakeWebhook(() => SECRET);
+  mixpanel = await startFakeMixpanel({ projectId: '42', user: 'svc', secret: 'pw' });
+});
+afterAll(async () => {
+  await webhook.close();
+  await mixpanel.close();
+  await emulators.close();
+  rmSync(secretsDir, { recursive: true, force: true });
+});
+
+const deps = (over: Partial<DeliverDeps> = {}): DeliverDeps => ({
+  outbox,
+  destinations,
+  secrets,
+  consent,
+  linkedIds: async () => [],
+  key,
+  consentRequired: true,
+  send: (r) => sendRequest(r, 300),
+  pace: new Pacer(),
+  ...over,
+});
+
+const destination = async (
+  type: 'webhook' | 'mixpanel',
+  over: Partial<Destination> = {},
+): Promise<Destination> => {
+  const id = uid(type);
+  const d: Destination = {
+    destinationId: id,
+    type,
+    enabled: true,
+    filter: {},
+    settings:
+      type === 'webhook' ? { url: `${webhook.url}/hook` } : { projectId: '42', baseUrl: mixpanel.url },
+    consentPurpose: 'analytics',
+    audiences: [],
+    credentialFields: [],
+    createdAt: '',
+    updatedAt: '',
+    ...over,
+  };
+  await destinations.put(d);
+  await secrets.write(
+    id,
+    type === 'webhook'
+      ? { signingSecret: SECRET }
+      : { serviceAccountUser: 'svc', serviceAccountSecret: 'pw' },
+  );
+  return d;
+};
+
+const grant = (subject: string, purposes: Record<string, boolean>, at = new Date()) =>
+  consent.record(subject, { purposes, policyVersion: 'v1' }, 'src', at);
+
+const personEvents = async (count: number, purposes: Record<string, boolean> = { analytics: true }) => {
+  const person = uid('person');
+  await grant(person, purposes);
+  const now = Date.now();
+  return Array.from({ length: count }, (_, i) =>
+    eventMessage(
+      sampleEvent({
+        eventId: uid(`ev${i}`),
+        personKey: person,
+        userId: person,
+        eventTime: new Date(now - 60_000 + i).toISOString(),
+      }),
+    ),
+  );
+};
+
+/** Drains a destination round after round, moving the clock past every retry, until nothing waits. */
+const drainAll = async (
+  d: Destination,
+  start: Date,
+  dd: DeliverDeps = deps(),
+  maxRounds = 60,
+  resumeWhenPaused = false,
+) => {
+  let now = start;
+  for (let round = 0; round < maxRounds; round++) {
+    const [result] = await drainDue({ deps: dd, list: [d], now, deadline: Date.now() + 30_000 });
+    if (result?.paused && resumeWhenPaused) await destinations.resume(d.destinationId);
+    const waiting = await outbox.waiting(d.destinationId);
+    if (waiting.count === 0) return now;
+    now = new Date(Math.max(now.getTime() + 60_000, Date.parse(waiting.oldestDueAt as string)));
+  }
+  throw new Error('outbox never drained');
+};
+
+const itemsOf = async (destinationId: string) =>
+  ((await db.send(new ScanCommand({ TableName: emulators.names.tables.outbox }))).Items ?? []).filter(
+    (i) => i.destinationId === destinationId,
+  );
+
+describe('outbox', () => {
+  it('enqueues each message once per destination, and only waiting messages are in the due index', async () => {
+    const d = await destination('webhook');
+    const messages = await personEvents(3);
+    const now = new Date();
+    const entries = messages.map((message) => ({ destinationId: d.destinationId, message }));
+    expect(await outbox.enqueue(entries, now, now)).toHaveLength(3);
+    expect(await outbox.enqueue(entries, now, now)).toHaveLength(0);
+    expect((await outbox.waiting(d.destinationId)).count).toBe(3);
+    await drainAll(d, now);
+    expect((await outbox.waiting(d.destinationId)).count).toBe(0);
+    const items = await itemsOf(d.destinationId);
+    expect(items.map((i) => i.state)).toEqual(['delivered', 'delivered', 'delivered']);
+    // Delivered items keep no payload and are out of the sparse index.
+    expect(items.every((i) => i.message === undefined && i.dueKey === undefined)).toBe(true);
+    const indexed = await db.send(
+      new QueryCommand({
+        TableName: emulators.names.tables.outbox,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: 'dueKey = :k',
+        ExpressionAttributeValues: { ':k': `${d.destinationId}#0` },
+      }),
+    );
+    expect(indexed.Items).toEqual([]);
+    expect((await destinations.status(d.destinationId)).delivered).toBe(3);
+  });
+});
+
+describe('at-least-once under failures', () => {
+  it('every consented event reaches each destination; Mixpanel imports each $insert_id exactly once', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom<'503' | '429' | 'hang' | '500'>('503', '429', 'hang', '500'), {
+          maxLength: 6,
+        }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.boolean(),
+        async (faults, count, redeliver) => {
+          const hook = await destination('webhook');
+          const mp = await destination('mixpanel');
+          const consented = await personEvents(count);
+          const refused = await personEvents(2, { analytics: false });
+          const all = [...consented, ...refused];
+          webhook.unverified = 0;
+          const toFault = (f: string) =>
+            f === 'hang'
+              ? { hang: true as const }
+              : { status: Number(f), ...(f === '429' && { headers: { 'retry-after': '120' } }) };
+          webhook.faults.splice(0, Infinity, ...faults.map(toFault));
+          mixpanel.faults.splice(0, Infinity, ...faults.map(toFault));
+          const now = new Date();
+          const entries = (d: Destination) =>
+            all.map((message) => ({ destinationId: d.destinationId, message }));
+          // The consumer's first attempt…
+          for (const d of [hook, mp]) {
+            const enqueued = await outbox.enqueue(entries(d), new Date(now.getTime() + 120_000), now);
+            await deliverRound(deps(), d, enqueued, now);
+          }
+          // …a redelivered stream batch enqueues nothing twice…
+          if (redeliver)
+            for (const d of [hook, mp]) expect(await outbox.enqueue(entries(d), now, now)).toHaveLength(0);
+          // …and the redrive takes what failed, after the consumer's lease.
+          for (const d of [hook, mp]) await drainAll(d, new Date(now.getTime() + 121_000));
+          webhook.faults.length = 0;
+          mixpanel.faults.length = 0;
+
+          const got = new Set(webhook.messages.map((m) => m.id));
+          for (const m of consented) {
+            expect(got.has(m.messageId)).toBe(true);
+            expect(mixpanel.imported.has(m.messageId)).toBe(true);
+          }
+          for (const m of refused) {
+            expect(got.has(m.messageId)).toBe(false);
+            expect(mixpanel.imported.has(m.messageId)).toBe(false);
+          }
+          expect(webhook.unverified).toBe(0);
+          const status = await destinations.status(mp.destinationId);
+          expect(status.delivered).toBe(count);
+          expect(status.consentDropped).toBe(2);
+        },
+      ),
+      { numRuns: 6 },
+    );
+  }, 120_000);
+});
+
+describe('dead state and the circuit breaker', () => {
+  it('retries a failing vendor for three hours, then marks the messages dead with its answer', async () => {
+    const d = await destination('webhook', { settings: { url: `${webhook.url}/gone` } });
+    const messages = await personEvents(1);
+    const now = new Date();
+    await outbox.enqueue(
+      [{ destinationId: d.destinationId, message: messages[0] as OutboundMessage }],
+      now,
+      now,
+    );
+    webhook.faults.push(...Array.from({ length: 100 }, () => ({ status: 503, body: 'maintenance' })));
+    // The breaker may pause it before the message dies: resumed each time, as an operator would.
+    const end = await drainAll(d, now, deps(), 200, true);
+    webhook.faults.length = 0;
+    const [item] = await itemsOf(d.destinationId);
+    expect(item?.state).toBe('dead');
+    expect(String(item?.lastError)).toContain('503 maintenance');
+    expect(Number(item?.attempts)).toBeGreaterThanOrEqual(3);
+    expect(end.getTime() - now.getTime()).toBeGreaterThanOrEqual(3 * 3_600_000);
+    const status = await destinations.status(d.destinationId);
+    expect(status.dead).toBe(1);
+    expect(status.lastErrors[0]?.error).toContain('503');
+  }, 60_000);
+
+  it('pauses a destination after failures in a row, delivers nothing while paused, resumes on request', async () => {
+    const d = await destination('webhook');
+    const messages = await personEvents(CIRCUIT.failuresToOpen + 2);
+    const now = new Date();
+    // One message per round, each failing.
+    webhook.faults.splice(
+      0,
+      Infinity,
+      ...Array.from({ length: CIRCUIT.failuresToOpen }, () => ({ status: 500 })),
+    );
+    for (const message of messages.slice(0, CIRCUIT.failuresToOpen)) {
+      const [item] = await outbox.enqueue([{ destinationId: d.destinationId, message }], now, now);
+      await deliverRound(deps(), d, [item as never], now);
+    }
+    const status = await destinations.status(d.destinationId);
+    expect(status.paused?.reason).toContain('failed requests in a row');
+    const later = new Date(now.getTime() + 6 * 3_600_000);
+    const result = await drainDue({ deps: deps(), list: [d], now: later, deadline: Date.now() + 10_000 });
+    expect(result[0]).toMatchObject({ paused: true, attempted: 0 });
+    await destinations.resume(d.destinationId);
+    await drainAll(d, later);
+    expect((await destinations.status(d.destinationId)).delivered).toBe(CIRCUIT.failuresToOpen);
+  }, 60_000);
+});
+
+describe('privacy', () => {
+  it('a withdrawal drops the person’s queued messages undelivered', async () => {
+    const d = await destination('webhook');
+    const messages = await personEvents(3);
+    const now = new Date();
+    await outbox.enqueue(
+      messages.map((message) => ({ destinationId: d.destinationId, message })),
+      now,
+      now,
+    );
+    await grant(messages[0]?.personKey as string, { analytics: false }, new Date(now.getTime() + 1));
+    await drainAll(d, now);
+    // Kept as keys only (a redelivered record must not enqueue them again), no payload.
+    const left = await itemsOf(d.destinationId);
+    expect(left.map((i) => [i.state, i.message])).toEqual([
+      ['dropped', undefined],
+      ['dropped', undefined],
+      ['dropped', undefined],
+    ]);
+    const ids = new Set(webhook.messages.map((m) => m.id));
+    for (const m of messages) expect(ids.has(m.messageId)).toBe(false);
+    expect((await destinations.status(d.destinationId)).consentDropped).toBe(3);
+  });
+
+  it('erasure removes every message of the person, waiting or delivered; an erasure marker stops delivery', async () => {
+    const d = await destination('webhook');
+    const [first, ...rest] = await personEvents(3);
+    const person = first?.personKey as string;
+    const now = new Date();
+    await outbox.enqueue([{ destinationId: d.destinationId, message: first as OutboundMessage }], now, now);
+    await drainAll(d, now);
+    await outbox.enqueue(
+      rest.map((message) => ({ destinationId: d.destinationId, message })),
+      new Date(now.getTime() + 3_600_000),
+      now,
+    );
+    const store = new OutboxPersonalData(outbox);
+    expect(await store.export([person])).toHaveLength(3);
+    expect(await store.erase([person])).toBe(3);
+    expect(await itemsOf(d.destinationId)).toEqual([]);
+    // A message enqueued after the marker (in flight at erasure) never leaves.
+    const late = (await personEvents(1))[0] as OutboundMessage;
+    await consent.markErased(keyedIdHash(key, late.personKey as string), now);
+    await outbox.enqueue([{ destinationId: d.destinationId, message: late }], now, now);
+    await drainAll(d, now);
+    expect(webhook.messages.some((m) => m.id === late.messageId)).toBe(false);
+  });
+});
+
+describe('triggers', () => {
+  it('a person entering and leaving a segment becomes messages for the destinations following it', async () => {
+    const d = await destination('webhook', { audiences: ['vip'], consentPurpose: 'marketing' });
+    const person = uid('member');
+    await grant(person, { analytics: true, marketing: true });
+    const triggers = new MembershipTriggers(
+      db,
+      emulators.names.tables.destinations,
+      emulators.names.tables.outbox,
+      0,
+    );
+    const tags = new TagsRepository(db, emulators.names.tables.tags, triggers);
+    const at = new Date();
+    await tags.addManualTags(person, ['vip'], at);
+    await tags.addManualTags(person, ['vip'], at);
+    await tags.removeManualTag(person, 'vip');
+    await drainAll(d, new Date(Date.now() + 1000));
+    const got = webhook.messages.filter((m) => m.personKey === person);
+    expect(got.map((m) => m.kind)).toEqual(['segment.entered', 'segment.left']);
+    expect(got[0]?.hashedIds?.personKey).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('a campaign alert fires once from the counters and reaches destinations asking for alerts', async () => {
+    const d = await destination('webhook', { filter: { kinds: ['alert'] } });
+    const campaign = uid('camp');
+    const metricsTable = emulators.names.tables.metrics;
+    await db.send(
+      new PutCommand({
+        TableName: metricsTable,
+        Item: { pk: 'campaigns', sk: campaign, shards: new Set(['s1']) },
+      }),
+    );
+    await db.send(
+      new PutCommand({
+        TableName: metricsTable,
+        Item: { pk: `c#${campaign}#s1`, sk: 'q#2026-11-29T09:45', n: 40, t_conversion: 12 },
+      }),
+    );
+    await destinations.putAlert(sampleAlert({ alertId: uid('alert'), campaignId: campaign }));
+    const evalDeps = { destinations, metrics: new MetricsRepository(db, metricsTable), outbox };
+    const now = new Date('2026-11-29T10:05:00.000Z');
+    const first = await evaluateAlerts(evalDeps, now);
+    const again = await evaluateAlerts(evalDeps, new Date('2026-11-29T10:10:00.000Z'));
+    expect(first.fired).toHaveLength(1);
+    expect(again.fired).toEqual([]);
+    await drainAll(d, new Date(Date.now() + 1000));
+    const got = webhook.messages.filter((m) => m.kind === 'alert' && m.alert?.campaignId === campaign);
+    expect(got).toHaveLength(1);
+    expect(got[0]?.alert).toMatchObject({ value: 12, threshold: 10, metric: 'conversion' });
+  });
+});
+
+describe('replay', () => {
+  it('re-sends a window from the archive; Mixpanel keeps one copy per event id', async () => {
+    const d = await destination('mixpanel');
+    const person = uid('replayed');
+    await grant(person, { analytics: true });
+    const base = Date.now() - 3 * 3_600_000;
+    const events = Array.from({ length: 12 }, (_, i) =>
+      sampleEvent({
+        eventId: uid('r'),
+        personKey: person,
+        userId: person,
+        eventTime: new Date(base + i * 20 * 60_000).toISOString(),
+      }),
+    );
+    const now = new Date();
+    // Delivered once already (live), then replayed over the whole window.
+    await outbox.enqueue(
+      events.map((e) => ({ destinationId: d.destinationId, message: eventMessage(e) })),
+      now,
+      now,
+    );
+    await drainAll(d, now);
+    const before = mixpanel.duplicates;
+    await destinations.createReplay({
+      destinationId: d.destinationId,
+      replayId: 'r1',
+      from: new Date(base).toISOString(),
+      to: new Date(base + 4 * 3_600_000).toISOString(),
+      cursor: new Date(base).toISOString(),
+      enqueued: 0,
+      status: 'running',
+      createdAt: now.toISOString(),
+    });
+    const steps = await stepReplays(
+      { destinations, outbox, archive: memoryArchive(events, 5) },
+      [d],
+      now,
+      Date.now() + 30_000,
+    );
+    expect(steps).toEqual([{ destinationId: d.destinationId, replayId: 'r1', enqueued: 12, status: 'done' }]);
+    await drainAll(d, now);
+    for (const e of events) expect(mixpanel.imported.has(e.eventId)).toBe(true);
+    expect(mixpanel.duplicates - before).toBe(12);
+    const [job] = await destinations.replays(d.destinationId);
+    expect(job).toMatchObject({ status: 'done', enqueued: 12 });
+    // Without an archive, a replay fails and says why.
+    await destinations.createReplay({
+      ...(job as ReplayJob),
+      replayId: 'r2',
+      status: 'running',
+      enqueued: 0,
+    });
+    const none = await stepReplays({ destinations, outbox, archive: undefined }, [d], now, Date.now() + 1000);
+    expect(none[0]?.status).toBe('failed');
+  });
+});
