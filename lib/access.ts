@@ -185,6 +185,8 @@ export const access = {
       tags: 'readWrite',
       // Exposure state and assignments that move with an identity merge.
       experiments: 'readWrite',
+      // Predictions: the published models a changed person is re-scored by (docs/models.md).
+      models: 'read',
     },
     secrets: ['signing'],
   },
@@ -239,6 +241,17 @@ export const access = {
   // outcomes go back to tags; persons' stats are read by key, aliases resolved, and backfills
   // Scan the users table page by page.
   'segments/sweep': { tables: { tags: 'readWrite', users: 'read' } },
+  // predictions (docs/models.md). The API: model definitions and versions; a person's scores are
+  // read from the person item (aliases resolved through the users table). Locally it also runs a
+  // training in process, so it may do what the workflow's steps do.
+  'models/models': {
+    tables: { models: 'readWrite', users: 'readWrite', tags: 'readWrite', consent: 'lookup' },
+  },
+  // The workflow's steps: a parallel Scan of person items, the run's rows and versions, scores
+  // written back to person items, model tags, and consent (only people with personalisation are scored).
+  'models/steps': {
+    tables: { models: 'readWrite', users: 'readWrite', tags: 'readWrite', consent: 'lookup' },
+  },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

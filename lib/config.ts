@@ -41,6 +41,8 @@ export const ENV = {
   failureRetentionDays: 'PULSE_FAILURE_RETENTION_DAYS',
   /** How long functions cache experiment definitions, in ms (tests set 0). */
   experimentCacheMs: 'PULSE_EXPERIMENT_CACHE_MS',
+  /** Local stack only (predictions, docs/models.md): `POST /api/models/{name}/train` runs the steps in process. */
+  modelsInProcess: 'PULSE_MODELS_IN_PROCESS',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const;

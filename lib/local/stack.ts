@@ -222,6 +222,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     [ENV.localFailureDir]: failureDir,
     [ENV.localJwks]: jwksJson(keys),
     [ENV.localSigningKey]: ensureLocalHmacKey(keyDir),
+    // Predictions: no Step Functions here, so a requested training runs in process (docs/models.md).
+    [ENV.modelsInProcess]: 'true',
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
     POWERTOOLS_METRICS_DISABLED: lookup('POWERTOOLS_METRICS_DISABLED') || 'true',
     ...overrides,

@@ -26,6 +26,7 @@ import { PulseStack } from '../../lib/pulse-stack';
 import { fallbackRoute, handlerModules } from '../../lib/routes';
 import { schedules } from '../../lib/schedules';
 import { failureIndexer, streamConsumers } from '../../lib/stream';
+import { modelWorkflow } from '../../lib/workflows';
 
 export interface Synthesized {
   readonly app: App;
@@ -63,6 +64,8 @@ export const allHandlerModules = (): string[] => [
     ...streamConsumers.map((c) => c.handler),
     ...schedules.map((s) => s.handler),
     failureIndexer.handler,
+    // predictions (docs/models.md)
+    modelWorkflow.handler,
   ]),
 ];
 

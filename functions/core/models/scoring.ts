@@ -137,3 +137,65 @@ export const topContributions = (explained: Explained, n = 5): Contribution[] =>
   [...explained.contributions]
     .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution))
     .slice(0, n);
+
+/** Tags a person gains and loses for one model. */
+export interface TagChange {
+  model: string;
+  add: string[];
+  remove: string[];
+}
+
+export interface Rescored {
+  /** The person's scores after this (undefined: none left). */
+  scores: Record<string, PersonScore> | undefined;
+  changes: TagChange[];
+  /** Whether the scores differ from the ones the person had. */
+  changed: boolean;
+}
+
+const sameScore = (a: PersonScore | undefined, b: PersonScore | undefined) =>
+  a === b ||
+  (a !== undefined &&
+    b !== undefined &&
+    a.version === b.version &&
+    a.score === b.score &&
+    a.percentile === b.percentile &&
+    a.tags.join('\u0000') === b.tags.join('\u0000'));
+
+/**
+ * Score a person by every published model (a dot product each): the scores to keep and the tag
+ * changes they imply. Without the personalisation purpose (`allowed` false) the person keeps no
+ * score and loses every model tag; a model no longer published leaves nothing behind either.
+ */
+export const rescore = (
+  published: readonly { definition: ModelDefinition; version: ModelVersion }[],
+  stats: PersonStats,
+  now: Date,
+  allowed: boolean,
+): Rescored => {
+  const before = stats.scores ?? {};
+  const after: Record<string, PersonScore> = {};
+  if (allowed)
+    for (const { definition, version } of published) {
+      const score = scorePerson(definition, version, stats, now);
+      if (score) after[definition.name] = score;
+    }
+  const changes: TagChange[] = [];
+  let changed = false;
+  for (const model of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const was = before[model];
+    const is = after[model];
+    // The same score as of another time is not a change (scoredAt alone would rewrite every person).
+    if (sameScore(was, is)) {
+      if (was) after[model] = was;
+      continue;
+    }
+    changed = true;
+    const held = new Set(was?.tags ?? []);
+    const wanted = new Set(is?.tags ?? []);
+    const add = [...wanted].filter((t) => !held.has(t));
+    const remove = [...held].filter((t) => !wanted.has(t));
+    if (add.length > 0 || remove.length > 0) changes.push({ model, add, remove });
+  }
+  return { scores: Object.keys(after).length > 0 ? after : undefined, changes, changed };
+};

@@ -1,0 +1,30 @@
+/**
+ * Tags set by models (source `model:<name>`) in the tags table, through the same membership
+ * bookkeeping as manual and rule tags (tag-memberships.ts), so segments, experiments and rules
+ * see them like any other tag. Erasure and export already cover them (person-tags-repository.ts).
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { modelSource } from '../core/models/definition';
+import type { TagChange } from '../core/models/scoring';
+import { TagMemberships } from './tag-memberships';
+import type { TagsRepository } from './tags-repository';
+import { inBatches } from './tags-table';
+
+export class ModelTags {
+  private readonly memberships: TagMemberships;
+
+  constructor(db: DynamoDBDocumentClient, tableName: string, tags: TagsRepository) {
+    this.memberships = new TagMemberships(db, tableName, tags.segments);
+  }
+
+  /** Apply one person's tag changes; returns the writes made (tags added plus removed). */
+  async apply(personKey: string, changes: readonly TagChange[], now: Date): Promise<number> {
+    const at = now.toISOString();
+    const writes = changes.flatMap((c) => [
+      ...c.add.map((tag) => () => this.memberships.addTag(personKey, tag, modelSource(c.model), at, false)),
+      ...c.remove.map((tag) => () => this.memberships.removeTag(personKey, tag, modelSource(c.model))),
+    ]);
+    await inBatches(writes, (w) => w());
+    return writes.length;
+  }
+}
