@@ -156,8 +156,9 @@ export const access = {
   'metrics/metrics': { tables: { metrics: 'read' } },
   // Records consent and its history (write key checked against sources), and signs consent tokens.
   'consent/consent': {
-    // Links (a Query of `links#<id>`) tell a user id from an anonymous one.
-    tables: { consent: 'readWrite', sources: 'get', users: 'read' },
+    // Links (a Query of `links#<id>`) tell a user id from an anonymous one. Predictions: a withdrawal
+    // of personalisation removes the person's scores (users) and model tags (tags).
+    tables: { consent: 'readWrite', sources: 'get', users: 'readWrite', tags: 'readWrite' },
     secrets: ['signing'],
   },
   // Erasure and export: every personal table (derived, so a new one is covered the day it is

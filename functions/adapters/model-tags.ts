@@ -13,8 +13,19 @@ import { inBatches } from './tags-table';
 export class ModelTags {
   private readonly memberships: TagMemberships;
 
-  constructor(db: DynamoDBDocumentClient, tableName: string, tags: TagsRepository) {
+  constructor(
+    db: DynamoDBDocumentClient,
+    tableName: string,
+    private readonly tags: TagsRepository,
+  ) {
     this.memberships = new TagMemberships(db, tableName, tags.segments);
+  }
+
+  /** Remove every tag a model set on a person (withdrawal of personalisation); how many there were. */
+  async clearPerson(personKey: string): Promise<number> {
+    const held = (await this.tags.personTags(personKey)).filter((t) => t.source.startsWith('model:'));
+    await inBatches(held, (t) => this.memberships.removeTag(personKey, t.tag, t.source));
+    return held.length;
   }
 
   /** Apply one person's tag changes; returns the writes made (tags added plus removed). */

@@ -112,7 +112,8 @@ export class ModelsRepository {
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: modelPk(definition.name), sk: DEF_SK },
-        UpdateExpression: 'SET definition = :d, lastVersion = if_not_exists(lastVersion, :zero)',
+        UpdateExpression: 'SET #d = :d, lastVersion = if_not_exists(lastVersion, :zero)',
+        ExpressionAttributeNames: { '#d': 'definition' },
         ExpressionAttributeValues: { ':d': definition, ':zero': 0 },
         ReturnValues: 'UPDATED_OLD',
       }),
@@ -167,8 +168,9 @@ export class ModelsRepository {
     await updateIf(this.db, {
       TableName: this.tableName,
       Key: { pk: modelPk(name), sk: versionSk(version) },
-      UpdateExpression: 'SET model.published = :true',
+      UpdateExpression: 'SET #m.published = :true',
       ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#m': 'model' },
       ExpressionAttributeValues: { ':true': true },
     });
   }

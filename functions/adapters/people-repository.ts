@@ -298,6 +298,21 @@ export class PeopleRepository {
   }
 
   /**
+   * Remove every score from a person (withdrawal of personalisation); the version moves on, so a
+   * consumer holding the person reloads it rather than write the scores back. false: none held.
+   */
+  async clearScores(personKey: string): Promise<boolean> {
+    const out = await updateIf(this.db, {
+      TableName: this.tableName,
+      Key: personItemKey(personKey),
+      UpdateExpression: 'REMOVE scores SET ver = ver + :one',
+      ConditionExpression: 'attribute_exists(scores)',
+      ExpressionAttributeValues: { ':one': 1 },
+    });
+    return out !== undefined;
+  }
+
+  /**
    * One page of every person key, from an opaque cursor: the users table also holds identity
    * links, so this is a filtered Scan — for background jobs (backfills), never a request path.
    * With `segment`, one segment of a parallel Scan (each segment has its own cursors).

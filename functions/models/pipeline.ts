@@ -5,6 +5,8 @@
  * handler models/steps.ts); locally `runInProcess` calls the same functions one after another.
  */
 import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
+import { modelWorkflow } from '../../lib/workflows';
 import type { ConsentRepository } from '../adapters/consent-repository';
 import type { ModelTags } from '../adapters/model-tags';
 import type { ModelState, ModelsRepository, RunSummary } from '../adapters/models-repository';
@@ -26,9 +28,9 @@ export interface PipelineDeps {
   now: () => Date;
 }
 
-/** Scan segments per run: each extract and score call reads one. */
-export const SEGMENTS = 4;
 const PAGE = 500;
+/** Person writes in flight per segment: the segments already run side by side. */
+const SCORE_CONCURRENCY = 8;
 
 export interface RunInput {
   name: string;
@@ -64,9 +66,6 @@ const definitionOf = async (deps: PipelineDeps, name: string) => {
   return state;
 };
 
-/** The last complete UTC day: labels never read a day still filling up. */
-const lastCompleteDay = (now: Date) => dayNumber(now.getTime()) - 1;
-
 /** Every person of one segment, a page at a time. */
 const eachPerson = async (
   deps: PipelineDeps,
@@ -88,7 +87,7 @@ export const extract = async (
   input: RunInput & { segment: number; totalSegments: number },
 ): Promise<{ training: number; current: number }> => {
   const { definition } = await definitionOf(deps, input.name);
-  const today = lastCompleteDay(new Date(input.startedAt));
+  const today = dayNumber(Date.parse(input.startedAt));
   const rows: RunRows = { training: [], current: [] };
   await eachPerson(deps, input.segment, input.totalSegments, async (people) => {
     for (const { stats } of people) {
@@ -145,27 +144,36 @@ export const score = async (
       deps,
       people.map((p) => p.stats.personKey),
     );
-    await Promise.all(
-      people.map(async (p) => {
-        let current: { stats: PersonStats; version: number } | undefined = p;
-        // A person the consumer wrote meanwhile is read again (its own rescore may already be there).
-        for (let attempt = 0; current && attempt < 3; attempt++) {
-          const now = deps.now();
-          const r = rescore(published, current.stats, now, allowed.has(current.stats.personKey));
-          if (!r.changed) return;
-          if (await deps.people.saveScores(current.stats.personKey, r.scores, current.version)) {
-            await deps.modelTags.apply(current.stats.personKey, r.changes, now);
-            if (r.scores) out.scored++;
-            else out.cleared++;
-            return;
-          }
-          out.conflicts++;
-          current = (await deps.people.load([current.stats.personKey])).people.get(current.stats.personKey);
-        }
-      }),
-    );
+    const limit = pLimit(SCORE_CONCURRENCY);
+    await Promise.all(people.map((p) => limit(() => scoreOne(deps, published, p, allowed, out))));
   });
   return out;
+};
+
+/** One person: new scores saved if the item is unchanged since it was read, else read again (3 tries). */
+const scoreOne = async (
+  deps: PipelineDeps,
+  published: Awaited<ReturnType<ModelsRepository['published']>>,
+  person: { stats: PersonStats; version: number },
+  allowed: ReadonlySet<string>,
+  out: { scored: number; cleared: number; conflicts: number },
+): Promise<void> => {
+  let current: { stats: PersonStats; version: number } | undefined = person;
+  // A person the consumer wrote meanwhile is read again (its own rescore may already be there).
+  for (let attempt = 0; current && attempt < 3; attempt++) {
+    const key: string = current.stats.personKey;
+    const now = deps.now();
+    const r = rescore(published, current.stats, now, allowed.has(key));
+    if (!r.changed) return;
+    if (await deps.people.saveScores(key, r.scores, current.version)) {
+      await deps.modelTags.apply(key, r.changes, now);
+      if (r.scores) out.scored++;
+      else out.cleared++;
+      return;
+    }
+    out.conflicts++;
+    current = (await deps.people.load([key])).people.get(key);
+  }
 };
 
 /** Person keys whose owner allows personalisation (all of them when consent is not required). */
@@ -199,7 +207,7 @@ export const finish = async (
 export const runInProcess = async (
   deps: PipelineDeps,
   name: string,
-  segments = SEGMENTS,
+  segments = modelWorkflow.segments,
 ): Promise<{ summary: RunSummary; version: ModelVersion | undefined }> => {
   const state = await definitionOf(deps, name);
   const input = runInput(state, deps.now());

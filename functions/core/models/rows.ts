@@ -34,8 +34,10 @@ export const activeOn = (h: History, day: number): boolean =>
   countIn(h, 'any', day - ACTIVE_WINDOW_DAYS + 1, day) > 0;
 
 /**
- * `today` is the last complete UTC day (day number): the label window is (today − horizon, today].
- * A profile merged into its user has no rows (the user's profile holds its history).
+ * `today` is the UTC day number now: the current row reads every day up to it (as scoring does);
+ * the label window is the horizon ending with the last complete day (today − 1), and the training
+ * features are as of the day before that window. A profile merged into its user has no rows (the
+ * user's profile holds its history).
  */
 export const rowsOf = (def: ModelDefinition, stats: PersonStats, today: number): PersonRows => {
   if (stats.mergedInto) return {};
@@ -44,14 +46,15 @@ export const rowsOf = (def: ModelDefinition, stats: PersonStats, today: number):
     const current = rfmOf(stats, h, today);
     return current ? { current } : {};
   }
-  const cutoff = today - def.horizonDays;
+  const complete = today - 1;
+  const cutoff = complete - def.horizonDays;
   const out: PersonRows = {};
   const eligible = (day: number) => existedOn(h, day) && (def.kind === 'propensity' || activeOn(h, day));
   if (eligible(cutoff)) {
     const later =
       def.kind === 'propensity'
-        ? countIn(h, def.target?.type ?? 'any', cutoff + 1, today)
-        : countIn(h, 'any', cutoff + 1, today);
+        ? countIn(h, def.target?.type ?? 'any', cutoff + 1, complete)
+        : countIn(h, 'any', cutoff + 1, complete);
     const y = def.kind === 'propensity' ? (later > 0 ? 1 : 0) : later === 0 ? 1 : 0;
     out.training = { x: featuresAt(h, cutoff), y };
   }

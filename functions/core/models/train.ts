@@ -45,7 +45,7 @@ export const splitIndices = (
 };
 
 const cutoffOf = (def: ModelDefinition, now: Date) =>
-  new Date((Math.floor(now.getTime() / 86_400_000) - def.horizonDays) * 86_400_000)
+  new Date((Math.floor(now.getTime() / 86_400_000) - 1 - def.horizonDays) * 86_400_000)
     .toISOString()
     .slice(0, 10);
 
