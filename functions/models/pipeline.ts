@@ -108,19 +108,19 @@ export interface TrainOutput {
 
 /** Train, evaluate on the held-out rows and judge: the version is stored either way (for its metrics). */
 export const train = async (deps: PipelineDeps, input: RunInput): Promise<TrainOutput> => {
-  const { definition } = await definitionOf(deps, input.name);
+  const { definition, lastVersion } = await definitionOf(deps, input.name);
   const rows = await deps.models.rows(input.runId);
-  const trained = trainVersion(definition, rows, {
-    now: new Date(input.startedAt),
-    seed: seedOf(input.runId),
-  });
+  // Seeded by the model and the version it will be: the same rows split the same way again.
+  const seed = seedOf(`${input.name}:${lastVersion + 1}`);
+  const trained = trainVersion(definition, rows, { now: new Date(input.startedAt), seed });
   const stored = await deps.models.addVersion(trained);
   return { version: stored.version, passed: stored.gate.passed, reasons: stored.gate.reasons };
 };
 
-const seedOf = (runId: string) => {
+/** FNV-1a of the text. */
+const seedOf = (text: string) => {
   let h = 2166136261;
-  for (let i = 0; i < runId.length; i++) h = Math.imul(h ^ runId.charCodeAt(i), 16777619);
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
   return h >>> 0;
 };
 
