@@ -37,9 +37,6 @@ export const linear = (coefficients: readonly number[], x: ArrayLike<number>): n
   return z;
 };
 
-/** XᵀWX is symmetric but rounding says otherwise by an ulp; Cholesky insists. */
-const symmetric = (m: Matrix): Matrix => m.add(m.transpose()).mul(0.5);
-
 export const fitLogistic = (
   rows: readonly ArrayLike<number>[],
   labels: readonly number[],
@@ -51,50 +48,79 @@ export const fitLogistic = (
   const n = rows.length;
   if (n === 0) throw new Error('No rows to fit');
   const p = (rows[0] as ArrayLike<number>).length + 1;
-  // The design matrix with a leading column of ones.
-  const X = new Matrix(n, p);
+  // The design matrix with a leading column of ones, row-major in one typed array: the n-sized
+  // passes (X·β, XᵀWX, Xᵀr) run over it directly; ml-matrix solves and inverts the p × p system.
+  const X = new Float64Array(n * p);
   for (let i = 0; i < n; i++) {
     const row = rows[i] as ArrayLike<number>;
-    X.set(i, 0, 1);
-    for (let j = 1; j < p; j++) X.set(i, j, row[j - 1] as number);
+    X[i * p] = 1;
+    for (let j = 1; j < p; j++) X[i * p + j] = row[j - 1] as number;
   }
-  const Xt = X.transpose();
-  const penalty = Matrix.eye(p, p).mul(lambda);
-  penalty.set(0, 0, 0);
   // Start from the base rate: the intercept is its log-odds.
   const rate = Math.min(Math.max(labels.reduce((a, b) => a + b, 0) / n, 1e-6), 1 - 1e-6);
-  let beta = Matrix.zeros(p, 1);
-  beta.set(0, 0, Math.log(rate / (1 - rate)));
-  let hessian = Matrix.eye(p, p);
+  const beta = new Float64Array(p);
+  beta[0] = Math.log(rate / (1 - rate));
   let iterations = 0;
   let converged = false;
-  const w = new Float64Array(n);
-  const residual = new Matrix(n, 1);
   for (; iterations < maxIterations && !converged; iterations++) {
-    const z = X.mmul(beta);
-    for (let i = 0; i < n; i++) {
-      const pi = sigmoid(z.get(i, 0));
-      w[i] = Math.max(pi * (1 - pi), 1e-12);
-      residual.set(i, 0, (labels[i] as number) - pi);
-    }
-    hessian = symmetric(Xt.clone().mulRowVector(w).mmul(X).add(penalty));
-    const gradient = Xt.mmul(residual).sub(penalty.mmul(beta));
+    const { hessian, gradient } = newtonSystem(X, n, p, beta, labels, lambda);
     const step = new CholeskyDecomposition(hessian).solve(gradient);
-    beta = beta.add(step);
-    converged = step.abs().max() < tolerance;
+    let largest = 0;
+    for (let j = 0; j < p; j++) {
+      const d = step.get(j, 0);
+      beta[j] = (beta[j] as number) + d;
+      largest = Math.max(largest, Math.abs(d));
+    }
+    converged = largest < tolerance;
   }
-  // The Hessian at the solution (recomputed after the last step).
-  const z = X.mmul(beta);
-  for (let i = 0; i < n; i++) {
-    const pi = sigmoid(z.get(i, 0));
-    w[i] = Math.max(pi * (1 - pi), 1e-12);
-  }
-  hessian = symmetric(Xt.clone().mulRowVector(w).mmul(X).add(penalty));
-  const covariance = inverse(hessian);
+  // The Hessian at the solution (after the last step).
+  const covariance = inverse(newtonSystem(X, n, p, beta, labels, lambda).hessian);
   return {
-    coefficients: beta.getColumn(0),
+    coefficients: Array.from(beta),
     standardErrors: Array.from({ length: p }, (_, j) => Math.sqrt(Math.max(covariance.get(j, j), 0))),
     iterations,
     converged,
   };
+};
+
+/**
+ * One Newton step's system at β: the penalised Hessian XᵀWX + λI′ (symmetric by construction,
+ * the upper triangle mirrored) and the gradient Xᵀ(y − p) − λβ′ (the intercept unpenalised).
+ */
+const newtonSystem = (
+  X: Float64Array,
+  n: number,
+  p: number,
+  beta: Float64Array,
+  labels: readonly number[],
+  lambda: number,
+): { hessian: Matrix; gradient: Matrix } => {
+  const h = new Float64Array(p * p);
+  const g = new Float64Array(p);
+  for (let i = 0; i < n; i++) {
+    const o = i * p;
+    let z = 0;
+    for (let j = 0; j < p; j++) z += (X[o + j] as number) * (beta[j] as number);
+    const pi = sigmoid(z);
+    const w = Math.max(pi * (1 - pi), 1e-12);
+    const r = (labels[i] as number) - pi;
+    for (let j = 0; j < p; j++) {
+      const xj = X[o + j] as number;
+      g[j] = (g[j] as number) + xj * r;
+      const wx = w * xj;
+      for (let k = j; k < p; k++) h[j * p + k] = (h[j * p + k] as number) + wx * (X[o + k] as number);
+    }
+  }
+  const hessian = new Matrix(p, p);
+  const gradient = new Matrix(p, 1);
+  for (let j = 0; j < p; j++) {
+    const penalty = j === 0 ? 0 : lambda;
+    gradient.set(j, 0, (g[j] as number) - penalty * (beta[j] as number));
+    for (let k = j; k < p; k++) {
+      const v = (h[j * p + k] as number) + (j === k ? penalty : 0);
+      hessian.set(j, k, v);
+      hessian.set(k, j, v);
+    }
+  }
+  return { hessian, gradient };
 };
