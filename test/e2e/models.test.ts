@@ -3,7 +3,7 @@
  * propensity model declared and trained through the API (in process, the workflow's own steps),
  * explained, its top-percentile tag on that group only, a person's scores with their
  * contributions, a segment rule on the score and an experiment targeting the model's tag, and a
- * withdrawal of personalisation taking the scores and tags away.
+ * withdrawal of personalisation taking the scores and tags away, export and erasure.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type E2E, eventually, json, startE2E } from '../support/e2e';
@@ -205,6 +205,16 @@ describe('a propensity model trained, explained and acting', () => {
     });
   });
 
+  it('exports the scores with the person and erases them with the person', async () => {
+    const exported = await json(await e2e.call('/api/users/buyer-7/export', { headers: admin() }));
+    expect(exported.stores.profile[0].scores.buyers).toMatchObject({ version: 1, tags: ['likely_buyer'] });
+    expect(JSON.stringify(exported.stores.tags)).toContain('model:buyers');
+    const erased = await e2e.call('/api/users/buyer-7', { method: 'DELETE', headers: admin() });
+    expect(erased.status).toBe(200);
+    expect((await e2e.call('/api/users/buyer-7/scores', { headers: analyst() })).status).toBe(404);
+    expect(await segment('likely_buyer')).not.toContain('buyer-7');
+  });
+
   it('removes scores and model tags when personalisation is withdrawn', async () => {
     await e2e.consent('buyer-5', { analytics: true, personalization: false });
     const scores = await json(await e2e.call('/api/users/buyer-5/scores', { headers: analyst() }));
@@ -219,5 +229,6 @@ describe('a propensity model trained, explained and acting', () => {
       [],
     );
     expect(await segment('likely_buyer')).not.toContain('buyer-5');
+    expect(await segment('likely_buyer')).toContain('buyer-6');
   });
 });

@@ -10,7 +10,7 @@ import { FEATURE_NAMES } from './features';
 import { fitLogistic, linear, sigmoid } from './logistic';
 import { prng } from './random';
 import { RFM_NAMES, type TrainingRow } from './rows';
-import { explainFeatures, quantileSample, rfmComposite } from './scoring';
+import { quantileSample, rfmComposite } from './scoring';
 import { fitScaler, standardise } from './standardise';
 
 export const HELD_OUT_FRACTION = 0.2;
@@ -117,7 +117,8 @@ export const trainVersion = (def: ModelDefinition, rows: RunRows, options: Train
     standardErrors: fit.standardErrors,
     lambda: def.lambda,
   };
-  const reference = quantileSample(rows.current.map((x) => explainFeatures(partial, x).score));
+  // The population's scores now: a dot product each (no contributions kept).
+  const reference = quantileSample(rows.current.map(predict));
   return {
     ...partial,
     trainingRows: train.length,
