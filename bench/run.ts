@@ -14,10 +14,11 @@
  *  7. Scale: rate-limit accuracy and writes per request under concurrency, and rule-backfill
  *     persons/s over 100,000 people, each against a baseline (bench/scale.ts).
  *  8. Cost inputs: every per-request and per-event quantity `npm run cost` reads (bench/cost/measure.ts).
+ *  9. Models: training time and memory per 100,000 people, scoring throughput, a weekly run's cost (bench/models.ts).
  *
  * `npm run bench -- --only NAME[,NAME]` runs some sections only and updates their keys in
  * results.json, keeping the others. Names: hot-path, bundles, capacity, write-amplification,
- * freshness, throughput, scale, cost.
+ * freshness, throughput, scale, cost, models.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,7 @@ import { validEvent } from '../test/support/events';
 import { capacityCheck, throughput, writeAmplification } from './aggregate';
 import { type measureCost, measureCostIsolated } from './cost/measure';
 import { freshness } from './freshness';
+import { modelsBench } from './models';
 import { type Scale, scale } from './scale';
 
 const root = resolve(import.meta.dirname, '..');
@@ -350,6 +352,17 @@ sections.push({
         `${segmentSize.countingAt1M.readUnits} RU, ${segmentSize.countingAt1M.seconds} s ` +
         `(counter/counting ${segmentSize.readUnitsRatioAt1M}x; exact ${segmentSize.equal})`,
     );
+  },
+});
+
+// predictions (docs/models.md): training time and memory per 100,000 people, scoring throughput, weekly cost
+sections.push({
+  name: 'models',
+  key: 'models',
+  run: modelsBench,
+  print: (r: Awaited<ReturnType<typeof modelsBench>>) => {
+    const { _sink, ...shown } = r;
+    console.log('models', JSON.stringify(shown, null, 2));
   },
 });
 

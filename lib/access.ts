@@ -199,8 +199,17 @@ export const access = {
   'metrics/metrics': { tables: { metrics: 'read' } },
   // Records consent and its history (write key checked against sources), and signs consent tokens.
   'consent/consent': {
-    // Links (a Query of `links#<id>`) tell a user id from an anonymous one.
-    tables: { consent: 'readWrite', sources: 'get', users: 'read' },
+    // Links (a Query of `links#<id>`) tell a user id from an anonymous one. Predictions: a withdrawal
+    // of personalisation removes the person's scores (users) and model tags (tags).
+    // Destinations: model tags leaving segments become outbox messages for those following them.
+    tables: {
+      consent: 'readWrite',
+      sources: 'get',
+      users: 'readWrite',
+      tags: 'readWrite',
+      destinations: 'read',
+      outbox: 'write',
+    },
     secrets: ['signing'],
   },
   // Erasure and export: every personal table (derived, so a new one is covered the day it is
@@ -233,6 +242,8 @@ export const access = {
       // Segment joins and leaves become outbox messages for the destinations following them.
       destinations: 'read',
       outbox: 'write',
+      // Predictions: the published models a changed person is re-scored by (docs/models.md).
+      models: 'read',
     },
     secrets: ['signing'],
   },
@@ -338,6 +349,32 @@ export const access = {
   // Campaign alerts: definitions (admin), evaluation on a schedule against the campaign counters.
   'alerts/alerts': { tables: { destinations: 'readWrite' } },
   'alerts/evaluate': { tables: { destinations: 'readWrite', metrics: 'read', outbox: 'write' } },
+  // predictions (docs/models.md). The API: model definitions and versions; a person's scores are
+  // read from the person item (aliases resolved through the users table). Locally it also runs a
+  // training in process, so it may do what the workflow's steps do.
+  'models/models': {
+    tables: {
+      models: 'readWrite',
+      users: 'readWrite',
+      tags: 'readWrite',
+      consent: 'lookup',
+      // Model tags join and leave segments: outbox messages for the destinations following them.
+      destinations: 'read',
+      outbox: 'write',
+    },
+  },
+  // The workflow's steps: a parallel Scan of person items, the run's rows and versions, scores
+  // written back to person items, model tags, and consent (only people with personalisation are scored).
+  'models/steps': {
+    tables: {
+      models: 'readWrite',
+      users: 'readWrite',
+      tags: 'readWrite',
+      consent: 'lookup',
+      destinations: 'read',
+      outbox: 'write',
+    },
+  },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

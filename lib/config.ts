@@ -56,6 +56,8 @@ export const ENV = {
   archiveDatabase: 'PULSE_ARCHIVE_DATABASE',
   archiveTable: 'PULSE_ARCHIVE_TABLE',
   athenaWorkgroup: 'PULSE_ATHENA_WORKGROUP',
+  /** Local stack only (predictions, docs/models.md): `POST /api/models/{name}/train` runs the steps in process. */
+  modelsInProcess: 'PULSE_MODELS_IN_PROCESS',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   /** Local stack only: folder standing in for Secrets Manager for destination credentials. */
   localSecretsDir: 'PULSE_LOCAL_SECRETS_DIR',

@@ -16,6 +16,8 @@ import { type MfaMode, PulseAuth } from './constructs/auth';
 import { DataBuckets } from './constructs/buckets';
 import { functionId, type GrantTargets, PulseFunction } from './constructs/functions';
 import { IngestAlb } from './constructs/ingest-alb';
+// predictions (docs/models.md)
+import { ModelWorkflow, WORKFLOW_STEP_SIZING } from './constructs/models';
 import { Observability } from './constructs/observability';
 import { SCHEDULE_SIZING, Schedules } from './constructs/schedules';
 import { PulseSecrets } from './constructs/secrets';
@@ -27,6 +29,7 @@ import { fallbackRoute, handlerModules } from './routes';
 import { schedules } from './schedules';
 import { destinationsConsumer, eventStream, failureIndexer, streamConsumers } from './stream';
 import { type TableName, tableList } from './tables';
+import { modelWorkflow } from './workflows';
 
 /** Repository root (this file lives in lib/). */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -220,6 +223,8 @@ export class PulseStack extends Stack {
   readonly schedules: Schedules;
   /** The ALB front door, with `pulse:frontDoor=alb`. */
   readonly ingestAlb: IngestAlb | undefined;
+  /** predictions (docs/models.md) */
+  readonly models: ModelWorkflow;
   readonly secrets: PulseSecrets;
   readonly observability: Observability;
   readonly encryptionKey: kms.Key | undefined;
@@ -331,6 +336,8 @@ export class PulseStack extends Stack {
       }
       modules.set(s.handler, SCHEDULE_SIZING);
     }
+    // predictions: the workflow's steps, one function (docs/models.md)
+    modules.set(modelWorkflow.handler, WORKFLOW_STEP_SIZING);
 
     const grantTargets: GrantTargets = {
       stream,
@@ -395,6 +402,13 @@ export class PulseStack extends Stack {
       failureIndexer.unindexedMetric,
     );
     this.schedules = new Schedules(this, 'Schedules', { schedules, functionFor });
+    // predictions: the workflow that trains, gates, publishes and scores models (docs/models.md)
+    this.models = new ModelWorkflow(this, 'Models', {
+      def: modelWorkflow,
+      steps: functionFor(modelWorkflow.handler),
+      logGroup: this.observability.logGroup(this, 'ModelsWorkflowLogs'),
+    });
+    this.observability.watchSchedule('ModelSteps', functionFor(modelWorkflow.handler));
     for (const s of schedules) this.observability.watchSchedule(pascal(s.name), functionFor(s.handler));
 
     for (const c of streamConsumers) {

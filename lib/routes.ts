@@ -285,6 +285,47 @@ export const routes = [
     auth: 'admin',
     summary: "An export's status, and presigned URLs of its files once it succeeded",
   },
+  // ---- predictions: models that score people and tag them (docs/models.md) ----
+  {
+    id: 'putModel',
+    method: 'PUT',
+    path: '/api/models/{name}',
+    handler: 'models/models',
+    auth: 'admin',
+    summary: 'Declare a model (propensity, at-risk or engagement), its schedule and the tags it sets',
+  },
+  {
+    id: 'listModels',
+    method: 'GET',
+    path: '/api/models',
+    handler: 'models/models',
+    auth: 'analyst',
+    summary: 'Models with their published version and last run',
+  },
+  {
+    id: 'getModel',
+    method: 'GET',
+    path: '/api/models/{name}',
+    handler: 'models/models',
+    auth: 'analyst',
+    summary: 'A model explained: version, training size, metrics against baselines, coefficients, importance',
+  },
+  {
+    id: 'trainModel',
+    method: 'POST',
+    path: '/api/models/{name}/train',
+    handler: 'models/models',
+    auth: 'admin',
+    summary: 'Train, evaluate, gate, publish and score now',
+  },
+  {
+    id: 'userScores',
+    method: 'GET',
+    path: '/api/users/{userId}/scores',
+    handler: 'models/models',
+    auth: 'analyst',
+    summary: "A person's scores with percentiles and the top contributions behind each",
+  },
   // ---- Segment-compatible ingestion, and the API's own description ----
   ...(
     [

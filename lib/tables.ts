@@ -142,6 +142,18 @@ export const tables = {
     personalData: true,
     description: 'Messages for destinations: waiting, retrying, delivered (idempotency memory) or dead',
   },
+  // predictions (docs/models.md): model definitions, versions, and the anonymous rows of a run
+  models: {
+    name: 'models',
+    envVar: 'MODELS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    // Scores live on the person item (users); a run's feature rows carry no id and expire in 2 days.
+    personalData: false,
+    description: 'Model definitions, trained versions with their metrics, and the feature rows of a run',
+  },
 } as const satisfies Record<string, TableDef>;
 
 export type TableName = keyof typeof tables;

@@ -11,6 +11,7 @@ import {
   ScanCommand,
   type ScanCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+import type { PersonScore } from '../core/models/definition';
 import {
   DEDUP_WINDOW_DAYS,
   type DedupPageRef,
@@ -19,7 +20,7 @@ import {
   entriesOf,
   type PersonStats,
 } from '../core/person';
-import { batchGetAll, deletePartition, isConditionFailed, queryPartition } from './dynamo';
+import { batchGetAll, deletePartition, isConditionFailed, queryPartition, updateIf } from './dynamo';
 import { aliasKey, linksPk } from './identity-reader';
 import type { PersonalDataStore } from './personal-data';
 import { settings } from './settings';
@@ -89,6 +90,7 @@ const fromItem = (item: Record<string, unknown>): StoredPerson => {
       merged: (item.merged as string[]) ?? [],
       ...(item.mergedInto ? { mergedInto: item.mergedInto as string } : {}),
       ...(item.folded === true ? { folded: true } : {}),
+      ...(item.scores ? { scores: loadedMap<PersonScore>(item.scores) } : {}),
     },
   };
 };
@@ -224,6 +226,7 @@ export class PeopleRepository {
             merged: stats.merged,
             mergedInto: stats.mergedInto,
             folded: stats.folded,
+            scores: stats.scores && storedMap(stats.scores),
             expiresAt: Math.floor(lastSeenMs / 1000) + PERSON_RETENTION_DAYS * 86_400,
           },
           ConditionExpression: version === 0 ? 'attribute_not_exists(pk)' : 'ver = :v',
@@ -236,6 +239,79 @@ export class PeopleRepository {
       if (isConditionFailed(error)) return { ok: false, consumed: 1 };
       throw error;
     }
+  }
+
+  // ---- predictions (docs/models.md): whole persons for feature extraction, and their scores ----
+
+  /**
+   * One page of whole person items (one segment of a parallel Scan): what model runs extract
+   * features from. Background jobs only, never a request path.
+   */
+  async scanPersons(
+    cursor: string | undefined,
+    limit: number,
+    segment: { segment: number; totalSegments: number },
+  ): Promise<{ people: StoredPerson[]; next?: string; consumed: number }> {
+    const out: ScanCommandOutput = await this.db.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        Limit: limit,
+        Segment: segment.segment,
+        TotalSegments: segment.totalSegments,
+        FilterExpression: 'sk = :stats AND begins_with(pk, :person)',
+        ExpressionAttributeValues: { ':stats': STATS_SK, ':person': PERSON_PREFIX },
+        ReturnConsumedCapacity: 'TOTAL',
+        ...(cursor !== undefined && { ExclusiveStartKey: JSON.parse(cursor) as Record<string, unknown> }),
+      }),
+    );
+    const nowS = Math.floor(this.now().getTime() / 1000);
+    return {
+      people: (out.Items ?? [])
+        .filter((i) => !(typeof i.expiresAt === 'number' && i.expiresAt < nowS))
+        .map(fromItem),
+      ...(out.LastEvaluatedKey && { next: JSON.stringify(out.LastEvaluatedKey) }),
+      consumed: out.ConsumedCapacity?.CapacityUnits ?? 0,
+    };
+  }
+
+  /**
+   * Replace a person's scores (none: remove them) if the item is still at `version`; the version
+   * moves on, so a consumer that loaded the person before reloads it rather than write old scores
+   * back. false: the item changed (or is gone) meanwhile.
+   */
+  async saveScores(
+    personKey: string,
+    scores: Record<string, PersonScore> | undefined,
+    version: number,
+  ): Promise<boolean> {
+    const empty = !scores || Object.keys(scores).length === 0;
+    const out = await updateIf(this.db, {
+      TableName: this.tableName,
+      Key: personItemKey(personKey),
+      UpdateExpression: empty ? 'REMOVE scores SET ver = :next' : 'SET scores = :s, ver = :next',
+      ConditionExpression: 'ver = :v',
+      ExpressionAttributeValues: {
+        ':v': version,
+        ':next': version + 1,
+        ...(!empty && { ':s': storedMap(scores) }),
+      },
+    });
+    return out !== undefined;
+  }
+
+  /**
+   * Remove every score from a person (withdrawal of personalisation); the version moves on, so a
+   * consumer holding the person reloads it rather than write the scores back. false: none held.
+   */
+  async clearScores(personKey: string): Promise<boolean> {
+    const out = await updateIf(this.db, {
+      TableName: this.tableName,
+      Key: personItemKey(personKey),
+      UpdateExpression: 'REMOVE scores SET ver = ver + :one',
+      ConditionExpression: 'attribute_exists(scores)',
+      ExpressionAttributeValues: { ':one': 1 },
+    });
+    return out !== undefined;
   }
 
   /**

@@ -23,12 +23,15 @@ export class TagsRepository {
   readonly ruleOutcomes: RuleOutcomesRepository;
   readonly rules: RulesRepository;
   readonly backfillJobs: BackfillJobsRepository;
+  /** Tag items and the memberships (sizes, triggers) they imply: for other tag sources (models). */
+  readonly memberships: TagMemberships;
 
   /** `triggers`: segment enter/leave messages for destinations (docs/destinations.md); none without. */
   constructor(db: DynamoDBDocumentClient, tableName: string, triggers?: MembershipTriggers) {
     const sizes = new SegmentSizes(db, tableName);
     this.segments = new SegmentsRepository(db, tableName, sizes);
     const memberships = new TagMemberships(db, tableName, this.segments, sizes, triggers);
+    this.memberships = memberships;
     this.personTagsStore = new PersonTagsRepository(db, tableName, memberships);
     this.ruleOutcomes = new RuleOutcomesRepository(db, tableName, this.personTagsStore, memberships);
     this.rules = new RulesRepository(db, tableName, this.segments);

@@ -84,6 +84,8 @@ export interface BatchDeps {
   identity?: IdentityRepository;
   /** Experiment goals by experiment id (cached by the caller). */
   goals?: () => Promise<ReadonlyMap<string, Goal>>;
+  /** Predictions: the person as it will be saved, with its scores brought up to date (docs/models.md). */
+  rescore?: (stats: PersonStats, now: Date) => Promise<PersonStats>;
   /** After a person's stats changed (segment rules): returns write units used. */
   onPersonChanged?: (personKey: string, stats: PersonStats, now: Date) => Promise<number>;
   /** Key for the person hashes in unique-user sets. */
@@ -376,7 +378,8 @@ const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judge
             // person pointing at a page that is not there yet would let a retry count twice).
             const seal = sealDedup(judged.next);
             if (seal) spend(run, await deps.people.putDedupPage(seal.ref, seal.page));
-            const next = seal?.next ?? judged.next;
+            // Predictions (docs/models.md): the person's scores by the published models, a dot product each.
+            const next = (await deps.rescore?.(seal?.next ?? judged.next, now)) ?? seal?.next ?? judged.next;
             const written = await deps.people.save(next, stored.version);
             outcome.writeUnits += written.consumed;
             if (written.ok) {

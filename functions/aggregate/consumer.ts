@@ -15,12 +15,15 @@ import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { IdentityRepository } from '../adapters/identity-repository';
 import { membershipTriggersFromEnv } from '../adapters/membership-triggers';
 import { MetricsRepository } from '../adapters/metrics-repository';
+import { ModelTags } from '../adapters/model-tags';
+import { ModelsRepository } from '../adapters/models-repository';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { PeopleRepository } from '../adapters/people-repository';
 import { QuarantineRepository } from '../adapters/quarantine-repository';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { TagsRepository } from '../adapters/tags-repository';
+import { rescore, type TagChange } from '../core/models/scoring';
 import type { PersonStats } from '../core/person';
 import { evaluateRules } from '../core/rules';
 import { applyBatch } from './apply-batch';
@@ -44,16 +47,45 @@ const tags = new TagsRepository(db, requireEnv(tables.tags.envVar), membershipTr
 /** Segment rules, cached briefly: a changed rule reaches existing users through its backfill. */
 const rules = new Cached(() => tags.listRules(), 30_000);
 
+// ---- predictions (docs/models.md): a changed person is re-scored by the published models ----
+const models = new ModelsRepository(db, requireEnv(tables.models.envVar));
+/** Published models, cached briefly: a new version reaches the people it scored at once anyway. */
+const publishedModels = new Cached(() => models.published(), 60_000);
+const modelTags = new ModelTags(tags);
+/** Model tag changes of persons rescored in this batch, applied once the person is saved. */
+const pendingTagChanges = new Map<string, TagChange[]>();
+const rescorePerson = async (stats: PersonStats, now: Date): Promise<PersonStats> => {
+  pendingTagChanges.delete(stats.personKey);
+  const published = await publishedModels.get();
+  if (published.length === 0 && !stats.scores) return stats;
+  // Scoring is personalisation: without that purpose a person keeps no score (docs/models.md).
+  const allowed =
+    !settings.consentRequired ||
+    (await consent.currentFor([stats.personKey])).get(stats.personKey)?.purposes.personalization === true;
+  const r = rescore(published, stats, now, allowed);
+  if (!r.changed) return stats;
+  if (r.changes.length > 0) pendingTagChanges.set(stats.personKey, r.changes);
+  const { scores: _previous, ...rest } = stats;
+  return r.scores ? { ...rest, scores: r.scores } : rest;
+};
+const applyModelTags = async (personKey: string, now: Date): Promise<number> => {
+  const changes = pendingTagChanges.get(personKey);
+  if (!changes) return 0;
+  pendingTagChanges.delete(personKey);
+  return modelTags.apply(personKey, changes, now);
+};
+
 /** Rules re-evaluated as events arrive: the rule tags a person gains and loses. */
 const onPersonChanged = async (personKey: string, stats: PersonStats, now: Date): Promise<number> => {
+  const modelWrites = await applyModelTags(personKey, now);
   const current = await rules.get();
-  if (current.length === 0) return 0;
+  if (current.length === 0) return modelWrites;
   // A profile merged into its user keeps no rule tags: the user's profile carries them now.
   const outcomes = stats.mergedInto
     ? current.map((rule) => ({ rule, holds: false }))
     : evaluateRules(current, stats, now);
   const applied = await tags.applyRuleOutcomes(personKey, outcomes, now);
-  return applied.added + applied.removed + applied.checksWritten;
+  return modelWrites + applied.added + applied.removed + applied.checksWritten;
 };
 
 const consume = async (event: KinesisStreamEvent, _context: Context): Promise<KinesisStreamBatchResponse> => {
@@ -67,6 +99,7 @@ const consume = async (event: KinesisStreamEvent, _context: Context): Promise<Ki
     identity,
     goals: () => goals.get(),
     onPersonChanged,
+    rescore: rescorePerson,
   });
   metrics.addMetric('ConsentDropped', MetricUnit.Count, outcome.consentDropped);
   metrics.addMetric('EventsApplied', MetricUnit.Count, outcome.applied);

@@ -2,9 +2,13 @@ import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { IdentityReader } from '../adapters/identity-reader';
+import { membershipTriggersFromEnv } from '../adapters/membership-triggers';
+import { ModelTags } from '../adapters/model-tags';
 import { logger } from '../adapters/observability';
+import { PeopleRepository } from '../adapters/people-repository';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
+import { TagsRepository } from '../adapters/tags-repository';
 import { grantedPurposes, issueConsentToken, PURPOSES, readConsentToken } from '../core/consent';
 import { Problem } from '../core/problem';
 import { keyedIdHash } from '../core/signing';
@@ -19,6 +23,15 @@ const db = documentClient();
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const ttlDays = settings.consentTtlDays;
+// Predictions (docs/models.md): scores and model tags go with a withdrawal of personalisation.
+const people = new PeopleRepository(db, requireEnv(tables.users.envVar));
+const tagsTable = requireEnv(tables.tags.envVar);
+const modelTags = new ModelTags(new TagsRepository(db, tagsTable, membershipTriggersFromEnv(db)));
+const forgetScores = async (subject: string): Promise<void> => {
+  const personKey = await identity.resolvePerson(subject);
+  const [scores, tags] = await Promise.all([people.clearScores(personKey), modelTags.clearPerson(personKey)]);
+  if (scores || tags > 0) logger.info('scores removed: personalisation withdrawn', { modelTags: tags });
+};
 
 /**
  * Whether this request may record consent for `subject`: a server key may; a client key needs the
@@ -72,6 +85,8 @@ const putConsent: Handlers<typeof contract>['putConsent'] = async (request, { pa
     await consent.resumeAfterErasure(keyedIdHash(key, subject), request.receivedAt);
   const record = await consent.record(subject, body, request.principal.source.sourceId, request.receivedAt);
   const granted = grantedPurposes(body.purposes);
+  // Predictions (docs/models.md): scoring is personalisation; without it the person keeps no score.
+  if (!granted.includes('personalization')) await forgetScores(subject);
   const { token, expiresAt } = issueConsentToken(key, subject, granted, request.receivedAt, ttlDays);
   logger.info('consent recorded', { granted, policyVersion: body.policyVersion });
   return {

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { CanonicalEvent } from './events';
 import { boundExperiments, isSettled, mergeSettled } from './experiment-states';
 import { meetsGoal } from './experiments';
+import type { PersonScore } from './models/definition';
 
 /** Client retries are recognised for this long after the first copy was received (Amplitude's 7 days). */
 export const DEDUP_WINDOW_DAYS = 7;
@@ -59,6 +60,8 @@ export interface PersonStats {
   mergedInto?: string;
   /** Set on a frozen anonymous profile once its user's profile holds what it had. */
   folded?: boolean;
+  /** Model name → the person's score by its published version (functions/core/models/*). */
+  scores?: Record<string, PersonScore>;
 }
 
 /** A sealed page of dedup entries: whose partition holds it, its id, and its newest received day. */

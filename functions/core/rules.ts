@@ -13,6 +13,8 @@
  *   {"conversionValue": {"currency": "EUR", "atLeast": 100}} lifetime conversion value (atMost too)
  *   {"lastSeenWithinDays": 7}                               any event in the window
  *   {"inactiveForDays": 30}                                 no event in the window (never seen: true)
+ *   {"model": "buyers", "percentileAtLeast": 90}            a model's score (docs/models.md): its
+ *                                                           percentile and/or score (0..1); unscored: false
  *   {"all": [...]}, {"any": [...]}, {"not": {...}}
  *
  * Conversion counts are `{"type": "conversion", ...}`.
@@ -30,6 +32,13 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { CHANNELS, campaignIdSchema, EVENT_TYPES } from './events';
 import { stableStringify } from './json';
+import {
+  MODEL_CONDITION_FIELDS,
+  type ModelCondition,
+  modelConditionErrors,
+  modelConditionHolds,
+  modelConditionSchema,
+} from './models/condition';
 import { DAILY_WINDOW_DAYS, type PersonStats } from './person';
 import { dottedPath, type FieldError, Problem } from './problem';
 import { TAG_MESSAGE, TAG_PATTERN } from './tags';
@@ -53,6 +62,7 @@ export type Condition =
   | { conversionValue: { currency: string; atLeast?: number; atMost?: number } }
   | { lastSeenWithinDays: number }
   | { inactiveForDays: number }
+  | ModelCondition
   | { all: readonly Condition[] }
   | { any: readonly Condition[] }
   | { not: Condition };
@@ -110,6 +120,7 @@ const KINDS = {
   }),
   lastSeenWithinDays: z.object({ lastSeenWithinDays: days(MAX_RECENCY_DAYS) }),
   inactiveForDays: z.object({ inactiveForDays: days(MAX_RECENCY_DAYS) }),
+  model: modelConditionSchema,
 } as const;
 type LeafKind = keyof typeof KINDS;
 const COMBINATORS = ['all', 'any', 'not'] as const;
@@ -123,6 +134,7 @@ const FIELDS: Record<LeafKind | (typeof COMBINATORS)[number], readonly string[]>
   conversionValue: ['conversionValue'],
   lastSeenWithinDays: ['lastSeenWithinDays'],
   inactiveForDays: ['inactiveForDays'],
+  model: MODEL_CONDITION_FIELDS,
   all: ['all'],
   any: ['any'],
   not: ['not'],
@@ -226,6 +238,7 @@ const checkCondition = (
   const before = walk.errors.length;
   if ('type' in value) bounds(value, path, walk);
   if ('conversionValue' in value) bounds(value.conversionValue, [...path, 'conversionValue'], walk);
+  if ('model' in value) walk.errors.push(...modelConditionErrors(value, path));
   return walk.errors.length === before ? value : undefined;
 };
 
@@ -439,6 +452,7 @@ export const timeline = (condition: Condition, stats: PersonStats, now: number):
     return constant(within(condition.conversionValue)(value ?? 0));
   }
   if ('lastSeenWithinDays' in condition) return recency(stats.lastSeen, condition.lastSeenWithinDays, now);
+  if ('model' in condition) return constant(modelConditionHolds(condition, stats));
   const active = recency(stats.lastSeen, condition.inactiveForDays, now);
   return { value: !active.value, flips: active.flips };
 };

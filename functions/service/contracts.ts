@@ -16,6 +16,8 @@ import { contract as identify } from '../identity/identify.contract';
 import { contract as engagement } from '../ingest/engagement.contract';
 import { contract as links } from '../links/links.contract';
 import { contract as metrics } from '../metrics/metrics.contract';
+// predictions (docs/models.md)
+import { contract as models } from '../models/models.contract';
 import { contract as privacy } from '../privacy/privacy.contract';
 import { contract as promotion } from '../promotion/promotion.contract';
 import { contract as segmentSettings } from '../segmentio/settings.contract';
@@ -48,4 +50,6 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   // Destinations (docs/destinations.md)
   'destinations/destinations': destinations,
   'alerts/alerts': alerts,
+  // predictions (docs/models.md)
+  'models/models': models,
 };

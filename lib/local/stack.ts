@@ -279,6 +279,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     [ENV.localSigningKey]: localSigningKey,
     // Destinations (docs/destinations.md): a folder stands in for Secrets Manager's credentials.
     [ENV.localSecretsDir]: secretsDir,
+    // Predictions: no Step Functions here, so a requested training runs in process (docs/models.md).
+    [ENV.modelsInProcess]: 'true',
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
     POWERTOOLS_METRICS_DISABLED: lookup('POWERTOOLS_METRICS_DISABLED') || 'true',
     ...overrides,

@@ -45,8 +45,11 @@ describe('least privilege', () => {
       [
         ...TABLE_ACTIONS.readWrite.map((a) => `${a} table:consent`),
         'dynamodb:GetItem table:sources',
-        // Links tell a user id from an anonymous one (anonymous consent needs no user hash).
-        ...TABLE_ACTIONS.read.map((a) => `${a} table:users`),
+        // Links tell a user id from an anonymous one (anonymous consent needs no user hash); a
+        // withdrawal of personalisation removes scores (users) and model tags (docs/models.md).
+        ...TABLE_ACTIONS.readWrite.map((a) => `${a} table:users`),
+        ...TABLE_ACTIONS.readWrite.map((a) => `${a} table:tags`),
+        ...TABLE_ACTIONS.readWrite.map((a) => `${a} table:tags/index/byNextCheck`),
         'logs:CreateLogStream own-log-group',
         'logs:PutLogEvents own-log-group',
         'secretsmanager:GetSecretValue secret:signing',

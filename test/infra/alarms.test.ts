@@ -4,11 +4,13 @@
  * the metrics is checked too: the event source mapping's EventCount metrics, the access log's
  * metric filter, and the Powertools dimension the consumer's EMF metric carries.
  */
+
 import { describe, expect, it } from 'vitest';
 import { METRICS_NAMESPACE } from '../../lib/config';
 import { pascal } from '../../lib/constructs/tables';
 import { schedules } from '../../lib/schedules';
 import { failureIndexer, streamConsumers } from '../../lib/stream';
+import { modelWorkflow } from '../../lib/workflows';
 import { type CfnResourceJson, resourceById, resourcesOfType, synth } from '../support/synth';
 
 const { json, stack, logicalId } = synth();
@@ -146,6 +148,18 @@ const expected = [
     ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     EvaluationPeriods: 1,
   })),
+  // predictions: the workflow's steps function (docs/models.md)
+  {
+    id: 'ModelStepsErrors',
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Errors',
+    Dimensions: dims({ FunctionName: { Ref: fnId(modelWorkflow.handler) } }),
+    Statistic: 'Sum',
+    Period: 300,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+  },
   {
     id: 'Api5xx',
     Namespace: 'AWS/ApiGateway',

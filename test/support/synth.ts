@@ -28,6 +28,7 @@ import { PulseStack } from '../../lib/pulse-stack';
 import { fallbackRoute, handlerModules } from '../../lib/routes';
 import { schedules } from '../../lib/schedules';
 import { failureIndexer, streamConsumers } from '../../lib/stream';
+import { modelWorkflow } from '../../lib/workflows';
 
 export interface Synthesized {
   readonly app: App;
@@ -66,6 +67,8 @@ export const allHandlerModules = (): string[] => [
     ...schedules.map((s) => s.handler),
     failureIndexer.handler,
     archive.transform.handler,
+    // predictions (docs/models.md)
+    modelWorkflow.handler,
   ]),
 ];
 

@@ -298,6 +298,8 @@ const recount = (c: Condition, s: PersonStats, t: number): boolean => {
     return inRange(s.conversions.value[c.conversionValue.currency] ?? 0, c.conversionValue);
   if ('lastSeenWithinDays' in c)
     return s.lastSeen !== undefined && s.lastSeen.slice(0, 10) >= windowStart(t, c.lastSeenWithinDays);
+  // Model conditions are not generated here: test/unit/models/scoring.test.ts.
+  if ('model' in c) return false;
   return !(s.lastSeen !== undefined && s.lastSeen.slice(0, 10) >= windowStart(t, c.inactiveForDays));
 };
 
