@@ -50,6 +50,9 @@ describe('least privilege', () => {
         ...TABLE_ACTIONS.readWrite.map((a) => `${a} table:users`),
         ...TABLE_ACTIONS.readWrite.map((a) => `${a} table:tags`),
         ...TABLE_ACTIONS.readWrite.map((a) => `${a} table:tags/index/byNextCheck`),
+        // Model tags leaving segments: outbox messages for the destinations following them.
+        ...TABLE_ACTIONS.read.map((a) => `${a} table:destinations`),
+        ...['BatchWriteItem', 'DeleteItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} table:outbox`),
         'logs:CreateLogStream own-log-group',
         'logs:PutLogEvents own-log-group',
         'secretsmanager:GetSecretValue secret:signing',
