@@ -7,6 +7,7 @@ import {
   cupedTheta,
   isHarmed,
   type MetricArm,
+  type Moments,
   meanEstimate,
   momentsOf,
   normalQuantile,
@@ -261,7 +262,7 @@ describe('CUPED (Deng et al. 2013)', () => {
         xSum: (s.xSum ?? 0) + (a.xSum ?? 0),
         xSumSq: (s.xSumSq ?? 0) + (a.xSumSq ?? 0),
         xySum: (s.xySum ?? 0) + (a.xySum ?? 0),
-      }));
+      })) as Required<Moments>;
       const vx = (all.xSumSq - all.xSum ** 2 / all.n) / (all.n - 1);
       const vy = (all.sumSq - all.sum ** 2 / all.n) / (all.n - 1);
       const cxy = (all.xySum - (all.xSum * all.sum) / all.n) / (all.n - 1);
