@@ -22,10 +22,16 @@ export type ExperimentMode = (typeof EXPERIMENT_MODES)[number];
 
 export const DESIGN_LIMITS = { secondary: 10, guardrails: 10 } as const;
 
-/** A metric id is part of counter attribute names (`m_<id>_s`). */
+/**
+ * A metric id is part of counter attribute names (`m_<id>_s`) and a key of plain objects in the
+ * person item: none of the names objects inherit.
+ */
 export const metricIdSchema = z
   .string()
-  .check(z.regex(/^[A-Za-z0-9_-]{1,40}$/, 'Expected 1..40 of A-Z a-z 0-9 _ -'));
+  .check(
+    z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'Expected 1..40 of A-Z a-z 0-9 _ - (starting with a letter or digit)'),
+    z.refine((id) => !(id in Object.prototype) && id !== 'prototype', 'Reserved name'),
+  );
 const currencySchema = z.string().check(z.regex(/^[A-Z]{3}$/, 'ISO-4217 code, e.g. EUR'));
 
 /** The event a metric counts: a type, and for `custom` optionally the custom event's name. */
