@@ -275,7 +275,8 @@ export const routes = [
     path: '/api/features/{clientKey}',
     handler: 'experiments/features',
     auth: 'none',
-    summary: "Running experiments and flags in GrowthBook's SDK payload format (client key: a source's write key)",
+    summary:
+      "Running experiments and flags in GrowthBook's SDK payload format (client key: a source's write key)",
   },
   // ---- Segment-compatible ingestion, and the API's own description ----
   ...(

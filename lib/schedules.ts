@@ -22,6 +22,13 @@ export const schedules = [
     everyMinutes: 1,
     summary: 'Re-evaluate segment rules whose outcome changed with time; advance rule backfills',
   },
+  // experiments v2: bandits
+  {
+    name: 'experiments-bandit',
+    handler: 'experiments/bandit',
+    everyMinutes: 60,
+    summary: "Reallocate running bandits' weights by Thompson sampling on their primary metric",
+  },
 ] as const satisfies readonly ScheduleDef[];
 
 export type ScheduleName = (typeof schedules)[number]['name'];

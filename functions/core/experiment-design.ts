@@ -26,12 +26,13 @@ export const DESIGN_LIMITS = { secondary: 10, guardrails: 10 } as const;
  * A metric id is part of counter attribute names (`m_<id>_s`) and a key of plain objects in the
  * person item: none of the names objects inherit.
  */
-export const metricIdSchema = z
-  .string()
-  .check(
-    z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'Expected 1..40 of A-Z a-z 0-9 _ - (starting with a letter or digit)'),
-    z.refine((id) => !(id in Object.prototype) && id !== 'prototype', 'Reserved name'),
-  );
+export const metricIdSchema = z.string().check(
+  z.regex(
+    /^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/,
+    'Expected 1..40 of A-Z a-z 0-9 _ - (starting with a letter or digit)',
+  ),
+  z.refine((id) => !(id in Object.prototype) && id !== 'prototype', 'Reserved name'),
+);
 const currencySchema = z.string().check(z.regex(/^[A-Z]{3}$/, 'ISO-4217 code, e.g. EUR'));
 
 /** The event a metric counts: a type, and for `custom` optionally the custom event's name. */
@@ -241,3 +242,19 @@ export const designIssues = (body: {
 
 /** A holdout's placement that covers every placement. */
 export const ALL_PLACEMENTS = '*';
+
+/** Running holdouts covering a placement: its own and the global ones. */
+export const holdoutsAt = <
+  E extends { experimentId: string; status: string; placement: string; mode?: ExperimentMode | undefined },
+>(
+  experiments: readonly E[],
+  placement: string,
+): E[] =>
+  experiments
+    .filter(
+      (e) =>
+        e.status === 'running' &&
+        modeOf(e) === 'holdout' &&
+        (e.placement === placement || e.placement === ALL_PLACEMENTS),
+    )
+    .sort((a, b) => (a.experimentId < b.experimentId ? -1 : 1));

@@ -24,7 +24,7 @@
  * results, no other source's data.
  */
 import type { Channel, DeviceType } from './events';
-import { ALL_PLACEMENTS, currentWeights, modeOf } from './experiment-design';
+import { currentWeights, holdoutsAt, modeOf } from './experiment-design';
 import { runningAt, type StoredExperiment } from './experiments';
 import type { StoredFlag } from './flags';
 import { armSeed, gateSeed, type Targeting } from './variant-assignment';
@@ -160,17 +160,6 @@ export const holdoutRule = (h: StoredExperiment, sourceChannel: Channel): Featur
     },
     targetingCondition(h.targeting, sourceChannel),
   );
-
-/** Running holdouts covering a placement: its own and the global ones. */
-export const holdoutsAt = (experiments: readonly StoredExperiment[], placement: string): StoredExperiment[] =>
-  experiments
-    .filter(
-      (e) =>
-        e.status === 'running' &&
-        modeOf(e) === 'holdout' &&
-        (e.placement === placement || e.placement === ALL_PLACEMENTS),
-    )
-    .sort((a, b) => (a.experimentId < b.experimentId ? -1 : 1));
 
 /** A flag: its rules in order, each a condition, a rollout share and the value forced. */
 export const flagFeature = (flag: StoredFlag, sourceChannel: Channel): FeatureDefinition => ({
