@@ -38,7 +38,15 @@ export interface Assignment {
   expiresAt: number;
 }
 
-const META = ['experimentId', 'version', 'createdAt', 'updatedAt', 'startedAt', 'stoppedAt', 'allocation'] as const;
+const META = [
+  'experimentId',
+  'version',
+  'createdAt',
+  'updatedAt',
+  'startedAt',
+  'stoppedAt',
+  'allocation',
+] as const;
 
 const toItem = (e: StoredExperiment): Item => {
   const { experimentId, version, createdAt, updatedAt, startedAt, stoppedAt, allocation, ...body } = e;

@@ -22,7 +22,13 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { addCounters, counterAttributes, roundAmount, type VariantCounts, variantCounts } from '../core/aggregates';
+import {
+  addCounters,
+  counterAttributes,
+  roundAmount,
+  type VariantCounts,
+  variantCounts,
+} from '../core/aggregates';
 import {
   type Contribution,
   type CounterDelta,
@@ -307,7 +313,8 @@ export class MetricsRepository {
       const variant = (item.sk as string).slice(VARIANT_SK_PREFIX.length);
       const sum = out.get(variant) ?? {};
       // Every number of a variant item is a counter (keys and checkpoint are strings).
-      for (const [k, v] of Object.entries(item)) if (typeof v === 'number') sum[k] = roundAmount((sum[k] ?? 0) + v);
+      for (const [k, v] of Object.entries(item))
+        if (typeof v === 'number') sum[k] = roundAmount((sum[k] ?? 0) + v);
       out.set(variant, sum);
     }
     return out;
