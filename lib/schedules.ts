@@ -26,7 +26,7 @@ export const schedules = [
   {
     name: 'experiments-bandit',
     handler: 'experiments/bandit',
-    everyMinutes: 60,
+    everyMinutes: 30,
     summary: "Reallocate running bandits' weights by Thompson sampling on their primary metric",
   },
 ] as const satisfies readonly ScheduleDef[];

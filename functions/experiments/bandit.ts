@@ -1,5 +1,5 @@
 /**
- * The bandit schedule (lib/schedules.ts): for every running bandit, Thompson sampling on its
+ * The bandit schedule (lib/schedules.ts, every 30 minutes): for every running bandit, Thompson sampling on its
  * primary metric sets the weights new persons are bucketed by (functions/core/bandit.ts, with
  * the experiment's exploration floor). Assigned persons keep their arm: assignments are stored at
  * first exposure, and SDKs keep theirs with GrowthBook's sticky bucketing.
