@@ -22,6 +22,10 @@ beforeAll(async () => {
 afterAll(() => emulators.close());
 
 const now = new Date('2026-11-29T12:00:00.000Z');
+const TWO_ARMS = [
+  { id: 'a', weight: 1, content: {} },
+  { id: 'b', weight: 1, content: {} },
+];
 
 describe('flags', () => {
   it('stores any JSON value unchanged, updates only from the version read, lists apart from experiments', async () => {
@@ -47,10 +51,7 @@ describe('flags', () => {
           placement: 'p',
           status: 'draft',
           goal: { type: 'click' },
-          variants: [
-            { id: 'a', weight: 1, content: {} },
-            { id: 'b', weight: 1, content: {} },
-          ],
+          variants: TWO_ARMS,
         }),
         [],
         now,
@@ -72,10 +73,7 @@ describe('bandit allocations', () => {
         status,
         mode: 'bandit',
         goal: { type: 'conversion' },
-        variants: [
-          { id: 'a', weight: 1, content: {} },
-          { id: 'b', weight: 1, content: {} },
-        ],
+        variants: TWO_ARMS,
       }),
       [],
       now,
