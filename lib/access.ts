@@ -271,6 +271,11 @@ export const access = {
   },
   // Experiment definitions and assignments; results read the consumer's experiment counters.
   'experiments/experiments': { tables: { experiments: 'readWrite', metrics: 'read' } },
+  // experiments v2: flags (experiments table, `flags` partition) and the SDK payload, whose
+  // client key is a source's write key.
+  'experiments/features': { tables: { experiments: 'readWrite', sources: 'get' } },
+  // experiments v2: the bandit schedule reads the counters and writes each bandit's allocation.
+  'experiments/bandit': { tables: { experiments: 'readWrite', metrics: 'read' } },
   // Assignment (stored at first exposure), targeting by tags and identity, the exposure event.
   'promotion/promotion': {
     stream: 'write',

@@ -326,6 +326,32 @@ export const routes = [
     auth: 'analyst',
     summary: "A person's scores with percentiles and the top contributions behind each",
   },
+  // ---- experiments v2: feature flags and the GrowthBook SDK payload ----
+  {
+    id: 'putFlag',
+    method: 'PUT',
+    path: '/api/flags/{flagKey}',
+    handler: 'experiments/features',
+    auth: 'admin',
+    summary: 'Create or update a feature flag (a default value and targeting rules)',
+  },
+  {
+    id: 'getFlag',
+    method: 'GET',
+    path: '/api/flags/{flagKey}',
+    handler: 'experiments/features',
+    auth: 'analyst',
+    summary: 'A feature flag definition',
+  },
+  {
+    id: 'sdkFeatures',
+    method: 'GET',
+    path: '/api/features/{clientKey}',
+    handler: 'experiments/features',
+    auth: 'none',
+    summary:
+      "Running experiments and flags in GrowthBook's SDK payload format (client key: a source's write key)",
+  },
   // ---- Segment-compatible ingestion, and the API's own description ----
   ...(
     [

@@ -51,6 +51,13 @@ export const schedules = [
     everyMinutes: 5,
     summary: 'Evaluate campaign alerts against their thresholds and baselines; fire the ones that hold',
   },
+  // experiments v2: bandits
+  {
+    name: 'experiments-bandit',
+    handler: 'experiments/bandit',
+    everyMinutes: 30,
+    summary: "Reallocate running bandits' weights by Thompson sampling on their primary metric",
+  },
 ] as const satisfies readonly ScheduleDef[];
 
 export type ScheduleName = (typeof schedules)[number]['name'];

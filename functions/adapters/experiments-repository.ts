@@ -6,12 +6,14 @@
  *   function loads every definition with one Query and caches them. Meta attributes (placement,
  *   status, goal, version, times) are plain attributes; the validated body is kept as a JSON string
  *   (`definition`) so arbitrary variant content survives DynamoDB's type mapping unchanged
- *   (big numbers, empty maps). Writes are optimistic: `version` must be the one read.
+ *   (big numbers, empty maps). Writes are optimistic: `version` must be the one read. A bandit's
+ *   `allocation` (its current weights) is a native attribute the bandit schedule sets alone.
  * - assignments: `person#<personKey>` / `exp#<experimentId>` with `{experimentId, variant,
  *   assignedAt, expiresAt}`, written once at first exposure with a put-if-absent, so the first
  *   assignment sticks; they live in the person's partition, which erasure and export cover.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Allocation } from '../core/experiment-design';
 import type { ExperimentBody, StoredExperiment } from '../core/experiments';
 import { batchGetAll, batchWriteAll, type Item, isConditionFailed, queryPartition } from './dynamo';
 import { eraseEach, exportEach, type PersonalDataStore } from './personal-data';
@@ -36,10 +38,18 @@ export interface Assignment {
   expiresAt: number;
 }
 
-const META = ['experimentId', 'version', 'createdAt', 'updatedAt', 'startedAt', 'stoppedAt'] as const;
+const META = [
+  'experimentId',
+  'version',
+  'createdAt',
+  'updatedAt',
+  'startedAt',
+  'stoppedAt',
+  'allocation',
+] as const;
 
 const toItem = (e: StoredExperiment): Item => {
-  const { experimentId, version, createdAt, updatedAt, startedAt, stoppedAt, ...body } = e;
+  const { experimentId, version, createdAt, updatedAt, startedAt, stoppedAt, allocation, ...body } = e;
   return {
     ...definitionKey(experimentId),
     experimentId,
@@ -52,6 +62,8 @@ const toItem = (e: StoredExperiment): Item => {
     updatedAt,
     ...(startedAt && { startedAt }),
     ...(stoppedAt && { stoppedAt }),
+    // A bandit's current weights: native, since the bandit schedule updates them alone.
+    ...(allocation && { allocation }),
     definition: JSON.stringify(body satisfies ExperimentBody),
   };
 };
@@ -119,6 +131,29 @@ export class ExperimentsRepository {
                 ExpressionAttributeNames: { '#v': 'version' },
                 ExpressionAttributeValues: { ':v': expectedVersion },
               }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * A bandit's new allocation, written alone (the definition's version is the admins' lock, so a
+   * reallocation never makes an admin's save fail); only while the experiment still runs.
+   */
+  async setAllocation(experimentId: string, allocation: Allocation): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: definitionKey(experimentId),
+          UpdateExpression: 'SET #a = :a',
+          ConditionExpression: 'attribute_exists(pk) AND #s = :running',
+          ExpressionAttributeNames: { '#a': 'allocation', '#s': 'status' },
+          ExpressionAttributeValues: { ':a': allocation, ':running': 'running' },
         }),
       );
       return true;

@@ -27,7 +27,13 @@ import {
   type QueryCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { addCounters, counterAttributes, type VariantCounts, variantCounts } from '../core/aggregates';
+import {
+  addCounters,
+  counterAttributes,
+  roundAmount,
+  type VariantCounts,
+  variantCounts,
+} from '../core/aggregates';
 import {
   type Contribution,
   type CounterDelta,
@@ -354,6 +360,30 @@ export class MetricsRepository {
       const counts = variantCounts(item);
       sum.exposures += counts.exposures;
       sum.conversions += counts.conversions;
+      out.set(variant, sum);
+    }
+    return out;
+  }
+
+  // experiments v2: every counter of each variant (exposures, conversions, metric sums)
+  /** Every counter attribute per variant id, summed over the experiment's shards. */
+  async experimentCounters(experimentId: string): Promise<Map<string, Record<string, number>>> {
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: EXPERIMENT_REGISTRY_PK, sk: experimentId } }),
+    );
+    const shards = [...((Item?.shards as Set<string> | undefined) ?? [])].sort();
+    const partitions = await Promise.all(
+      shards.map((s) =>
+        queryPartition(this.db, this.tableName, experimentCounterPk(experimentId, s), VARIANT_SK_PREFIX),
+      ),
+    );
+    const out = new Map<string, Record<string, number>>();
+    for (const item of partitions.flat()) {
+      const variant = (item.sk as string).slice(VARIANT_SK_PREFIX.length);
+      const sum = out.get(variant) ?? {};
+      // Every number of a variant item is a counter (keys and checkpoint are strings).
+      for (const [k, v] of Object.entries(item))
+        if (typeof v === 'number') sum[k] = roundAmount((sum[k] ?? 0) + v);
       out.set(variant, sum);
     }
     return out;

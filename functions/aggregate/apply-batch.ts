@@ -31,6 +31,7 @@ import type { PeopleRepository } from '../adapters/people-repository';
 import { idsOfStreamRecord, type QuarantineRepository } from '../adapters/quarantine-repository';
 import { foldCounters, ownerOf } from '../core/campaign-counters';
 import { decodeCanonical } from '../core/envelope';
+import type { Metric } from '../core/experiment-design';
 import {
   type DedupPageRef,
   type Effect,
@@ -86,6 +87,8 @@ export interface BatchDeps {
   goals?: () => Promise<ReadonlyMap<string, Goal>>;
   /** Predictions: the person as it will be saved, with its scores brought up to date (docs/models.md). */
   rescore?: (stats: PersonStats, now: Date) => Promise<PersonStats>;
+  /** experiments v2: each experiment's metrics by experiment id (cached by the caller). */
+  experimentMetrics?: () => Promise<ReadonlyMap<string, readonly Metric[]>>;
   /** After a person's stats changed (segment rules): returns write units used. */
   onPersonChanged?: (personKey: string, stats: PersonStats, now: Date) => Promise<number>;
   /** Key for the person hashes in unique-user sets. */
@@ -341,6 +344,7 @@ interface Judged {
 const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judged> => {
   const { deps, outcome, now, limit } = run;
   const goals = (await deps.goals?.()) ?? new Map();
+  const metrics = (await deps.experimentMetrics?.()) ?? new Map();
   const byPerson = new Map<string, StreamEvent[]>();
   for (const e of events) byPerson.set(e.event.personKey, [...(byPerson.get(e.event.personKey) ?? []), e]);
   const verdicts = new Map<StreamEvent, Verdict>();
@@ -366,6 +370,7 @@ const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judge
             ]);
             const judged = judgeAndApply(stored.stats, personEvents, now, {
               goals,
+              metrics,
               extraDedup: pendingMerge.inline,
               sealed: sealed.lookup,
             });

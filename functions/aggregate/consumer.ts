@@ -23,6 +23,7 @@ import { QuarantineRepository } from '../adapters/quarantine-repository';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { TagsRepository } from '../adapters/tags-repository';
+import { allMetrics } from '../core/experiment-design';
 import { rescore, type TagChange } from '../core/models/scoring';
 import type { PersonStats } from '../core/person';
 import { evaluateRules } from '../core/rules';
@@ -40,6 +41,11 @@ const identity = new IdentityRepository(db, requireEnv(tables.users.envVar), exp
 // Goals are also carried by each exposure; these cover exposures recorded before that.
 const goals = new Cached(
   async () => new Map((await experiments.list()).map((x) => [x.experimentId, x.goal] as const)),
+  30_000,
+);
+// experiments v2: each experiment's metrics, frozen once it starts (like its goal).
+const experimentMetrics = new Cached(
+  async () => new Map((await experiments.list()).map((x) => [x.experimentId, allMetrics(x)] as const)),
   30_000,
 );
 const tags = new TagsRepository(db, requireEnv(tables.tags.envVar), membershipTriggersFromEnv(db));
@@ -98,6 +104,7 @@ const consume = async (event: KinesisStreamEvent, _context: Context): Promise<Ki
     idKey: key,
     identity,
     goals: () => goals.get(),
+    experimentMetrics: () => experimentMetrics.get(),
     onPersonChanged,
     rescore: rescorePerson,
   });

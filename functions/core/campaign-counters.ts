@@ -62,7 +62,11 @@ export const foldCounters = (
         {
           seq,
           fields: {
-            [experimentAggregates[e.kind === 'exposure' ? 'exposures' : 'conversions'].attribute]: 1,
+            ...(e.kind !== 'metric' && {
+              [experimentAggregates[e.kind === 'exposure' ? 'exposures' : 'conversions'].attribute]: 1,
+            }),
+            // experiments v2: covariates at exposure and metric sums (experiment-metrics.ts)
+            ...e.fields,
           },
           person: NO_PERSON,
         },

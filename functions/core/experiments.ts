@@ -26,6 +26,17 @@ import {
   EVENT_TYPES,
   personIdSchema,
 } from './events';
+import {
+  ALL_PLACEMENTS,
+  type Allocation,
+  analysisSchema,
+  banditSchema,
+  designIssues,
+  EXPERIMENT_MODES,
+  metricsOf,
+  metricsSchema,
+  modeOf,
+} from './experiment-design';
 import { jsonHazard, stableStringify } from './json';
 import { Problem } from './problem';
 import { tagSchema } from './tags';
@@ -89,10 +100,14 @@ const variantSchema = z.strictObject({
 const list = <T extends z.ZodMiniType>(item: T) =>
   z.optional(z.array(item).check(z.maxLength(EXPERIMENT_LIMITS.targetingEntries, 'At most 50 entries')));
 
-const targetingSchema = z.strictObject({
+export const targetingSchema = z.strictObject({
   tagsAny: list(tagSchema),
   tagsAll: list(tagSchema),
   channels: list(z.enum(CHANNELS)),
+  // experiments v2: exclusions, segments and devices
+  tagsNone: list(tagSchema),
+  segments: list(tagSchema),
+  deviceTypes: list(z.enum(DEVICE_TYPES)),
 });
 
 const goalSchema = z
@@ -115,7 +130,7 @@ const goalSchema = z
 
 export const experimentBodySchema = z
   .strictObject({
-    placement: placementSchema,
+    placement: z.union([placementSchema, z.literal(ALL_PLACEMENTS)]),
     status: z.enum(EXPERIMENT_STATUSES),
     variants: z
       .array(variantSchema)
@@ -132,9 +147,16 @@ export const experimentBodySchema = z
     ),
     goal: goalSchema,
     description: z.optional(z.string().check(z.maxLength(1024))),
+    // experiments v2: metrics, analysis, bandits and holdouts (functions/core/experiment-design.ts)
+    metrics: z.optional(metricsSchema),
+    analysis: z.optional(analysisSchema),
+    mode: z.optional(z.enum(EXPERIMENT_MODES)),
+    bandit: z.optional(banditSchema),
   })
   .check(
     z.superRefine((body, ctx) => {
+      for (const [path, message] of designIssues(body))
+        ctx.issues.push({ code: 'custom', message, path, input: body });
       const seen = new Map<string, number>();
       body.variants.forEach((v, i) => {
         const first = seen.get(v.id);
@@ -172,6 +194,8 @@ export interface StoredExperiment extends ExperimentBody {
   startedAt?: string;
   /** Last time it was stopped. */
   stoppedAt?: string;
+  /** Bandits: the weights the schedule set last (the variants' own weights are the start). */
+  allocation?: Allocation;
 }
 
 const conflict = (detail: string, path?: string) =>
@@ -179,6 +203,8 @@ const conflict = (detail: string, path?: string) =>
 
 /** Fields frozen once an experiment has started, each compared by its canonical JSON. */
 const FROZEN = ['variants', 'goal', 'placement'] as const;
+/** Frozen too, compared by their effective values (definitions stored before they existed have none). */
+const FROZEN_DESIGN = { metrics: metricsOf, mode: modeOf } as const;
 
 /**
  * The definition to store for a PUT, or a 409 Problem. `runningOnPlacement` are the OTHER
@@ -188,7 +214,9 @@ export const applyUpdate = (
   experimentId: string,
   current: StoredExperiment | undefined,
   body: ExperimentBody,
-  runningOnPlacement: readonly Pick<StoredExperiment, 'experimentId'>[],
+  runningOnPlacement: readonly (Pick<StoredExperiment, 'experimentId'> & {
+    mode?: StoredExperiment['mode'];
+  })[],
   now: Date,
 ): StoredExperiment => {
   const nowIso = now.toISOString();
@@ -202,13 +230,23 @@ export const applyUpdate = (
             : `Experiment ${experimentId} has started: its ${field} is frozen. Create a new experiment instead.`,
           field,
         );
+    for (const [field, effective] of Object.entries(FROZEN_DESIGN))
+      if (stableStringify(effective(current)) !== stableStringify(effective(body)))
+        throw conflict(
+          `Experiment ${experimentId} has started: its ${field} are frozen, since changing them would bias the results. Create a new experiment instead.`,
+          field,
+        );
     if (body.status === 'draft')
       throw conflict(
         `Experiment ${experimentId} has started and cannot go back to draft: stop it instead`,
         'status',
       );
   }
-  const others = runningOnPlacement.filter((e) => e.experimentId !== experimentId);
+  // Holdouts sit beside the experiments of their placement, not in their place.
+  const others =
+    modeOf(body) === 'holdout'
+      ? []
+      : runningOnPlacement.filter((e) => e.experimentId !== experimentId && modeOf(e) !== 'holdout');
   if (body.status === 'running' && others.length > 0)
     throw conflict(
       `Experiment ${others.map((e) => e.experimentId).join(', ')} is already running on placement ` +
@@ -225,6 +263,7 @@ export const applyUpdate = (
   };
   const startedAt = current?.startedAt ?? (body.status === 'running' ? nowIso : undefined);
   if (startedAt) next.startedAt = startedAt;
+  if (current?.allocation && body.mode === 'bandit') next.allocation = current.allocation;
   const stoppedAt = body.status === 'stopped' && current?.status !== 'stopped' ? nowIso : current?.stoppedAt;
   if (stoppedAt) next.stoppedAt = stoppedAt;
   return next;
@@ -241,7 +280,7 @@ export const runningAt = (
 ): StoredExperiment | undefined => {
   let best: StoredExperiment | undefined;
   for (const e of experiments) {
-    if (e.status !== 'running' || e.placement !== placement) continue;
+    if (e.status !== 'running' || e.placement !== placement || modeOf(e) === 'holdout') continue;
     const key = `${e.startedAt ?? ''}\u0000${e.experimentId}`;
     if (!best || key < `${best.startedAt ?? ''}\u0000${best.experimentId}`) best = e;
   }

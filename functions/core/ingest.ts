@@ -5,6 +5,7 @@
 import { checkConsent } from './consent';
 import { type DoorContext, type EnvelopeInput, toCanonical } from './envelope';
 import { type CanonicalEvent, type ClientEvent, type EventType, LIMITS, parseClientEvent } from './events';
+import { experimentViewed } from './experiment-viewed';
 import { minimiseProperties } from './pii';
 import type { FieldError, ProblemCode } from './problem';
 
@@ -74,7 +75,8 @@ export const admitEvent = (
     );
     if (!verdict.ok) return { ok: false, stage: 'consent', code: verdict.code, errors: verdict.errors };
   }
-  return { ok: true, event: canonical.event };
+  // experiments v2: GrowthBook's "Experiment Viewed" is an exposure, as a promotion call's is.
+  return { ok: true, event: experimentViewed(canonical.event) ?? canonical.event };
 };
 
 /** One raw event → accepted event or rejection. */

@@ -10,6 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { CanonicalEvent } from './events';
+import type { Metric } from './experiment-design';
+import { applyMetricEvent, covariate, exposureFields, type PersonMetric } from './experiment-metrics';
 import { boundExperiments, isSettled, mergeSettled } from './experiment-states';
 import { meetsGoal } from './experiments';
 import type { PersonScore } from './models/definition';
@@ -88,6 +90,24 @@ export interface ExperimentState {
   convertedBy?: string;
   /** When the conversion was applied (received): the state settles a dedup window later. */
   convertedAt?: string;
+  // experiments v2: metrics beyond the goal, with CUPED covariates (experiment-metrics.ts)
+  /** Metric id → the covariate at first exposure. */
+  pre?: Record<string, number>;
+  /** Metric id → the person's values since exposure. */
+  values?: Record<string, PersonMetric>;
+  /**
+   * The counter fields of the records that moved the metrics, kept until a batch starts past
+   * them (then the counters hold them for sure): a redelivered record re-derives its fields here.
+   */
+  log?: MetricLogEntry[];
+}
+
+export interface MetricLogEntry {
+  by: string;
+  shard: string;
+  /** Sequence number without its padding. */
+  seq: string;
+  fields: Record<string, number>;
 }
 
 /** What an experiment counts as its goal. */
@@ -98,9 +118,11 @@ export interface Goal {
 
 /** Counter effects of a record beyond its own fields: experiment exposures and conversions. */
 export interface Effect {
-  kind: 'exposure' | 'conversion';
+  kind: 'exposure' | 'conversion' | 'metric';
   experimentId: string;
   variant: string;
+  /** Counter fields beyond the kind's own count: covariates at exposure, metric sums. */
+  fields?: Record<string, number>;
 }
 
 /**
@@ -193,6 +215,8 @@ export interface JudgeOptions {
   extraDedup?: readonly Record<string, Uint8Array>[];
   /** The record tag a sealed dedup page holds for an id hash (hex), if any. */
   sealed?: (idHex: string) => string | undefined;
+  /** experiments v2: each experiment's metrics (primary, secondary, guardrails), by id. */
+  metrics?: ReadonlyMap<string, readonly Metric[]>;
 }
 
 /**
@@ -211,6 +235,7 @@ export const judgeAndApply = (
   for (const extra of options.extraDedup ?? [])
     for (const [id, tag] of entriesOf(extra)) if (!known.has(id)) known.set(id, tag);
   const next = clonePerson(stored);
+  pruneMetricLogs(next, records);
   const fresh: Buffer[] = [];
   const effects: Effect[][] = [];
   let changed = false;
@@ -233,7 +258,7 @@ export const judgeAndApply = (
     known.set(id, tag);
     fresh.push(Buffer.concat([Buffer.from(id, 'hex'), Buffer.from(tag, 'hex')]));
     applyEvent(next, r.event);
-    effects.push(applyExperiments(next, r.event, tag, now.toISOString(), options.goals));
+    effects.push(applyExperiments(next, r, tag, now.toISOString(), options));
     return 'new';
   });
   if (!changed) return { verdicts, effects, next: undefined };
@@ -262,9 +287,48 @@ const pruneWindows = (stats: PersonStats, now: Date) => {
 /** The effects a record had when first applied, from the tags the state keeps. */
 const recordedEffects = (stats: PersonStats, tag: string): Effect[] =>
   Object.entries(stats.experiments).flatMap(([experimentId, x]) => [
-    ...(x.exposedBy === tag ? [{ kind: 'exposure' as const, experimentId, variant: x.variant }] : []),
+    ...(x.exposedBy === tag ? [exposureEffect(experimentId, x)] : []),
     ...(x.convertedBy === tag ? [{ kind: 'conversion' as const, experimentId, variant: x.variant }] : []),
+    ...(x.log ?? [])
+      .filter((entry) => entry.by === tag)
+      .map((entry) => ({ kind: 'metric' as const, experimentId, variant: x.variant, fields: entry.fields })),
   ]);
+
+const exposureEffect = (experimentId: string, x: ExperimentState): Effect => {
+  const fields = x.pre ? exposureFields(x.pre) : {};
+  return {
+    kind: 'exposure',
+    experimentId,
+    variant: x.variant,
+    ...(Object.keys(fields).length > 0 && { fields }),
+  };
+};
+
+/**
+ * A batch that starts at sequence S on a shard means every record before S is fully applied,
+ * counters included (the event source mapping resumes from the lowest record not applied): log
+ * entries before the person's first record of this batch are no longer needed.
+ */
+const pruneMetricLogs = (stats: PersonStats, records: readonly StreamEvent[]) => {
+  const first = new Map<string, string>();
+  for (const r of records) {
+    const seq = unpadded(r.seq);
+    const known = first.get(r.shardId);
+    if (known === undefined || compareSeq(seq, known) < 0) first.set(r.shardId, seq);
+  }
+  for (const x of Object.values(stats.experiments)) {
+    if (!x.log) continue;
+    const kept = x.log.filter((e) => {
+      const from = first.get(e.shard);
+      return from === undefined || compareSeq(e.seq, from) >= 0;
+    });
+    if (kept.length > 0) x.log = kept;
+    else delete x.log;
+  }
+};
+
+const unpadded = (seq: string) => seq.replace(/^0+(?=\d)/, '');
+const compareSeq = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Exposures count once per person and experiment (the first one; forced QA exposures never);
@@ -272,11 +336,12 @@ const recordedEffects = (stats: PersonStats, tag: string): Effect[] =>
  */
 const applyExperiments = (
   stats: PersonStats,
-  event: CanonicalEvent,
+  record: StreamEvent,
   tag: string,
   receivedAt: string,
-  goals?: ReadonlyMap<string, Goal>,
+  { goals, metrics }: JudgeOptions,
 ): Effect[] => {
+  const { event } = record;
   const out: Effect[] = [];
   if (event.type === 'exposure') {
     const { experimentId, variant } = event;
@@ -288,15 +353,29 @@ const applyExperiments = (
       !isSettled(stats.settledExperiments, experimentId)
     ) {
       const goal = asGoal(event.data.goal);
-      stats.experiments[experimentId] = {
+      const pre: Record<string, number> = {};
+      for (const m of metrics?.get(experimentId) ?? []) pre[m.id] = covariate(m, stats.days, event.eventTime);
+      const state: ExperimentState = {
         variant,
         exposedAt: event.eventTime,
         exposedBy: tag,
         ...(goal && { goal }),
+        ...(Object.keys(pre).length > 0 && { pre }),
       };
-      out.push({ kind: 'exposure', experimentId, variant });
+      stats.experiments[experimentId] = state;
+      out.push(exposureEffect(experimentId, state));
     }
     return out;
+  }
+  for (const [experimentId, x] of Object.entries(stats.experiments)) {
+    const measured = metrics?.get(experimentId);
+    if (!measured || Date.parse(event.eventTime) + 1000 <= Date.parse(x.exposedAt)) continue;
+    const values = { ...x.values };
+    const fields = applyMetricEvent(measured, values, x.pre ?? {}, event);
+    if (!fields) continue;
+    x.values = values;
+    x.log = [...(x.log ?? []), { by: tag, shard: record.shardId, seq: unpadded(record.seq), fields }];
+    out.push({ kind: 'metric', experimentId, variant: x.variant, fields });
   }
   for (const [experimentId, x] of Object.entries(stats.experiments)) {
     const goal = x.goal ?? goals?.get(experimentId);

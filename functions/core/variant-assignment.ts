@@ -11,7 +11,7 @@
  * correlates who is in the test with which arm they get, and changing coverage then moves
  * people between arms. Here the arm never depends on coverage.
  */
-import type { Channel } from './events';
+import type { Channel, DeviceType } from './events';
 
 /** FNV-1a, 32 bits, over UTF-16 code units (as GrowthBook's JavaScript SDK does). */
 export const fnv1a32 = (input: string): number => {
@@ -79,25 +79,38 @@ export interface Targeting {
   tagsAny?: readonly string[];
   tagsAll?: readonly string[];
   channels?: readonly Channel[];
+  /** None of these tags. */
+  tagsNone?: readonly string[];
+  /** A member of at least one of these segments (a segment is the persons carrying its tag). */
+  segments?: readonly string[];
+  deviceTypes?: readonly DeviceType[];
 }
 
 /** Whether targeting needs the person's tags at all (they cost a read on the hot path). */
 export const targetsTags = (t: Targeting | undefined): boolean =>
-  (t?.tagsAny?.length ?? 0) > 0 || (t?.tagsAll?.length ?? 0) > 0;
+  (t?.tagsAny?.length ?? 0) > 0 ||
+  (t?.tagsAll?.length ?? 0) > 0 ||
+  (t?.tagsNone?.length ?? 0) > 0 ||
+  (t?.segments?.length ?? 0) > 0;
 
 /**
  * Does the targeting admit this person? Every rule given must hold; an empty or absent rule
  * admits everyone: `tagsAny` — at least one of the tags; `tagsAll` — every one of them;
- * `channels` — the request's channel is one of them (a request without a channel is not).
+ * `channels` — the request's channel is one of them (a request without a channel is not);
+ * `tagsNone` — none of the tags; `segments` — a member of at least one; `deviceTypes` — the
+ * request's device type is one of them (`other` when the request names none).
  */
 export const isTargeted = (
   t: Targeting | undefined,
-  person: { tags: ReadonlySet<string>; channel?: Channel | undefined },
+  person: { tags: ReadonlySet<string>; channel?: Channel | undefined; deviceType?: DeviceType | undefined },
 ): boolean => {
   if (!t) return true;
   if (t.tagsAny?.length && !t.tagsAny.some((tag) => person.tags.has(tag))) return false;
   if (t.tagsAll?.length && !t.tagsAll.every((tag) => person.tags.has(tag))) return false;
   if (t.channels?.length && (person.channel === undefined || !t.channels.includes(person.channel)))
     return false;
+  if (t.tagsNone?.some((tag) => person.tags.has(tag))) return false;
+  if (t.segments?.length && !t.segments.some((tag) => person.tags.has(tag))) return false;
+  if (t.deviceTypes?.length && !t.deviceTypes.includes(person.deviceType ?? 'other')) return false;
   return true;
 };

@@ -9,6 +9,8 @@ import { documentClient, requireEnv } from '../adapters/aws';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { MetricsRepository } from '../adapters/metrics-repository';
 import { logger } from '../adapters/observability';
+import { modeOf } from '../core/experiment-design';
+import { experimentMetricResults } from '../core/experiment-results';
 import { applyUpdate, EXPERIMENT_LIMITS, type StoredExperiment } from '../core/experiments';
 import { Problem } from '../core/problem';
 import { experimentStats } from '../core/stats';
@@ -54,15 +56,18 @@ const getExperiment: Handler<'getExperiment'> = async (_request, { params }) => 
 
 const experimentResults: Handler<'experimentResults'> = async (_request, { params }) => {
   const experiment = await existing(params.experimentId);
-  const counts = await results.experimentCounts(experiment.experimentId);
+  // experiments v2: every counter per variant, for the metrics beyond the goal
+  const counters = await results.experimentCounters(experiment.experimentId);
   const stats = experimentStats(
     experiment.variants.map((v) => ({
       id: v.id,
       weight: v.weight,
-      exposures: counts.get(v.id)?.exposures ?? 0,
-      conversions: counts.get(v.id)?.conversions ?? 0,
+      exposures: counters.get(v.id)?.exposures ?? 0,
+      conversions: counters.get(v.id)?.conversions ?? 0,
     })),
   );
+  const mode = modeOf(experiment);
+  const v2 = experimentMetricResults(experiment, counters);
   return {
     status: 200,
     body: {
@@ -73,6 +78,11 @@ const experimentResults: Handler<'experimentResults'> = async (_request, { param
       ...(experiment.startedAt && { startedAt: experiment.startedAt }),
       ...(experiment.stoppedAt && { stoppedAt: experiment.stoppedAt }),
       ...stats,
+      // A bandit moved its weights on purpose: the split cannot be checked against them.
+      ...(mode === 'bandit' && { srm: { chiSquare: null, df: 0, pValue: null, flagged: false } }),
+      mode,
+      ...(experiment.allocation && { allocation: experiment.allocation }),
+      ...v2,
     },
   };
 };

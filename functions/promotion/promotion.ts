@@ -8,6 +8,7 @@ import { RateLimiter } from '../adapters/rate-limiter';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { TagsRepository } from '../adapters/tags-repository';
+import { bucketableOf, holdoutsAt } from '../core/experiment-design';
 import {
   exposureEvent,
   type PromotionConsent,
@@ -144,7 +145,8 @@ const assignmentOf = async (
   const mine = known(stored.get(assignee)?.variant);
   if (mine) return mine;
   const carried = other === undefined ? undefined : known(stored.get(other)?.variant);
-  const variant = carried ?? assignVariant(experiment, assignee);
+  // A bandit buckets new persons by its current allocation; stored assignments keep theirs.
+  const variant = carried ?? assignVariant(bucketableOf(experiment), assignee);
   if (variant === undefined) return undefined;
   const kept = await experiments.assign(assignee, experiment.experimentId, variant, now);
   return known(kept.variant) ?? variant;
@@ -184,35 +186,56 @@ const promotion: Handlers<typeof contract>['promotion'] = async (request, { quer
   const assignee = await assigneeOf(query);
   const ids = [...new Set([assignee, query.anonymousId].filter((id): id is string => id !== undefined))];
   const channel = query.channel ?? source.channel;
-  const tags = targetsTags(experiment.targeting) ? await tagsOf(ids) : new Set<string>();
-  if (!isTargeted(experiment.targeting, { tags, channel })) return noContent();
+  const all = await definitions.get();
+  const holdouts = holdoutsAt(all, query.placement);
+  const needsTags = [experiment, ...holdouts].some((e) => targetsTags(e.targeting));
+  const tags = needsTags ? await tagsOf(ids) : new Set<string>();
+  const person = { tags, channel, deviceType: query.deviceType };
+  const exposed = (e: StoredExperiment, variant: string) =>
+    consent.analytics
+      ? logExposure({
+          experimentId: e.experimentId,
+          variant,
+          placement: query.placement,
+          goal: e.goal,
+          personKey,
+          userId: query.userId,
+          anonymousId: query.anonymousId,
+          channel,
+          deviceType: query.deviceType,
+          sourceId: source.sourceId,
+          now: request.receivedAt,
+        })
+      : Promise.resolve();
+
+  // experiments v2: holdouts come first; the held-out group gets the default (204), and both
+  // groups count as the holdout's exposures.
+  for (const holdout of holdouts) {
+    if (!isTargeted(holdout.targeting, person)) continue;
+    const group = await assignmentOf(holdout, assignee, query.anonymousId, request.receivedAt);
+    if (group === undefined) continue;
+    await exposed(holdout, group);
+    if (group === holdout.variants[0]?.id) return noContent();
+  }
+
+  if (!isTargeted(experiment.targeting, person)) return noContent();
 
   const variantId = await assignmentOf(experiment, assignee, query.anonymousId, request.receivedAt);
   const variant = experiment.variants.find((v) => v.id === variantId);
   if (!variant) return noContent();
 
-  if (consent.analytics) {
-    const event = exposureEvent({
-      experimentId: experiment.experimentId,
-      variant: variant.id,
-      placement: experiment.placement,
-      goal: experiment.goal,
-      personKey,
-      userId: query.userId,
-      anonymousId: query.anonymousId,
-      channel,
-      deviceType: query.deviceType,
-      sourceId: source.sourceId,
-      now: request.receivedAt,
-    });
-    const now = request.receivedAt.getTime();
-    if (!alreadySent(event.eventId, now)) {
-      // Served content is counted or not served: a stream that refuses the exposure is a 503.
-      await publishToStream([accepted(event)]);
-      rememberSent(event.eventId, now);
-    }
-  }
+  await exposed(experiment, variant.id);
   return ok({ ...base, variant: variant.id, content: variant.content, personalized: true });
+};
+
+/** Put the exposure on the stream once per container and person (its id is deterministic anyway). */
+const logExposure = async (input: Parameters<typeof exposureEvent>[0]): Promise<void> => {
+  const event = exposureEvent(input);
+  const now = input.now.getTime();
+  if (alreadySent(event.eventId, now)) return;
+  // Served content is counted or not served: a stream that refuses the exposure is a 503.
+  await publishToStream([accepted(event)]);
+  rememberSent(event.eventId, now);
 };
 
 export const handler = httpHandler({

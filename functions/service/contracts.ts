@@ -11,6 +11,8 @@ import { contract as archiveExports } from '../archive/exports.contract';
 import { contract as consent } from '../consent/consent.contract';
 import { contract as destinations } from '../destinations/destinations.contract';
 import { contract as experiments } from '../experiments/experiments.contract';
+// experiments v2: flags and the GrowthBook SDK payload
+import { contract as features } from '../experiments/features.contract';
 import type { Contract } from '../http/operations';
 import { contract as identify } from '../identity/identify.contract';
 import { contract as engagement } from '../ingest/engagement.contract';
@@ -42,6 +44,8 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   'links/links': links,
   'experiments/experiments': experiments,
   'promotion/promotion': promotion,
+  // experiments v2: flags and the GrowthBook SDK payload
+  'experiments/features': features,
   'segmentio/tracking': segmentTracking,
   'segmentio/settings': segmentSettings,
   // Archive (docs/archive.md)
