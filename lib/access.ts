@@ -146,7 +146,8 @@ export const access = {
   // the stream. The signing key verifies consent tokens and hashes ids.
   'ingest/engagement': {
     stream: 'write',
-    tables: { sources: 'get', limits: 'update' },
+    // quality: tracking plans loaded whole (Query, cached), violations counted (UpdateItem).
+    tables: { sources: 'get', limits: 'update', quality: 'readWrite' },
     secrets: ['signing'],
   },
   // Admin CRUD on sources; listing scans the (small) sources table. The signing key derives a
@@ -229,7 +230,8 @@ export const access = {
   // Segment-compatible ingestion; rejected batch messages are kept in the quarantine.
   'segmentio/tracking': {
     stream: 'write',
-    tables: { sources: 'get', limits: 'update', quarantine: 'write' },
+    // quality: tracking plans loaded whole (Query, cached), violations counted (UpdateItem).
+    tables: { sources: 'get', limits: 'update', quarantine: 'write', quality: 'readWrite' },
     secrets: ['signing'],
   },
   'segmentio/settings': { tables: { sources: 'get' } },
@@ -239,6 +241,11 @@ export const access = {
   // outcomes go back to tags; persons' stats are read by key, aliases resolved, and backfills
   // Scan the users table page by page.
   'segments/sweep': { tables: { tags: 'readWrite', users: 'read' } },
+  // Clean data at the edge (docs/data-quality.md): tracking plans and their violations (admin,
+  // analysts read); the quarantine replay reads quarantined entries (a Scan by receipt time),
+  // checks them against today's contract and plans, and puts the passing ones on the stream.
+  'quality/tracking-plan': { tables: { quality: 'readWrite' } },
+  'quality/replay': { stream: 'write', tables: { quarantine: 'read', quality: 'read' } },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

@@ -119,6 +119,17 @@ export const tables = {
     personalData: false,
     description: 'Per-source rate-limit windows (expiring counters)',
   },
+  // Clean data at the edge: tracking plans and their violation counts (docs/data-quality.md).
+  quality: {
+    name: 'quality',
+    envVar: 'QUALITY_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    personalData: false,
+    description: 'Tracking plans of custom events, and daily violation counts with examples (no values)',
+  },
 } as const satisfies Record<string, TableDef>;
 
 export type TableName = keyof typeof tables;

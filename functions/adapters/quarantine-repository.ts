@@ -45,6 +45,8 @@ export interface QuarantinedRecord {
   position: string;
   payload: string;
   receivedAt: string;
+  /** The source it came in from (a replay puts it back under that source); absent on older entries. */
+  sourceId?: string;
 }
 
 /** The partition of a person's quarantine index items (and of items written before entries). */
