@@ -88,6 +88,7 @@ const fromItem = (item: Record<string, unknown>): StoredPerson => {
       merged: (item.merged as string[]) ?? [],
       ...(item.mergedInto ? { mergedInto: item.mergedInto as string } : {}),
       ...(item.folded === true ? { folded: true } : {}),
+      ...(item.edge ? { edge: item.edge as PersonStats['edge'] } : {}),
     },
   };
 };
@@ -222,6 +223,7 @@ export class PeopleRepository {
             merged: stats.merged,
             mergedInto: stats.mergedInto,
             folded: stats.folded,
+            edge: stats.edge,
             expiresAt: Math.floor(lastSeenMs / 1000) + PERSON_RETENTION_DAYS * 86_400,
           },
           ConditionExpression: version === 0 ? 'attribute_not_exists(pk)' : 'ver = :v',

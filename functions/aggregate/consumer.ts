@@ -66,6 +66,8 @@ const consume = async (event: KinesisStreamEvent, _context: Context): Promise<Ki
     identity,
     goals: () => goals.get(),
     onPersonChanged,
+    // Clean data at the edge: ids sending faster than a person are flagged bots.
+    bots: { maxEventsPerMinute: settings.botMaxEventsPerMinute },
   });
   metrics.addMetric('ConsentDropped', MetricUnit.Count, outcome.consentDropped);
   metrics.addMetric('EventsApplied', MetricUnit.Count, outcome.applied);

@@ -207,8 +207,11 @@ export interface CanonicalEvent {
   browser?: string;
   /** ISO 3166-1 alpha-2 country of the request (a trusted header or a database; never the address). */
   country?: string;
-  /** Marked a bot's at the edge by its user agent (the consumer also judges behaviour). */
-  bot?: 'agent';
+  /**
+   * A bot's: `agent` marked at the edge by its user agent; `behaviour` only ever set by the
+   * consumer on its own copy (an id sending far faster than a person), never on the stream.
+   */
+  bot?: 'agent' | 'behaviour';
   /** Campaign source, medium, content and term from UTM parameters (functions/core/edge). */
   utm?: { source?: string; medium?: string; content?: string; term?: string };
   /** Type-specific fields (DATA_FIELDS: elementId, videoId, value, …) and a door's own (placement, goal). */

@@ -9,6 +9,17 @@
  * (a different record: never count it).
  */
 import { createHash } from 'node:crypto';
+import {
+  applyTouch,
+  type BotPolicy,
+  type BotReason,
+  judgeBot,
+  mergeTouches,
+  type PersonEdge,
+  type TouchEffect,
+  touchEffects,
+  wasBot,
+} from './edge/person-edge';
 import type { CanonicalEvent } from './events';
 import { meetsGoal } from './experiments';
 
@@ -56,6 +67,8 @@ export interface PersonStats {
   mergedInto?: string;
   /** Set on a frozen anonymous profile once its user's profile holds what it had. */
   folded?: boolean;
+  /** Clean data at the edge: event rate, bot flag, first and last touch (core/edge/person-edge.ts). */
+  edge?: PersonEdge;
 }
 
 /** A sealed page of dedup entries: whose partition holds it, its id, and its newest received day. */
@@ -88,8 +101,12 @@ export interface Goal {
   name?: string;
 }
 
-/** Counter effects of a record beyond its own fields: experiment exposures and conversions. */
-export interface Effect {
+/**
+ * Counter effects of a record beyond its own fields: experiment exposures and conversions, and a
+ * conversion's credit to the campaigns that first and last touched the person.
+ */
+export type Effect = ExperimentEffect | TouchEffect;
+export interface ExperimentEffect {
   kind: 'exposure' | 'conversion';
   experimentId: string;
   variant: string;
@@ -184,6 +201,8 @@ export interface JudgeOptions {
   extraDedup?: readonly Record<string, Uint8Array>[];
   /** The record tag a sealed dedup page holds for an id hash (hex), if any. */
   sealed?: (idHex: string) => string | undefined;
+  /** When an id's event rate makes it a bot (core/edge/person-edge.ts). */
+  bots?: BotPolicy;
 }
 
 /**
@@ -197,22 +216,34 @@ export const judgeAndApply = (
   records: readonly StreamEvent[],
   now: Date,
   options: JudgeOptions = {},
-): { verdicts: Verdict[]; effects: Effect[][]; next: PersonStats | undefined } => {
+): {
+  verdicts: Verdict[];
+  effects: Effect[][];
+  /** Per record: a bot's (kept out of every count but the bot counter), and why. */
+  bots: (BotReason | undefined)[];
+  next: PersonStats | undefined;
+} => {
   const known = entriesOf(stored.dedup);
   for (const extra of options.extraDedup ?? [])
     for (const [id, tag] of entriesOf(extra)) if (!known.has(id)) known.set(id, tag);
   const next = clonePerson(stored);
   const fresh: Buffer[] = [];
   const effects: Effect[][] = [];
+  const bots: (BotReason | undefined)[] = [];
   let changed = false;
   const verdicts = records.map((r): Verdict => {
+    bots.push(undefined);
     const id = idHash(r.event.eventId).toString('hex');
     const tag = recordTag(r.shardId, r.seq).toString('hex');
     const applied = (next.checkpoints[r.shardId] ?? '') >= r.seq;
     const firstTag = known.get(id) ?? options.sealed?.(id);
     if (applied) {
       const verdict = firstTag === tag ? 'replay' : 'duplicate';
-      effects.push(verdict === 'replay' ? recordedEffects(next, tag) : []);
+      const bot = verdict === 'replay' ? wasBot(next, r.event) : undefined;
+      bots[bots.length - 1] = bot;
+      effects.push(
+        verdict === 'replay' && !bot ? [...recordedEffects(next, tag), ...touchEffects(next, r.event)] : [],
+      );
       return verdict;
     }
     next.checkpoints[r.shardId] = r.seq;
@@ -223,17 +254,26 @@ export const judgeAndApply = (
     }
     known.set(id, tag);
     fresh.push(Buffer.concat([Buffer.from(id, 'hex'), Buffer.from(tag, 'hex')]));
+    // A bot's record is kept (deduplicated) but changes no count, segment or experiment.
+    const bot = judgeBot(next, r.event, options.bots);
+    bots[bots.length - 1] = bot;
+    if (bot) {
+      effects.push([]);
+      return 'new';
+    }
+    const touches = touchEffects(next, r.event);
     applyEvent(next, r.event);
-    effects.push(applyExperiments(next, r.event, tag, options.goals));
+    applyTouch(next, r.event);
+    effects.push([...applyExperiments(next, r.event, tag, options.goals), ...touches]);
     return 'new';
   });
-  if (!changed) return { verdicts, effects, next: undefined };
+  if (!changed) return { verdicts, effects, bots, next: undefined };
 
   // Dedup entries go under today's received day; days past the window drop off.
   const today = dayOf(now.getTime());
   if (fresh.length > 0) next.dedup[today] = Buffer.concat([next.dedup[today] ?? new Uint8Array(), ...fresh]);
   pruneWindows(next, now);
-  return { verdicts, effects, next };
+  return { verdicts, effects, bots, next };
 };
 
 const pruneWindows = (stats: PersonStats, now: Date) => {
@@ -245,7 +285,7 @@ const pruneWindows = (stats: PersonStats, now: Date) => {
 };
 
 /** The effects a record had when first applied, from the tags the state keeps. */
-const recordedEffects = (stats: PersonStats, tag: string): Effect[] =>
+const recordedEffects = (stats: PersonStats, tag: string): ExperimentEffect[] =>
   Object.entries(stats.experiments).flatMap(([experimentId, x]) => [
     ...(x.exposedBy === tag ? [{ kind: 'exposure' as const, experimentId, variant: x.variant }] : []),
     ...(x.convertedBy === tag ? [{ kind: 'conversion' as const, experimentId, variant: x.variant }] : []),
@@ -260,8 +300,8 @@ const applyExperiments = (
   event: CanonicalEvent,
   tag: string,
   goals?: ReadonlyMap<string, Goal>,
-): Effect[] => {
-  const out: Effect[] = [];
+): ExperimentEffect[] => {
+  const out: ExperimentEffect[] = [];
   if (event.type === 'exposure') {
     const { experimentId, variant } = event;
     if (experimentId && variant && event.data.forced !== true && !stats.experiments[experimentId]) {
@@ -325,6 +365,7 @@ export const mergeProfiles = (user: PersonStats, anonymous: PersonStats, now: Da
   for (const ref of anonymous.dedupPages)
     if (!next.dedupPages.some((p) => p.owner === ref.owner && p.page === ref.page)) next.dedupPages.push(ref);
   for (const [x, state] of Object.entries(anonymous.experiments)) next.experiments[x] ??= state;
+  mergeTouches(next, anonymous);
   pruneWindows(next, now);
   return next;
 };
