@@ -245,7 +245,12 @@ export const access = {
   // analysts read); the quarantine replay reads quarantined entries (a Scan by receipt time),
   // checks them against today's contract and plans, and puts the passing ones on the stream.
   'quality/tracking-plan': { tables: { quality: 'readWrite' } },
-  'quality/replay': { stream: 'write', tables: { quarantine: 'read', quality: 'read' } },
+  'quality/replay': {
+    stream: 'write',
+    tables: { quarantine: 'read', quality: 'read' },
+    // Hashes personal data in replayed properties when pulse:piiMode is `hash`.
+    secrets: ['signing'],
+  },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

@@ -13,6 +13,8 @@ import { contract as links } from '../links/links.contract';
 import { contract as metrics } from '../metrics/metrics.contract';
 import { contract as privacy } from '../privacy/privacy.contract';
 import { contract as promotion } from '../promotion/promotion.contract';
+import { contract as qualityReplay } from '../quality/replay.contract';
+import { contract as trackingPlan } from '../quality/tracking-plan.contract';
 import { contract as segmentSettings } from '../segmentio/settings.contract';
 import { contract as segmentTracking } from '../segmentio/tracking.contract';
 import { contract as segments } from '../segments/segments.contract';
@@ -37,4 +39,7 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   'promotion/promotion': promotion,
   'segmentio/tracking': segmentTracking,
   'segmentio/settings': segmentSettings,
+  // Clean data at the edge (docs/data-quality.md).
+  'quality/tracking-plan': trackingPlan,
+  'quality/replay': qualityReplay,
 };
