@@ -17,7 +17,16 @@ export type StreamAccess = 'write' | 'read' | 'describe';
  * `get`: point lookups (GetItem). `lookup`: point lookups, one or batched (GetItem, BatchGetItem).
  * `read` adds Query and Scan. `update`: UpdateItem only (atomic counters). `write`: every write.
  */
-export type TableAccess = 'get' | 'lookup' | 'read' | 'update' | 'write' | 'readWrite' | 'describe';
+export type TableAccess =
+  | 'get'
+  | 'lookup'
+  | 'read'
+  | 'update'
+  | 'write'
+  | 'readWrite'
+  | 'describe'
+  // Clean data at the edge: Query the tracking plans, UpdateItem the violation counts, nothing else.
+  | 'queryUpdate';
 
 /** Secrets the stack creates; a module that declares one may read its value (GetSecretValue). */
 export type SecretName = 'signing';
@@ -81,6 +90,7 @@ export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
   write: TABLE_WRITE,
   readWrite: [...TABLE_READ, ...TABLE_WRITE],
   describe: ['dynamodb:DescribeTable'],
+  queryUpdate: ['dynamodb:Query', 'dynamodb:UpdateItem'],
 };
 
 /** Levels whose actions also apply to a table's indexes (Query or Scan on a GSI names the index ARN). */
@@ -92,6 +102,7 @@ export const TABLE_ACCESS_USES_INDEXES: Readonly<Record<TableAccess, boolean>> =
   write: false,
   readWrite: true,
   describe: false,
+  queryUpdate: false,
 };
 
 export const SECRET_ACTIONS: readonly string[] = ['secretsmanager:GetSecretValue'];
@@ -124,6 +135,7 @@ export const TABLE_KMS_ACTIONS: Readonly<Record<TableAccess, readonly string[]>>
   write: KMS_WRITE,
   readWrite: KMS_WRITE,
   describe: [],
+  queryUpdate: KMS_WRITE,
 };
 
 export const SECRET_KMS_ACTIONS: readonly string[] = ['kms:Decrypt'];
@@ -147,7 +159,7 @@ export const access = {
   'ingest/engagement': {
     stream: 'write',
     // quality: tracking plans loaded whole (Query, cached), violations counted (UpdateItem).
-    tables: { sources: 'get', limits: 'update', quality: 'readWrite' },
+    tables: { sources: 'get', limits: 'update', quality: 'queryUpdate' },
     secrets: ['signing'],
   },
   // Admin CRUD on sources; listing scans the (small) sources table. The signing key derives a
@@ -231,7 +243,7 @@ export const access = {
   'segmentio/tracking': {
     stream: 'write',
     // quality: tracking plans loaded whole (Query, cached), violations counted (UpdateItem).
-    tables: { sources: 'get', limits: 'update', quarantine: 'write', quality: 'readWrite' },
+    tables: { sources: 'get', limits: 'update', quarantine: 'write', quality: 'queryUpdate' },
     secrets: ['signing'],
   },
   'segmentio/settings': { tables: { sources: 'get' } },
