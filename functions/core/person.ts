@@ -239,7 +239,7 @@ export const judgeAndApply = (
     const firstTag = known.get(id) ?? options.sealed?.(id);
     if (applied) {
       const verdict = firstTag === tag ? 'replay' : 'duplicate';
-      const bot = verdict === 'replay' ? wasBot(next, r.event) : undefined;
+      const bot = verdict === 'replay' ? wasBot(next, r) : undefined;
       bots[bots.length - 1] = bot;
       effects.push(
         verdict === 'replay' && !bot ? [...recordedEffects(next, tag), ...touchEffects(next, r.event)] : [],
@@ -255,7 +255,7 @@ export const judgeAndApply = (
     known.set(id, tag);
     fresh.push(Buffer.concat([Buffer.from(id, 'hex'), Buffer.from(tag, 'hex')]));
     // A bot's record is kept (deduplicated) but changes no count, segment or experiment.
-    const bot = judgeBot(next, r.event, options.bots);
+    const bot = judgeBot(next, r, options.bots);
     bots[bots.length - 1] = bot;
     if (bot) {
       effects.push([]);

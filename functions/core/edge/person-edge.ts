@@ -22,8 +22,11 @@ export interface Touch {
 export interface PersonEdge {
   /** Events received in the current UTC minute (`2026-06-01T10:45`). */
   rate?: { minute: string; n: number };
-  /** Flagged a bot by behaviour: since this receipt time, and how many of its events were set aside. */
-  bot?: { since: string; events: number };
+  /**
+   * Flagged a bot by behaviour: since this receipt time and the record that tripped the limit (a
+   * request's events share one receipt time), and how many of its events were set aside.
+   */
+  bot?: { since: string; shardId: string; seq: string; events: number };
   firstTouch?: Touch;
   lastTouch?: Touch;
 }
@@ -38,6 +41,13 @@ export interface TouchEffect {
   kind: 'touch';
   model: 'first' | 'last';
   campaignId: string;
+}
+
+/** A stream record: its event and where it sits (shard, padded sequence number). */
+export interface RecordAt {
+  event: CanonicalEvent;
+  shardId: string;
+  seq: string;
 }
 
 /** Why a record is a bot's, if it is: its user agent, or its id's behaviour. */
@@ -55,7 +65,7 @@ const edgeOf = (stats: { edge?: PersonEdge }): PersonEdge => {
  */
 export const judgeBot = (
   stats: { edge?: PersonEdge },
-  event: CanonicalEvent,
+  { event, shardId, seq }: RecordAt,
   policy: BotPolicy | undefined,
 ): BotReason | undefined => {
   const edge = edgeOf(stats);
@@ -67,7 +77,7 @@ export const judgeBot = (
     const minute = event.receivedAt.slice(0, 16);
     edge.rate = edge.rate?.minute === minute ? { minute, n: edge.rate.n + 1 } : { minute, n: 1 };
     if (edge.rate.n > policy.maxEventsPerMinute) {
-      edge.bot = { since: event.receivedAt, events: 1 };
+      edge.bot = { since: event.receivedAt, shardId, seq, events: 1 };
       return 'behaviour';
     }
   }
@@ -77,10 +87,16 @@ export const judgeBot = (
 };
 
 /** A record already applied to this person (a redelivery): was it judged a bot's? */
-export const wasBot = (stats: { edge?: PersonEdge }, event: CanonicalEvent): BotReason | undefined => {
+export const wasBot = (
+  stats: { edge?: PersonEdge },
+  { event, shardId, seq }: RecordAt,
+): BotReason | undefined => {
   if (event.bot !== undefined) return 'agent';
-  const since = stats.edge?.bot?.since;
-  return since !== undefined && event.receivedAt >= since ? 'behaviour' : undefined;
+  const bot = stats.edge?.bot;
+  if (!bot || event.receivedAt < bot.since) return undefined;
+  // Received together with the record that tripped the limit: stream order decides.
+  if (event.receivedAt === bot.since && shardId === bot.shardId && seq < bot.seq) return undefined;
+  return 'behaviour';
 };
 
 const isTouch = (event: CanonicalEvent): event is CanonicalEvent & { campaignId: string } =>
