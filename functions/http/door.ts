@@ -66,7 +66,7 @@ export const ingestDoor = (door: Door) => {
     const key = consentRequired || piiMode === 'hash' ? await signingKey() : undefined;
     const headerToken = request.event.headers?.['x-consent-token'];
     if (verified.size > 20_000) verified.clear();
-    const edgeContext = await edge.context(request);
+    const edgeContext = await edge.context(request, source);
     return {
       sourceId: source.sourceId,
       sourceChannel: source.channel,

@@ -16,6 +16,7 @@ import { countryDatabase, countryFromHeader } from '../core/edge/geo';
 import { type PlanViolation, TrackingPlans } from '../core/edge/tracking-plan';
 import { userAgentCache } from '../core/edge/user-agent';
 import type { Accepted } from '../core/ingest';
+import type { Source } from '../core/sources';
 import type { HttpRequest } from './types';
 
 /**
@@ -42,11 +43,18 @@ export const edgeOfDoor = (options: { plans: boolean }) => {
   const plans = new TrackingPlans();
   const cachedPlans = new Cached(async () => plans.use(await repository.list()), settings.planCacheMs);
 
-  const context = async (request: HttpRequest): Promise<EdgeContext> => {
+  /**
+   * A server source's requests come from its servers: their user agent, address and CloudFront
+   * country are the server's, not the person's, so only what each event carries (Segment's
+   * `context.userAgent`, `context.ip`) is used for those.
+   */
+  const context = async (request: HttpRequest, source: Source): Promise<EdgeContext> => {
     const headers = request.event.headers ?? {};
-    const agent = parseAgent(headers['user-agent']);
-    const country =
-      settings.countryMode === 'cloudfront'
+    const fromPerson = source.kind !== 'server';
+    const agent = fromPerson ? parseAgent(headers['user-agent']) : undefined;
+    const country = !fromPerson
+      ? undefined
+      : settings.countryMode === 'cloudfront'
         ? countryFromHeader(headers['cloudfront-viewer-country'])
         : countryOf?.(request.event.requestContext?.http?.sourceIp);
     return {

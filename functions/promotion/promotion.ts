@@ -181,8 +181,9 @@ const promotion: Handlers<typeof contract>['promotion'] = async (request, { quer
     return ok({ ...base, variant: control.id, content: control.content, personalized: false });
   if (forced)
     return ok({ ...base, variant: forced.id, content: forced.content, personalized: true, forced: true });
-  // Clean data at the edge: a bot's user agent is served the control, and no exposure is logged.
-  if (userAgents(request.event.headers?.['user-agent'])?.bot) {
+  // Clean data at the edge: a bot's user agent is served the control, and no exposure is logged
+  // (a server source's user agent is its server's, so not judged).
+  if (source.kind !== 'server' && userAgents(request.event.headers?.['user-agent'])?.bot) {
     metrics.addMetric('BotPromotionsServedControl', MetricUnit.Count, 1);
     return ok({ ...base, variant: control.id, content: control.content, personalized: false });
   }
