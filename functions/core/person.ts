@@ -13,6 +13,7 @@ import {
   applyTouch,
   type BotPolicy,
   type BotReason,
+  creditedEffects,
   judgeBot,
   mergeTouches,
   type PersonEdge,
@@ -242,7 +243,7 @@ export const judgeAndApply = (
       const bot = verdict === 'replay' ? wasBot(next, r) : undefined;
       bots[bots.length - 1] = bot;
       effects.push(
-        verdict === 'replay' && !bot ? [...recordedEffects(next, tag), ...touchEffects(next, r.event)] : [],
+        verdict === 'replay' && !bot ? [...recordedEffects(next, tag), ...creditedEffects(next, tag)] : [],
       );
       return verdict;
     }
@@ -261,7 +262,7 @@ export const judgeAndApply = (
       effects.push([]);
       return 'new';
     }
-    const touches = touchEffects(next, r.event);
+    const touches = touchEffects(next, r.event, tag);
     applyEvent(next, r.event);
     applyTouch(next, r.event);
     effects.push([...applyExperiments(next, r.event, tag, options.goals), ...touches]);

@@ -29,7 +29,16 @@ export interface PersonEdge {
   bot?: { since: string; shardId: string; seq: string; events: number };
   firstTouch?: Touch;
   lastTouch?: Touch;
+  /**
+   * Record tag of a recent conversion → the campaigns it credited (first, last): a redelivered
+   * conversion credits what it credited the first time, whatever touched the person since.
+   * The most recent MAX_CREDITS (a redelivery is of the last batches, at most 500 records).
+   */
+  credits?: Record<string, { first?: string; last?: string }>;
 }
+
+/** Conversions whose credit a person item remembers for redeliveries. */
+export const MAX_CREDITS = 500;
 
 export interface BotPolicy {
   /** Events per id per minute beyond which it is a bot; 0: behaviour is not judged. */
@@ -116,19 +125,36 @@ export const applyTouch = (stats: { edge?: PersonEdge }, event: CanonicalEvent):
   if (!edge.lastTouch || touch.at >= edge.lastTouch.at) edge.lastTouch = touch;
 };
 
-/** A conversion credits the person's first-touch and last-touch campaigns (as they stand before it). */
-export const touchEffects = (stats: { edge?: PersonEdge }, event: CanonicalEvent): TouchEffect[] => {
-  if (event.type !== 'conversion') return [];
-  const { firstTouch, lastTouch } = stats.edge ?? {};
-  return [
-    ...(firstTouch
-      ? [{ kind: 'touch' as const, model: 'first' as const, campaignId: firstTouch.campaignId }]
-      : []),
-    ...(lastTouch
-      ? [{ kind: 'touch' as const, model: 'last' as const, campaignId: lastTouch.campaignId }]
-      : []),
-  ];
+const creditEffects = (credit: { first?: string; last?: string } | undefined): TouchEffect[] => [
+  ...(credit?.first ? [{ kind: 'touch' as const, model: 'first' as const, campaignId: credit.first }] : []),
+  ...(credit?.last ? [{ kind: 'touch' as const, model: 'last' as const, campaignId: credit.last }] : []),
+];
+
+/**
+ * A new conversion credits the person's first-touch and last-touch campaigns as they stand before
+ * it, and the person remembers the credit under the record's tag.
+ */
+export const touchEffects = (
+  stats: { edge?: PersonEdge },
+  event: CanonicalEvent,
+  tag: string,
+): TouchEffect[] => {
+  if (event.type !== 'conversion' || (!stats.edge?.firstTouch && !stats.edge?.lastTouch)) return [];
+  const edge = edgeOf(stats);
+  const credit = {
+    ...(edge.firstTouch && { first: edge.firstTouch.campaignId }),
+    ...(edge.lastTouch && { last: edge.lastTouch.campaignId }),
+  };
+  const credits = { ...edge.credits, [tag]: credit };
+  const tags = Object.keys(credits);
+  for (const old of tags.slice(0, Math.max(0, tags.length - MAX_CREDITS))) delete credits[old];
+  edge.credits = credits;
+  return creditEffects(credit);
 };
+
+/** A redelivered conversion: the credit it gave when first applied. */
+export const creditedEffects = (stats: { edge?: PersonEdge }, tag: string): TouchEffect[] =>
+  creditEffects(stats.edge?.credits?.[tag]);
 
 /** Merge an anonymous profile's touches into its user's: the earlier first, the later last. */
 export const mergeTouches = (user: { edge?: PersonEdge }, anonymous: { edge?: PersonEdge }): void => {
