@@ -18,7 +18,7 @@
  *
  * `npm run bench -- --only NAME[,NAME]` runs some sections only and updates their keys in
  * results.json, keeping the others. Names: hot-path, bundles, capacity, write-amplification,
- * freshness, throughput, scale, cost, models.
+ * freshness, throughput, scale, cost, models, edge-hot-path.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -37,6 +37,7 @@ import { tableList } from '../lib/tables';
 import { validEvent } from '../test/support/events';
 import { capacityCheck, throughput, writeAmplification } from './aggregate';
 import { type measureCost, measureCostIsolated } from './cost/measure';
+import { edgeHotPath } from './edge';
 import { freshness } from './freshness';
 import { modelsBench } from './models';
 import { type Scale, scale } from './scale';
@@ -364,6 +365,18 @@ sections.push({
     const { _sink, ...shown } = r;
     console.log('models', JSON.stringify(shown, null, 2));
   },
+});
+
+// Clean data at the edge: the hot path with user agents, bots, UTM attribution and plans on.
+sections.push({
+  name: 'edge-hot-path',
+  key: 'edgeHotPath',
+  run: async () => edgeHotPath(),
+  print: (r: ReturnType<typeof edgeHotPath>) =>
+    console.log(
+      `edge hot path: ${r.withEdgeNsPerEvent} ns/event with the edge vs ${r.ingestNsPerEvent} without ` +
+        `(+${r.addedNsPerEvent} ns/event); ${r.withEdgeRatio}x the floor (${r.floorNsPerEvent} ns), target ${r.target}x`,
+    ),
 });
 
 const onlyArg = process.argv.indexOf('--only');

@@ -18,7 +18,16 @@ export type StreamAccess = 'write' | 'read' | 'describe';
  * `get`: point lookups (GetItem). `lookup`: point lookups, one or batched (GetItem, BatchGetItem).
  * `read` adds Query and Scan. `update`: UpdateItem only (atomic counters). `write`: every write.
  */
-export type TableAccess = 'get' | 'lookup' | 'read' | 'update' | 'write' | 'readWrite' | 'describe';
+export type TableAccess =
+  | 'get'
+  | 'lookup'
+  | 'read'
+  | 'update'
+  | 'write'
+  | 'readWrite'
+  | 'describe'
+  // Clean data at the edge: Query the tracking plans, UpdateItem the violation counts, nothing else.
+  | 'queryUpdate';
 
 /** Secrets the stack creates; a module that declares one may read its value (GetSecretValue). */
 export type SecretName = 'signing';
@@ -118,6 +127,7 @@ export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
   write: TABLE_WRITE,
   readWrite: [...TABLE_READ, ...TABLE_WRITE],
   describe: ['dynamodb:DescribeTable'],
+  queryUpdate: ['dynamodb:Query', 'dynamodb:UpdateItem'],
 };
 
 /** Levels whose actions also apply to a table's indexes (Query or Scan on a GSI names the index ARN). */
@@ -129,6 +139,7 @@ export const TABLE_ACCESS_USES_INDEXES: Readonly<Record<TableAccess, boolean>> =
   write: false,
   readWrite: true,
   describe: false,
+  queryUpdate: false,
 };
 
 export const SECRET_ACTIONS: readonly string[] = ['secretsmanager:GetSecretValue'];
@@ -162,6 +173,7 @@ export const TABLE_KMS_ACTIONS: Readonly<Record<TableAccess, readonly string[]>>
   write: KMS_WRITE,
   readWrite: KMS_WRITE,
   describe: [],
+  queryUpdate: KMS_WRITE,
 };
 
 export const SECRET_KMS_ACTIONS: readonly string[] = ['kms:Decrypt'];
@@ -189,7 +201,8 @@ export const access = {
   // the stream. The signing key verifies consent tokens and hashes ids.
   'ingest/engagement': {
     stream: 'write',
-    tables: { sources: 'get', limits: 'update' },
+    // quality: tracking plans loaded whole (Query, cached), violations counted (UpdateItem).
+    tables: { sources: 'get', limits: 'update', quality: 'queryUpdate' },
     secrets: ['signing'],
   },
   // Admin CRUD on sources; listing scans the (small) sources table. The signing key derives a
@@ -293,7 +306,8 @@ export const access = {
   // Segment-compatible ingestion; rejected batch messages are kept in the quarantine.
   'segmentio/tracking': {
     stream: 'write',
-    tables: { sources: 'get', limits: 'update', quarantine: 'write' },
+    // quality: tracking plans loaded whole (Query, cached), violations counted (UpdateItem).
+    tables: { sources: 'get', limits: 'update', quarantine: 'write', quality: 'queryUpdate' },
     secrets: ['signing'],
   },
   'segmentio/settings': { tables: { sources: 'get' } },
@@ -379,6 +393,16 @@ export const access = {
       destinations: 'read',
       outbox: 'write',
     },
+  },
+  // Clean data at the edge (docs/data-quality.md): tracking plans and their violations (admin,
+  // analysts read); the quarantine replay reads quarantined entries (a Scan by receipt time),
+  // checks them against today's contract and plans, and puts the passing ones on the stream.
+  'quality/tracking-plan': { tables: { quality: 'readWrite' } },
+  'quality/replay': {
+    stream: 'write',
+    tables: { quarantine: 'read', quality: 'read' },
+    // Hashes personal data in replayed properties when pulse:piiMode is `hash`.
+    secrets: ['signing'],
   },
 } as const satisfies Record<string, ModuleAccess>;
 

@@ -58,6 +58,19 @@ export const ENV = {
   athenaWorkgroup: 'PULSE_ATHENA_WORKGROUP',
   /** Local stack only (predictions, docs/models.md): `POST /api/models/{name}/train` runs the steps in process. */
   modelsInProcess: 'PULSE_MODELS_IN_PROCESS',
+  // Clean data at the edge (docs/data-quality.md): bots, country, UTM mapping.
+  /** pulse:botMode: `flag` (keep a bot's events, leave them out of metrics) or `drop` (never stored). */
+  botMode: 'PULSE_BOT_MODE',
+  /** pulse:botMaxEventsPerMinute: events per id per minute beyond which the consumer flags it a bot; 0: off. */
+  botMaxEventsPerMinute: 'PULSE_BOT_MAX_EVENTS_PER_MINUTE',
+  /** pulse:countryMode: `off`, `cloudfront` (trust CloudFront-Viewer-Country) or `mmdb` (a GeoLite2 database). */
+  countryMode: 'PULSE_COUNTRY_MODE',
+  /** Path of the GeoLite2/GeoIP2 Country database the function reads in `mmdb` mode. */
+  geoDatabase: 'PULSE_GEO_DATABASE',
+  /** pulse:utmMapping: JSON overriding which UTM parameters set which attribution field. */
+  utmMapping: 'PULSE_UTM_MAPPING',
+  /** How long ingest functions cache the tracking plans, in ms (tests set 0). */
+  planCacheMs: 'PULSE_PLAN_CACHE_MS',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   /** Local stack only: folder standing in for Secrets Manager for destination credentials. */
   localSecretsDir: 'PULSE_LOCAL_SECRETS_DIR',
@@ -75,6 +88,11 @@ export const DEFAULTS = {
   piiMode: 'reject',
   retentionDays: 395,
   failureRetentionDays: 30,
+  // Clean data at the edge (docs/data-quality.md).
+  botMode: 'flag',
+  /** Two events a second, sustained for a minute, from one id: no person taps that fast. */
+  botMaxEventsPerMinute: 120,
+  countryMode: 'off',
   region: 'us-east-1',
   /** Local Cognito-shaped pool id: the same verifier runs locally with a local JWKS. */
   localUserPoolId: 'us-east-1_PulseLocal',

@@ -7,7 +7,7 @@
 
 import { accessFor, SECRETS, type SecretName } from './access';
 import { type BucketName, buckets } from './buckets';
-import { ENV, METRICS_NAMESPACE } from './config';
+import { DEFAULTS, ENV, METRICS_NAMESPACE } from './config';
 import { eventStream } from './stream';
 import { type TableName, tableList } from './tables';
 
@@ -25,6 +25,14 @@ export interface FunctionSettings {
   readonly corsOrigins: readonly string[];
   /** Whether a client key needs a user hash to act for a user id. */
   readonly identityVerification: 'required' | 'off';
+  // Clean data at the edge (docs/data-quality.md); optional: absent means the default.
+  readonly botMode?: 'flag' | 'drop';
+  readonly botMaxEventsPerMinute?: number;
+  readonly countryMode?: 'off' | 'cloudfront' | 'mmdb';
+  /** Where the function finds the country database (`/opt/…` from a layer in AWS). */
+  readonly geoDatabase?: string;
+  /** JSON of the UTM mapping (functions/core/edge/campaign-attribution.ts). */
+  readonly utmMapping?: string;
 }
 
 /** Where the stack's resources are, by the names the SDK calls take. */
@@ -60,6 +68,12 @@ export const sharedEnvironment = (
   [ENV.failureRetentionDays]: String(settings.failureRetentionDays),
   [ENV.identityVerification]: settings.identityVerification,
   ...(settings.corsOrigins.length > 0 ? { [ENV.corsOrigins]: settings.corsOrigins.join(',') } : {}),
+  // Clean data at the edge.
+  [ENV.botMode]: settings.botMode ?? DEFAULTS.botMode,
+  [ENV.botMaxEventsPerMinute]: String(settings.botMaxEventsPerMinute ?? DEFAULTS.botMaxEventsPerMinute),
+  [ENV.countryMode]: settings.countryMode ?? DEFAULTS.countryMode,
+  ...(settings.geoDatabase ? { [ENV.geoDatabase]: settings.geoDatabase } : {}),
+  ...(settings.utmMapping ? { [ENV.utmMapping]: settings.utmMapping } : {}),
   [ENV.userPoolId]: names.userPoolId,
   [ENV.userPoolClientId]: names.userPoolClientId,
   [ENV.metricsNamespace]: METRICS_NAMESPACE,

@@ -1,11 +1,13 @@
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct, Node } from 'constructs';
+import { parseUtmMapping } from '../functions/core/edge/campaign-attribution';
 import { accessFor, destinationSecretPrefix } from './access';
 import { archive as archiveDecl } from './archive';
 import { DEFAULTS } from './config';
@@ -63,6 +65,13 @@ export interface PulseSettings {
   readonly frontDoor: FrontDoor;
   /** ACM certificate of the ALB's HTTPS listener; required with frontDoor `alb`. */
   readonly ingestCertificateArn: string | undefined;
+  // Clean data at the edge (docs/data-quality.md).
+  readonly botMode: 'flag' | 'drop';
+  readonly botMaxEventsPerMinute: number;
+  readonly countryMode: 'off' | 'cloudfront' | 'mmdb';
+  /** Local path of the GeoLite2/GeoIP2 Country database shipped as a layer (countryMode `mmdb`). */
+  readonly geoDatabase: string | undefined;
+  readonly utmMapping: string | undefined;
 }
 
 export const SETTING_DEFAULTS: PulseSettings = {
@@ -88,6 +97,12 @@ export const SETTING_DEFAULTS: PulseSettings = {
   alarmEmail: undefined,
   frontDoor: 'httpApi',
   ingestCertificateArn: undefined,
+  // Clean data at the edge.
+  botMode: DEFAULTS.botMode,
+  botMaxEventsPerMinute: DEFAULTS.botMaxEventsPerMinute,
+  countryMode: DEFAULTS.countryMode,
+  geoDatabase: undefined,
+  utmMapping: undefined,
 };
 
 const RETENTION_DAYS = new Set<number>(
@@ -172,6 +187,8 @@ export const readSettings = (node: Node): PulseSettings => {
     alarmEmail: alarmEmail as string | undefined,
     frontDoor: oneOf('frontDoor', FRONT_DOORS, d.frontDoor),
     ingestCertificateArn: certificateArn as string | undefined,
+    // Clean data at the edge.
+    ...readEdgeSettings(raw, int, oneOf, fail),
   };
   if (settings.frontDoor === 'alb' && !settings.ingestCertificateArn) {
     fail('ingestCertificateArn', "an ACM certificate ARN when pulse:frontDoor is 'alb'", certificateArn);
@@ -181,6 +198,39 @@ export const readSettings = (node: Node): PulseSettings => {
   }
   return settings;
 };
+
+/** Clean data at the edge: bots, country, UTM mapping (docs/data-quality.md). */
+const readEdgeSettings = (
+  raw: (key: string) => unknown,
+  int: (key: string, dflt: number, min: number, max: number) => number,
+  oneOf: <T extends string>(key: string, values: readonly T[], dflt: T) => T,
+  fail: (key: string, want: string, got: unknown) => never,
+) => {
+  const d = SETTING_DEFAULTS;
+  const countryMode = oneOf('countryMode', ['off', 'cloudfront', 'mmdb'], d.countryMode);
+  const geoDatabase = raw('geoDatabase');
+  if (geoDatabase !== undefined && (typeof geoDatabase !== 'string' || !existsSync(geoDatabase)))
+    fail('geoDatabase', 'the path of a .mmdb file', geoDatabase);
+  if (countryMode === 'mmdb' && geoDatabase === undefined)
+    fail('geoDatabase', "a .mmdb file when pulse:countryMode is 'mmdb'", geoDatabase);
+  const utmRaw = raw('utmMapping');
+  const utmMapping = utmRaw === undefined || typeof utmRaw === 'string' ? utmRaw : JSON.stringify(utmRaw);
+  try {
+    parseUtmMapping(utmMapping);
+  } catch (error) {
+    fail('utmMapping', `a UTM mapping (${(error as Error).message})`, utmRaw);
+  }
+  return {
+    botMode: oneOf('botMode', ['flag', 'drop'], d.botMode),
+    botMaxEventsPerMinute: int('botMaxEventsPerMinute', d.botMaxEventsPerMinute, 0, 1_000_000),
+    countryMode,
+    geoDatabase: geoDatabase as string | undefined,
+    utmMapping,
+  };
+};
+
+/** The doors that enrich events at the edge (the country database goes to these). */
+const EDGE_MODULES = new Set(['ingest/engagement', 'segmentio/tracking', 'quality/replay']);
 
 const HTTP_SIZING = { memorySize: 512, timeout: Duration.seconds(10) };
 /** The consumer folds up to a batch of 500 records per invocation. */
@@ -351,6 +401,20 @@ export class PulseStack extends Stack {
 
     const projectRoot = props.projectRoot ?? PROJECT_ROOT;
     const functionsDir = props.functionsDir ?? join(projectRoot, 'functions');
+    // Clean data at the edge: the country database reaches the functions as a layer, at /opt.
+    const geoLayer = settings.geoDatabase
+      ? new lambda.LayerVersion(this, 'GeoDatabase', {
+          code: lambda.Code.fromAsset(dirname(settings.geoDatabase), {
+            exclude: ['*', `!${basename(settings.geoDatabase)}`],
+          }),
+          description: 'Country database (MaxMind DB format) for ingest enrichment',
+          removalPolicy,
+        })
+      : undefined;
+    const functionSettings = {
+      ...settings,
+      geoDatabase: settings.geoDatabase ? `/opt/${basename(settings.geoDatabase)}` : undefined,
+    };
     const functions = new Map<string, PulseFunction>();
     for (const [handlerModule, sizing] of modules) {
       // Fails synth for a module lib/access.ts does not declare.
@@ -360,11 +424,12 @@ export class PulseStack extends Stack {
         handlerModule,
         functionsDir,
         projectRoot,
-        environment: functionEnvironment(handlerModule, settings, resourceNames),
+        environment: functionEnvironment(handlerModule, functionSettings, resourceNames),
         logGroup: this.observability.logGroup(this, `${id}LogGroup`),
         ...sizing,
       });
       fn.grant(decl, grantTargets);
+      if (geoLayer && EDGE_MODULES.has(handlerModule)) fn.fn.addLayers(geoLayer);
       functions.set(handlerModule, fn);
     }
     this.functions = functions;

@@ -352,6 +352,49 @@ export const routes = [
     summary:
       "Running experiments and flags in GrowthBook's SDK payload format (client key: a source's write key)",
   },
+  // ---- Clean data at the edge: tracking plans and the quarantine replay (docs/data-quality.md) ----
+  {
+    id: 'putTrackingPlanEvent',
+    method: 'PUT',
+    path: '/api/tracking-plan/events/{name}',
+    handler: 'quality/tracking-plan',
+    auth: 'admin',
+    summary:
+      "Declare a custom event's JSON Schema and what to do with events that break it (warn, omit, block)",
+  },
+  {
+    id: 'listTrackingPlan',
+    method: 'GET',
+    path: '/api/tracking-plan/events',
+    handler: 'quality/tracking-plan',
+    auth: 'analyst',
+    summary: 'The tracking plan: every declared custom event, its mode and schema',
+  },
+  {
+    id: 'deleteTrackingPlanEvent',
+    method: 'DELETE',
+    path: '/api/tracking-plan/events/{name}',
+    handler: 'quality/tracking-plan',
+    auth: 'admin',
+    summary: 'Remove a custom event from the tracking plan (its events are no longer checked)',
+  },
+  {
+    id: 'trackingPlanViolations',
+    method: 'GET',
+    path: '/api/tracking-plan/violations',
+    handler: 'quality/tracking-plan',
+    auth: 'analyst',
+    summary: 'Violations of the tracking plan per day range: counts and examples, never the values',
+  },
+  {
+    id: 'replayQuarantine',
+    method: 'POST',
+    path: '/api/quarantine/replays',
+    handler: 'quality/replay',
+    auth: 'admin',
+    summary:
+      "Check quarantined records again against today's contract and plan; put the passing ones on the stream",
+  },
   // ---- Segment-compatible ingestion, and the API's own description ----
   ...(
     [

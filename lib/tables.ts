@@ -154,6 +154,17 @@ export const tables = {
     personalData: false,
     description: 'Model definitions, trained versions with their metrics, and the feature rows of a run',
   },
+  // Clean data at the edge: tracking plans and their violation counts (docs/data-quality.md).
+  quality: {
+    name: 'quality',
+    envVar: 'QUALITY_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    personalData: false,
+    description: 'Tracking plans of custom events, and daily violation counts with examples (no values)',
+  },
 } as const satisfies Record<string, TableDef>;
 
 export type TableName = keyof typeof tables;

@@ -185,7 +185,8 @@ export class MetricsRepository {
       adds.push(`#f${i} :f${i}`);
     });
     let condition = '(attribute_not_exists(#cp) OR #cp < :first)';
-    if (tracksUniques) {
+    // Bots' events and first/last-touch credits add no person (DynamoDB refuses an empty set).
+    if (tracksUniques && sum.persons.length > 0) {
       names['#uu'] = 'uu';
       names['#hll'] = 'hll';
       values[':uu'] = new Set(sum.persons);

@@ -91,6 +91,7 @@ const fromItem = (item: Record<string, unknown>): StoredPerson => {
       ...(item.mergedInto ? { mergedInto: item.mergedInto as string } : {}),
       ...(item.folded === true ? { folded: true } : {}),
       ...(item.scores ? { scores: loadedMap<PersonScore>(item.scores) } : {}),
+      ...(item.edge ? { edge: item.edge as PersonStats['edge'] } : {}),
     },
   };
 };
@@ -227,6 +228,7 @@ export class PeopleRepository {
             mergedInto: stats.mergedInto,
             folded: stats.folded,
             scores: stats.scores && storedMap(stats.scores),
+            edge: stats.edge,
             expiresAt: Math.floor(lastSeenMs / 1000) + PERSON_RETENTION_DAYS * 86_400,
           },
           ConditionExpression: version === 0 ? 'attribute_not_exists(pk)' : 'ver = :v',

@@ -15,9 +15,11 @@
  */
 
 import { createHash } from 'node:crypto';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { QuarantineEntry } from '../core/edge/replay';
 import { FIELD_LIMITS } from '../core/events';
 import { batchGetAll, batchWriteAll, type Item, type Key, queryPartition } from './dynamo';
+import { decodeCursor, encodeCursor } from './pagination';
 import type { PersonalDataStore } from './personal-data';
 
 export const QUARANTINE_RETENTION_DAYS = 30;
@@ -45,6 +47,8 @@ export interface QuarantinedRecord {
   position: string;
   payload: string;
   receivedAt: string;
+  /** The source it came in from (a replay puts it back under that source); absent on older entries. */
+  sourceId?: string;
 }
 
 /** The partition of a person's quarantine index items (and of items written before entries). */
@@ -128,6 +132,46 @@ export class QuarantineRepository {
     const { personKeys: _ids, payload, ...rest } = record;
     consumed.push(await this.putItem({ ...entry, ...rest, ids, ...keptPayload(payload), expiresAt }));
     return consumed.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * One page of entries received in [from, to) (and whose reason contains `reason`, if given), from
+   * an opaque cursor: a Scan, for the rare operator replay, reading at most `limit` items.
+   */
+  async entriesBetween(
+    range: { from: string; to: string; reason?: string },
+    cursor: string | undefined,
+    limit = 500,
+  ): Promise<{ entries: QuarantineEntry[]; nextCursor?: string }> {
+    const out = await this.db.send(
+      new ScanCommand({
+        TableName: this.tableName,
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor),
+        FilterExpression: `begins_with(pk, :entry) AND receivedAt >= :from AND receivedAt < :to${
+          range.reason === undefined ? '' : ' AND contains(reason, :reason)'
+        }`,
+        ExpressionAttributeValues: {
+          ':entry': 'q!entry#',
+          ':from': range.from,
+          ':to': range.to,
+          ...(range.reason === undefined ? {} : { ':reason': range.reason }),
+        },
+        ConsistentRead: true,
+      }),
+    );
+    const entries = (out.Items ?? []).map(
+      (i): QuarantineEntry => ({
+        origin: i.origin as string,
+        position: i.position as string,
+        reason: i.reason as string,
+        payload: i.payload as string,
+        receivedAt: i.receivedAt as string,
+        ...(typeof i.sourceId === 'string' && { sourceId: i.sourceId }),
+        ...(i.truncated === true && { truncated: true }),
+      }),
+    );
+    return out.LastEvaluatedKey ? { entries, nextCursor: encodeCursor(out.LastEvaluatedKey) } : { entries };
   }
 
   /** Every quarantined record naming one of these ids, entries resolved. */

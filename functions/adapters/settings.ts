@@ -4,6 +4,9 @@
  */
 import { DEFAULTS, ENV } from '../../lib/config';
 import { parseCorsOrigins } from '../../lib/cors';
+import { parseUtmMapping } from '../core/edge/campaign-attribution';
+import type { BotMode } from '../core/edge/enrich';
+import { COUNTRY_MODES, type CountryMode } from '../core/edge/geo';
 import { identityVerificationMode } from '../core/identity-verification';
 import type { PiiMode } from '../core/pii';
 
@@ -29,6 +32,16 @@ export const readSettings = (env: NodeJS.ProcessEnv) => ({
   failureRetentionDays: number(env[ENV.failureRetentionDays], DEFAULTS.failureRetentionDays),
   /** How long experiment definitions are cached (ms). */
   experimentCacheMs: number(env[ENV.experimentCacheMs], 30_000),
+  // Clean data at the edge (docs/data-quality.md).
+  botMode: (env[ENV.botMode] === 'drop' ? 'drop' : DEFAULTS.botMode) as BotMode,
+  botMaxEventsPerMinute: number(env[ENV.botMaxEventsPerMinute], DEFAULTS.botMaxEventsPerMinute),
+  countryMode: (COUNTRY_MODES as readonly string[]).includes(env[ENV.countryMode] ?? '')
+    ? (env[ENV.countryMode] as CountryMode)
+    : DEFAULTS.countryMode,
+  geoDatabase: env[ENV.geoDatabase] || undefined,
+  utmMapping: parseUtmMapping(env[ENV.utmMapping]),
+  /** How long tracking plans are cached per container (ms): like write keys, at most a minute. */
+  planCacheMs: number(env[ENV.planCacheMs], 30_000),
 });
 
 export const settings = readSettings(process.env);

@@ -30,6 +30,7 @@ import type { MetricsRepository } from '../adapters/metrics-repository';
 import type { PeopleRepository } from '../adapters/people-repository';
 import { idsOfStreamRecord, type QuarantineRepository } from '../adapters/quarantine-repository';
 import { foldCounters, ownerOf } from '../core/campaign-counters';
+import type { BotPolicy, BotReason } from '../core/edge/person-edge';
 import { decodeCanonical } from '../core/envelope';
 import type { Metric } from '../core/experiment-design';
 import {
@@ -97,6 +98,8 @@ export interface BatchDeps {
   onError?: (failure: StageFailure) => void;
   now?: () => Date;
   concurrency?: number;
+  /** Clean data at the edge: when an id's event rate makes it a bot (core/edge/person-edge.ts). */
+  bots?: BotPolicy;
 }
 
 export type Stage = 'decode' | 'identity' | 'persons' | 'register' | 'counters';
@@ -338,6 +341,8 @@ const applyIdentity = async (run: BatchRun, events: StreamEvent[]): Promise<Stre
 interface Judged {
   verdicts: Map<StreamEvent, Verdict>;
   effectsOf: Map<StreamEvent, Effect[]>;
+  /** Records judged a bot's (user agent or behaviour): counted apart, in the bot counter only. */
+  botsOf: Map<StreamEvent, BotReason>;
 }
 
 /** Stage 5: judge and write each person, retrying a person whose item another writer changed. */
@@ -349,6 +354,7 @@ const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judge
   for (const e of events) byPerson.set(e.event.personKey, [...(byPerson.get(e.event.personKey) ?? []), e]);
   const verdicts = new Map<StreamEvent, Verdict>();
   const effectsOf = new Map<StreamEvent, Effect[]>();
+  const botsOf = new Map<StreamEvent, BotReason>();
   const loaded = await deps.people.load([...byPerson.keys()]);
   await Promise.all(
     [...byPerson].map(([personKey, personEvents]) =>
@@ -373,10 +379,14 @@ const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judge
               metrics,
               extraDedup: pendingMerge.inline,
               sealed: sealed.lookup,
+              ...(deps.bots && { bots: deps.bots }),
             });
             for (const [i, e] of personEvents.entries()) {
               verdicts.set(e, judged.verdicts[i] as Verdict);
               effectsOf.set(e, judged.effects[i] ?? []);
+              const bot = judged.bots[i];
+              if (bot) botsOf.set(e, bot);
+              else botsOf.delete(e);
             }
             if (!judged.next) return;
             // A very active id: its inline dedup entries go to a sealed page, written first (a
@@ -406,7 +416,7 @@ const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judge
       }),
     ),
   );
-  return { verdicts, effectsOf };
+  return { verdicts, effectsOf, botsOf };
 };
 
 /**
@@ -421,7 +431,11 @@ const writeCounters = async (run: BatchRun, events: StreamEvent[], judged: Judge
       const verdict = judged.verdicts.get(e);
       return verdict === 'new' || verdict === 'replay';
     }),
-  ).map((e) => ({ ...e, effects: judged.effectsOf.get(e) ?? [] }));
+  ).map((e) => {
+    const bot = judged.botsOf.get(e);
+    // A bot's record counts in the campaign's bot counter only (aggregates.ts `botEvents`).
+    return { ...e, ...(bot && { event: { ...e.event, bot } }), effects: judged.effectsOf.get(e) ?? [] };
+  });
   const shardId = events[0]?.shardId;
   if (shardId === undefined) return;
   const deltas = foldCounters(counted, deps.idKey);

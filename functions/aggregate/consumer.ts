@@ -107,6 +107,8 @@ const consume = async (event: KinesisStreamEvent, _context: Context): Promise<Ki
     experimentMetrics: () => experimentMetrics.get(),
     onPersonChanged,
     rescore: rescorePerson,
+    // Clean data at the edge: ids sending faster than a person are flagged bots.
+    bots: { maxEventsPerMinute: settings.botMaxEventsPerMinute },
   });
   metrics.addMetric('ConsentDropped', MetricUnit.Count, outcome.consentDropped);
   metrics.addMetric('EventsApplied', MetricUnit.Count, outcome.applied);

@@ -32,6 +32,8 @@ export interface CampaignAggregate {
   readonly rename?: Readonly<Record<string, string>>;
   /** Also shown per series bucket (hour or day), as this member of each series entry. */
   readonly seriesMember?: string;
+  /** Counts bots' events only (every other aggregate leaves them out): docs/data-quality.md. */
+  readonly bots?: true;
 }
 
 const conversionValue = (event: CanonicalEvent): { key: string; amount: number } | undefined => {
@@ -81,7 +83,44 @@ export const campaignAggregates = {
     kind: 'sum',
     extract: conversionValue,
   },
+  // Clean data at the edge (docs/data-quality.md): bots set aside, country, first/last touch.
+  botEvents: {
+    prefix: 'b',
+    member: 'botEventsExcluded',
+    description: "Bots' events (by user agent or behaviour): left out of every other number of this report",
+    kind: 'count',
+    single: true,
+    bots: true,
+    extract: () => ({ amount: 1 }),
+  },
+  country: {
+    prefix: 'g',
+    member: 'byCountry',
+    description: 'Events by ISO 3166-1 country of the request (when the deployment resolves countries)',
+    kind: 'count',
+    extract: (e) => (e.country === undefined ? undefined : { key: e.country, amount: 1 }),
+  },
+  firstTouch: {
+    prefix: 'af',
+    member: 'firstTouchConversions',
+    description: 'Conversions (under any campaign) of persons this campaign touched first',
+    kind: 'count',
+    single: true,
+    extract: () => undefined,
+  },
+  lastTouch: {
+    prefix: 'al',
+    member: 'lastTouchConversions',
+    description: 'Conversions (under any campaign) of persons this campaign touched last before converting',
+    kind: 'count',
+    single: true,
+    extract: () => undefined,
+  },
 } as const satisfies Record<string, CampaignAggregate>;
+
+/** Counter attribute a conversion's credit to a touching campaign goes to. */
+export const touchAttribute = (model: 'first' | 'last'): string =>
+  model === 'first' ? campaignAggregates.firstTouch.prefix : campaignAggregates.lastTouch.prefix;
 
 export type CampaignAggregateName = keyof typeof campaignAggregates;
 const aggregateList: readonly CampaignAggregate[] = Object.values(campaignAggregates);
@@ -95,7 +134,9 @@ const attributeOf = (a: CampaignAggregate, key: string | undefined) =>
 /** What one event adds to its campaign's counters: counter attribute → amount. */
 export const campaignContribution = (event: CanonicalEvent): Record<string, number> => {
   const out: Record<string, number> = {};
+  const bot = event.bot !== undefined;
   for (const a of aggregateList) {
+    if ((a.bots === true) !== bot) continue;
     const c = a.extract(event);
     if (c) out[attributeOf(a, c.key)] = c.amount;
   }

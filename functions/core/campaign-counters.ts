@@ -4,7 +4,7 @@
  * records so a write can apply exactly the records its item has not seen. What each counter
  * means is declared in aggregates.ts. Pure.
  */
-import { campaignContribution, experimentAggregates, roundAmount } from './aggregates';
+import { campaignContribution, experimentAggregates, roundAmount, touchAttribute } from './aggregates';
 import type { CanonicalEvent } from './events';
 import type { Effect } from './person';
 import { quarterOf } from './time-buckets';
@@ -56,7 +56,20 @@ export const foldCounters = (
     delta.contributions.push(c);
   };
   for (const { seq, event, effects } of records) {
-    for (const e of effects ?? [])
+    for (const e of effects ?? []) {
+      if (e.kind === 'touch') {
+        // A conversion's credit to the campaign that touched the person first / last.
+        const fields = { [touchAttribute(e.model)]: 1 };
+        add(
+          { kind: 'campaign', campaignId: e.campaignId, bucket: quarterOf(event.eventTime) },
+          { seq, fields, person: NO_PERSON },
+        );
+        add(
+          { kind: 'campaign', campaignId: e.campaignId, bucket: TOTAL_BUCKET },
+          { seq, fields, person: NO_PERSON },
+        );
+        continue;
+      }
       add(
         { kind: 'experiment', experimentId: e.experimentId, variant: e.variant },
         {
@@ -71,11 +84,13 @@ export const foldCounters = (
           person: NO_PERSON,
         },
       );
+    }
     if (event.campaignId === undefined || event.type === 'identify' || event.type === 'exposure') continue;
     const contribution = {
       seq,
       fields: campaignContribution(event),
-      person: personHash(event.personKey, idKey),
+      // Bots are not people: their events count apart, never among the campaign's persons.
+      person: event.bot === undefined ? personHash(event.personKey, idKey) : NO_PERSON,
     };
     add({ kind: 'campaign', campaignId: event.campaignId, bucket: quarterOf(event.eventTime) }, contribution);
     add({ kind: 'campaign', campaignId: event.campaignId, bucket: TOTAL_BUCKET }, contribution);

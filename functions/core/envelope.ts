@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ConsentClaims } from './consent';
+import { deviceTypeFor, type EdgeContext, type EdgeHints, enrichEvent, PLAIN_EDGE } from './edge/enrich';
 import {
   type CanonicalEvent,
   type CanonicalType,
@@ -36,6 +37,8 @@ export interface DoorContext {
   consent?: { key: Uint8Array; headerToken?: string; verified?: Map<string, ConsentClaims | undefined> };
   /** What to do with personal data in properties (data minimisation). */
   pii?: { mode: PiiMode; key?: Uint8Array };
+  /** Enrichment at the edge (user agent, country, UTM attribution, bots, tracking plans). */
+  edge?: EdgeContext;
 }
 
 /**
@@ -73,6 +76,8 @@ export const derivedEventId = (sourceId: string, event: unknown): string =>
 export type EnvelopeInput = Omit<CommonFields, 'campaignId'> & {
   type: CanonicalType;
   campaignId?: string;
+  /** What the message says about its edge (user agent, address, page URL): used, never stored. */
+  hints?: EdgeHints;
 } & { [F in DataField]?: unknown };
 
 /** A validated or mapped event → the canonical envelope, or the time errors that reject it. */
@@ -88,6 +93,7 @@ export const toCanonical = (
 
   // Built by assignment, not spreads: this runs once per event on the ingest hot path.
   const fields = event as unknown as Record<string, unknown>;
+  const hints = 'hints' in event ? event.hints : undefined;
   const data: Record<string, unknown> = {};
   for (const f of DATA_FIELDS) if (fields[f] !== undefined) data[f] = fields[f];
   const out = canonicalEvent({
@@ -95,7 +101,7 @@ export const toCanonical = (
     type: event.type,
     personKey: personKeyOf(event),
     campaignId: event.campaignId,
-    deviceType: event.deviceType,
+    deviceType: deviceTypeFor(event.deviceType, ctx.edge, hints),
     data,
     properties: event.properties ?? {},
     timestamp: isoOf(timestamp, event.timestamp),
@@ -111,6 +117,7 @@ export const toCanonical = (
   const channel = event.channel ?? ctx.sourceChannel;
   if (channel !== undefined) out.channel = channel;
   if (sentAt !== undefined) out.sentAt = isoOf(sentAt, event.sentAt as string);
+  enrichEvent(out, ctx.edge ?? PLAIN_EDGE, hints);
   return { ok: true, event: out };
 };
 
@@ -120,8 +127,8 @@ const isoOf = (date: Date, sent: string): string => (CANONICAL_ISO.test(sent) ? 
 
 /** The consent token is checked at the door and never travels: it is a bearer credential. */
 const withoutConsentToken = (event: ClientEvent | EnvelopeInput): Omit<EnvelopeInput, 'consentToken'> => {
-  if (event.consentToken === undefined) return event;
-  const { consentToken: _token, ...rest } = event;
+  if (event.consentToken === undefined && !('hints' in event)) return event;
+  const { consentToken: _token, hints: _hints, ...rest } = event as EnvelopeInput;
   return rest;
 };
 

@@ -97,7 +97,8 @@ export const commonFields = {
   campaignId: campaignIdSchema,
   timestamp: isoTime,
   sentAt: z.optional(isoTime),
-  deviceType: z.enum(DEVICE_TYPES),
+  /** Optional since the edge parses the user agent: `other` when neither says (docs/data-quality.md). */
+  deviceType: z.optional(z.enum(DEVICE_TYPES)),
   channel: z.optional(z.enum(CHANNELS)),
   experimentId: z.optional(experimentIdFieldSchema),
   variant: z.optional(variantFieldSchema),
@@ -201,6 +202,18 @@ export interface CanonicalEvent {
   variant?: string;
   channel?: Channel;
   deviceType: DeviceType;
+  /** Parsed from the user agent at the edge (never the string itself): OS and browser names. */
+  os?: string;
+  browser?: string;
+  /** ISO 3166-1 alpha-2 country of the request (a trusted header or a database; never the address). */
+  country?: string;
+  /**
+   * A bot's: `agent` marked at the edge by its user agent; `behaviour` only ever set by the
+   * consumer on its own copy (an id sending far faster than a person), never on the stream.
+   */
+  bot?: 'agent' | 'behaviour';
+  /** Campaign source, medium, content and term from UTM parameters (functions/core/edge). */
+  utm?: { source?: string; medium?: string; content?: string; term?: string };
   /** Type-specific fields (DATA_FIELDS: elementId, videoId, value, …) and a door's own (placement, goal). */
   data: Record<string, unknown>;
   properties: Record<string, unknown>;

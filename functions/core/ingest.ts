@@ -3,6 +3,7 @@
  * per-index rejections out. The handler only adds I/O (auth, the stream write, the answer).
  */
 import { checkConsent } from './consent';
+import type { PlanViolation } from './edge/tracking-plan';
 import { type DoorContext, type EnvelopeInput, toCanonical } from './envelope';
 import { type CanonicalEvent, type ClientEvent, type EventType, LIMITS, parseClientEvent } from './events';
 import { experimentViewed } from './experiment-viewed';
@@ -14,12 +15,16 @@ export interface Rejection {
   eventId?: string;
   code: ProblemCode;
   errors: FieldError[];
+  /** How it broke its tracking plan (a `block` plan rejected it). */
+  violations?: PlanViolation[];
 }
 
 /** An accepted event and its serialised form, the bytes that go on the stream. */
 export interface Accepted {
   event: CanonicalEvent;
   json: string;
+  /** How it broke its tracking plan (`warn`, `omit`): counted, never on the stream. */
+  violations?: PlanViolation[];
 }
 
 /** An event a door made itself (identify, exposure, link click), ready for the stream. */
@@ -44,8 +49,39 @@ export const prefixed = (errors: FieldError[], prefix: string): FieldError[] =>
     : errors.map((e) => ({ ...e, path: e.path === '' ? prefix.slice(0, -1) : `${prefix}${e.path}` }));
 
 export type Admission =
-  | { ok: true; event: CanonicalEvent }
-  | { ok: false; stage: 'properties' | 'time' | 'consent'; code: ProblemCode; errors: FieldError[] };
+  | { ok: true; event: CanonicalEvent; violations?: PlanViolation[] }
+  | {
+      ok: false;
+      stage: 'plan' | 'properties' | 'time' | 'consent';
+      code: ProblemCode;
+      errors: FieldError[];
+      violations?: PlanViolation[];
+    };
+
+/**
+ * A custom event against its tracking plan (before data minimisation: the plan describes what
+ * the client sends): `block` rejects it, `omit` drops the offending properties, `warn` keeps it.
+ */
+const checkPlan = (
+  input: ClientEvent | EnvelopeInput,
+  ctx: DoorContext,
+): Extract<Admission, { ok: false }> | PlanViolation[] | undefined => {
+  const plans = ctx.edge?.plans;
+  if (!plans || plans.size === 0 || input.type !== 'custom' || typeof input.name !== 'string')
+    return undefined;
+  const outcome = plans.check(input.name, input.properties ?? {});
+  if (outcome.kind === 'block')
+    return {
+      ok: false,
+      stage: 'plan',
+      code: 'validation_failed',
+      errors: outcome.errors,
+      violations: outcome.violations,
+    };
+  if (outcome.kind === 'none' || outcome.kind === 'ok') return undefined;
+  input.properties = outcome.properties;
+  return outcome.violations;
+};
 
 /**
  * What every door's events pass once validated and mapped: data minimisation of properties,
@@ -57,6 +93,8 @@ export const admitEvent = (
   ctx: DoorContext,
   consentToken?: string,
 ): Admission => {
+  const plan = checkPlan(input, ctx);
+  if (plan !== undefined && !Array.isArray(plan)) return plan;
   if (ctx.pii && ctx.pii.mode !== 'off' && input.properties) {
     const minimised = minimiseProperties(input.properties, ctx.pii.mode, ctx.pii.key);
     if (minimised.errors.length > 0)
@@ -76,7 +114,8 @@ export const admitEvent = (
     if (!verdict.ok) return { ok: false, stage: 'consent', code: verdict.code, errors: verdict.errors };
   }
   // experiments v2: GrowthBook's "Experiment Viewed" is an exposure, as a promotion call's is.
-  return { ok: true, event: experimentViewed(canonical.event) ?? canonical.event };
+  const event = experimentViewed(canonical.event) ?? canonical.event;
+  return plan ? { ok: true, event, violations: plan } : { ok: true, event };
 };
 
 /** One raw event → accepted event or rejection. */
@@ -90,22 +129,25 @@ export const ingestOne = (
     raw && typeof raw === 'object' && typeof (raw as { eventId?: unknown }).eventId === 'string'
       ? (raw as { eventId: string }).eventId
       : undefined;
-  const reject = (code: ProblemCode, errors: FieldError[]): Rejection => ({
+  const reject = (code: ProblemCode, errors: FieldError[], violations?: PlanViolation[]): Rejection => ({
     index,
     ...(eventId !== undefined && { eventId }),
     code,
     errors: prefixed(errors, options.prefix),
+    ...(violations && { violations }),
   });
   const parsed = parseClientEvent(raw, options.pathType);
   if (!parsed.ok) return reject('validation_failed', parsed.errors);
   const admitted = admitEvent(parsed.value, ctx, parsed.value.consentToken);
-  if (!admitted.ok) return reject(admitted.code, admitted.errors);
+  if (!admitted.ok) return reject(admitted.code, admitted.errors, admitted.violations);
   const json = JSON.stringify(admitted.event);
   // String length is a lower bound of UTF-8 bytes: count bytes only near the limit.
   const max = LIMITS.eventBytes + ENVELOPE_ALLOWANCE_BYTES;
   if (json.length * 3 > max && Buffer.byteLength(json) > max)
     return reject('payload_too_large', [{ path: '', message: `Event exceeds ${LIMITS.eventBytes} bytes` }]);
-  return { event: admitted.event, json };
+  return admitted.violations
+    ? { event: admitted.event, json, violations: admitted.violations }
+    : { event: admitted.event, json };
 };
 
 export const isRejection = (r: Accepted | Rejection): r is Rejection => 'code' in r && 'index' in r;

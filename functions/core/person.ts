@@ -9,6 +9,18 @@
  * (a different record: never count it).
  */
 import { createHash } from 'node:crypto';
+import {
+  applyTouch,
+  type BotPolicy,
+  type BotReason,
+  creditedEffects,
+  judgeBot,
+  mergeTouches,
+  type PersonEdge,
+  type TouchEffect,
+  touchEffects,
+  wasBot,
+} from './edge/person-edge';
 import type { CanonicalEvent } from './events';
 import type { Metric } from './experiment-design';
 import { applyMetricEvent, covariate, exposureFields, type PersonMetric } from './experiment-metrics';
@@ -64,6 +76,8 @@ export interface PersonStats {
   folded?: boolean;
   /** Model name → the person's score by its published version (functions/core/models/*). */
   scores?: Record<string, PersonScore>;
+  /** Clean data at the edge: event rate, bot flag, first and last touch (core/edge/person-edge.ts). */
+  edge?: PersonEdge;
 }
 
 /** A sealed page of dedup entries: whose partition holds it, its id, and its newest received day. */
@@ -116,8 +130,12 @@ export interface Goal {
   name?: string;
 }
 
-/** Counter effects of a record beyond its own fields: experiment exposures and conversions. */
-export interface Effect {
+/**
+ * Counter effects of a record beyond its own fields: experiment exposures, conversions and metric
+ * sums, and a conversion's credit to the campaigns that first and last touched the person.
+ */
+export type Effect = ExperimentEffect | TouchEffect;
+export interface ExperimentEffect {
   kind: 'exposure' | 'conversion' | 'metric';
   experimentId: string;
   variant: string;
@@ -217,6 +235,8 @@ export interface JudgeOptions {
   sealed?: (idHex: string) => string | undefined;
   /** experiments v2: each experiment's metrics (primary, secondary, guardrails), by id. */
   metrics?: ReadonlyMap<string, readonly Metric[]>;
+  /** When an id's event rate makes it a bot (core/edge/person-edge.ts). */
+  bots?: BotPolicy;
 }
 
 /**
@@ -230,7 +250,13 @@ export const judgeAndApply = (
   records: readonly StreamEvent[],
   now: Date,
   options: JudgeOptions = {},
-): { verdicts: Verdict[]; effects: Effect[][]; next: PersonStats | undefined } => {
+): {
+  verdicts: Verdict[];
+  effects: Effect[][];
+  /** Per record: a bot's (kept out of every count but the bot counter), and why. */
+  bots: (BotReason | undefined)[];
+  next: PersonStats | undefined;
+} => {
   const known = entriesOf(stored.dedup);
   for (const extra of options.extraDedup ?? [])
     for (const [id, tag] of entriesOf(extra)) if (!known.has(id)) known.set(id, tag);
@@ -238,15 +264,21 @@ export const judgeAndApply = (
   pruneMetricLogs(next, records);
   const fresh: Buffer[] = [];
   const effects: Effect[][] = [];
+  const bots: (BotReason | undefined)[] = [];
   let changed = false;
   const verdicts = records.map((r): Verdict => {
+    bots.push(undefined);
     const id = idHash(r.event.eventId).toString('hex');
     const tag = recordTag(r.shardId, r.seq).toString('hex');
     const applied = (next.checkpoints[r.shardId] ?? '') >= r.seq;
     const firstTag = known.get(id) ?? options.sealed?.(id);
     if (applied) {
       const verdict = firstTag === tag ? 'replay' : 'duplicate';
-      effects.push(verdict === 'replay' ? recordedEffects(next, tag) : []);
+      const bot = verdict === 'replay' ? wasBot(next, r) : undefined;
+      bots[bots.length - 1] = bot;
+      effects.push(
+        verdict === 'replay' && !bot ? [...recordedEffects(next, tag), ...creditedEffects(next, tag)] : [],
+      );
       return verdict;
     }
     next.checkpoints[r.shardId] = r.seq;
@@ -257,17 +289,26 @@ export const judgeAndApply = (
     }
     known.set(id, tag);
     fresh.push(Buffer.concat([Buffer.from(id, 'hex'), Buffer.from(tag, 'hex')]));
+    // A bot's record is kept (deduplicated) but changes no count, segment or experiment.
+    const bot = judgeBot(next, r, options.bots);
+    bots[bots.length - 1] = bot;
+    if (bot) {
+      effects.push([]);
+      return 'new';
+    }
+    const touches = touchEffects(next, r.event, tag);
     applyEvent(next, r.event);
-    effects.push(applyExperiments(next, r, tag, now.toISOString(), options));
+    applyTouch(next, r.event);
+    effects.push([...applyExperiments(next, r, tag, now.toISOString(), options), ...touches]);
     return 'new';
   });
-  if (!changed) return { verdicts, effects, next: undefined };
+  if (!changed) return { verdicts, effects, bots, next: undefined };
 
   // Dedup entries go under today's received day; days past the window drop off.
   const today = dayOf(now.getTime());
   if (fresh.length > 0) next.dedup[today] = Buffer.concat([next.dedup[today] ?? new Uint8Array(), ...fresh]);
   pruneWindows(next, now);
-  return { verdicts, effects, next };
+  return { verdicts, effects, bots, next };
 };
 
 const pruneWindows = (stats: PersonStats, now: Date) => {
@@ -285,7 +326,7 @@ const pruneWindows = (stats: PersonStats, now: Date) => {
 };
 
 /** The effects a record had when first applied, from the tags the state keeps. */
-const recordedEffects = (stats: PersonStats, tag: string): Effect[] =>
+const recordedEffects = (stats: PersonStats, tag: string): ExperimentEffect[] =>
   Object.entries(stats.experiments).flatMap(([experimentId, x]) => [
     ...(x.exposedBy === tag ? [exposureEffect(experimentId, x)] : []),
     ...(x.convertedBy === tag ? [{ kind: 'conversion' as const, experimentId, variant: x.variant }] : []),
@@ -294,7 +335,7 @@ const recordedEffects = (stats: PersonStats, tag: string): Effect[] =>
       .map((entry) => ({ kind: 'metric' as const, experimentId, variant: x.variant, fields: entry.fields })),
   ]);
 
-const exposureEffect = (experimentId: string, x: ExperimentState): Effect => {
+const exposureEffect = (experimentId: string, x: ExperimentState): ExperimentEffect => {
   const fields = x.pre ? exposureFields(x.pre) : {};
   return {
     kind: 'exposure',
@@ -340,9 +381,9 @@ const applyExperiments = (
   tag: string,
   receivedAt: string,
   { goals, metrics }: JudgeOptions,
-): Effect[] => {
+): ExperimentEffect[] => {
   const { event } = record;
-  const out: Effect[] = [];
+  const out: ExperimentEffect[] = [];
   if (event.type === 'exposure') {
     const { experimentId, variant } = event;
     if (
@@ -429,6 +470,7 @@ export const mergeProfiles = (user: PersonStats, anonymous: PersonStats, now: Da
   next.settledExperiments = mergeSettled(next.settledExperiments, anonymous.settledExperiments);
   for (const [x, state] of Object.entries(anonymous.experiments))
     if (!isSettled(next.settledExperiments, x)) next.experiments[x] ??= state;
+  mergeTouches(next, anonymous);
   pruneWindows(next, now);
   return next;
 };

@@ -9,6 +9,7 @@ import type { DoorContext } from '../core/envelope';
 import type { Door } from '../core/events';
 import { Problem } from '../core/problem';
 import type { Source } from '../core/sources';
+import { edgeOfDoor } from './edge';
 import type { HttpRequest } from './types';
 import { sourceWriteKeys } from './write-keys';
 
@@ -55,6 +56,7 @@ export const ingestDoor = (door: Door) => {
    * still judged per event; only the signature check is remembered. Bounded.
    */
   const verified = new Map<string, ConsentClaims | undefined>();
+  const edge = edgeOfDoor({ plans: door !== 'identify' });
 
   /** The authenticated source, its rate limit taken for `count` events, and the door context. */
   const context = async (request: HttpRequest, count: number): Promise<DoorContext> => {
@@ -64,6 +66,7 @@ export const ingestDoor = (door: Door) => {
     const key = consentRequired || piiMode === 'hash' ? await signingKey() : undefined;
     const headerToken = request.event.headers?.['x-consent-token'];
     if (verified.size > 20_000) verified.clear();
+    const edgeContext = await edge.context(request, source);
     return {
       sourceId: source.sourceId,
       sourceChannel: source.channel,
@@ -73,11 +76,13 @@ export const ingestDoor = (door: Door) => {
       door,
       ...(consentRequired && key && { consent: { key, verified, ...(headerToken && { headerToken }) } }),
       pii: { mode: piiMode, ...(key && { key }) },
+      edge: edgeContext,
     };
   };
 
   return {
     context,
+    edge,
     consentRequired,
     writeKeys: sourceWriteKeys(),
   };

@@ -36,6 +36,7 @@ const trackOne: Handler<'trackOne'> = async (request, { params: { type } }) => {
       { path: '', message: 'Expected object' },
     ]);
   const result = ingestOne(request.body, 0, await door.context(request, 1), { pathType: type, prefix: '' });
+  await door.edge.recordViolations([result], request.receivedAt);
   if (isRejection(result)) {
     countRejections({ accepted: [], rejected: [result] });
     if (result.code === 'payload_too_large') throw tooLarge('event', LIMITS.eventBytes);
@@ -43,7 +44,8 @@ const trackOne: Handler<'trackOne'> = async (request, { params: { type } }) => {
       throw new Problem(403, result.code, result.errors[0]?.message, result.errors);
     throw new Problem(400, result.code, 'The event is invalid', result.errors);
   }
-  await publishToStream([result]);
+  const kept = door.edge.toPublish([result]);
+  if (kept.length > 0) await publishToStream(kept);
   return { status: 202, body: { accepted: 1, eventIds: [result.event.eventId] } };
 };
 
@@ -58,6 +60,7 @@ const trackBatch: Handler<'trackBatch'> = async (request) => {
 
   const outcome = ingestBatch(body.events, await door.context(request, body.events.length));
   countRejections(outcome);
+  await door.edge.recordViolations([...outcome.accepted, ...outcome.rejected], request.receivedAt);
   if (outcome.accepted.length === 0)
     throw new Problem(
       400,
@@ -69,7 +72,8 @@ const trackBatch: Handler<'trackBatch'> = async (request) => {
       },
     );
 
-  await publishToStream(distinctById(outcome.accepted));
+  const kept = door.edge.toPublish(distinctById(outcome.accepted));
+  if (kept.length > 0) await publishToStream(kept);
   const eventIds = outcome.accepted.map((e) => e.event.eventId);
   return outcome.rejected.length === 0
     ? { status: 202, body: { accepted: eventIds.length, eventIds } }

@@ -4,10 +4,12 @@ import { Cached } from '../adapters/cached';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { IdentityReader } from '../adapters/identity-reader';
+import { MetricUnit, metrics } from '../adapters/observability';
 import { RateLimiter } from '../adapters/rate-limiter';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { TagsRepository } from '../adapters/tags-repository';
+import { userAgentCache } from '../core/edge/user-agent';
 import { bucketableOf, holdoutsAt } from '../core/experiment-design';
 import {
   exposureEvent,
@@ -38,6 +40,7 @@ const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
 const verifyJwt = jwtAuthenticator();
+const userAgents = userAgentCache();
 const { consentRequired } = settings;
 // Definitions are cached: the promotion is on the apps' hot path and must not read them per request.
 const definitions = new Cached(() => experiments.list(), settings.experimentCacheMs);
@@ -180,6 +183,12 @@ const promotion: Handlers<typeof contract>['promotion'] = async (request, { quer
     return ok({ ...base, variant: control.id, content: control.content, personalized: false });
   if (forced)
     return ok({ ...base, variant: forced.id, content: forced.content, personalized: true, forced: true });
+  // Clean data at the edge: a bot's user agent is served the control, and no exposure is logged
+  // (a server source's user agent is its server's, so not judged).
+  if (source.kind !== 'server' && userAgents(request.event.headers?.['user-agent'])?.bot) {
+    metrics.addMetric('BotPromotionsServedControl', MetricUnit.Count, 1);
+    return ok({ ...base, variant: control.id, content: control.content, personalized: false });
+  }
 
   // The event keeps the envelope's person key (the consumer resolves aliases itself).
   const personKey = (query.userId ?? query.anonymousId) as string;

@@ -70,6 +70,7 @@ const listed = (r: Rejection) => ({
 const single = async (request: HttpRequest, type: SegmentType): Promise<HttpResponse> => {
   const message = asObject(request.body, 'a Segment message object');
   const result = ingestSegmentMessage(message, 0, await door.context(request, 1), { type, prefix: '' });
+  if (!isNoOp(result)) await door.edge.recordViolations([result], request.receivedAt);
   if (isSegmentRejection(result)) {
     countRejection(result);
     if (result.code === 'payload_too_large') throw tooLarge('message', SEGMENT_LIMITS.messageBytes);
@@ -78,7 +79,10 @@ const single = async (request: HttpRequest, type: SegmentType): Promise<HttpResp
     throw new Problem(400, result.code, 'The message is invalid', result.errors);
   }
   if (isNoOp(result)) metrics.addMetric('SegmentNoOpMessages', MetricUnit.Count, 1);
-  else await publishToStream([result]);
+  else {
+    const kept = door.edge.toPublish([result]);
+    if (kept.length > 0) await publishToStream(kept);
+  }
   return { status: 200, body: SUCCESS };
 };
 
@@ -115,6 +119,7 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
     else accepted.push(o);
   }
   rejected.forEach(countRejection);
+  await door.edge.recordViolations([...accepted, ...rejected], ctx.receivedAt);
   if (noops > 0) metrics.addMetric('SegmentNoOpMessages', MetricUnit.Count, noops);
 
   // Kept before anything is published: if the quarantine fails, the client retries the whole
@@ -132,6 +137,7 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
           position: quarantinePosition(raw, ctx.sourceId),
           payload: quarantinePayload(raw),
           receivedAt: ctx.receivedAtIso as string,
+          sourceId: ctx.sourceId,
         });
       }),
     ),
@@ -146,7 +152,8 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
       rejected.flatMap((r) => r.errors),
       { members: { accepted: 0, rejected: rejected.map(listed) } },
     );
-  if (accepted.length > 0) await publishToStream(distinctById(accepted));
+  const published = door.edge.toPublish(distinctById(accepted));
+  if (published.length > 0) await publishToStream(published);
   // 200 even with rejections: the SDKs drop a whole batch on a 4xx.
   return rejected.length === 0
     ? { status: 200, body: SUCCESS }

@@ -22,6 +22,8 @@ import { contract as metrics } from '../metrics/metrics.contract';
 import { contract as models } from '../models/models.contract';
 import { contract as privacy } from '../privacy/privacy.contract';
 import { contract as promotion } from '../promotion/promotion.contract';
+import { contract as qualityReplay } from '../quality/replay.contract';
+import { contract as trackingPlan } from '../quality/tracking-plan.contract';
 import { contract as segmentSettings } from '../segmentio/settings.contract';
 import { contract as segmentTracking } from '../segmentio/tracking.contract';
 import { contract as segments } from '../segments/segments.contract';
@@ -56,4 +58,7 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   'alerts/alerts': alerts,
   // predictions (docs/models.md)
   'models/models': models,
+  // Clean data at the edge (docs/data-quality.md).
+  'quality/tracking-plan': trackingPlan,
+  'quality/replay': qualityReplay,
 };

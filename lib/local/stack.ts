@@ -179,6 +179,15 @@ export const localSettings = (
     failureRetentionDays: number(ENV.failureRetentionDays, DEFAULTS.failureRetentionDays),
     corsOrigins,
     identityVerification: oneOf(ENV.identityVerification, ['required', 'off'], DEFAULTS.identityVerification),
+    // Clean data at the edge (docs/data-quality.md).
+    botMode: oneOf(ENV.botMode, ['flag', 'drop'] as const, DEFAULTS.botMode),
+    botMaxEventsPerMinute:
+      lookup(ENV.botMaxEventsPerMinute) === '0'
+        ? 0
+        : number(ENV.botMaxEventsPerMinute, DEFAULTS.botMaxEventsPerMinute),
+    countryMode: oneOf(ENV.countryMode, ['off', 'cloudfront', 'mmdb'] as const, DEFAULTS.countryMode),
+    ...(lookup(ENV.geoDatabase) ? { geoDatabase: lookup(ENV.geoDatabase) as string } : {}),
+    ...(lookup(ENV.utmMapping) ? { utmMapping: lookup(ENV.utmMapping) as string } : {}),
   };
 };
 

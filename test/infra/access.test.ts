@@ -31,7 +31,10 @@ describe('least privilege', () => {
   it('ingest: PutRecord(s) on the stream, GetItem on sources, UpdateItem on limits, the signing key', () => {
     expect(grantedPairs(synthesized, 'ingest/engagement')).toEqual([
       'dynamodb:GetItem table:sources',
+      // Clean data at the edge: the tracking plans (Query) and their violation counts (UpdateItem).
+      'dynamodb:Query table:quality',
       'dynamodb:UpdateItem table:limits',
+      'dynamodb:UpdateItem table:quality',
       'kinesis:PutRecord stream',
       'kinesis:PutRecords stream',
       'logs:CreateLogStream own-log-group',
@@ -175,8 +178,15 @@ describe('least privilege', () => {
       [
         ...DOOR,
         ...on(['BatchWriteItem', 'DeleteItem', 'PutItem', 'UpdateItem'], 'table:quarantine'),
+        ...on(['Query', 'UpdateItem'], 'table:quality'),
         ...LOGS,
       ],
+    ],
+    // Clean data at the edge: plans and violations; the replay reads the quarantine, writes the stream.
+    ['quality/tracking-plan', [...on(READ_WRITE, 'table:quality'), ...LOGS]],
+    [
+      'quality/replay',
+      [...on(READ, 'table:quarantine'), ...on(READ, 'table:quality'), ...PUT_RECORDS, SIGNING, ...LOGS],
     ],
     ['segmentio/settings', ['dynamodb:GetItem table:sources', ...LOGS]],
     ['service/openapi', LOGS],

@@ -2,6 +2,9 @@
  * The context keys bin/pulse.ts documents: every non-default value changes the template the way
  * it says, strings from `-c key=value` parse like cdk.json values, and bad values fail synth.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -13,6 +16,7 @@ import { readSettings, SETTING_DEFAULTS } from '../../lib/pulse-stack';
 import { routes } from '../../lib/routes';
 import { tableList } from '../../lib/tables';
 import { expectedPairs, grantedPairs } from '../support/iam';
+import { countryMmdb } from '../support/mmdb';
 import { allHandlerModules, resourceById, resourcesOfType, synth } from '../support/synth';
 
 // Everything flipped, as strings, the way `cdk synth -c pulse:kmsKey=true` passes them.
@@ -188,6 +192,26 @@ describe('readSettings', () => {
     expect(settings({})).toEqual(SETTING_DEFAULTS);
   });
 
+  it('ships the country database to the doors as a layer, at /opt', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulse-geo-'));
+    const file = join(dir, 'Test-Country.mmdb');
+    writeFileSync(file, countryMmdb({ '81.2.69.0/24': 'GB' }));
+    const synthesized = synth({ context: { 'pulse:countryMode': 'mmdb', 'pulse:geoDatabase': file } });
+    synthesized.template.resourceCountIs('AWS::Lambda::LayerVersion', 1);
+    const withLayer = resourcesOfType(synthesized.json, 'AWS::Lambda::Function')
+      .map(
+        ([, f]) =>
+          f.Properties as { Layers?: unknown[]; Environment: { Variables: Record<string, unknown> } },
+      )
+      .filter((p) => (p.Layers?.length ?? 0) > 0);
+    // The doors that enrich events: engagement, Segment tracking, the quarantine replay.
+    expect(withLayer.length).toBe(3);
+    for (const p of withLayer) {
+      expect(p.Environment.Variables[ENV.geoDatabase]).toBe('/opt/Test-Country.mmdb');
+      expect(p.Environment.Variables[ENV.countryMode]).toBe('mmdb');
+    }
+  });
+
   it.each([
     [{ 'pulse:shardMode': 'sometimes' }, /pulse:shardMode must be one of on-demand, provisioned/],
     [{ 'pulse:shardCount': '2.5' }, /pulse:shardCount must be an integer/],
@@ -202,6 +226,15 @@ describe('readSettings', () => {
       { 'pulse:deletionProtection': true, 'pulse:removalPolicy': 'destroy' },
       /pulse:removalPolicy must be 'retain'/,
     ],
+    // Clean data at the edge (docs/data-quality.md).
+    [{ 'pulse:botMode': 'block' }, /pulse:botMode must be one of flag, drop/],
+    [{ 'pulse:botMaxEventsPerMinute': '-1' }, /pulse:botMaxEventsPerMinute must be an integer/],
+    [{ 'pulse:countryMode': 'mmdb' }, /pulse:geoDatabase must be a .mmdb file when/],
+    [
+      { 'pulse:geoDatabase': '/nowhere/GeoLite2-Country.mmdb' },
+      /pulse:geoDatabase must be the path of a .mmdb file/,
+    ],
+    [{ 'pulse:utmMapping': '{"url":{"channel":["x"]}}' }, /pulse:utmMapping must be a UTM mapping/],
   ])('refuses %j', (context, message) => {
     expect(() => settings(context)).toThrow(message);
   });

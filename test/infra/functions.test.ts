@@ -91,6 +91,9 @@ describe('functions', () => {
         [ENV.metricsNamespace]: METRICS_NAMESPACE,
         [ENV.failureRetentionDays]: String(SETTING_DEFAULTS.failureRetentionDays),
         [ENV.identityVerification]: SETTING_DEFAULTS.identityVerification,
+        [ENV.botMode]: SETTING_DEFAULTS.botMode,
+        [ENV.botMaxEventsPerMinute]: String(SETTING_DEFAULTS.botMaxEventsPerMinute),
+        [ENV.countryMode]: SETTING_DEFAULTS.countryMode,
         NODE_OPTIONS: '--enable-source-maps',
         // Where the secrets and the bucket its lib/access.ts declaration names are (privacy.test.ts).
         ...(decl.secrets?.includes('signing')

@@ -64,6 +64,8 @@ describe('signing secret', () => {
       'links/links',
       'privacy/privacy',
       'promotion/promotion',
+      // Hashes personal data in replayed properties (pulse:piiMode=hash).
+      'quality/replay',
       'segmentio/tracking',
       // Derives a new client source's identity-verification secret.
       'sources/sources',

@@ -72,7 +72,7 @@ const fold = async (records: StreamEvent[]) => {
     effects.push(...judged.effects.flat());
     if (judged.next) expect((await repo.save(judged.next, loaded?.version ?? 0)).ok).toBe(true);
   }
-  const kinds = { exposure: 0, conversion: 0, metric: 0 };
+  const kinds = { exposure: 0, conversion: 0, metric: 0, touch: 0 };
   for (const e of effects) kinds[e.kind]++;
   return kinds;
 };

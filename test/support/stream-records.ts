@@ -54,18 +54,35 @@ export const canonicalEvent = (overrides: Partial<CanonicalEvent> = {}): Canonic
   };
 };
 
-/** Ground truth: counters from the distinct event ids (the first copy of each). */
+/**
+ * Ground truth: counters from the distinct event ids (the first copy of each), in stream order.
+ * A conversion also credits its person's first-touch (`af`) and last-touch (`al`) campaigns: the
+ * earliest and the latest (ties: the later record) other event naming a campaign before it.
+ */
 export const truth = (events: readonly CanonicalEvent[]) => {
   const seen = new Set<string>();
   const totals = new Map<string, Record<string, number>>();
   const persons = new Map<string, Set<string>>();
+  const touches = new Map<string, { first: CanonicalEvent; last: CanonicalEvent }>();
+  const add = (campaignId: string, field: string) => {
+    const t = totals.get(campaignId) ?? {};
+    t[field] = (t[field] ?? 0) + 1;
+    totals.set(campaignId, t);
+  };
   for (const e of events) {
     if (seen.has(e.eventId) || !e.campaignId) continue;
     seen.add(e.eventId);
-    const t = totals.get(e.campaignId) ?? {};
+    const touch = touches.get(e.personKey);
+    if (e.type === 'conversion' && touch) {
+      add(touch.first.campaignId as string, 'af');
+      add(touch.last.campaignId as string, 'al');
+    } else if (e.type !== 'conversion')
+      touches.set(e.personKey, {
+        first: touch && touch.first.eventTime <= e.eventTime ? touch.first : e,
+        last: touch && touch.last.eventTime > e.eventTime ? touch.last : e,
+      });
     for (const f of ['n', `t_${e.type}`, `d_${e.deviceType}`, `c_${e.channel ?? 'none'}`])
-      t[f] = (t[f] ?? 0) + 1;
-    totals.set(e.campaignId, t);
+      add(e.campaignId, f);
     persons.set(e.campaignId, (persons.get(e.campaignId) ?? new Set()).add(e.personKey));
   }
   return { totals, persons };

@@ -19,12 +19,8 @@ describe('event schemas', () => {
     const result = parseClientEvent(rest);
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.errors.map((e) => e.path).sort()).toEqual([
-      'campaignId',
-      'deviceType',
-      'elementId',
-      'timestamp',
-    ]);
+    // deviceType is optional: the edge fills it from the user agent (docs/data-quality.md).
+    expect(result.errors.map((e) => e.path).sort()).toEqual(['campaignId', 'elementId', 'timestamp']);
     expect(result.errors.find((e) => e.path === 'campaignId')?.message).toBe('Required');
   });
 
@@ -130,7 +126,7 @@ describe('event schemas', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...EVENT_TYPES),
-        fc.constantFrom('campaignId', 'timestamp', 'deviceType'),
+        fc.constantFrom('campaignId', 'timestamp'),
         fc.oneof(
           fc.constant(undefined),
           fc.integer(),

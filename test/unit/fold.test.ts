@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { foldCounters, sumAfter } from '../../functions/core/campaign-counters';
 import type { CanonicalEvent } from '../../functions/core/events';
 import {
+  type Effect,
   emptyPerson,
   entriesOf,
   INLINE_DEDUP_MAX,
@@ -25,11 +26,13 @@ const model = () => {
   const deliver = (batch: StreamEvent[]) => {
     const byPerson = new Map<string, StreamEvent[]>();
     for (const e of batch) byPerson.set(e.event.personKey, [...(byPerson.get(e.event.personKey) ?? []), e]);
-    const countable: StreamEvent[] = [];
+    const countable: (StreamEvent & { effects?: Effect[] })[] = [];
     for (const [key, events] of byPerson) {
       const judged = judgeAndApply(people.get(key) ?? emptyPerson(key), events, new Date());
       if (judged.next) people.set(key, judged.next);
-      for (const [i, e] of events.entries()) if (judged.verdicts[i] !== 'duplicate') countable.push(e);
+      // With their effects: a conversion's first/last-touch credits count on other campaigns.
+      for (const [i, e] of events.entries())
+        if (judged.verdicts[i] !== 'duplicate') countable.push({ ...e, effects: judged.effects[i] ?? [] });
     }
     countable.sort((a, b) => (a.seq < b.seq ? -1 : 1));
     for (const delta of foldCounters(countable)) {

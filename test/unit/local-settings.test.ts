@@ -14,6 +14,9 @@ describe('local settings', () => {
       failureRetentionDays: DEFAULTS.failureRetentionDays,
       corsOrigins: [],
       identityVerification: DEFAULTS.identityVerification,
+      botMode: DEFAULTS.botMode,
+      botMaxEventsPerMinute: DEFAULTS.botMaxEventsPerMinute,
+      countryMode: DEFAULTS.countryMode,
     });
   });
 
@@ -24,5 +27,7 @@ describe('local settings', () => {
       `${ENV.piiMode} must be one of reject, hash, off, got "maybe"`,
     );
     expect(() => localSettings((k) => ({ [ENV.retentionDays]: '-1' })[k])).toThrow(ENV.retentionDays);
+    expect(localSettings((k) => ({ [ENV.botMaxEventsPerMinute]: '0' })[k]).botMaxEventsPerMinute).toBe(0);
+    expect(() => localSettings((k) => ({ [ENV.botMode]: 'maybe' })[k])).toThrow(ENV.botMode);
   });
 });

@@ -129,9 +129,13 @@ export const ingestSegmentMessage = (
               : e.message,
         })),
       );
-    return reject(admitted.code, admitted.errors);
+    const rejection = reject(admitted.code, admitted.errors);
+    return admitted.violations ? { ...rejection, violations: admitted.violations } : rejection;
   }
   const canonical = admitted;
   if (noop) return { noop: true, index, eventId: canonical.event.eventId };
-  return { event: canonical.event, json: JSON.stringify(canonical.event) };
+  const json = JSON.stringify(canonical.event);
+  return canonical.violations
+    ? { event: canonical.event, json, violations: canonical.violations }
+    : { event: canonical.event, json };
 };

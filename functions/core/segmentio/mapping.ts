@@ -28,6 +28,7 @@
  * never rejected for lacking one. Every other property stays in `properties`.
  */
 import { createHash } from 'node:crypto';
+import type { EdgeHints } from '../edge/enrich';
 import { type DoorContext, derivedEventId, type EnvelopeInput } from '../envelope';
 import { type EventType, FIELD_LIMITS } from '../events';
 import type { FieldError } from '../problem';
@@ -46,6 +47,19 @@ import {
 import type { SegmentMessage, SegmentType } from './protocol';
 
 const TIME_MAX = 1e12;
+
+/** What a message's context says about its edge: user agent, address, landing page, campaign. */
+const edgeHintsOf = (context: Props): EdgeHints | undefined => {
+  const hints: EdgeHints = {};
+  const userAgent = textOf(context.userAgent, 2048);
+  if (userAgent !== undefined) hints.userAgent = userAgent;
+  const ip = textOf(context.ip, 64);
+  if (ip !== undefined) hints.ip = ip;
+  const url = textOf(at(context, 'page', 'url'), 8192);
+  if (url !== undefined) hints.url = url;
+  if (context.campaign !== undefined) hints.campaign = context.campaign;
+  return Object.keys(hints).length > 0 ? hints : undefined;
+};
 
 interface SpecMapping {
   type: EventType;
@@ -178,9 +192,12 @@ export const mapSegmentMessage = (
         ? eventIdOf(m.messageId)
         : derivedEventId(ctx.sourceId, stableContent(m, type)),
     timestamp: device ?? sentAt ?? ctx.receivedAtIso ?? ctx.receivedAt.toISOString(),
-    deviceType: deviceTypeOf(context),
     properties: props,
   };
+  // No device type in the context: the edge fills it from the user agent.
+  if (at(context, 'device', 'type') !== undefined) input.deviceType = deviceTypeOf(context);
+  const hints = edgeHintsOf(context);
+  if (hints) input.hints = hints;
   if (sentAt) input.sentAt = sentAt;
   const channel = channelOf(context);
   if (channel) input.channel = channel;
@@ -227,10 +244,9 @@ export const mapSegmentMessage = (
   if (userId !== undefined) input.userId = userId;
   if (anonymousId !== undefined) input.anonymousId = anonymousId;
   if (input.type !== 'identify') {
-    // An explicit campaign beats the one from the landing page's UTM parameters.
-    const campaignId =
-      textOf(props.campaignId, FIELD_LIMITS.campaignId) ??
-      textOf(at(context, 'campaign', 'name'), FIELD_LIMITS.campaignId);
+    // An explicit campaign beats the one from the landing page's UTM parameters
+    // (`context.campaign`, `context.page.url`: attributed at the edge, functions/core/edge).
+    const campaignId = textOf(props.campaignId, FIELD_LIMITS.campaignId);
     if (campaignId !== undefined) input.campaignId = campaignId;
     const experimentId = textOf(props.experimentId, FIELD_LIMITS.experimentId);
     const variant = textOf(props.variant, FIELD_LIMITS.variant);
