@@ -168,6 +168,7 @@ describe('the registry of personal data', () => {
       'variants',
       'failures',
       'archive',
+      'outbox',
     ]);
   });
 });
