@@ -20,7 +20,7 @@ export type StreamAccess = 'write' | 'read' | 'describe';
 export type TableAccess = 'get' | 'lookup' | 'read' | 'update' | 'write' | 'readWrite' | 'describe';
 
 /** Secrets the stack creates; a module that declares one may read its value (GetSecretValue). */
-export type SecretName = 'signing';
+export type SecretName = 'signing' | 'crm';
 
 /**
  * `read`: read failed batches (the failure index). `readRewrite`: read them (export), rewrite one
@@ -45,6 +45,11 @@ export const SECRETS: Readonly<
   signing: {
     envVar: ENV.signingSecretArn,
     description: 'HMAC key for consent tokens, link tokens and keyed hashes of erased ids',
+  },
+  // CRM connectors' private-app tokens, a JSON object by connector id (docs/traits.md).
+  crm: {
+    envVar: ENV.crmSecretArn,
+    description: "CRM connectors' API tokens (JSON: connector id → token), put by an operator",
   },
 };
 
@@ -192,7 +197,8 @@ export const access = {
   // consent token).
   'identity/identify': {
     stream: 'write',
-    tables: { sources: 'get', limits: 'update' },
+    // traits: the declarations partition (a Query, cached per container) checks identify's traits.
+    tables: { sources: 'get', limits: 'update', traits: 'read' },
     secrets: ['signing'],
   },
   // Profiles: person items and alias lookups, and the Query of a user's `links#` partition; manual
@@ -229,7 +235,8 @@ export const access = {
   // Segment-compatible ingestion; rejected batch messages are kept in the quarantine.
   'segmentio/tracking': {
     stream: 'write',
-    tables: { sources: 'get', limits: 'update', quarantine: 'write' },
+    // traits: the declarations partition, which identify messages' traits are checked against.
+    tables: { sources: 'get', limits: 'update', quarantine: 'write', traits: 'read' },
     secrets: ['signing'],
   },
   'segmentio/settings': { tables: { sources: 'get' } },
@@ -239,6 +246,9 @@ export const access = {
   // outcomes go back to tags; persons' stats are read by key, aliases resolved, and backfills
   // Scan the users table page by page.
   'segments/sweep': { tables: { tags: 'readWrite', users: 'read' } },
+  // ---- traits (docs/traits.md) ----
+  // Declarations: one partition of the traits table.
+  'traits/traits': { tables: { traits: 'readWrite' } },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

@@ -41,6 +41,13 @@ export const ENV = {
   failureRetentionDays: 'PULSE_FAILURE_RETENTION_DAYS',
   /** How long functions cache experiment definitions, in ms (tests set 0). */
   experimentCacheMs: 'PULSE_EXPERIMENT_CACHE_MS',
+  // ---- traits: CRM connectors (docs/traits.md) ----
+  /** Secrets Manager secret (ARN) holding CRM connectors' tokens, JSON by connector id. */
+  crmSecretArn: 'PULSE_CRM_SECRET_ARN',
+  /** Local stack only: the JSON file (in the data folder) standing in for that secret. */
+  localCrmSecretFile: 'PULSE_LOCAL_CRM_SECRET_FILE',
+  /** HubSpot's API base URL (tests point it at a fake HubSpot). Default https://api.hubapi.com. */
+  hubspotApiUrl: 'PULSE_HUBSPOT_API_URL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
 } as const;

@@ -291,6 +291,23 @@ export const routes = [
     summary: 'The settings Segment mobile SDKs fetch at start, pointing them back at Pulse',
     segment: true,
   },
+  // ---- traits: declarations, CRM connectors, bulk imports (docs/traits.md) ----
+  {
+    id: 'putTrait',
+    method: 'PUT',
+    path: '/api/traits/{name}',
+    handler: 'traits/traits',
+    auth: 'admin',
+    summary: 'Declare a trait: its type, how personal data in it is handled, the purpose it serves',
+  },
+  {
+    id: 'listTraits',
+    method: 'GET',
+    path: '/api/traits',
+    handler: 'traits/traits',
+    auth: 'admin',
+    summary: 'Declared traits',
+  },
   {
     id: 'openapi',
     method: 'GET',

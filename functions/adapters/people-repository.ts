@@ -19,6 +19,7 @@ import {
   entriesOf,
   type PersonStats,
 } from '../core/person';
+import { lastTraitWrite, type TraitEntry } from '../core/traits';
 import { batchGetAll, deletePartition, isConditionFailed, queryPartition } from './dynamo';
 import { aliasKey, linksPk } from './identity-reader';
 import type { PersonalDataStore } from './personal-data';
@@ -88,6 +89,7 @@ const fromItem = (item: Record<string, unknown>): StoredPerson => {
       merged: (item.merged as string[]) ?? [],
       ...(item.mergedInto ? { mergedInto: item.mergedInto as string } : {}),
       ...(item.folded === true ? { folded: true } : {}),
+      ...(item.traits ? { traits: loadedMap<TraitEntry>(item.traits) } : {}),
     },
   };
 };
@@ -104,6 +106,7 @@ const storedMaps = (stats: PersonStats) => {
     dedup: storedMap(stats.dedup),
     cp: storedMap(stats.checkpoints),
     experiments: storedMap(stats.experiments),
+    ...(stats.traits && Object.keys(stats.traits).length > 0 && { traits: storedMap(stats.traits) }),
   };
 };
 
@@ -205,7 +208,12 @@ export class PeopleRepository {
 
   /** Write a person whole if nobody else wrote it since `version`; ok=false on a lost race. */
   async save(stats: PersonStats, version: number): Promise<WriteResult> {
-    const lastSeenMs = stats.lastSeen ? Date.parse(stats.lastSeen) : this.now().getTime();
+    // Retention runs from the last activity: an event, or a trait set (a CRM's update counts).
+    const lastActive = [stats.lastSeen, lastTraitWrite(stats.traits)]
+      .filter((t) => t !== undefined)
+      .sort()
+      .pop();
+    const lastSeenMs = lastActive ? Date.parse(lastActive) : this.now().getTime();
     try {
       const out = await this.db.send(
         new PutCommand({

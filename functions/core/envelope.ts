@@ -22,6 +22,7 @@ import {
 import { stableStringify } from './json';
 import type { PiiMode } from './pii';
 import type { FieldError } from './problem';
+import type { TraitContext } from './traits';
 
 export interface DoorContext {
   sourceId: string;
@@ -36,6 +37,8 @@ export interface DoorContext {
   consent?: { key: Uint8Array; headerToken?: string; verified?: Map<string, ConsentClaims | undefined> };
   /** What to do with personal data in properties (data minimisation). */
   pii?: { mode: PiiMode; key?: Uint8Array };
+  /** Trait declarations (and the key for hashed ones), loaded when the request sets traits. */
+  traits?: TraitContext;
 }
 
 /**

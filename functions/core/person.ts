@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { CanonicalEvent } from './events';
 import { meetsGoal } from './experiments';
+import { applyTraitChanges, mergeTraits, type TraitEntry } from './traits';
 
 /** Client retries are recognised for this long after the first copy was received (Amplitude's 7 days). */
 export const DEDUP_WINDOW_DAYS = 7;
@@ -56,6 +57,8 @@ export interface PersonStats {
   mergedInto?: string;
   /** Set on a frozen anonymous profile once its user's profile holds what it had. */
   folded?: boolean;
+  /** Declared traits (functions/core/traits.ts): value and time set, by trait name. */
+  traits?: Record<string, TraitEntry>;
 }
 
 /** A sealed page of dedup entries: whose partition holds it, its id, and its newest received day. */
@@ -122,6 +125,7 @@ const withDicts = (stats: PersonStats): PersonStats => {
     dedup: dict(stats.dedup),
     checkpoints: dict(stats.checkpoints),
     experiments: dict(stats.experiments),
+    ...(stats.traits && { traits: dict(stats.traits) }),
   };
 };
 
@@ -325,12 +329,22 @@ export const mergeProfiles = (user: PersonStats, anonymous: PersonStats, now: Da
   for (const ref of anonymous.dedupPages)
     if (!next.dedupPages.some((p) => p.owner === ref.owner && p.page === ref.page)) next.dedupPages.push(ref);
   for (const [x, state] of Object.entries(anonymous.experiments)) next.experiments[x] ??= state;
+  if (anonymous.traits) {
+    next.traits ??= dict();
+    mergeTraits(next.traits, anonymous.traits);
+  }
   pruneWindows(next, now);
   return next;
 };
 
 /** Fold one new event into the stats. */
 export const applyEvent = (stats: PersonStats, event: CanonicalEvent): void => {
+  // Traits ride on identify events (any door: identify, Segment, imports, CRM connectors).
+  const traits = event.data.traits;
+  if (traits && typeof traits === 'object' && !Array.isArray(traits)) {
+    stats.traits ??= dict();
+    applyTraitChanges(stats.traits, traits as Record<string, unknown>, event.eventTime);
+  }
   // Identify and exposure events are not engagement: they shape identity and experiments.
   if (event.type === 'identify' || event.type === 'exposure') return;
   const t = event.eventTime;

@@ -17,6 +17,7 @@ import { contract as segmentSettings } from '../segmentio/settings.contract';
 import { contract as segmentTracking } from '../segmentio/tracking.contract';
 import { contract as segments } from '../segments/segments.contract';
 import { contract as sources } from '../sources/sources.contract';
+import { contract as traits } from '../traits/traits.contract';
 import { contract as users } from '../users/users.contract';
 import { contract as health } from './health.contract';
 import { contract as openapi } from './openapi.contract';
@@ -37,4 +38,6 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   'promotion/promotion': promotion,
   'segmentio/tracking': segmentTracking,
   'segmentio/settings': segmentSettings,
+  // traits (docs/traits.md)
+  'traits/traits': traits,
 };

@@ -118,7 +118,8 @@ describe('least privilege', () => {
   // Tags readWrite also reaches the sweep's index (Query names the index ARN).
   const TAGS_RW = [...on(READ_WRITE, 'table:tags'), ...on(READ_WRITE, 'table:tags/index/byNextCheck')];
   const spelledOut: [string, string[]][] = [
-    ['identity/identify', [...DOOR, ...LOGS]],
+    // Trait declarations: a Query of their partition (cached per container).
+    ['identity/identify', [...DOOR, ...on(READ, 'table:traits'), ...LOGS]],
     // Profiles: alias GetItem, person BatchGetItem, Query of links#<userId>; consent by key only.
     ['users/users', [...on(READ, 'table:users'), ...TAGS_RW, ...on(LOOKUP, 'table:consent'), ...LOGS]],
     ['segments/segments', [...TAGS_RW, ...LOGS]],
@@ -149,6 +150,7 @@ describe('least privilege', () => {
       [
         ...DOOR,
         ...on(['BatchWriteItem', 'DeleteItem', 'PutItem', 'UpdateItem'], 'table:quarantine'),
+        ...on(READ, 'table:traits'),
         ...LOGS,
       ],
     ],

@@ -298,6 +298,7 @@ const recount = (c: Condition, s: PersonStats, t: number): boolean => {
     return inRange(s.conversions.value[c.conversionValue.currency] ?? 0, c.conversionValue);
   if ('lastSeenWithinDays' in c)
     return s.lastSeen !== undefined && s.lastSeen.slice(0, 10) >= windowStart(t, c.lastSeenWithinDays);
+  if ('trait' in c) throw new Error('trait conditions: test/unit/traits.test.ts');
   return !(s.lastSeen !== undefined && s.lastSeen.slice(0, 10) >= windowStart(t, c.inactiveForDays));
 };
 

@@ -10,6 +10,7 @@ import type { DoorContext } from '../envelope';
 import { type Accepted, admitEvent, prefixed, type Rejection } from '../ingest';
 import { jsonHazard } from '../json';
 import type { FieldError, ProblemCode } from '../problem';
+import { checkTraits, hasTraits } from '../traits';
 import { parseWith } from '../zod';
 import { mapSegmentMessage } from './mapping';
 import { at, isPlainObject, type Props } from './message-fields';
@@ -27,7 +28,8 @@ export interface NoOp {
   index: number;
   eventId: string;
 }
-export type SegmentOutcome = Accepted | Rejection | NoOp;
+/** Accepted, with how many undeclared traits an identify carried (dropped and counted). */
+export type SegmentOutcome = (Accepted & { ignoredTraits?: number }) | Rejection | NoOp;
 
 export const isNoOp = (o: SegmentOutcome): o is NoOp => 'noop' in o;
 export const isSegmentRejection = (o: SegmentOutcome): o is Rejection => 'code' in o && 'index' in o;
@@ -133,5 +135,16 @@ export const ingestSegmentMessage = (
   }
   const canonical = admitted;
   if (noop) return { noop: true, index, eventId: canonical.event.eventId };
+  if (type === 'identify' && hasTraits(parsed.value.traits)) {
+    // Declared traits ride on the identify event; a wrong type or a refused trait rejects it.
+    // Without declarations loaded, none are declared: every trait is dropped.
+    const checked = checkTraits(parsed.value.traits, ctx.traits ?? { declarations: new Map() });
+    if (!checked.ok) return reject('validation_failed', checked.errors);
+    const set = Object.keys(checked.traits).length > 0;
+    const event = set
+      ? { ...canonical.event, data: { ...canonical.event.data, traits: checked.traits } }
+      : canonical.event;
+    return { event, json: JSON.stringify(event), ignoredTraits: checked.ignored.length };
+  }
   return { event: canonical.event, json: JSON.stringify(canonical.event) };
 };
