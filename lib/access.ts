@@ -249,6 +249,16 @@ export const access = {
   // ---- traits (docs/traits.md) ----
   // Declarations: one partition of the traits table.
   'traits/traits': { tables: { traits: 'readWrite' } },
+  // Connector settings and status; never the token (the sync job alone reads the CRM secret).
+  'traits/connectors': { tables: { traits: 'readWrite' } },
+  // Scheduled CRM pull: connector cursors in the traits table, the declarations, the CRM token
+  // secret; people by a hashed trait (a Query of a match partition, then the persons by key);
+  // trait updates go to the stream like every write. The signing key hashes `pii: hash` traits.
+  'traits/crm-sync': {
+    stream: 'write',
+    tables: { traits: 'readWrite', users: 'read' },
+    secrets: ['signing', 'crm'],
+  },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

@@ -309,6 +309,22 @@ export const routes = [
     summary: 'Declared traits',
   },
   {
+    id: 'putConnector',
+    method: 'PUT',
+    path: '/api/connectors/{connectorId}',
+    handler: 'traits/connectors',
+    auth: 'admin',
+    summary: 'Configure a CRM connector (HubSpot): the contact properties it pulls into which traits',
+  },
+  {
+    id: 'connectorStatus',
+    method: 'GET',
+    path: '/api/connectors/{connectorId}/status',
+    handler: 'traits/connectors',
+    auth: 'admin',
+    summary: "A connector's cursor, last run and its counts (never values)",
+  },
+  {
     id: 'openapi',
     method: 'GET',
     path: '/api/openapi.json',

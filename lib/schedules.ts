@@ -22,6 +22,13 @@ export const schedules = [
     everyMinutes: 1,
     summary: 'Re-evaluate segment rules whose outcome changed with time; advance rule backfills',
   },
+  // traits: CRM connectors (docs/traits.md)
+  {
+    name: 'crm-sync',
+    handler: 'traits/crm-sync',
+    everyMinutes: 5,
+    summary: "Pull CRM contacts changed since each due connector's cursor into traits",
+  },
 ] as const satisfies readonly ScheduleDef[];
 
 export type ScheduleName = (typeof schedules)[number]['name'];

@@ -377,6 +377,8 @@ const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judge
             const seal = sealDedup(judged.next);
             if (seal) spend(run, await deps.people.putDedupPage(seal.ref, seal.page));
             const next = seal?.next ?? judged.next;
+            // Traits: hashed ones index the person for matching (a CRM's e-mail); idempotent, so first.
+            spend(run, await deps.people.updateMatches(key, stored.stats, next));
             const written = await deps.people.save(next, stored.version);
             outcome.writeUnits += written.consumed;
             if (written.ok) {

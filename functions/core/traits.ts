@@ -17,7 +17,8 @@
 import { createHmac } from 'node:crypto';
 import * as z from 'zod/mini';
 import { PURPOSES } from './consent';
-import { isIsoTime, PRINTABLE } from './events';
+import { derivedEventId } from './envelope';
+import { type CanonicalEvent, type Door, doorEvent, isIsoTime, PRINTABLE } from './events';
 import type { FieldError } from './problem';
 import { deriveKey } from './signing';
 
@@ -106,13 +107,16 @@ export const typedValue = (type: TraitType, value: unknown): { value: TraitValue
   }
 };
 
+/** What a hashed value starts with (the version of the hash). */
+export const TRAIT_HASH_PREFIX = 'h1:';
+
 /**
  * A keyed hash of a trait value, for matching without keeping the value (an e-mail): trimmed and
  * lower-cased first, so `Ann@Example.com ` and `ann@example.com` match. The key is derived from the
  * signing key for this purpose alone.
  */
 export const traitHash = (key: Uint8Array, value: string | number | boolean): string =>
-  `h1:${createHmac('sha256', deriveKey(key, 'trait-hash'))
+  `${TRAIT_HASH_PREFIX}${createHmac('sha256', deriveKey(key, 'trait-hash'))
     .update(String(value).trim().toLowerCase())
     .digest('base64url')}`;
 
@@ -222,3 +226,44 @@ export const lastTraitWrite = (
     (a, e) => (a === undefined || e.at > a ? e.at : a),
     undefined,
   );
+
+/**
+ * A trait update from a job (an import row, a CRM contact) as the identify event every door sends:
+ * its id derived from the job, the row or record and what it sets, so a job that resumes after a
+ * crash sends the same event again and the consumer applies it once. `changedAt`: when the source
+ * says the value changed (a CRM's last-modified time): the latest change wins on the person.
+ */
+export const traitUpdateEvent = (input: {
+  personKey: string;
+  traits: TraitChanges;
+  door: Extract<Door, 'import' | 'connector'>;
+  sourceId: string;
+  /** What makes this update unique within its job (row number, record id and version). */
+  origin: string;
+  receivedAt: Date;
+  changedAt?: string;
+}): CanonicalEvent => {
+  const event = doorEvent(
+    {
+      eventId: derivedEventId(input.sourceId, {
+        origin: input.origin,
+        person: input.personKey,
+        traits: input.traits,
+      }),
+      type: 'identify',
+      userId: input.personKey,
+      deviceType: 'other',
+      channel: 'server',
+      data: { traits: input.traits },
+      properties: {},
+      sourceId: input.sourceId,
+      door: input.door,
+    },
+    input.receivedAt,
+  );
+  if (input.changedAt !== undefined && input.changedAt < event.eventTime) {
+    event.eventTime = input.changedAt;
+    event.timestamp = input.changedAt;
+  }
+  return event;
+};

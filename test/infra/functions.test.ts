@@ -91,6 +91,9 @@ describe('functions', () => {
         ...(decl.failureBucket
           ? { [ENV.failureBucket]: { Ref: logicalId(stack.aggregation.failureBucket) } }
           : {}),
+        ...(decl.secrets?.includes('crm')
+          ? { [ENV.crmSecretArn]: { Ref: logicalId(stack.secrets.get('crm')) } }
+          : {}),
       });
     });
 

