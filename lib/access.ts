@@ -1,12 +1,13 @@
 /**
  * What each handler module may touch: the stream, which tables at which level, which secrets, and
- * the on-failure bucket. The CDK stack turns this into IAM statements (exactly these actions, on
+ * which buckets (lib/buckets.ts). The CDK stack turns this into IAM statements (exactly these actions, on
  * exactly these resources) and the infra tests hold every function's role to it. Plain data, no
  * aws-cdk-lib.
  *
  * A handler module with no entry here fails synth: a new function gets no permissions by accident.
  */
 
+import { type BucketName, bucketList } from './buckets';
 import { ENV } from './config';
 import { type TableName, tableList } from './tables';
 
@@ -23,20 +24,21 @@ export type TableAccess = 'get' | 'lookup' | 'read' | 'update' | 'write' | 'read
 export type SecretName = 'signing' | 'crm';
 
 /**
- * `read`: read failed batches (the failure index). `readRewrite`: read them (export), rewrite one
- * without a person's records and delete one left empty (erasure keeps other people's failed events
- * for operators). Both list the bucket: without s3:ListBucket, S3 answers a key that is gone (erased,
- * expired) with AccessDenied instead of NoSuchKey.
+ * `read`: list and read objects (the failure index reads failed batches; queries read the archive).
+ * `write`: put objects only (an archive writer, an export job's files). `readWrite`: list, read, put
+ * and delete (erasure rewrites a failed batch without the person's records and deletes one left
+ * empty). Every level that reads lists the bucket: without s3:ListBucket, S3 answers a key that is
+ * gone (erased, expired) with AccessDenied instead of NoSuchKey.
  */
-export type FailureBucketAccess = 'read' | 'readRewrite';
+export type BucketAccess = 'read' | 'write' | 'readWrite';
 
 export interface ModuleAccess {
   readonly stream?: StreamAccess;
   readonly tables?: { readonly [K in TableName]?: TableAccess };
   /** Read access to these secrets; the function learns each one's ARN from its `envVar`. */
   readonly secrets?: readonly SecretName[];
-  /** Access to the stream consumers' on-failure bucket; the function learns its name from ENV.failureBucket. */
-  readonly failureBucket?: FailureBucketAccess;
+  /** Access to the buckets of lib/buckets.ts; the function learns each one's name from its `envVar`. */
+  readonly buckets?: { readonly [B in BucketName]?: BucketAccess };
 }
 
 export const SECRETS: Readonly<
@@ -101,11 +103,12 @@ export const TABLE_ACCESS_USES_INDEXES: Readonly<Record<TableAccess, boolean>> =
 
 export const SECRET_ACTIONS: readonly string[] = ['secretsmanager:GetSecretValue'];
 
-export const FAILURE_BUCKET_ACTIONS: Readonly<
-  Record<FailureBucketAccess, { readonly bucket: readonly string[]; readonly objects: readonly string[] }>
+export const BUCKET_ACTIONS: Readonly<
+  Record<BucketAccess, { readonly bucket: readonly string[]; readonly objects: readonly string[] }>
 > = {
   read: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject'] },
-  readRewrite: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
+  write: { bucket: [], objects: ['s3:PutObject'] },
+  readWrite: { bucket: ['s3:ListBucket'], objects: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
 };
 
 /**
@@ -134,10 +137,15 @@ export const TABLE_KMS_ACTIONS: Readonly<Record<TableAccess, readonly string[]>>
 export const SECRET_KMS_ACTIONS: readonly string[] = ['kms:Decrypt'];
 
 type TableLevels = ModuleAccess['tables'];
+type BucketLevels = ModuleAccess['buckets'];
 
 /** Every table that holds personal data, at one level: erasure and export must reach all of them. */
 const personalTables = (level: TableAccess): TableLevels =>
   Object.fromEntries(tableList.filter((t) => t.personalData).map((t) => [t.name, level])) as TableLevels;
+
+/** Every bucket that holds personal data, at one level (erasure and export). */
+const personalBuckets = (level: BucketAccess): BucketLevels =>
+  Object.fromEntries(bucketList.filter((b) => b.personalData).map((b) => [b.name, level])) as BucketLevels;
 
 export const access = {
   // Liveness: the stream and every table answer a describe call; reads no data.
@@ -170,12 +178,12 @@ export const access = {
   // through the failure index in the quarantine table).
   'privacy/privacy': {
     tables: personalTables('readWrite'),
-    failureBucket: 'readRewrite',
+    buckets: personalBuckets('readWrite'),
     secrets: ['signing'],
   },
   // Reads each new failed batch once and writes its person ids to the failure index (quarantine
   // table, `fi#` partitions); never rewrites or deletes a batch.
-  'privacy/failure-index': { tables: { quarantine: 'write' }, failureBucket: 'read' },
+  'privacy/failure-index': { tables: { quarantine: 'write' }, buckets: { failures: 'read' } },
   // Folds stream batches into the read models. Consent is only looked up (current state and erasure
   // markers, by key), to drop events of withdrawn or erased persons that were already in flight.
   'aggregate/consumer': {
@@ -267,7 +275,7 @@ export const accessFor = (handlerModule: string): ModuleAccess => {
   if (!decl) {
     throw new Error(
       `No access declaration for handler module '${handlerModule}': add it to lib/access.ts ` +
-        `(what it may touch: stream, tables, secrets, failure bucket) before wiring the function.`,
+        `(what it may touch: stream, tables, secrets, buckets) before wiring the function.`,
     );
   }
   return decl;

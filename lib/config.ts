@@ -32,6 +32,16 @@ export const ENV = {
   retentionDays: 'PULSE_RETENTION_DAYS',
   /** S3 bucket of the consumer's on-failure destination (erasure and export search it). */
   failureBucket: 'PULSE_FAILURE_BUCKET',
+  /** S3 buckets of lib/buckets.ts: the raw archive, export jobs' files, uploaded imports. */
+  archiveBucket: 'PULSE_ARCHIVE_BUCKET',
+  exportsBucket: 'PULSE_EXPORTS_BUCKET',
+  importsBucket: 'PULSE_IMPORTS_BUCKET',
+  /** Local stack only: the folders standing in for those buckets. */
+  localArchiveDir: 'PULSE_LOCAL_ARCHIVE_DIR',
+  localExportsDir: 'PULSE_LOCAL_EXPORTS_DIR',
+  localImportsDir: 'PULSE_LOCAL_IMPORTS_DIR',
+  /** Local stack only: base URL of the object server that answers the folders' presigned URLs. */
+  localObjectsUrl: 'PULSE_LOCAL_OBJECTS_URL',
   /**
    * Browser origins allowed by CORS (pulse:corsOrigins), comma-separated; `*` for any. The `$default`
    * function answers preflights from it (lib/cors.ts). Unset: no CORS headers.

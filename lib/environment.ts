@@ -6,6 +6,7 @@
  */
 
 import { accessFor, SECRETS, type SecretName } from './access';
+import { type BucketName, buckets } from './buckets';
 import { ENV, METRICS_NAMESPACE } from './config';
 import { eventStream } from './stream';
 import { type TableName, tableList } from './tables';
@@ -37,7 +38,8 @@ export interface ResourceNames {
    * (ENV.localSigningKey), as it hands over a folder in place of the failure bucket.
    */
   readonly secrets?: Readonly<Partial<Record<SecretName, string>>>;
-  readonly failureBucket?: string;
+  /** Bucket names (lib/buckets.ts). The local stack has none: it hands over folders instead. */
+  readonly buckets?: Readonly<Partial<Record<BucketName, string>>>;
 }
 
 /** What every function gets, whatever its handler module: settings, tables, stream, user pool. */
@@ -63,7 +65,7 @@ export const sharedEnvironment = (
 
 /**
  * What one handler module's function gets on top: its service name (the `service` of its logs and
- * metrics) and where to find the secrets and the bucket its lib/access.ts declaration lets it use.
+ * metrics) and where to find the secrets and the buckets its lib/access.ts declaration lets it use.
  */
 export const moduleEnvironment = (handlerModule: string, names: ResourceNames): Record<string, string> => {
   const decl = accessFor(handlerModule);
@@ -72,7 +74,10 @@ export const moduleEnvironment = (handlerModule: string, names: ResourceNames): 
     const arn = names.secrets?.[name];
     if (arn) env[SECRETS[name].envVar] = arn;
   }
-  if (decl.failureBucket && names.failureBucket) env[ENV.failureBucket] = names.failureBucket;
+  for (const name of Object.keys(decl.buckets ?? {}) as BucketName[]) {
+    const bucket = names.buckets?.[name];
+    if (bucket) env[buckets[name].envVar] = bucket;
+  }
   return env;
 };
 

@@ -10,6 +10,7 @@ import { DEFAULTS } from './config';
 import { Aggregation } from './constructs/aggregation';
 import { PulseApi } from './constructs/api';
 import { type MfaMode, PulseAuth } from './constructs/auth';
+import { DataBuckets } from './constructs/buckets';
 import { functionId, type GrantTargets, PulseFunction } from './constructs/functions';
 import { Observability } from './constructs/observability';
 import { SCHEDULE_SIZING, Schedules } from './constructs/schedules';
@@ -189,6 +190,8 @@ export class PulseStack extends Stack {
   readonly auth: PulseAuth;
   readonly api: PulseApi;
   readonly aggregation: Aggregation;
+  /** Every bucket of lib/buckets.ts, by name (the failure bucket is the aggregation's). */
+  readonly buckets: DataBuckets;
   readonly schedules: Schedules;
   readonly secrets: PulseSecrets;
   readonly observability: Observability;
@@ -241,6 +244,12 @@ export class PulseStack extends Stack {
       failureRetentionDays: settings.failureRetentionDays,
       removalPolicy,
     });
+    this.buckets = new DataBuckets(this, 'Buckets', {
+      existing: new Map([['failures', this.aggregation.failureBucket]]),
+      accessLogBucket: this.aggregation.accessLogBucket,
+      days: { failureRetentionDays: settings.failureRetentionDays, retentionDays: settings.retentionDays },
+      removalPolicy,
+    });
     this.auth = new PulseAuth(this, 'Auth', {
       deletionProtection: settings.deletionProtection,
       removalPolicy,
@@ -258,7 +267,9 @@ export class PulseStack extends Stack {
       userPoolId: this.auth.userPool.userPoolId,
       userPoolClientId: this.auth.client.userPoolClientId,
       secrets: Object.fromEntries([...this.secrets.byName].map(([name, secret]) => [name, secret.secretArn])),
-      failureBucket: this.aggregation.failureBucket.bucketName,
+      buckets: Object.fromEntries(
+        [...this.buckets.byName].map(([name, bucket]) => [name, bucket.bucketName]),
+      ),
     };
     this.resourceNames = resourceNames;
 
@@ -283,7 +294,7 @@ export class PulseStack extends Stack {
       stream,
       tables: this.tables.byName,
       secrets: this.secrets.byName,
-      failureBucket: this.aggregation.failureBucket,
+      buckets: this.buckets.byName,
       ...(encryptionKey ? { encryptionKey } : {}),
     };
 

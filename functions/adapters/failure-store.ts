@@ -4,78 +4,19 @@
  * in for it. Erasure rewrites an object without the person's records (deleting it when none is
  * left), so other people's failed events stay available to operators.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { ENV } from '../../lib/config';
-import { checkRequest } from './aws';
 import { FailureIndex } from './failure-index';
+import { type ObjectStore, objectStoreFor } from './object-store';
 import { logger, MetricUnit, metrics } from './observability';
 import type { PersonalDataStore } from './personal-data';
 
-export interface FailureStore {
-  /** One object's body; undefined when there is no such object (erased, or expired). */
-  get(key: string): Promise<string | undefined>;
-  put(key: string, body: string): Promise<void>;
-  delete(key: string): Promise<void>;
-}
-
-export const s3FailureStore = (bucket: string, client = new S3Client({})): FailureStore => ({
-  get: async (key) => {
-    try {
-      const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return (await Body?.transformToString('utf8')) ?? '';
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
-      throw error;
-    }
-  },
-  put: async (key, body) => {
-    await client.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
-    );
-  },
-  delete: async (key) => {
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-  },
-});
-
-/**
- * The local stack's folder. Each use goes through the request checks as the S3 call would (the
- * folder is the `Bucket`), so the local stack holds it to lib/access.ts.
- */
-export const folderFailureStore = (dir: string): FailureStore => {
-  const check = (action: string, key?: string) =>
-    checkRequest({ action, input: { Bucket: dir, ...(key === undefined ? {} : { Key: key }) } });
-  return {
-    get: async (key) => {
-      check('s3:GetObject', key);
-      try {
-        return await readFile(join(dir, key), 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw error;
-      }
-    },
-    put: async (key, body) => {
-      check('s3:PutObject', key);
-      await writeFile(join(dir, key), body);
-    },
-    delete: async (key) => {
-      check('s3:DeleteObject', key);
-      await rm(join(dir, key), { force: true });
-    },
-  };
-};
+/** The on-failure bucket as erasure, export and the failure index use it (lib/buckets.ts `failures`). */
+export type FailureStore = Pick<ObjectStore, 'getText' | 'put' | 'delete'>;
 
 /** The failure store a function's environment names: the bucket in AWS, the folder locally, or none. */
-export const failureStoreFromEnv = (env: NodeJS.ProcessEnv = process.env): FailureStore | undefined => {
-  const bucket = env[ENV.failureBucket];
-  const dir = env[ENV.localFailureDir];
-  return bucket ? s3FailureStore(bucket) : dir ? folderFailureStore(dir) : undefined;
-};
+export const failureStoreFromEnv = (env: NodeJS.ProcessEnv = process.env): FailureStore | undefined =>
+  objectStoreFor('failures', env);
 
 /**
  * An on-failure record as Lambda writes it to S3 for a Kinesis event source mapping
@@ -188,7 +129,7 @@ export class FailedBatchesPersonalData implements PersonalDataStore {
     const found: unknown[] = [];
     if (!this.failures) return found;
     for (const key of await this.index.objectKeys(ids)) {
-      const body = await this.failures.get(key);
+      const body = await this.failures.getText(key);
       const split = body === undefined ? undefined : readIndexed(key, body, ids);
       found.push(...(split?.matching ?? []));
     }
@@ -200,7 +141,7 @@ export class FailedBatchesPersonalData implements PersonalDataStore {
     let n = 0;
     const store = this.failures;
     for (const key of store ? await this.index.objectKeys(ids) : []) {
-      const body = await store?.get(key);
+      const body = await store?.getText(key);
       const split = body === undefined ? undefined : readIndexed(key, body, ids);
       if (!store || !split || split.matching.length === 0) continue;
       n += split.matching.length;

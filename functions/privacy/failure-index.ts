@@ -33,7 +33,7 @@ export interface ObjectCreatedEvent {
 }
 
 const indexObject = async (key: string, notifiedAt: Date): Promise<void> => {
-  const body = await failures.get(key);
+  const body = await failures.getText(key);
   if (body === undefined) {
     // Erased or expired before we got to it: nothing left to index.
     logger.info('failed batch already gone', { key });

@@ -13,7 +13,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
-  FAILURE_BUCKET_ACTIONS,
+  BUCKET_ACTIONS,
+  type BucketAccess,
   type ModuleAccess,
   SECRET_ACTIONS,
   SECRET_KMS_ACTIONS,
@@ -25,6 +26,7 @@ import {
   TABLE_KMS_ACTIONS,
   type TableAccess,
 } from '../access';
+import type { BucketName } from '../buckets';
 import { bundling } from '../bundling';
 import { type TableName, tables as tableDefs } from '../tables';
 import { pascal } from './tables';
@@ -161,17 +163,23 @@ export class PulseFunction extends Construct {
       allow(SECRET_ACTIONS, [secret.secretArn]);
       if (secret.encryptionKey) for (const a of SECRET_KMS_ACTIONS) kmsActions.add(a);
     }
-    if (decl.failureBucket) {
-      const bucket = targets.failureBucket;
-      const actions = FAILURE_BUCKET_ACTIONS[decl.failureBucket];
-      allow(actions.bucket, [bucket.bucketArn]);
+    for (const [name, level] of Object.entries(decl.buckets ?? {}) as [
+      BucketName,
+      BucketAccess | undefined,
+    ][]) {
+      const bucket = targets.buckets.get(name);
+      if (!bucket || !level) {
+        throw new Error(`lib/access.ts: '${this.handlerModule}' names unknown bucket '${name}'`);
+      }
+      const actions = BUCKET_ACTIONS[level];
+      if (actions.bucket.length > 0) allow(actions.bucket, [bucket.bucketArn]);
       allow(actions.objects, [bucket.arnForObjects('*')]);
       acknowledgeObjectWildcard(
         this.role,
         bucket,
-        'Failed batches have object keys Lambda chooses, so the declared object actions (lib/access.ts: ' +
-          'GetObject for the failure index; for erasure and export also PutObject, the batch rewritten ' +
-          'without the person, and DeleteObject) cover the keys of this one bucket, and nothing else.',
+        `Objects of the ${name} bucket have keys chosen at run time (by Lambda, by a job, by a date), so ` +
+          `the declared object actions (lib/access.ts: ${actions.objects.join(', ')}) cover the keys of ` +
+          'this one bucket, and nothing else.',
       );
     }
     if (targets.encryptionKey && kmsActions.size > 0) {
@@ -184,8 +192,8 @@ export interface GrantTargets {
   readonly stream: kinesis.IStream;
   readonly tables: ReadonlyMap<TableName, dynamodb.ITable>;
   readonly secrets: ReadonlyMap<SecretName, secretsmanager.ISecret>;
-  /** The stream consumers' on-failure bucket (SSE-S3: no KMS grant). */
-  readonly failureBucket: s3.IBucket;
+  /** The buckets of lib/buckets.ts (SSE-S3: no KMS grant). */
+  readonly buckets: ReadonlyMap<BucketName, s3.IBucket>;
   readonly encryptionKey?: kms.IKey;
 }
 

@@ -12,7 +12,7 @@
 import { type AwsRequest, registerRequestCheck } from '../../functions/adapters/aws';
 import {
   access,
-  FAILURE_BUCKET_ACTIONS,
+  BUCKET_ACTIONS,
   type ModuleAccess,
   SECRET_ACTIONS,
   type SecretName,
@@ -20,6 +20,7 @@ import {
   TABLE_ACCESS_USES_INDEXES,
   TABLE_ACTIONS,
 } from '../access';
+import type { BucketName } from '../buckets';
 import { ENV } from '../config';
 import { type TableName, tables } from '../tables';
 import { currentInvocation, LOCAL_ACCOUNT_ID } from './lambda';
@@ -36,8 +37,8 @@ export interface AccessGuardTargets {
   readonly tables: Readonly<Record<TableName, string>>;
   readonly stream: string;
   readonly streamArn: string;
-  /** The folder standing in for the on-failure bucket (its `Bucket` in checked requests). */
-  readonly failureDir: string;
+  /** The folders standing in for the buckets of lib/buckets.ts (each one's `Bucket` in checked requests). */
+  readonly bucketDirs: Readonly<Partial<Record<BucketName, string>>>;
 }
 
 /** What IAM answers for a denied call; the SDK's own errors carry the same name and fault. */
@@ -123,15 +124,19 @@ export const startAccessGuard = (targets: AccessGuardTargets): (() => void) => {
     };
   };
 
+  const bucketByDir = new Map(
+    (Object.entries(targets.bucketDirs) as [BucketName, string][]).map(([name, dir]) => [dir, name]),
+  );
   const bucketTouch = ({ action, input }: AwsRequest): Touch => {
-    const ours = input.Bucket === targets.failureDir;
+    const name = bucketByDir.get(String(input.Bucket));
     const onObject = input.Key !== undefined;
     return {
       action,
       arn: `arn:aws:s3:::${String(input.Bucket)}${onObject ? `/${String(input.Key)}` : ''}`,
       allowed: (decl) => {
-        if (!ours || !decl.failureBucket) return false;
-        const granted = FAILURE_BUCKET_ACTIONS[decl.failureBucket];
+        const level = name && decl.buckets?.[name];
+        if (!level) return false;
+        const granted = BUCKET_ACTIONS[level];
         return (onObject ? granted.objects : granted.bucket).includes(action);
       },
     };

@@ -11,6 +11,7 @@
 import { mkdirSync, mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type BucketName, bucketList } from '../buckets';
 import { DEFAULTS, ENV } from '../config';
 import { parseCorsOrigins } from '../cors';
 import { type FunctionSettings, type ResourceNames, sharedEnvironment } from '../environment';
@@ -24,6 +25,7 @@ import { type EventSourceMappingEmulator, startEventSourceMappings } from './eve
 import { type Gateway, startGateway } from './gateway';
 import { DEFAULT_KEY_DIR, ensureLocalHmacKey, ensureLocalKeys, jwksJson, type LocalKeys } from './keys';
 import { createHandlerResolver, type HandlerResolver, invokeHandler, localFunctionName } from './lambda';
+import { type ObjectServer, startObjectServer } from './object-server';
 import { LOCAL_FAILURE_BUCKET, objectCreatedEvent } from './s3-events';
 import { type Scheduler, startScheduler } from './scheduler';
 
@@ -78,6 +80,10 @@ export interface LocalStack {
   /** True when the service is one named by AWS_ENDPOINT_URL_*, not started here. */
   external: { dynamodb: boolean; kinesis: boolean };
   failureDir: string;
+  /** The folder standing in for each bucket of lib/buckets.ts. */
+  bucketDirs: Readonly<Record<BucketName, string>>;
+  /** The object server answering the folders' presigned URLs. */
+  objectsUrl: string;
   dataDir?: string;
   esm: EventSourceMappingEmulator;
   /**
@@ -166,19 +172,21 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   // First: a bad setting is refused before anything starts.
   const settings = localSettings(lookup, options.corsOrigins);
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
-  // In memory, failed batches still need a folder: a temp one, removed at close if still empty.
-  const tempRoot = options.failureDir || dataDir ? undefined : mkdtempSync(join(tmpdir(), 'pulse-local-'));
-  const failureDir = resolve(
-    options.failureDir ?? (dataDir ? join(dataDir, 'failures') : join(tempRoot as string, 'failures')),
-  );
-  mkdirSync(failureDir, { recursive: true });
+  // In memory, the buckets still need folders: in a temp one, removed at close if still empty.
+  const tempRoot = dataDir ? undefined : mkdtempSync(join(tmpdir(), 'pulse-local-'));
+  const bucketRoot = (dataDir ?? tempRoot) as string;
+  const failureDir = resolve(options.failureDir ?? join(bucketRoot, 'failures'));
+  const bucketDirs: Record<BucketName, string> = Object.fromEntries(
+    bucketList.map((b) => [b.name, b.name === 'failures' ? failureDir : join(bucketRoot, b.name)]),
+  ) as Record<BucketName, string>;
+  for (const dir of Object.values(bucketDirs)) mkdirSync(dir, { recursive: true });
   const removeEmptyTemp = () => {
     if (!tempRoot) return;
     try {
-      rmdirSync(failureDir);
+      for (const dir of Object.values(bucketDirs)) if (dir.startsWith(tempRoot)) rmdirSync(dir);
       rmdirSync(tempRoot);
     } catch {
-      logger.info(`[local stack] failed batches kept in ${failureDir}`);
+      logger.info(`[local stack] bucket folders kept in ${tempRoot}`);
     }
   };
 
@@ -199,6 +207,20 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
   // The same JWT verifier as in AWS, trusting the local signing key instead of Cognito's.
   const keyDir = options.keyDir ?? dataDir ?? DEFAULT_KEY_DIR;
   const keys = await ensureLocalKeys(keyDir);
+  const localSigningKey = ensureLocalHmacKey(keyDir);
+  // Presigned URLs of the bucket folders (uploads, export downloads) are answered here.
+  let objectServer: ObjectServer;
+  try {
+    objectServer = await startObjectServer({
+      dirs: bucketDirs,
+      signingKey: Buffer.from(localSigningKey, 'base64url'),
+      host: options.host ?? '127.0.0.1',
+    });
+  } catch (err) {
+    await emulators.close().catch(() => undefined);
+    removeEmptyTemp();
+    throw err;
+  }
   const resourceNames: ResourceNames = {
     tables: emulators.names.tables,
     stream: emulators.names.stream,
@@ -219,9 +241,10 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     // name is the stack's (each log line's function_name, pulse-local-<module>, names the module), and
     // the signing key and a folder stand in for the secret and the bucket.
     [ENV.serviceName]: lookup(ENV.serviceName) || LOCAL_SERVICE_NAME,
-    [ENV.localFailureDir]: failureDir,
+    ...Object.fromEntries(bucketList.map((b) => [b.localEnvVar, bucketDirs[b.name]])),
+    [ENV.localObjectsUrl]: objectServer.url,
     [ENV.localJwks]: jwksJson(keys),
-    [ENV.localSigningKey]: ensureLocalHmacKey(keyDir),
+    [ENV.localSigningKey]: localSigningKey,
     // traits: CRM connectors' tokens, a JSON file beside the keys standing in for the `crm` secret.
     [ENV.localCrmSecretFile]: join(keyDir, 'crm-secrets.json'),
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
@@ -237,7 +260,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           tables: emulators.names.tables,
           stream: emulators.names.stream,
           streamArn: emulators.streamArn,
-          failureDir,
+          bucketDirs,
         });
 
   const resolveHandler = options.resolveHandler ?? createHandlerResolver(options.functionsDir);
@@ -264,6 +287,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     await scheduler?.stop().catch((e) => errors.push(e));
     await esm?.stop().catch((e) => errors.push(e));
     await gateway?.close().catch((e) => errors.push(e));
+    await objectServer.close().catch((e) => errors.push(e));
     await emulators.close().catch((e) => errors.push(e));
     stopAccessGuard();
     restoreEnv();
@@ -312,6 +336,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     names: { ...emulators.names, streamArn: emulators.streamArn },
     external: emulators.external,
     failureDir,
+    bucketDirs,
+    objectsUrl: objectServer.url,
     ...(dataDir ? { dataDir } : {}),
     esm,
     onFailureWritten,

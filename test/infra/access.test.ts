@@ -166,6 +166,6 @@ describe('least privilege', () => {
 
   it('consumer: cannot read or delete what it quarantined in the failure bucket', () => {
     const s3 = grantedPairs(synthesized, 'aggregate/consumer').filter((p) => p.startsWith('s3:'));
-    expect(s3).toEqual(['s3:ListBucket failure-bucket', 's3:PutObject failure-bucket/*']);
+    expect(s3).toEqual(['s3:ListBucket bucket:failures', 's3:PutObject bucket:failures/*']);
   });
 });

@@ -1,5 +1,7 @@
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { describe, expect, it } from 'vitest';
 import { accessFor } from '../../lib/access';
+import { type BucketName, buckets } from '../../lib/buckets';
 import { ENV, METRICS_NAMESPACE } from '../../lib/config';
 import { functionEnvironment } from '../../lib/environment';
 import { SETTING_DEFAULTS } from '../../lib/pulse-stack';
@@ -88,9 +90,12 @@ describe('functions', () => {
         ...(decl.secrets?.includes('signing')
           ? { [ENV.signingSecretArn]: { Ref: logicalId(stack.secrets.get('signing')) } }
           : {}),
-        ...(decl.failureBucket
-          ? { [ENV.failureBucket]: { Ref: logicalId(stack.aggregation.failureBucket) } }
-          : {}),
+        ...Object.fromEntries(
+          (Object.keys(decl.buckets ?? {}) as BucketName[]).map((name) => [
+            buckets[name].envVar,
+            { Ref: logicalId(stack.buckets.byName.get(name) as s3.IBucket) },
+          ]),
+        ),
         ...(decl.secrets?.includes('crm')
           ? { [ENV.crmSecretArn]: { Ref: logicalId(stack.secrets.get('crm')) } }
           : {}),

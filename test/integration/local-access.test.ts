@@ -12,9 +12,8 @@ import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient, kinesisClient } from '../../functions/adapters/aws';
-import { folderFailureStore } from '../../functions/adapters/failure-store';
+import { failureStoreFromEnv } from '../../functions/adapters/failure-store';
 import { signingKey } from '../../functions/adapters/signing-key';
-import { ENV } from '../../lib/config';
 import type { LambdaHandler } from '../../lib/local/lambda';
 import { type LocalStack, startLocalStack } from '../../lib/local/stack';
 import { eventStream } from '../../lib/stream';
@@ -47,7 +46,9 @@ const probes: Record<string, () => Promise<unknown>> = {
     ),
   'signing key': () => signingKey(),
   'read a failed batch': async () => {
-    await folderFailureStore(process.env[ENV.localFailureDir] as string).get('no-such-object');
+    const store = failureStoreFromEnv();
+    if (!store) throw new Error('the local stack names no failure folder');
+    await store.getText('no-such-object');
   },
 };
 

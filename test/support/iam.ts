@@ -5,7 +5,8 @@
 import { expect } from 'vitest';
 import {
   accessFor,
-  FAILURE_BUCKET_ACTIONS,
+  BUCKET_ACTIONS,
+  type BucketAccess,
   type ModuleAccess,
   SECRET_ACTIONS,
   SECRET_KMS_ACTIONS,
@@ -51,8 +52,10 @@ export const grantedPairs = (s: Synthesized, handlerModule: string): string[] =>
   for (const [name, secret] of stack.secrets.byName) {
     labels.set(JSON.stringify({ Ref: logicalId(secret) }), `secret:${name}`);
   }
-  labels.set(getAtt(logicalId(stack.aggregation.failureBucket)), 'failure-bucket');
-  labels.set(under(logicalId(stack.aggregation.failureBucket), '/*'), 'failure-bucket/*');
+  for (const [name, bucket] of stack.buckets.byName) {
+    labels.set(getAtt(logicalId(bucket)), `bucket:${name}`);
+    labels.set(under(logicalId(bucket), '/*'), `bucket:${name}/*`);
+  }
   if (stack.encryptionKey) labels.set(getAtt(logicalId(stack.encryptionKey)), 'key');
 
   const role = json.Resources[roleId];
@@ -107,15 +110,15 @@ export const expectedPairs = (handlerModule: string, opts: { kms?: boolean } = {
     for (const a of SECRET_ACTIONS) pairs.push(`${a} secret:${name}`);
     for (const a of SECRET_KMS_ACTIONS) kms.add(a);
   }
-  if (decl.failureBucket) {
-    const { bucket, objects } = FAILURE_BUCKET_ACTIONS[decl.failureBucket];
-    for (const a of bucket) pairs.push(`${a} failure-bucket`);
-    for (const a of objects) pairs.push(`${a} failure-bucket/*`);
+  for (const [name, level] of Object.entries(decl.buckets ?? {}) as [string, BucketAccess][]) {
+    const { bucket, objects } = BUCKET_ACTIONS[level];
+    for (const a of bucket) pairs.push(`${a} bucket:${name}`);
+    for (const a of objects) pairs.push(`${a} bucket:${name}/*`);
   }
   if (opts.kms) for (const a of kms) pairs.push(`${a} key`);
   // Lambda writes a consumer's failed batches to S3 with the consumer's own role.
   if (streamConsumers.some((c) => c.handler === handlerModule)) {
-    pairs.push('s3:PutObject failure-bucket/*', 's3:ListBucket failure-bucket');
+    pairs.push('s3:PutObject bucket:failures/*', 's3:ListBucket bucket:failures');
   }
   return [...new Set(pairs)].sort();
 };

@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FailedBatchesPersonalData, folderFailureStore } from '../../functions/adapters/failure-store';
+import { FailedBatchesPersonalData } from '../../functions/adapters/failure-store';
+import { folderObjectStore } from '../../functions/adapters/object-store';
 import { logger, metrics } from '../../functions/adapters/observability';
 
 afterEach(() => vi.restoreAllMocks());
@@ -11,7 +12,11 @@ describe('failed batches as personal data', () => {
   it('leaves an indexed object that is no failure record in place, logged by key and counted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pulse-failures-'));
     writeFileSync(join(dir, 'k1'), 'not json, {"userId":"u-1"}');
-    const store = new FailedBatchesPersonalData(folderFailureStore(dir), {} as never, 'quarantine');
+    const store = new FailedBatchesPersonalData(
+      folderObjectStore({ name: 'failures', dir }),
+      {} as never,
+      'quarantine',
+    );
     const erasedIndex: string[][] = [];
     Object.assign(store, {
       index: {

@@ -1,0 +1,278 @@
+/**
+ * A bucket of lib/buckets.ts as functions use it: S3 in AWS, a folder in the local stack. Both hand
+ * out presigned URLs — S3's own (SigV4), or the local object server's (lib/local/object-server.ts),
+ * signed with a key derived from the local signing key — so clients upload and download the same
+ * way on a laptop as in AWS, without credentials.
+ *
+ * Each folder operation goes through the request checks as the S3 call would (the folder is the
+ * `Bucket`), so the local stack holds it to lib/access.ts.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { type BucketName, buckets } from '../../lib/buckets';
+import { ENV } from '../../lib/config';
+import { deriveKey } from '../core/signing';
+import { checkRequest } from './aws';
+
+export interface StoredObject {
+  readonly key: string;
+  readonly size: number;
+  readonly lastModified: Date;
+}
+
+export type PresignMethod = 'GET' | 'PUT';
+
+export interface PresignOptions {
+  readonly method: PresignMethod;
+  /** Seconds the URL stays valid (S3 allows up to 7 days for SigV4). */
+  readonly expiresInSeconds: number;
+  /** For PUT: the Content-Type the upload must send (S3 signs it). */
+  readonly contentType?: string;
+}
+
+export interface ObjectStore {
+  /** The bucket's name in AWS, the folder locally: what access checks name. */
+  readonly bucket: string;
+  /** An object's bytes; undefined when there is no such object (never written, erased, expired). */
+  get(key: string): Promise<Uint8Array | undefined>;
+  getText(key: string): Promise<string | undefined>;
+  put(key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Every object whose key starts with `prefix`, in key order, paged underneath. */
+  list(prefix: string): AsyncIterable<StoredObject>;
+  presign(key: string, options: PresignOptions): Promise<string>;
+  /** The local stack only: the file behind a key, for tools that read files in place (DuckDB). */
+  readonly localPath?: (key: string) => string;
+}
+
+/** S3 keys are at most 1,024 bytes of UTF-8; a folder key must also stay inside its folder. */
+export const MAX_OBJECT_KEY_BYTES = 1024;
+
+const isMissing = (error: unknown): boolean => {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+};
+
+export const s3ObjectStore = (bucket: string, client = new S3Client({})): ObjectStore => {
+  const get = async (key: string): Promise<Uint8Array | undefined> => {
+    try {
+      const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Body ? await Body.transformToByteArray() : new Uint8Array();
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  };
+  return {
+    bucket,
+    get,
+    getText: async (key) => {
+      const bytes = await get(key);
+      return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
+    },
+    put: async (key, body, contentType) => {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ...(contentType ? { ContentType: contentType } : {}),
+        }),
+      );
+    },
+    delete: async (key) => {
+      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    },
+    list: async function* (prefix) {
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const o of page.Contents ?? []) {
+          if (o.Key === undefined) continue;
+          yield { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    },
+    presign: (key, options) =>
+      getSignedUrl(
+        client,
+        options.method === 'PUT'
+          ? new PutObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              ...(options.contentType ? { ContentType: options.contentType } : {}),
+            })
+          : new GetObjectCommand({ Bucket: bucket, Key: key }),
+        { expiresIn: options.expiresInSeconds },
+      ),
+  };
+};
+
+/** Query parameters of a local presigned URL. */
+export const LOCAL_PRESIGN = {
+  method: 'X-Pulse-Method',
+  expires: 'X-Pulse-Expires',
+  signature: 'X-Pulse-Signature',
+} as const;
+
+/** What a local presigned URL signs: the method, the bucket, the key and the expiry (Unix seconds). */
+export const localObjectSignature = (
+  signingKey: Uint8Array,
+  parts: { method: string; bucket: string; key: string; expires: number },
+): string =>
+  createHmac('sha256', deriveKey(signingKey, 'pulse-local-objects'))
+    .update(`${parts.method}\n${parts.bucket}\n${parts.key}\n${parts.expires}`)
+    .digest('base64url');
+
+/** Whether a local presigned URL's signature is this one's and it has not expired. */
+export const verifyLocalObjectSignature = (
+  signingKey: Uint8Array,
+  parts: { method: string; bucket: string; key: string; expires: number; signature: string },
+  now = Date.now(),
+): boolean => {
+  if (!Number.isSafeInteger(parts.expires) || parts.expires * 1000 < now) return false;
+  const expected = Buffer.from(localObjectSignature(signingKey, parts));
+  const given = Buffer.from(parts.signature);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+};
+
+/** A key as a path inside `dir`, refused if it would leave it (`..`, absolute) or is over S3's limit. */
+const pathInside = (dir: string, key: string): string => {
+  if (key === '' || Buffer.byteLength(key) > MAX_OBJECT_KEY_BYTES || key.includes('\0')) {
+    throw new RangeError('object key is empty, over 1,024 bytes, or holds a NUL');
+  }
+  const path = join(dir, key);
+  const rel = relative(dir, path);
+  if (rel === '' || rel.startsWith('..') || rel.split(sep).includes('..')) {
+    throw new RangeError('object key leaves its bucket');
+  }
+  return path;
+};
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else if (entry.isFile() && !entry.name.startsWith('.tmp-')) yield path;
+  }
+}
+
+export interface FolderObjectStoreOptions {
+  /** The bucket's name in lib/buckets.ts: the object server serves the folder under it. */
+  readonly name: BucketName;
+  readonly dir: string;
+  /** Base URL of the local object server; without it, presign refuses. */
+  readonly objectsUrl?: string;
+  /** The local signing key (ENV.localSigningKey); without it, presign refuses. */
+  readonly signingKey?: Uint8Array;
+}
+
+/** The local stack's folder standing in for a bucket; keys with `/` become sub-folders, as S3 shows them. */
+export const folderObjectStore = (options: FolderObjectStoreOptions): ObjectStore => {
+  const { dir } = options;
+  const check = (action: string, key?: string) =>
+    checkRequest({ action, input: { Bucket: dir, ...(key === undefined ? {} : { Key: key }) } });
+  const get = async (key: string): Promise<Uint8Array | undefined> => {
+    check('s3:GetObject', key);
+    try {
+      return await readFile(pathInside(dir, key));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  };
+  return {
+    bucket: dir,
+    get,
+    getText: async (key) => {
+      const bytes = await get(key);
+      return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
+    },
+    put: async (key, body) => {
+      check('s3:PutObject', key);
+      const path = pathInside(dir, key);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, body);
+    },
+    delete: async (key) => {
+      check('s3:DeleteObject', key);
+      await rm(pathInside(dir, key), { force: true });
+    },
+    list: async function* (prefix) {
+      check('s3:ListBucket');
+      const found: StoredObject[] = [];
+      for await (const path of walk(dir)) {
+        const key = relative(dir, path).split(sep).join('/');
+        if (!key.startsWith(prefix)) continue;
+        const s = await stat(path).catch(() => undefined);
+        if (s) found.push({ key, size: s.size, lastModified: s.mtime });
+      }
+      found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      yield* found;
+    },
+    presign: async (key, presign) => {
+      // Presigning is local arithmetic in S3 too; the request it signs is what IAM judges.
+      check(presign.method === 'PUT' ? 's3:PutObject' : 's3:GetObject', key);
+      pathInside(dir, key);
+      if (!options.objectsUrl || !options.signingKey) {
+        throw new Error('presigned URLs need the local object server (ENV.localObjectsUrl) and signing key');
+      }
+      const expires = Math.floor(Date.now() / 1000) + presign.expiresInSeconds;
+      const signature = localObjectSignature(options.signingKey, {
+        method: presign.method,
+        bucket: options.name,
+        key,
+        expires,
+      });
+      const url = new URL(
+        `${options.objectsUrl}/${options.name}/${key.split('/').map(encodeURIComponent).join('/')}`,
+      );
+      url.searchParams.set(LOCAL_PRESIGN.method, presign.method);
+      url.searchParams.set(LOCAL_PRESIGN.expires, String(expires));
+      url.searchParams.set(LOCAL_PRESIGN.signature, signature);
+      return url.toString();
+    },
+    localPath: (key) => pathInside(dir, key),
+  };
+};
+
+/**
+ * The store a function's environment names for a bucket: S3 in AWS (lib/environment.ts sets the
+ * name for the buckets its lib/access.ts declaration grants), the folder locally, or none.
+ */
+export const objectStoreFor = (
+  name: BucketName,
+  env: NodeJS.ProcessEnv = process.env,
+): ObjectStore | undefined => {
+  const def = buckets[name];
+  const bucket = env[def.envVar];
+  if (bucket) return s3ObjectStore(bucket);
+  const dir = env[def.localEnvVar];
+  if (!dir) return undefined;
+  const key = env[ENV.localSigningKey];
+  return folderObjectStore({
+    name,
+    dir,
+    ...(env[ENV.localObjectsUrl] ? { objectsUrl: env[ENV.localObjectsUrl] } : {}),
+    ...(key ? { signingKey: Buffer.from(key, 'base64url') } : {}),
+  });
+};
