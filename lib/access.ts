@@ -267,6 +267,16 @@ export const access = {
     tables: { traits: 'readWrite', users: 'read' },
     secrets: ['signing', 'crm'],
   },
+  // Import jobs in the traits table; the presigned URL a client uploads the file with (PutObject).
+  'traits/imports': { tables: { traits: 'readWrite' }, buckets: { imports: 'write' } },
+  // Scheduled: runs uploaded imports — reads the file, deletes it once applied, checkpoints the job;
+  // trait updates go to the stream. The declarations, and the signing key for `pii: hash` traits.
+  'traits/import-runner': {
+    stream: 'write',
+    tables: { traits: 'readWrite' },
+    buckets: { imports: 'readWrite' },
+    secrets: ['signing'],
+  },
 } as const satisfies Record<string, ModuleAccess>;
 
 /** The declaration for a handler module; throws for a module nobody declared. */

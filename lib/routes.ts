@@ -325,6 +325,22 @@ export const routes = [
     summary: "A connector's cursor, last run and its counts (never values)",
   },
   {
+    id: 'createImport',
+    method: 'POST',
+    path: '/api/imports',
+    handler: 'traits/imports',
+    auth: 'admin',
+    summary: 'Start a bulk import of traits and tags (CSV or NDJSON): returns a presigned upload URL',
+  },
+  {
+    id: 'getImport',
+    method: 'GET',
+    path: '/api/imports/{importId}',
+    handler: 'traits/imports',
+    auth: 'admin',
+    summary: "An import's progress and report: rows applied, rows rejected with line numbers and reasons",
+  },
+  {
     id: 'openapi',
     method: 'GET',
     path: '/api/openapi.json',

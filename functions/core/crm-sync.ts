@@ -11,7 +11,7 @@
  */
 import * as z from 'zod/mini';
 import { idText, personIdSchema } from './events';
-import { type TraitContext, type TraitType, traitNameSchema, typedValue } from './traits';
+import { fromText, type TraitContext, type TraitType, traitNameSchema, typedValue } from './traits';
 
 export const HUBSPOT_LIMITS = {
   /** Results per page (the search API's maximum is 200). */
@@ -120,25 +120,8 @@ export const advance = (cursor: SyncCursor, page: SearchPage): { cursor: SyncCur
 };
 
 /** A HubSpot value (always a string) as the declared type wants it; empty unsets the trait. */
-export const fromHubspot = (type: TraitType, raw: string | null | undefined): unknown => {
-  if (raw == null || raw === '') return null;
-  switch (type) {
-    case 'number': {
-      const n = Number(raw);
-      return Number.isFinite(n) ? n : raw;
-    }
-    case 'boolean':
-      return raw === 'true' ? true : raw === 'false' ? false : raw;
-    case 'string[]':
-      // Multiple checkboxes: values separated by semicolons.
-      return raw.split(';').filter((s) => s.length > 0);
-    case 'date':
-      // Date properties come as ISO dates or epoch milliseconds.
-      return /^\d+$/.test(raw) ? new Date(Number(raw)).toISOString() : raw;
-    default:
-      return raw;
-  }
-};
+export const fromHubspot = (type: TraitType, raw: string | null | undefined): unknown =>
+  raw == null || raw === '' ? null : fromText(type, raw);
 
 /** A contact's mapped properties as raw trait values (checked by checkTraits afterwards). */
 export const contactTraits = (

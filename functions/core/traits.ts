@@ -116,9 +116,20 @@ export const TRAIT_HASH_PREFIX = 'h1:';
  * signing key for this purpose alone.
  */
 export const traitHash = (key: Uint8Array, value: string | number | boolean): string =>
-  `${TRAIT_HASH_PREFIX}${createHmac('sha256', deriveKey(key, 'trait-hash'))
+  `${TRAIT_HASH_PREFIX}${createHmac('sha256', traitHashKey(key))
     .update(String(value).trim().toLowerCase())
     .digest('base64url')}`;
+
+/** The derived key, once per signing key (an import hashes a value per row). */
+const derivedKeys = new WeakMap<Uint8Array, Buffer>();
+const traitHashKey = (key: Uint8Array): Buffer => {
+  let derived = derivedKeys.get(key);
+  if (!derived) {
+    derived = deriveKey(key, 'trait-hash');
+    derivedKeys.set(key, derived);
+  }
+  return derived;
+};
 
 const hashed = (key: Uint8Array, value: TraitValue): TraitValue =>
   Array.isArray(value) ? value.map((v) => traitHash(key, v)) : traitHash(key, value);
@@ -169,6 +180,28 @@ export const checkTraits = (
     } else traits[name] = typed.value;
   }
   return errors.length > 0 ? { ok: false, errors, ignored } : { ok: true, traits, ignored };
+};
+
+/**
+ * A value given as text (a CSV cell, a CRM property — HubSpot sends every value as a string) as
+ * the declared type wants it: numbers and booleans parsed, lists split on `;`, dates in epoch
+ * milliseconds made ISO. Anything that does not parse stays text, for checkTraits to refuse.
+ */
+export const fromText = (type: TraitType, raw: string): unknown => {
+  switch (type) {
+    case 'number': {
+      const n = Number(raw);
+      return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+    }
+    case 'boolean':
+      return raw === 'true' ? true : raw === 'false' ? false : raw;
+    case 'string[]':
+      return raw.split(';').filter((s) => s.length > 0);
+    case 'date':
+      return /^\d+$/.test(raw) ? new Date(Number(raw)).toISOString() : raw;
+    default:
+      return raw;
+  }
 };
 
 /** What a door checks traits with: the declarations, and the key when one is hashed. */

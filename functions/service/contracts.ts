@@ -18,6 +18,7 @@ import { contract as segmentTracking } from '../segmentio/tracking.contract';
 import { contract as segments } from '../segments/segments.contract';
 import { contract as sources } from '../sources/sources.contract';
 import { contract as connectors } from '../traits/connectors.contract';
+import { contract as imports } from '../traits/imports.contract';
 import { contract as traits } from '../traits/traits.contract';
 import { contract as users } from '../users/users.contract';
 import { contract as health } from './health.contract';
@@ -42,4 +43,5 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   // traits (docs/traits.md)
   'traits/traits': traits,
   'traits/connectors': connectors,
+  'traits/imports': imports,
 };

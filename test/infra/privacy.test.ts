@@ -65,6 +65,8 @@ describe('signing secret', () => {
       'sources/sources',
       // Hashes `pii: hash` traits and the e-mails a CRM connector matches people by.
       'traits/crm-sync',
+      // Hashes `pii: hash` traits of imported rows.
+      'traits/import-runner',
     ]);
   });
 

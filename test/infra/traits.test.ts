@@ -26,6 +26,19 @@ describe('CRM token secret', () => {
   });
 });
 
+describe('imports bucket', () => {
+  it('takes uploads through presigned URLs from the imports API, read and deleted by the runner alone', () => {
+    const objectPairs = (m: string) =>
+      grantedPairs(synthesized, m).filter((p) => p.includes('bucket:imports'));
+    expect(objectPairs('traits/imports').map((p) => p.split(' ')[0])).toEqual(['s3:PutObject']);
+    const readers = allHandlerModules().filter((m) =>
+      objectPairs(m).some((p) => p.startsWith('s3:GetObject')),
+    );
+    // The privacy function reaches every personal bucket (erasure, export).
+    expect(readers.sort()).toEqual(['privacy/privacy', 'traits/import-runner']);
+  });
+});
+
 describe('traits table', () => {
   it('holds no personal data and is reached by the trait modules and the doors that check traits', () => {
     expect(tables.traits.personalData).toBe(false);
@@ -39,6 +52,8 @@ describe('traits table', () => {
       'service/health',
       'traits/connectors',
       'traits/crm-sync',
+      'traits/import-runner',
+      'traits/imports',
       'traits/traits',
     ]);
   });

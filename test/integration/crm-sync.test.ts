@@ -82,6 +82,11 @@ const byUserId: ConnectorBody = {
 const T0 = Date.parse('2026-06-01T00:00:00.000Z');
 const traitsOf = async (personKey: string) =>
   traitValues((await people.load([personKey])).people.get(personKey)?.stats.traits);
+const connectorOf = async (id: string) => {
+  const c = await connectors.get(id);
+  if (!c) throw new Error(`no connector ${id}`);
+  return c;
+};
 const later = (minutes: number) => new Date(Date.now() + minutes * 60_000);
 
 describe('HubSpot connector against a fake HubSpot', () => {
@@ -101,12 +106,7 @@ describe('HubSpot connector against a fake HubSpot', () => {
       });
     hubspot.rateLimit = (call) => (call === 1 ? { retryAfter: 0 } : call % 4 === 0 ? {} : undefined);
     await connectors.put('hs-main', byUserId, new Date());
-    const report = await runConnector(
-      deps(),
-      (await connectors.get('hs-main'))!,
-      new Date(),
-      Date.now() + 60_000,
-    );
+    const report = await runConnector(deps(), await connectorOf('hs-main'), new Date(), Date.now() + 60_000);
     expect(report).toMatchObject({
       status: 'ok',
       pulled: 260,
@@ -136,21 +136,16 @@ describe('HubSpot connector against a fake HubSpot', () => {
   it('pulls only what changed since the cursor on the next run, and is not run again before it is due', async () => {
     const sent = published.length;
     expect(
-      await runConnector(deps(), (await connectors.get('hs-main'))!, new Date(), Date.now() + 60_000),
+      await runConnector(deps(), await connectorOf('hs-main'), new Date(), Date.now() + 60_000),
     ).toBeUndefined();
-    const c = hubspot.contacts.get('3')!;
+    const c = hubspot.contacts.get('3') as NonNullable<ReturnType<typeof hubspot.contacts.get>>;
     hubspot.contacts.set('3', {
       ...c,
       modified: T0 + 400_000,
       properties: { ...c.properties, plan_tier: 'team' },
     });
     hubspot.rateLimit = () => undefined;
-    const report = await runConnector(
-      deps(),
-      (await connectors.get('hs-main'))!,
-      later(16),
-      Date.now() + 60_000,
-    );
+    const report = await runConnector(deps(), await connectorOf('hs-main'), later(16), Date.now() + 60_000);
     expect(report).toMatchObject({ status: 'ok', pulled: 1, applied: 1 });
     expect(published.length).toBe(sent + 1);
     expect((await traitsOf('crm-u-3')).plan).toBe('team');
@@ -186,7 +181,7 @@ describe('HubSpot connector against a fake HubSpot', () => {
     await expect(
       runConnector(
         deps({ connectors: dying }),
-        (await connectors.get('hs-crash'))!,
+        await connectorOf('hs-crash'),
         new Date(),
         Date.now() + 60_000,
       ),
@@ -196,12 +191,12 @@ describe('HubSpot connector against a fake HubSpot', () => {
     expect(afterCrash.cursor?.since).toBe(T0 + 199_000);
     // The dead run's lease keeps another run off until it lapses.
     expect(
-      await runConnector(deps(), (await connectors.get('hs-crash'))!, later(16), Date.now() + 60_000),
+      await runConnector(deps(), await connectorOf('hs-crash'), later(16), Date.now() + 60_000),
     ).toBeUndefined();
 
     const resumed = await runConnector(
       deps({ clock: () => (afterCrash.leaseUntil ?? 0) + 1 }),
-      (await connectors.get('hs-crash'))!,
+      await connectorOf('hs-crash'),
       later(16),
       (afterCrash.leaseUntil ?? 0) + 120_000,
     );
@@ -248,18 +243,13 @@ describe('HubSpot connector against a fake HubSpot', () => {
       match: { by: 'hashedTrait', property: 'email', trait: 'email' },
     };
     await connectors.put('hs-mail', body, new Date());
-    const report = await runConnector(
-      deps(),
-      (await connectors.get('hs-mail'))!,
-      new Date(),
-      Date.now() + 60_000,
-    );
+    const report = await runConnector(deps(), await connectorOf('hs-mail'), new Date(), Date.now() + 60_000);
     expect(report).toMatchObject({ status: 'ok', pulled: 2, applied: 1, unmatched: 1 });
     expect((await traitsOf('mail-u-1')).plan).toBe('team');
 
     await connectors.put('no-token', body, new Date());
     expect(
-      await runConnector(deps(), (await connectors.get('no-token'))!, new Date(), Date.now() + 60_000),
+      await runConnector(deps(), await connectorOf('no-token'), new Date(), Date.now() + 60_000),
     ).toMatchObject({
       status: 'failed',
       error: expect.stringContaining('No token'),
@@ -267,7 +257,7 @@ describe('HubSpot connector against a fake HubSpot', () => {
     await connectors.put('bad-token', body, new Date());
     const denied = await runConnector(
       deps({ token: async () => 'wrong' }),
-      (await connectors.get('bad-token'))!,
+      await connectorOf('bad-token'),
       new Date(),
       Date.now() + 60_000,
     );
@@ -282,7 +272,7 @@ describe('HubSpot connector against a fake HubSpot', () => {
     await connectors.put('hs-throttled', byUserId, new Date());
     const report = await runConnector(
       deps(),
-      (await connectors.get('hs-throttled'))!,
+      await connectorOf('hs-throttled'),
       new Date(),
       Date.now() + 60_000,
     );

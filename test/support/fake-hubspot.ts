@@ -39,7 +39,7 @@ const readBody = async (req: IncomingMessage): Promise<string> => {
   return Buffer.concat(chunks).toString('utf8');
 };
 
-const valueOf = (c: FakeContact, property: string): string | null =>
+const propertyOf = (c: FakeContact, property: string): string | null =>
   property === 'lastmodifieddate'
     ? String(c.modified)
     : property === 'hs_object_id'
@@ -47,7 +47,7 @@ const valueOf = (c: FakeContact, property: string): string | null =>
       : (c.properties[property] ?? null);
 
 const matches = (c: FakeContact, f: Filter): boolean => {
-  const raw = valueOf(c, f.propertyName);
+  const raw = propertyOf(c, f.propertyName);
   if (raw === null || f.value === undefined) return false;
   const numeric = /^-?\d+(\.\d+)?$/.test(raw) && /^-?\d+(\.\d+)?$/.test(f.value);
   const [a, b] = numeric ? [Number(raw), Number(f.value)] : [raw, f.value];
@@ -132,7 +132,7 @@ export const startFakeHubspot = async (token: string): Promise<FakeHubspot> => {
     if (sort) {
       const dir = sort.direction === 'DESCENDING' ? -1 : 1;
       const key = (c: FakeContact) =>
-        sort.propertyName === 'lastmodifieddate' ? c.modified : valueOf(c, sort.propertyName);
+        sort.propertyName === 'lastmodifieddate' ? c.modified : propertyOf(c, sort.propertyName);
       found = found.sort((x, y) => {
         const [a, b] = [key(x) ?? '', key(y) ?? ''];
         return a < b ? -dir : a > b ? dir : Number(x.id) - Number(y.id);
@@ -145,7 +145,7 @@ export const startFakeHubspot = async (token: string): Promise<FakeHubspot> => {
       results: page.map((c) => ({
         id: c.id,
         properties: {
-          ...Object.fromEntries(requested.map((p) => [p, valueOf(c, p)])),
+          ...Object.fromEntries(requested.map((p) => [p, propertyOf(c, p)])),
           hs_object_id: c.id,
           lastmodifieddate: new Date(c.modified).toISOString(),
         },
