@@ -53,7 +53,8 @@ const sync = async (event: unknown, context: Context) => {
     metrics.addMetric('CrmContactsRejected', MetricUnit.Count, r.rejected);
     if (r.status !== 'ok') metrics.addMetric('CrmRunsFailed', MetricUnit.Count, 1);
     // Counts and trait names only: a connector run logs no value and no id.
-    (r.status === 'failed' ? logger.warn : logger.info)('crm connector run', { ...r });
+    if (r.status === 'failed') logger.warn('crm connector run', { ...r });
+    else logger.info('crm connector run', { ...r });
   }
   return reports;
 };
