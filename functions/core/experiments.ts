@@ -29,6 +29,7 @@ import {
 import { jsonHazard, stableStringify } from './json';
 import { Problem } from './problem';
 import { tagSchema } from './tags';
+import { traitTargetSchema } from './trait-conditions';
 import './zod';
 
 export const EXPERIMENT_STATUSES = ['draft', 'running', 'stopped'] as const;
@@ -93,6 +94,8 @@ const targetingSchema = z.strictObject({
   tagsAny: list(tagSchema),
   tagsAll: list(tagSchema),
   channels: list(z.enum(CHANNELS)),
+  /** Declared traits the person must match, all of them (docs/traits.md). */
+  traits: list(traitTargetSchema),
 });
 
 const goalSchema = z

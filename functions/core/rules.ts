@@ -38,7 +38,13 @@ import { stableStringify } from './json';
 import { DAILY_WINDOW_DAYS, type PersonStats } from './person';
 import { dottedPath, type FieldError, Problem } from './problem';
 import { TAG_MESSAGE, TAG_PATTERN } from './tags';
-import { traitNameSchema } from './traits';
+import {
+  TRAIT_OPERATORS,
+  type TraitCondition,
+  traitConditionSchema,
+  traitOperatorErrors,
+  traitTimeline,
+} from './trait-conditions';
 import { parseWith } from './zod';
 
 export const RULE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -94,90 +100,6 @@ const DAY_MS = 86_400_000;
 const days = (max: number) => z.int().check(z.gte(1), z.lte(max));
 const count = (min: number) => z.int().check(z.gte(min), z.lte(1_000_000_000));
 const amount = z.number().check(z.gte(-1e12), z.lte(1e12));
-
-// ---- trait conditions (docs/traits.md) -------------------------------------------------------
-
-const TRAIT_OPERATORS = ['equals', 'in', 'gt', 'lt', 'exists', 'withinDays'] as const;
-const scalar = z.union([z.string().check(z.maxLength(1024)), z.number(), z.boolean()]);
-/** A bound: a number, or an ISO date or date-time for date traits. */
-const bound = z.union([
-  z.number(),
-  z.string().check(z.refine((v) => !Number.isNaN(Date.parse(v)), 'Expected a number or an ISO date')),
-]);
-const traitConditionSchema = z.object({
-  trait: traitNameSchema,
-  equals: z.optional(scalar),
-  in: z.optional(z.array(scalar).check(z.minLength(1), z.maxLength(MAX_CHILDREN * 5))),
-  gt: z.optional(bound),
-  lt: z.optional(bound),
-  exists: z.optional(z.boolean()),
-  withinDays: z.optional(z.int().check(z.gte(1), z.lte(MAX_RECENCY_DAYS))),
-});
-export type TraitCondition = z.infer<typeof traitConditionSchema>;
-
-/** One operator per condition (gt and lt together make a range). */
-const traitOperatorErrors = (value: TraitCondition, path: readonly PropertyKey[]): FieldError[] => {
-  const given = TRAIT_OPERATORS.filter((op) => value[op] !== undefined);
-  const range = given.every((op) => op === 'gt' || op === 'lt');
-  if (given.length === 0)
-    return [{ path: dottedPath([...path, 'equals']), message: `Give one of ${TRAIT_OPERATORS.join(', ')}` }];
-  if (given.length > 1 && !range)
-    return [
-      {
-        path: dottedPath([...path, given[1] as string]),
-        message: `One operator per condition, not ${given.join(' and ')}`,
-      },
-    ];
-  if (value.gt !== undefined && value.lt !== undefined && typeof value.gt !== typeof value.lt)
-    return [{ path: dottedPath([...path, 'lt']), message: 'gt and lt must both be numbers or both dates' }];
-  return [];
-};
-
-/** A trait's value on the person; an unset trait (null) is absent. */
-const traitOf = (stats: PersonStats, name: string) => {
-  const entry = stats.traits && Object.hasOwn(stats.traits, name) ? stats.traits[name] : undefined;
-  return entry?.v ?? undefined;
-};
-
-const asComparable = (v: unknown, like: number | string): number | undefined => {
-  if (typeof like === 'number') return typeof v === 'number' ? v : undefined;
-  const ms = typeof v === 'string' ? Date.parse(v) : Number.NaN;
-  return Number.isNaN(ms) ? undefined : ms;
-};
-const boundOf = (b: number | string): number => (typeof b === 'number' ? b : Date.parse(b));
-
-/**
- * A trait condition from `now` on. Only `withinDays` changes with time: a date is in the window
- * from that moment until 00:00 UTC of its day + n (as the other windows), so a future date holds
- * once it comes.
- */
-const traitTimeline = (c: TraitCondition, stats: PersonStats, now: number): Timeline => {
-  const v = traitOf(stats, c.trait);
-  const items: readonly unknown[] = Array.isArray(v) ? v : v === undefined ? [] : [v];
-  if (c.exists !== undefined) return constant(c.exists === (v !== undefined));
-  if (c.equals !== undefined) return constant(items.includes(c.equals));
-  if (c.in !== undefined) return constant(items.some((i) => (c.in as unknown[]).includes(i)));
-  if (c.withinDays !== undefined) {
-    const ms = typeof v === 'string' ? Date.parse(v) : Number.NaN;
-    if (Number.isNaN(ms)) return constant(false);
-    const leaves = (dayNumber(ms) + c.withinDays) * DAY_MS;
-    if (leaves <= now) return constant(false);
-    return ms > now ? { value: false, flips: [ms, leaves] } : { value: true, flips: [leaves] };
-  }
-  const like = (c.gt ?? c.lt) as number | string;
-  return constant(
-    items.some((i) => {
-      const x = asComparable(i, like);
-      return (
-        x !== undefined &&
-        (c.gt === undefined || x > boundOf(c.gt)) &&
-        (c.lt === undefined || x < boundOf(c.lt))
-      );
-    }),
-  );
-};
-
-// ---------------------------------------------------------------------------------------------
 
 /** One schema per kind of condition, keyed by the field that names the kind. */
 const KINDS = {

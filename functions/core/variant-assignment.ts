@@ -12,6 +12,8 @@
  * people between arms. Here the arm never depends on coverage.
  */
 import type { Channel } from './events';
+import type { PersonStats } from './person';
+import { type TraitCondition, traitsHold } from './trait-conditions';
 
 /** FNV-1a, 32 bits, over UTF-16 code units (as GrowthBook's JavaScript SDK does). */
 export const fnv1a32 = (input: string): number => {
@@ -79,11 +81,15 @@ export interface Targeting {
   tagsAny?: readonly string[];
   tagsAll?: readonly string[];
   channels?: readonly Channel[];
+  traits?: readonly TraitCondition[];
 }
 
 /** Whether targeting needs the person's tags at all (they cost a read on the hot path). */
 export const targetsTags = (t: Targeting | undefined): boolean =>
   (t?.tagsAny?.length ?? 0) > 0 || (t?.tagsAll?.length ?? 0) > 0;
+
+/** Whether targeting needs the person's traits (a read of the person item on the hot path). */
+export const targetsTraits = (t: Targeting | undefined): boolean => (t?.traits?.length ?? 0) > 0;
 
 /**
  * Does the targeting admit this person? Every rule given must hold; an empty or absent rule
@@ -92,9 +98,12 @@ export const targetsTags = (t: Targeting | undefined): boolean =>
  */
 export const isTargeted = (
   t: Targeting | undefined,
-  person: { tags: ReadonlySet<string>; channel?: Channel | undefined },
+  person: { tags: ReadonlySet<string>; channel?: Channel | undefined; stats?: PersonStats; now?: Date },
 ): boolean => {
   if (!t) return true;
+  // `traits`: every trait condition holds on the person's profile (none known: not admitted).
+  if (t.traits?.length && !(person.stats && traitsHold(t.traits, person.stats, person.now ?? new Date())))
+    return false;
   if (t.tagsAny?.length && !t.tagsAny.some((tag) => person.tags.has(tag))) return false;
   if (t.tagsAll?.length && !t.tagsAll.every((tag) => person.tags.has(tag))) return false;
   if (t.channels?.length && (person.channel === undefined || !t.channels.includes(person.channel)))

@@ -4,6 +4,7 @@ import { Cached } from '../adapters/cached';
 import { ConsentRepository } from '../adapters/consent-repository';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { IdentityReader } from '../adapters/identity-reader';
+import { PeopleRepository } from '../adapters/people-repository';
 import { RateLimiter } from '../adapters/rate-limiter';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
@@ -17,9 +18,10 @@ import {
   type StoredExperiment,
 } from '../core/experiments';
 import { accepted } from '../core/ingest';
+import type { PersonStats } from '../core/person';
 import { Problem } from '../core/problem';
 import { keyedIdHash } from '../core/signing';
-import { assignVariant, isTargeted, targetsTags } from '../core/variant-assignment';
+import { assignVariant, isTargeted, targetsTags, targetsTraits } from '../core/variant-assignment';
 import { enforceRateLimit } from '../http/door';
 import { httpHandler } from '../http/handler';
 import { requireIdentity } from '../http/identity-proof';
@@ -34,6 +36,8 @@ const db = documentClient();
 const experiments = new ExperimentsRepository(db, requireEnv(tables.experiments.envVar));
 const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
+// Trait targeting reads the person item by key (BatchGetItem: the users table's lookup level).
+const people = new PeopleRepository(db, requireEnv(tables.users.envVar));
 const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
 const verifyJwt = jwtAuthenticator();
@@ -103,6 +107,14 @@ const requireQaAdmin = async (request: HttpRequest): Promise<void> => {
     throw new Problem(403, 'forbidden', 'Forcing a variant needs an admin token (Authorization: Bearer)', [
       { path: 'variant', message: 'Needs an admin token' },
     ]);
+};
+
+/** The person's profile, for trait targeting (a frozen anonymous profile's user holds its traits). */
+const statsOf = async (personKey: string): Promise<PersonStats | undefined> => {
+  const stored = (await people.load([personKey])).people.get(personKey);
+  const user = stored?.stats.mergedInto;
+  const holder = user ? (await people.load([user])).people.get(user) : stored;
+  return holder && holder.version > 0 ? holder.stats : undefined;
 };
 
 /** The person's tags (both ids' when both are given: an identify merge may still be in flight). */
@@ -185,7 +197,9 @@ const promotion: Handlers<typeof contract>['promotion'] = async (request, { quer
   const ids = [...new Set([assignee, query.anonymousId].filter((id): id is string => id !== undefined))];
   const channel = query.channel ?? source.channel;
   const tags = targetsTags(experiment.targeting) ? await tagsOf(ids) : new Set<string>();
-  if (!isTargeted(experiment.targeting, { tags, channel })) return noContent();
+  const stats = targetsTraits(experiment.targeting) ? await statsOf(assignee) : undefined;
+  if (!isTargeted(experiment.targeting, { tags, channel, ...(stats && { stats }), now: request.receivedAt }))
+    return noContent();
 
   const variantId = await assignmentOf(experiment, assignee, query.anonymousId, request.receivedAt);
   const variant = experiment.variants.find((v) => v.id === variantId);

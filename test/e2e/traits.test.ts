@@ -140,6 +140,35 @@ describe('targeting on traits', () => {
       });
     expect((await promote('tess')).status).toBe(200);
     expect((await promote('uma')).status).toBe(204);
+
+    // An audience by trait directly: the promotion reads the profile's traits.
+    const byTrait = await e2e.call('/api/experiments/exp-big-teams', {
+      method: 'PUT',
+      headers: admin(),
+      json: {
+        placement: 'big-teams',
+        status: 'running',
+        variants: [
+          { id: 'A', weight: 50, content: { headline: 'Seats for everyone' } },
+          { id: 'B', weight: 50, content: { headline: 'Volume pricing' } },
+        ],
+        targeting: { traits: [{ trait: 'seats', gt: 20 }] },
+        goal: { type: 'conversion' },
+      },
+    });
+    expect(byTrait.status, await byTrait.clone().text()).toBe(201);
+    const badTarget = await e2e.call('/api/experiments/exp-bad-target', {
+      method: 'PUT',
+      headers: admin(),
+      json: { ...(await json(byTrait)), targeting: { traits: [{ trait: 'seats' }] } },
+    });
+    expect(badTarget.status).toBe(400);
+    const serve = async (userId: string) =>
+      e2e.call(`/api/promotion?${new URLSearchParams({ userId, placement: 'big-teams' })}`, {
+        headers: { 'x-api-key': e2e.writeKey, 'x-consent-token': await e2e.consent(userId) },
+      });
+    expect((await serve('uma')).status).toBe(200);
+    expect((await serve('tess')).status).toBe(204);
   });
 });
 

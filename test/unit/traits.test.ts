@@ -12,6 +12,7 @@ import {
   traitHash,
   traitValues,
 } from '../../functions/core/traits';
+import { isTargeted } from '../../functions/core/variant-assignment';
 import { parseWith } from '../../functions/core/zod';
 
 const key = Buffer.from('k'.repeat(32));
@@ -235,5 +236,20 @@ describe('rule conditions on traits', () => {
     expect(bad({ trait: 'plan', colour: 1 })).toEqual(['when.colour']);
     expect(bad({ trait: '9x', exists: true })).toEqual(['when.trait']);
     expect(bad({ trait: 'seats', gt: 1, lt: '2026-01-01' })).toEqual(['when.lt']);
+  });
+});
+
+describe('audiences by trait', () => {
+  it('admits a person whose traits match every condition, never one without a profile', () => {
+    const stats: PersonStats = {
+      ...emptyPerson('u1'),
+      traits: { plan: { v: 'pro', at: '2026-01-01T00:00:00Z' } },
+    };
+    const targeting = { traits: [{ trait: 'plan', in: ['pro', 'team'] }] };
+    expect(isTargeted(targeting, { tags: new Set(), stats })).toBe(true);
+    expect(isTargeted({ traits: [{ trait: 'plan', equals: 'free' }] }, { tags: new Set(), stats })).toBe(
+      false,
+    );
+    expect(isTargeted(targeting, { tags: new Set() })).toBe(false);
   });
 });
