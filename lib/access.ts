@@ -30,7 +30,7 @@ export type TableAccess =
   | 'queryUpdate';
 
 /** Secrets the stack creates; a module that declares one may read its value (GetSecretValue). */
-export type SecretName = 'signing';
+export type SecretName = 'signing' | 'crm';
 
 /**
  * `read`: list and read objects (the failure index reads failed batches; queries read the archive).
@@ -91,6 +91,11 @@ export const SECRETS: Readonly<
   signing: {
     envVar: ENV.signingSecretArn,
     description: 'HMAC key for consent tokens, link tokens and keyed hashes of erased ids',
+  },
+  // CRM connectors' private-app tokens, a JSON object by connector id (docs/traits.md).
+  crm: {
+    envVar: ENV.crmSecretArn,
+    description: "CRM connectors' API tokens (JSON: connector id → token), put by an operator",
   },
 };
 
@@ -264,7 +269,8 @@ export const access = {
   // consent token).
   'identity/identify': {
     stream: 'write',
-    tables: { sources: 'get', limits: 'update' },
+    // traits: the declarations partition (a Query, cached per container) checks identify's traits.
+    tables: { sources: 'get', limits: 'update', traits: 'read' },
     secrets: ['signing'],
   },
   // Profiles: person items and alias lookups, and the Query of a user's `links#` partition; manual
@@ -306,8 +312,9 @@ export const access = {
   // Segment-compatible ingestion; rejected batch messages are kept in the quarantine.
   'segmentio/tracking': {
     stream: 'write',
-    // quality: tracking plans loaded whole (Query, cached), violations counted (UpdateItem).
-    tables: { sources: 'get', limits: 'update', quarantine: 'write', quality: 'queryUpdate' },
+    // quality: tracking plans loaded whole (Query, cached), violations counted (UpdateItem); traits:
+    // the declarations partition, which identify messages' traits are checked against.
+    tables: { sources: 'get', limits: 'update', quarantine: 'write', quality: 'queryUpdate', traits: 'read' },
     secrets: ['signing'],
   },
   'segmentio/settings': { tables: { sources: 'get' } },
@@ -402,6 +409,29 @@ export const access = {
     stream: 'write',
     tables: { quarantine: 'read', quality: 'read' },
     // Hashes personal data in replayed properties when pulse:piiMode is `hash`.
+    secrets: ['signing'],
+  },
+  // ---- traits (docs/traits.md) ----
+  // Declarations: one partition of the traits table.
+  'traits/traits': { tables: { traits: 'readWrite' } },
+  // Connector settings and status; never the token (the sync job alone reads the CRM secret).
+  'traits/connectors': { tables: { traits: 'readWrite' } },
+  // Scheduled CRM pull: connector cursors in the traits table, the declarations, the CRM token
+  // secret; people by a hashed trait (a Query of a match partition, then the persons by key);
+  // trait updates go to the stream like every write. The signing key hashes `pii: hash` traits.
+  'traits/crm-sync': {
+    stream: 'write',
+    tables: { traits: 'readWrite', users: 'read' },
+    secrets: ['signing', 'crm'],
+  },
+  // Import jobs in the traits table; the presigned URL a client uploads the file with (PutObject).
+  'traits/imports': { tables: { traits: 'readWrite' }, buckets: { imports: 'write' } },
+  // Scheduled: runs uploaded imports — reads the file, deletes it once applied, checkpoints the job;
+  // trait updates go to the stream. The declarations, and the signing key for `pii: hash` traits.
+  'traits/import-runner': {
+    stream: 'write',
+    tables: { traits: 'readWrite' },
+    buckets: { imports: 'readWrite' },
     secrets: ['signing'],
   },
 } as const satisfies Record<string, ModuleAccess>;

@@ -71,6 +71,13 @@ export const ENV = {
   utmMapping: 'PULSE_UTM_MAPPING',
   /** How long ingest functions cache the tracking plans, in ms (tests set 0). */
   planCacheMs: 'PULSE_PLAN_CACHE_MS',
+  // ---- traits: CRM connectors (docs/traits.md) ----
+  /** Secrets Manager secret (ARN) holding CRM connectors' tokens, JSON by connector id. */
+  crmSecretArn: 'PULSE_CRM_SECRET_ARN',
+  /** Local stack only: the JSON file (in the data folder) standing in for that secret. */
+  localCrmSecretFile: 'PULSE_LOCAL_CRM_SECRET_FILE',
+  /** HubSpot's API base URL (tests point it at a fake HubSpot). Default https://api.hubapi.com. */
+  hubspotApiUrl: 'PULSE_HUBSPOT_API_URL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   /** Local stack only: folder standing in for Secrets Manager for destination credentials. */
   localSecretsDir: 'PULSE_LOCAL_SECRETS_DIR',

@@ -58,6 +58,19 @@ export const schedules = [
     everyMinutes: 30,
     summary: "Reallocate running bandits' weights by Thompson sampling on their primary metric",
   },
+  // traits: CRM connectors (docs/traits.md)
+  {
+    name: 'crm-sync',
+    handler: 'traits/crm-sync',
+    everyMinutes: 5,
+    summary: "Pull CRM contacts changed since each due connector's cursor into traits",
+  },
+  {
+    name: 'imports',
+    handler: 'traits/import-runner',
+    everyMinutes: 1,
+    summary: 'Apply uploaded bulk imports of traits, resuming each at the line it reached',
+  },
 ] as const satisfies readonly ScheduleDef[];
 
 export type ScheduleName = (typeof schedules)[number]['name'];

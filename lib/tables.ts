@@ -165,6 +165,17 @@ export const tables = {
     personalData: false,
     description: 'Tracking plans of custom events, and daily violation counts with examples (no values)',
   },
+  // Declared traits, CRM connectors and bulk imports (docs/traits.md).
+  traits: {
+    name: 'traits',
+    envVar: 'TRAITS_TABLE',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: TTL_ATTRIBUTE,
+    indexes: [],
+    personalData: false,
+    description: 'Trait declarations, CRM connectors and their cursors, bulk import jobs (no values)',
+  },
 } as const satisfies Record<string, TableDef>;
 
 export type TableName = keyof typeof tables;

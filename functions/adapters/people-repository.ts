@@ -2,6 +2,11 @@
  * Person items in the users table: `person#<personKey>` / `stats`. Read in batches, written
  * whole with an optimistic version check (another shard may write the same person after an
  * identity merge), billed by item size — which is why PersonStats stays compact.
+ *
+ * `match#<trait>#<hash>` / `<personKey>`: people by the keyed hash of a `pii: "hash"` trait (an
+ * e-mail a CRM matches its contacts on), written by the consumer before the person item (puts and
+ * deletes are idempotent, so a retried batch rewrites them), checked against the person item on
+ * every lookup (an entry left by a lost race or an expired person matches nobody).
  */
 import {
   DeleteCommand,
@@ -20,7 +25,15 @@ import {
   entriesOf,
   type PersonStats,
 } from '../core/person';
-import { batchGetAll, deletePartition, isConditionFailed, queryPartition, updateIf } from './dynamo';
+import { lastTraitWrite, TRAIT_HASH_PREFIX, type TraitEntry } from '../core/traits';
+import {
+  batchGetAll,
+  batchWriteAll,
+  deletePartition,
+  isConditionFailed,
+  queryPartition,
+  updateIf,
+} from './dynamo';
 import { aliasKey, linksPk } from './identity-reader';
 import type { PersonalDataStore } from './personal-data';
 import { settings } from './settings';
@@ -92,6 +105,7 @@ const fromItem = (item: Record<string, unknown>): StoredPerson => {
       ...(item.folded === true ? { folded: true } : {}),
       ...(item.scores ? { scores: loadedMap<PersonScore>(item.scores) } : {}),
       ...(item.edge ? { edge: item.edge as PersonStats['edge'] } : {}),
+      ...(item.traits ? { traits: loadedMap<TraitEntry>(item.traits) } : {}),
     },
   };
 };
@@ -108,6 +122,7 @@ const storedMaps = (stats: PersonStats) => {
     dedup: storedMap(stats.dedup),
     cp: storedMap(stats.checkpoints),
     experiments: storedMap(stats.experiments),
+    ...(stats.traits && Object.keys(stats.traits).length > 0 && { traits: storedMap(stats.traits) }),
   };
 };
 
@@ -121,6 +136,22 @@ const dedupPageKey = (ref: DedupPageRef) => ({ pk: dedupPagePk(ref.owner), sk: r
 const DEDUP_PAGE_TTL_DAYS = DEDUP_WINDOW_DAYS + 1;
 /** Sealed pages cached per container: a page never changes, and a hot id's batches reuse them. */
 const PAGE_CACHE_MAX = 2000;
+
+const MATCH_PREFIX = 'match#';
+const matchPk = (trait: string, hash: string) => `${MATCH_PREFIX}${trait}#${hash}`;
+
+/** `trait\0hash` of every hashed value a person holds (lists give one per item). */
+const hashedValues = (traits: PersonStats['traits']): Set<string> => {
+  const out = new Set<string>();
+  for (const [name, entry] of Object.entries(traits ?? {}))
+    for (const v of Array.isArray(entry.v) ? entry.v : [entry.v])
+      if (typeof v === 'string' && v.startsWith(TRAIT_HASH_PREFIX)) out.add(`${name}\u0000${v}`);
+  return out;
+};
+const matchKey = (pair: string, personKey: string) => {
+  const [trait, hash] = pair.split('\u0000') as [string, string];
+  return { pk: matchPk(trait, hash), sk: personKey };
+};
 
 export class PeopleRepository {
   private readonly pages = new Map<string, Map<string, string>>();
@@ -209,7 +240,12 @@ export class PeopleRepository {
 
   /** Write a person whole if nobody else wrote it since `version`; ok=false on a lost race. */
   async save(stats: PersonStats, version: number): Promise<WriteResult> {
-    const lastSeenMs = stats.lastSeen ? Date.parse(stats.lastSeen) : this.now().getTime();
+    // Retention runs from the last activity: an event, or a trait set (a CRM's update counts).
+    const lastActive = [stats.lastSeen, lastTraitWrite(stats.traits)]
+      .filter((t) => t !== undefined)
+      .sort()
+      .pop();
+    const lastSeenMs = lastActive ? Date.parse(lastActive) : this.now().getTime();
     try {
       const out = await this.db.send(
         new PutCommand({
@@ -317,6 +353,49 @@ export class PeopleRepository {
   }
 
   /**
+   * Keep the match entries of a person's hashed traits in step with `next` (written before the
+   * person item: see the header). Returns write units used.
+   */
+  async updateMatches(personKey: string, before: PersonStats, next: PersonStats): Promise<number> {
+    const was = hashedValues(before.traits);
+    const now = hashedValues(next.traits);
+    const writes = [
+      ...[...was].filter((p) => !now.has(p)).map((p) => ({ DeleteRequest: { Key: matchKey(p, personKey) } })),
+      ...[...now]
+        .filter((p) => !was.has(p))
+        .map((p) => ({ PutRequest: { Item: { ...matchKey(p, personKey), personKey } } })),
+    ];
+    if (writes.length === 0) return 0;
+    await batchWriteAll(this.db, this.tableName, writes);
+    return writes.length;
+  }
+
+  /** The people whose hashed trait holds this hash now (entries are checked against the person). */
+  async findByMatch(trait: string, hash: string): Promise<string[]> {
+    const keys = (await queryPartition(this.db, this.tableName, matchPk(trait, hash))).map(
+      (i) => i.sk as string,
+    );
+    if (keys.length === 0) return [];
+    const pair = `${trait}\u0000${hash}`;
+    const { people } = await this.load(keys);
+    // A profile merged since: its user holds the trait now (the merge moves traits over).
+    const users = [...people.values()].flatMap((p) => (p.stats.mergedInto ? [p.stats.mergedInto] : []));
+    const merged = users.length > 0 ? (await this.load(users)).people : new Map<string, StoredPerson>();
+    const found = new Set<string>();
+    for (const p of people.values()) {
+      const holder = p.stats.mergedInto ? merged.get(p.stats.mergedInto) : p;
+      if (
+        holder &&
+        holder.version > 0 &&
+        !holder.stats.mergedInto &&
+        hashedValues(holder.stats.traits).has(pair)
+      )
+        found.add(holder.stats.personKey);
+    }
+    return [...found];
+  }
+
+  /**
    * One page of every person key, from an opaque cursor: the users table also holds identity
    * links, so this is a filtered Scan — for background jobs (backfills), never a request path.
    * With `segment`, one segment of a parallel Scan (each segment has its own cursors).
@@ -369,12 +448,40 @@ export class ProfilePersonalData implements PersonalDataStore {
       Promise.all(ids.map((id) => queryPartition(this.db, this.usersTable, linksPk(id)))),
       Promise.all(ids.map((id) => queryPartition(this.db, this.usersTable, dedupPagePk(id)))),
     ]);
-    return [...items.flatMap((r) => (r.Item ? [r.Item] : [])), ...links.flat(), ...pages.flat()];
+    const persons = items.flatMap((r) => (r.Item ? [r.Item] : []));
+    const matches = await Promise.all(
+      persons.flatMap((p) =>
+        this.matchKeysOf(p).map((key) =>
+          this.db.send(new GetCommand({ TableName: this.usersTable, Key: key })),
+        ),
+      ),
+    );
+    return [
+      ...persons,
+      ...links.flat(),
+      ...pages.flat(),
+      ...matches.flatMap((r) => (r.Item ? [r.Item] : [])),
+    ];
+  }
+
+  private matchKeysOf(person: Record<string, unknown>) {
+    const personKey = person.personKey as string;
+    return [...hashedValues(fromItem(person).stats.traits)].map((p) => matchKey(p, personKey));
   }
 
   async erase(ids: readonly string[]): Promise<number> {
     let n = 0;
     for (const id of ids) {
+      // The match entries of the person's hashed traits first: the person item says which they are.
+      const { Item: person } = await this.db.send(
+        new GetCommand({ TableName: this.usersTable, Key: personItemKey(id), ConsistentRead: true }),
+      );
+      for (const key of person ? this.matchKeysOf(person) : []) {
+        const out = await this.db.send(
+          new DeleteCommand({ TableName: this.usersTable, Key: key, ReturnValues: 'ALL_OLD' }),
+        );
+        if (out.Attributes) n++;
+      }
       for (const key of [personItemKey(id), aliasKey(id)]) {
         const out = await this.db.send(
           new DeleteCommand({ TableName: this.usersTable, Key: key, ReturnValues: 'ALL_OLD' }),

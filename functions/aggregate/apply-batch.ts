@@ -395,6 +395,8 @@ const writePersons = async (run: BatchRun, events: StreamEvent[]): Promise<Judge
             if (seal) spend(run, await deps.people.putDedupPage(seal.ref, seal.page));
             // Predictions (docs/models.md): the person's scores by the published models, a dot product each.
             const next = (await deps.rescore?.(seal?.next ?? judged.next, now)) ?? seal?.next ?? judged.next;
+            // Traits: hashed ones index the person for matching (a CRM's e-mail); idempotent, so first.
+            spend(run, await deps.people.updateMatches(key, stored.stats, next));
             const written = await deps.people.save(next, stored.version);
             outcome.writeUnits += written.consumed;
             if (written.ok) {

@@ -23,6 +23,7 @@ import {
 import { stableStringify } from './json';
 import type { PiiMode } from './pii';
 import type { FieldError } from './problem';
+import type { TraitContext } from './traits';
 
 export interface DoorContext {
   sourceId: string;
@@ -39,6 +40,8 @@ export interface DoorContext {
   pii?: { mode: PiiMode; key?: Uint8Array };
   /** Enrichment at the edge (user agent, country, UTM attribution, bots, tracking plans). */
   edge?: EdgeContext;
+  /** Trait declarations (and the key for hashed ones), loaded when the request sets traits. */
+  traits?: TraitContext;
 }
 
 /**

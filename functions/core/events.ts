@@ -185,8 +185,11 @@ export const ENVELOPE_VERSION = 1;
 /** Engagement types plus the ones other doors put on the stream (identify, exposure). */
 export type CanonicalType = EventType | 'identify' | 'exposure';
 
-/** Which door an event came through: `/api/engagement`, `/v1`, a tracked link, a promotion, identify. */
-export type Door = 'api' | 'segment' | 'link' | 'promotion' | 'identify';
+/**
+ * Which door an event came through: `/api/engagement`, `/v1`, a tracked link, a promotion,
+ * identify, or the trait jobs — a bulk import, a CRM connector (docs/traits.md).
+ */
+export type Door = 'api' | 'segment' | 'link' | 'promotion' | 'identify' | 'import' | 'connector';
 
 /** One versioned envelope on the stream, whichever door an event came through. */
 export interface CanonicalEvent {

@@ -40,6 +40,7 @@ import {
 import { jsonHazard, stableStringify } from './json';
 import { Problem } from './problem';
 import { tagSchema } from './tags';
+import { traitTargetSchema } from './trait-conditions';
 import './zod';
 
 export const EXPERIMENT_STATUSES = ['draft', 'running', 'stopped'] as const;
@@ -108,6 +109,8 @@ export const targetingSchema = z.strictObject({
   tagsNone: list(tagSchema),
   segments: list(tagSchema),
   deviceTypes: list(z.enum(DEVICE_TYPES)),
+  /** Declared traits the person must match, all of them (docs/traits.md). */
+  traits: list(traitTargetSchema),
 });
 
 const goalSchema = z

@@ -1,7 +1,8 @@
 /**
- * `identify`: an anonymous id (a device, a cookie) belongs to a known user. It travels the
- * stream like any event — partition key the user id, so it is ordered with the user's events —
- * and the consumer records the link and merges the profiles once. Pure.
+ * `identify`: an anonymous id (a device, a cookie) belongs to a known user, and/or the person's
+ * declared traits (functions/core/traits.ts) are set. It travels the stream like any event —
+ * partition key the user id, so it is ordered with the user's events — and the consumer records
+ * the link, merges the profiles once and sets the traits on the person. Pure.
  */
 import * as z from 'zod/mini';
 import { type DoorContext, derivedEventId } from './envelope';
@@ -14,12 +15,14 @@ import {
   isoTimeSchema,
   personIdSchema,
 } from './events';
+import type { TraitChanges } from './traits';
 
 export const identifySchema = z
   .object({
-    anonymousId: personIdSchema,
+    /** Optional when traits are given: an identify may only set the user's traits. */
+    anonymousId: z.optional(personIdSchema),
     userId: personIdSchema,
-    /** Accepted for SDK compatibility; not stored (data minimisation). */
+    /** Declared traits are set on the person; undeclared ones are ignored (and named in the answer). */
     traits: z.optional(z.record(z.string(), z.unknown())),
     channel: z.optional(z.enum(CHANNELS)),
     eventId: z.optional(eventIdSchema),
@@ -31,11 +34,18 @@ export const identifySchema = z
       message: 'An id cannot be linked to itself',
       path: ['anonymousId'],
     }),
+    z.refine((b) => b.anonymousId !== undefined || b.traits !== undefined, {
+      message: 'Give anonymousId (a link), traits, or both',
+      path: ['anonymousId'],
+    }),
   );
 export type IdentifyBody = z.infer<typeof identifySchema>;
 
-/** The canonical identify event; its id is derived from the link, so a repeat is one event. */
-export const identifyEvent = (body: IdentifyBody, ctx: DoorContext): CanonicalEvent =>
+/**
+ * The canonical identify event; its id is derived from the link and the traits as checked, so a
+ * repeat is one event (and a new value of a trait is a new one).
+ */
+export const identifyEvent = (body: IdentifyBody, ctx: DoorContext, traits?: TraitChanges): CanonicalEvent =>
   doorEvent(
     {
       eventId:
@@ -44,13 +54,14 @@ export const identifyEvent = (body: IdentifyBody, ctx: DoorContext): CanonicalEv
           type: 'identify',
           anonymousId: body.anonymousId,
           userId: body.userId,
+          ...(traits && Object.keys(traits).length > 0 && { traits }),
         }),
       type: 'identify',
       userId: body.userId,
       anonymousId: body.anonymousId,
       deviceType: 'other',
       channel: body.channel ?? ctx.sourceChannel,
-      data: {},
+      data: traits && Object.keys(traits).length > 0 ? { traits } : {},
       properties: {},
       sourceId: ctx.sourceId,
       door: ctx.door,

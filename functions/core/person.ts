@@ -27,6 +27,7 @@ import { applyMetricEvent, covariate, exposureFields, type PersonMetric } from '
 import { boundExperiments, isSettled, mergeSettled } from './experiment-states';
 import { meetsGoal } from './experiments';
 import type { PersonScore } from './models/definition';
+import { applyTraitChanges, mergeTraits, type TraitEntry } from './traits';
 
 /** Client retries are recognised for this long after the first copy was received (Amplitude's 7 days). */
 export const DEDUP_WINDOW_DAYS = 7;
@@ -78,6 +79,8 @@ export interface PersonStats {
   scores?: Record<string, PersonScore>;
   /** Clean data at the edge: event rate, bot flag, first and last touch (core/edge/person-edge.ts). */
   edge?: PersonEdge;
+  /** Declared traits (functions/core/traits.ts): value and time set, by trait name. */
+  traits?: Record<string, TraitEntry>;
 }
 
 /** A sealed page of dedup entries: whose partition holds it, its id, and its newest received day. */
@@ -170,6 +173,7 @@ const withDicts = (stats: PersonStats): PersonStats => {
     dedup: dict(stats.dedup),
     checkpoints: dict(stats.checkpoints),
     experiments: dict(stats.experiments),
+    ...(stats.traits && { traits: dict(stats.traits) }),
   };
 };
 
@@ -471,12 +475,22 @@ export const mergeProfiles = (user: PersonStats, anonymous: PersonStats, now: Da
   for (const [x, state] of Object.entries(anonymous.experiments))
     if (!isSettled(next.settledExperiments, x)) next.experiments[x] ??= state;
   mergeTouches(next, anonymous);
+  if (anonymous.traits) {
+    next.traits ??= dict();
+    mergeTraits(next.traits, anonymous.traits);
+  }
   pruneWindows(next, now);
   return next;
 };
 
 /** Fold one new event into the stats. */
 export const applyEvent = (stats: PersonStats, event: CanonicalEvent): void => {
+  // Traits ride on identify events (any door: identify, Segment, imports, CRM connectors).
+  const traits = event.data.traits;
+  if (traits && typeof traits === 'object' && !Array.isArray(traits)) {
+    stats.traits ??= dict();
+    applyTraitChanges(stats.traits, traits as Record<string, unknown>, event.eventTime);
+  }
   // Identify and exposure events are not engagement: they shape identity and experiments.
   if (event.type === 'identify' || event.type === 'exposure') return;
   const t = event.eventTime;

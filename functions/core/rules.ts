@@ -15,6 +15,11 @@
  *   {"inactiveForDays": 30}                                 no event in the window (never seen: true)
  *   {"model": "buyers", "percentileAtLeast": 90}            a model's score (docs/models.md): its
  *                                                           percentile and/or score (0..1); unscored: false
+ *   {"trait": "plan", "equals": "pro"}                       a declared trait (functions/core/traits.ts):
+ *   {"trait": "plan", "in": ["pro", "team"]}                equals, in, gt and/or lt (numbers, or
+ *   {"trait": "seats", "gt": 10, "lt": 100}                 dates given as ISO strings), exists, and
+ *   {"trait": "email", "exists": true}                      withinDays for dates (the date is in the
+ *   {"trait": "signedUpAt", "withinDays": 7}                last n days); list traits match any item
  *   {"all": [...]}, {"any": [...]}, {"not": {...}}
  *
  * Conversion counts are `{"type": "conversion", ...}`.
@@ -42,6 +47,13 @@ import {
 import { DAILY_WINDOW_DAYS, type PersonStats } from './person';
 import { dottedPath, type FieldError, Problem } from './problem';
 import { TAG_MESSAGE, TAG_PATTERN } from './tags';
+import {
+  TRAIT_OPERATORS,
+  type TraitCondition,
+  traitConditionSchema,
+  traitOperatorErrors,
+  traitTimeline,
+} from './trait-conditions';
 import { parseWith } from './zod';
 
 export const RULE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -63,6 +75,7 @@ export type Condition =
   | { lastSeenWithinDays: number }
   | { inactiveForDays: number }
   | ModelCondition
+  | TraitCondition
   | { all: readonly Condition[] }
   | { any: readonly Condition[] }
   | { not: Condition };
@@ -121,6 +134,7 @@ const KINDS = {
   lastSeenWithinDays: z.object({ lastSeenWithinDays: days(MAX_RECENCY_DAYS) }),
   inactiveForDays: z.object({ inactiveForDays: days(MAX_RECENCY_DAYS) }),
   model: modelConditionSchema,
+  trait: traitConditionSchema,
 } as const;
 type LeafKind = keyof typeof KINDS;
 const COMBINATORS = ['all', 'any', 'not'] as const;
@@ -135,6 +149,7 @@ const FIELDS: Record<LeafKind | (typeof COMBINATORS)[number], readonly string[]>
   lastSeenWithinDays: ['lastSeenWithinDays'],
   inactiveForDays: ['inactiveForDays'],
   model: MODEL_CONDITION_FIELDS,
+  trait: ['trait', ...TRAIT_OPERATORS],
   all: ['all'],
   any: ['any'],
   not: ['not'],
@@ -239,6 +254,7 @@ const checkCondition = (
   if ('type' in value) bounds(value, path, walk);
   if ('conversionValue' in value) bounds(value.conversionValue, [...path, 'conversionValue'], walk);
   if ('model' in value) walk.errors.push(...modelConditionErrors(value, path));
+  if ('trait' in value) walk.errors.push(...traitOperatorErrors(value, path));
   return walk.errors.length === before ? value : undefined;
 };
 
@@ -453,6 +469,7 @@ export const timeline = (condition: Condition, stats: PersonStats, now: number):
   }
   if ('lastSeenWithinDays' in condition) return recency(stats.lastSeen, condition.lastSeenWithinDays, now);
   if ('model' in condition) return constant(modelConditionHolds(condition, stats));
+  if ('trait' in condition) return traitTimeline(condition, stats, now);
   const active = recency(stats.lastSeen, condition.inactiveForDays, now);
   return { value: !active.value, flips: active.flips };
 };

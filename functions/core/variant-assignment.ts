@@ -12,6 +12,8 @@
  * people between arms. Here the arm never depends on coverage.
  */
 import type { Channel, DeviceType } from './events';
+import type { PersonStats } from './person';
+import { type TraitCondition, traitsHold } from './trait-conditions';
 
 /** FNV-1a, 32 bits, over UTF-16 code units (as GrowthBook's JavaScript SDK does). */
 export const fnv1a32 = (input: string): number => {
@@ -84,6 +86,7 @@ export interface Targeting {
   /** A member of at least one of these segments (a segment is the persons carrying its tag). */
   segments?: readonly string[];
   deviceTypes?: readonly DeviceType[];
+  traits?: readonly TraitCondition[];
 }
 
 /** Whether targeting needs the person's tags at all (they cost a read on the hot path). */
@@ -92,6 +95,9 @@ export const targetsTags = (t: Targeting | undefined): boolean =>
   (t?.tagsAll?.length ?? 0) > 0 ||
   (t?.tagsNone?.length ?? 0) > 0 ||
   (t?.segments?.length ?? 0) > 0;
+
+/** Whether targeting needs the person's traits (a read of the person item on the hot path). */
+export const targetsTraits = (t: Targeting | undefined): boolean => (t?.traits?.length ?? 0) > 0;
 
 /**
  * Does the targeting admit this person? Every rule given must hold; an empty or absent rule
@@ -102,9 +108,18 @@ export const targetsTags = (t: Targeting | undefined): boolean =>
  */
 export const isTargeted = (
   t: Targeting | undefined,
-  person: { tags: ReadonlySet<string>; channel?: Channel | undefined; deviceType?: DeviceType | undefined },
+  person: {
+    tags: ReadonlySet<string>;
+    channel?: Channel | undefined;
+    deviceType?: DeviceType | undefined;
+    stats?: PersonStats;
+    now?: Date;
+  },
 ): boolean => {
   if (!t) return true;
+  // `traits`: every trait condition holds on the person's profile (none known: not admitted).
+  if (t.traits?.length && !(person.stats && traitsHold(t.traits, person.stats, person.now ?? new Date())))
+    return false;
   if (t.tagsAny?.length && !t.tagsAny.some((tag) => person.tags.has(tag))) return false;
   if (t.tagsAll?.length && !t.tagsAll.every((tag) => person.tags.has(tag))) return false;
   if (t.channels?.length && (person.channel === undefined || !t.channels.includes(person.channel)))

@@ -5,6 +5,7 @@ import { ConsentRepository } from '../adapters/consent-repository';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { IdentityReader } from '../adapters/identity-reader';
 import { MetricUnit, metrics } from '../adapters/observability';
+import { PeopleRepository } from '../adapters/people-repository';
 import { RateLimiter } from '../adapters/rate-limiter';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
@@ -20,9 +21,10 @@ import {
   type StoredExperiment,
 } from '../core/experiments';
 import { accepted } from '../core/ingest';
+import type { PersonStats } from '../core/person';
 import { Problem } from '../core/problem';
 import { keyedIdHash } from '../core/signing';
-import { assignVariant, isTargeted, targetsTags } from '../core/variant-assignment';
+import { assignVariant, isTargeted, targetsTags, targetsTraits } from '../core/variant-assignment';
 import { enforceRateLimit } from '../http/door';
 import { httpHandler } from '../http/handler';
 import { requireIdentity } from '../http/identity-proof';
@@ -37,6 +39,8 @@ const db = documentClient();
 const experiments = new ExperimentsRepository(db, requireEnv(tables.experiments.envVar));
 const tags = new TagsRepository(db, requireEnv(tables.tags.envVar));
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
+// Trait targeting reads the person item by key (BatchGetItem: the users table's lookup level).
+const people = new PeopleRepository(db, requireEnv(tables.users.envVar));
 const limiter = new RateLimiter(db, requireEnv(tables.limits.envVar));
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
 const verifyJwt = jwtAuthenticator();
@@ -107,6 +111,14 @@ const requireQaAdmin = async (request: HttpRequest): Promise<void> => {
     throw new Problem(403, 'forbidden', 'Forcing a variant needs an admin token (Authorization: Bearer)', [
       { path: 'variant', message: 'Needs an admin token' },
     ]);
+};
+
+/** The person's profile, for trait targeting (a frozen anonymous profile's user holds its traits). */
+const statsOf = async (personKey: string): Promise<PersonStats | undefined> => {
+  const stored = (await people.load([personKey])).people.get(personKey);
+  const user = stored?.stats.mergedInto;
+  const holder = user ? (await people.load([user])).people.get(user) : stored;
+  return holder && holder.version > 0 ? holder.stats : undefined;
 };
 
 /** The person's tags (both ids' when both are given: an identify merge may still be in flight). */
@@ -199,7 +211,15 @@ const promotion: Handlers<typeof contract>['promotion'] = async (request, { quer
   const holdouts = holdoutsAt(all, query.placement);
   const needsTags = [experiment, ...holdouts].some((e) => targetsTags(e.targeting));
   const tags = needsTags ? await tagsOf(ids) : new Set<string>();
-  const person = { tags, channel, deviceType: query.deviceType };
+  const needsStats = [experiment, ...holdouts].some((e) => targetsTraits(e.targeting));
+  const stats = needsStats ? await statsOf(assignee) : undefined;
+  const person = {
+    tags,
+    channel,
+    deviceType: query.deviceType,
+    ...(stats && { stats }),
+    now: request.receivedAt,
+  };
   const exposed = (e: StoredExperiment, variant: string) =>
     consent.analytics
       ? logExposure({

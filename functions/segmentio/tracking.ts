@@ -10,6 +10,7 @@ import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { MetricUnit, metrics } from '../adapters/observability';
 import { QuarantineRepository } from '../adapters/quarantine-repository';
+import type { DoorContext } from '../core/envelope';
 import { type Accepted, distinctById, type Rejection } from '../core/ingest';
 import { batchCountProblem, Problem, tooLarge } from '../core/problem';
 import {
@@ -18,6 +19,7 @@ import {
   isSegmentRejection,
   type SegmentOutcome,
 } from '../core/segmentio/ingest-message';
+import { isPlainObject } from '../core/segmentio/message-fields';
 import { SEGMENT_CALLS, SEGMENT_LIMITS, type SegmentType, segmentTimeOf } from '../core/segmentio/protocol';
 import {
   personKeysOfMessage,
@@ -25,9 +27,11 @@ import {
   quarantinePosition,
   rejectionReason,
 } from '../core/segmentio/quarantine';
+import { hasTraits } from '../core/traits';
 import { ingestDoor } from '../http/door';
 import { httpHandler } from '../http/handler';
 import { publishToStream } from '../http/stream-publish';
+import { countIgnoredTraits, traitDoor } from '../http/trait-context';
 import type { HttpRequest, HttpResponse } from '../http/types';
 import { contract, perCall } from './tracking.contract';
 
@@ -38,6 +42,13 @@ const door = ingestDoor('segment');
 const quarantineWrites = pLimit(8);
 
 const SUCCESS = { success: true } as const;
+
+const traits = traitDoor();
+/** The trait declarations, loaded only when some message carries traits. */
+const withTraits = async (ctx: DoorContext, messages: readonly unknown[]): Promise<DoorContext> =>
+  messages.some((m) => isPlainObject(m) && hasTraits(m.traits))
+    ? { ...ctx, traits: await traits.context() }
+    : ctx;
 
 const isConsentRefusal = (r: Rejection) => r.code === 'consent_required' || r.code === 'consent_invalid';
 
@@ -69,7 +80,15 @@ const listed = (r: Rejection) => ({
 
 const single = async (request: HttpRequest, type: SegmentType): Promise<HttpResponse> => {
   const message = asObject(request.body, 'a Segment message object');
-  const result = ingestSegmentMessage(message, 0, await door.context(request, 1), { type, prefix: '' });
+  const result = ingestSegmentMessage(
+    message,
+    0,
+    await withTraits(await door.context(request, 1), [message]),
+    {
+      type,
+      prefix: '',
+    },
+  );
   if (!isNoOp(result)) await door.edge.recordViolations([result], request.receivedAt);
   if (isSegmentRejection(result)) {
     countRejection(result);
@@ -80,6 +99,7 @@ const single = async (request: HttpRequest, type: SegmentType): Promise<HttpResp
   }
   if (isNoOp(result)) metrics.addMetric('SegmentNoOpMessages', MetricUnit.Count, 1);
   else {
+    countIgnoredTraits(result.ignoredTraits ?? 0);
     const kept = door.edge.toPublish([result]);
     if (kept.length > 0) await publishToStream(kept);
   }
@@ -103,7 +123,7 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
       : undefined;
 
   const messages = body.batch as unknown[];
-  const ctx = await door.context(request, messages.length);
+  const ctx = await withTraits(await door.context(request, messages.length), messages);
   const outcomes: SegmentOutcome[] = messages.map((raw, index) =>
     ingestSegmentMessage(raw, index, ctx, {
       prefix: `batch.${index}.`,
@@ -120,6 +140,9 @@ const batch = async (request: HttpRequest): Promise<HttpResponse> => {
   }
   rejected.forEach(countRejection);
   await door.edge.recordViolations([...accepted, ...rejected], ctx.receivedAt);
+  countIgnoredTraits(
+    accepted.reduce((n, a) => n + ((a as { ignoredTraits?: number }).ignoredTraits ?? 0), 0),
+  );
   if (noops > 0) metrics.addMetric('SegmentNoOpMessages', MetricUnit.Count, noops);
 
   // Kept before anything is published: if the quarantine fails, the client retries the whole

@@ -28,6 +28,9 @@ import { contract as segmentSettings } from '../segmentio/settings.contract';
 import { contract as segmentTracking } from '../segmentio/tracking.contract';
 import { contract as segments } from '../segments/segments.contract';
 import { contract as sources } from '../sources/sources.contract';
+import { contract as connectors } from '../traits/connectors.contract';
+import { contract as imports } from '../traits/imports.contract';
+import { contract as traits } from '../traits/traits.contract';
 import { contract as users } from '../users/users.contract';
 import { contract as health } from './health.contract';
 import { contract as openapi } from './openapi.contract';
@@ -61,4 +64,8 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   // Clean data at the edge (docs/data-quality.md).
   'quality/tracking-plan': trackingPlan,
   'quality/replay': qualityReplay,
+  // traits (docs/traits.md)
+  'traits/traits': traits,
+  'traits/connectors': connectors,
+  'traits/imports': imports,
 };

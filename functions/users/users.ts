@@ -16,6 +16,7 @@ import { TagsRepository } from '../adapters/tags-repository';
 import type { PersonStats } from '../core/person';
 import { Problem } from '../core/problem';
 import { type PersonTag, parseTagsBody } from '../core/tags';
+import { traitValues } from '../core/traits';
 import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
 import type { Handlers } from '../http/operations';
@@ -72,6 +73,8 @@ const profile = (p: Person) => ({
     .map(([campaignId, lastSeen]) => ({ campaignId, lastSeen }))
     .sort((a, b) => (a.lastSeen < b.lastSeen ? 1 : -1)),
   tags: p.tags,
+  // Declared traits (hashed ones show their hash: they are for matching, never for display).
+  traits: traitValues(p.stats?.traits),
   // Current purposes per id (a consent given on a device before login still counts for it).
   consent: [...p.consent.values()].map((c) => ({
     subject: c.subject,

@@ -1,4 +1,4 @@
-import { type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -44,7 +44,23 @@ export class PulseSecrets extends Construct {
         'them, and rotating means a dual-key window (sign with the new key, verify with both, re-key the ' +
         'HMACs of erased ids) that the functions do not support yet; documented as future work.',
     });
-    this.byName = new Map([['signing', signing]]);
+    // CRM connectors' tokens (docs/traits.md): created empty, an operator puts the tokens in.
+    const crm = new secretsmanager.Secret(this, 'Crm', {
+      description: `Pulse: ${SECRETS.crm.description}`,
+      secretStringValue: SecretValue.unsafePlainText('{}'),
+      removalPolicy: props.removalPolicy,
+      ...(props.encryptionKey ? { encryptionKey: props.encryptionKey } : {}),
+    });
+    Validations.of(crm).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "A CRM's private-app token is issued and rotated in the CRM's own console; Secrets Manager " +
+        'cannot rotate it, so the operator puts the new token in (docs/traits.md).',
+    });
+    this.byName = new Map([
+      ['signing', signing],
+      ['crm', crm],
+    ]);
   }
 
   get(name: SecretName): secretsmanager.Secret {

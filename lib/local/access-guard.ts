@@ -28,7 +28,11 @@ import { type TableName, tables } from '../tables';
 import { currentInvocation, LOCAL_ACCOUNT_ID } from './lambda';
 
 /** Locally a secret is the variable holding its value: that is the `SecretId` a check names. */
-const LOCAL_SECRETS: Readonly<Record<string, SecretName>> = { [ENV.localSigningKey]: 'signing' };
+const LOCAL_SECRETS: Readonly<Record<string, SecretName>> = {
+  [ENV.localSigningKey]: 'signing',
+  // traits: the CRM connectors' token file (docs/traits.md)
+  [ENV.localCrmSecretFile]: 'crm',
+};
 
 export interface AccessGuardTargets {
   readonly region: string;

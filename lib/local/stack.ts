@@ -290,6 +290,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     [ENV.localSecretsDir]: secretsDir,
     // Predictions: no Step Functions here, so a requested training runs in process (docs/models.md).
     [ENV.modelsInProcess]: 'true',
+    // traits: CRM connectors' tokens, a JSON file beside the keys standing in for the `crm` secret.
+    [ENV.localCrmSecretFile]: join(keyDir, 'crm-secrets.json'),
     // EMF lines are for CloudWatch; on a laptop they only bury the logs.
     POWERTOOLS_METRICS_DISABLED: lookup('POWERTOOLS_METRICS_DISABLED') || 'true',
     ...overrides,

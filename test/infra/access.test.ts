@@ -144,7 +144,8 @@ describe('least privilege', () => {
     'secretsmanager:GetSecretValue destination-secrets/*',
   ];
   const spelledOut: [string, string[]][] = [
-    ['identity/identify', [...DOOR, ...LOGS]],
+    // Trait declarations: a Query of their partition (cached per container).
+    ['identity/identify', [...DOOR, ...on(READ, 'table:traits'), ...LOGS]],
     // Profiles: alias GetItem, person BatchGetItem, Query of links#<userId>; consent by key only.
     [
       'users/users',
@@ -179,6 +180,7 @@ describe('least privilege', () => {
         ...DOOR,
         ...on(['BatchWriteItem', 'DeleteItem', 'PutItem', 'UpdateItem'], 'table:quarantine'),
         ...on(['Query', 'UpdateItem'], 'table:quality'),
+        ...on(READ, 'table:traits'),
         ...LOGS,
       ],
     ],

@@ -113,6 +113,9 @@ describe('functions', () => {
               [ENV.athenaWorkgroup]: stack.archive.workgroupName,
             }
           : {}),
+        ...(decl.secrets?.includes('crm')
+          ? { [ENV.crmSecretArn]: { Ref: logicalId(stack.secrets.get('crm')) } }
+          : {}),
       });
     });
 

@@ -300,6 +300,7 @@ const recount = (c: Condition, s: PersonStats, t: number): boolean => {
     return s.lastSeen !== undefined && s.lastSeen.slice(0, 10) >= windowStart(t, c.lastSeenWithinDays);
   // Model conditions are not generated here: test/unit/models/scoring.test.ts.
   if ('model' in c) return false;
+  if ('trait' in c) throw new Error('trait conditions: test/unit/traits.test.ts');
   return !(s.lastSeen !== undefined && s.lastSeen.slice(0, 10) >= windowStart(t, c.inactiveForDays));
 };
 

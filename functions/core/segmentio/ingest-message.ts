@@ -10,6 +10,7 @@ import type { DoorContext } from '../envelope';
 import { type Accepted, admitEvent, prefixed, type Rejection } from '../ingest';
 import { jsonHazard } from '../json';
 import type { FieldError, ProblemCode } from '../problem';
+import { checkTraits, hasTraits } from '../traits';
 import { parseWith } from '../zod';
 import { mapSegmentMessage } from './mapping';
 import { at, isPlainObject, type Props } from './message-fields';
@@ -27,7 +28,8 @@ export interface NoOp {
   index: number;
   eventId: string;
 }
-export type SegmentOutcome = Accepted | Rejection | NoOp;
+/** Accepted, with how many undeclared traits an identify carried (dropped and counted). */
+export type SegmentOutcome = (Accepted & { ignoredTraits?: number }) | Rejection | NoOp;
 
 export const isNoOp = (o: SegmentOutcome): o is NoOp => 'noop' in o;
 export const isSegmentRejection = (o: SegmentOutcome): o is Rejection => 'code' in o && 'index' in o;
@@ -134,8 +136,21 @@ export const ingestSegmentMessage = (
   }
   const canonical = admitted;
   if (noop) return { noop: true, index, eventId: canonical.event.eventId };
-  const json = JSON.stringify(canonical.event);
-  return canonical.violations
-    ? { event: canonical.event, json, violations: canonical.violations }
-    : { event: canonical.event, json };
+  let event = canonical.event;
+  let ignoredTraits: number | undefined;
+  if (type === 'identify' && hasTraits(parsed.value.traits)) {
+    // Declared traits ride on the identify event; a wrong type or a refused trait rejects it.
+    // Without declarations loaded, none are declared: every trait is dropped.
+    const checked = checkTraits(parsed.value.traits, ctx.traits ?? { declarations: new Map() });
+    if (!checked.ok) return reject('validation_failed', checked.errors);
+    if (Object.keys(checked.traits).length > 0)
+      event = { ...event, data: { ...event.data, traits: checked.traits } };
+    ignoredTraits = checked.ignored.length;
+  }
+  return {
+    event,
+    json: JSON.stringify(event),
+    ...(canonical.violations ? { violations: canonical.violations } : {}),
+    ...(ignoredTraits !== undefined ? { ignoredTraits } : {}),
+  };
 };

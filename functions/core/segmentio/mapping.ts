@@ -21,6 +21,7 @@
  * | group                                            | `custom`     | name `group`; properties `{groupId}` (traits are not stored)      |
  * | any other track                                  | `custom`     | name ← event                                                      |
  * | identify (userId and anonymousId)                | `identify`   | the link anonymousId → userId                                     |
+ * | identify with traits (one id or both)            | `identify`   | declared traits set on the person (docs/traits.md)                |
  * | alias (previousId → userId)                      | `identify`   | the link previousId → userId                                      |
  *
  * Event names match case-insensitively, `_` as a space ("product_clicked" is "Product Clicked").
@@ -32,6 +33,7 @@ import type { EdgeHints } from '../edge/enrich';
 import { type DoorContext, derivedEventId, type EnvelopeInput } from '../envelope';
 import { type EventType, FIELD_LIMITS } from '../events';
 import type { FieldError } from '../problem';
+import { hasTraits } from '../traits';
 import { channelOf, deviceTypeOf } from './device-context';
 import {
   at,
@@ -136,6 +138,7 @@ const stableContent = (m: SegmentMessage, type: SegmentType) => ({
   timestamp: m.originalTimestamp ?? m.timestamp,
   previousId: m.previousId,
   groupId: m.groupId,
+  traits: type === 'identify' ? m.traits : undefined,
 });
 
 export interface Mapped {
@@ -211,7 +214,10 @@ export const mapSegmentMessage = (
       if (type === 'alias') anonymousId = idOf(m.previousId);
       input.type = 'identify';
       input.properties = {};
-      noop = userId === undefined || anonymousId === undefined || userId === anonymousId;
+      // Without a link, an identify still sets the person's traits (checked by the caller).
+      noop =
+        (userId === undefined || anonymousId === undefined || userId === anonymousId) &&
+        !(type === 'identify' && hasTraits(m.traits));
       break;
     }
     case 'page':

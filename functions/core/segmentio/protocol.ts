@@ -82,7 +82,7 @@ const typeFields = {
   track: { event: z.string().check(z.minLength(1), z.maxLength(128)), properties },
   page: { name: optionalText, category: optionalText, properties },
   screen: { name: optionalText, category: optionalText, properties },
-  /** Traits are accepted and not stored (data minimisation: Pulse keeps behaviour, not profiles). */
+  /** Declared traits are set on the person (functions/core/traits.ts); others are dropped. */
   identify: { traits: z.optional(z.unknown()) },
   alias: { previousId: segmentId },
   group: { groupId: segmentId, traits: z.optional(z.unknown()) },
@@ -144,4 +144,5 @@ export type SegmentMessage = {
   properties?: Record<string, unknown> | null;
   previousId?: string | number;
   groupId?: string | number;
+  traits?: unknown;
 };
