@@ -31,8 +31,7 @@ import {
   TOTAL_BUCKET,
 } from '../core/campaign-counters';
 import { addToSketch, type BucketUniques, EXACT_CAP, emptySketch } from '../core/uniques';
-import { isConditionFailed, queryPage, queryPartition } from './dynamo';
-import type { Page } from './pagination';
+import { isConditionFailed, queryPartition } from './dynamo';
 
 export const counterPk = (campaignId: string, shardId: string) => `c#${campaignId}#${shardId}`;
 const EXPERIMENT_REGISTRY_PK = 'experiments';
@@ -192,21 +191,6 @@ export class MetricsRepository {
 
   // ---- reads -----------------------------------------------------------------------------
 
-  async listCampaigns(
-    limit: number,
-    cursor?: string,
-  ): Promise<Page<{ campaignId: string; shards: string[]; firstSeen: string }>> {
-    const page = await queryPage(this.db, this.tableName, REGISTRY_PK, limit, cursor);
-    return {
-      ...page,
-      items: page.items.map((i) => ({
-        campaignId: i.sk as string,
-        shards: [...((i.shards as Set<string>) ?? [])].sort(),
-        firstSeen: i.firstSeen as string,
-      })),
-    };
-  }
-
   async campaignShards(campaignId: string): Promise<string[] | undefined> {
     const { Item } = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: REGISTRY_PK, sk: campaignId } }),
@@ -265,6 +249,33 @@ export class MetricsRepository {
       start = out.LastEvaluatedKey;
     } while (start);
     return rows;
+  }
+
+  // ---- console (issue 18): the campaign list ----------------------------------------------
+
+  /** Every campaign of the registry (all pages): the sorted list needs each one's sort key. */
+  async allCampaigns(): Promise<{ campaignId: string; shards: string[]; firstSeen: string }[]> {
+    return (await queryPartition(this.db, this.tableName, REGISTRY_PK)).map((i) => ({
+      campaignId: i.sk as string,
+      shards: [...((i.shards as Set<string>) ?? [])].sort(),
+      firstSeen: i.firstSeen as string,
+    }));
+  }
+
+  /** The latest quarter-hour of one shard's counters that holds events (one item read). */
+  async lastQuarter(campaignId: string, shardId: string): Promise<string | undefined> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :q)',
+        ExpressionAttributeValues: { ':pk': counterPk(campaignId, shardId), ':q': 'q#' },
+        ProjectionExpression: 'sk',
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const sk = out.Items?.[0]?.sk as string | undefined;
+    return sk?.slice(2);
   }
 
   /** Exposures and conversions per variant id, summed over the experiment's shards. */

@@ -18,6 +18,8 @@ import { contract as segmentTracking } from '../segmentio/tracking.contract';
 import { contract as segments } from '../segments/segments.contract';
 import { contract as sources } from '../sources/sources.contract';
 import { contract as users } from '../users/users.contract';
+// console (issue 18): the API docs page
+import { contract as docs } from './docs.contract';
 import { contract as health } from './health.contract';
 import { contract as openapi } from './openapi.contract';
 
@@ -37,4 +39,6 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   'promotion/promotion': promotion,
   'segmentio/tracking': segmentTracking,
   'segmentio/settings': segmentSettings,
+  // console (issue 18)
+  'service/docs': docs,
 };
