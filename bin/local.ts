@@ -126,6 +126,7 @@ export const banner = (stack: LocalStack, extra: readonly string[] = [], verbose
     'Pulse local stack',
     '',
     `  API            ${api}`,
+    `  Console        ${api}/console/   (sign in as analyst or admin; API docs at ${api}/api/docs)`,
     `  DynamoDB       ${stack.endpoints.dynamodb}${mark(stack.external.dynamodb)}`,
     `  Kinesis        ${stack.endpoints.kinesis}${mark(stack.external.kinesis)}`,
     `  Stream         ${stack.names.stream}`,
@@ -202,6 +203,7 @@ const main = async (): Promise<void> => {
       ...(ports.kinesis !== undefined ? { kinesisPort: ports.kinesis } : {}),
       ...(values['cors-origins'] ? { corsOrigins: parseCorsOrigins(values['cors-origins']) } : {}),
       logRequests: verbose,
+      console: true,
       ...(process.env[LOG_LEVEL_VAR] ? {} : { env: { [LOG_LEVEL_VAR]: verbose ? 'INFO' : 'WARN' } }),
     });
   } catch (error) {

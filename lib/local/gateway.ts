@@ -57,6 +57,11 @@ export interface GatewayOptions {
   corsOrigins?: readonly string[];
   /** Given, one line per request (route, status, duration; no ids from the path): `npm start --verbose`. */
   requestLog?: (line: string) => void;
+  /**
+   * Served before the routes (the console at `/console`, lib/local/console.ts): answers and
+   * resolves true, or resolves false to leave the request to the API.
+   */
+  pages?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface Gateway {
@@ -409,6 +414,7 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
         log(`[local gateway] ${route} ${res.statusCode} ${Date.now() - now.getTime()} ms`);
       });
     }
+    if (options.pages && (await options.pages(req, res))) return;
     let body: Buffer | undefined;
     try {
       body = await readBody(req, maxBody);

@@ -19,6 +19,8 @@ import type { ConsumerSettings } from '../stream';
 import { failureIndexer } from '../stream';
 import type { TableName } from '../tables';
 import { startAccessGuard } from './access-guard';
+// console (issue 18)
+import { createConsoleServer } from './console';
 import { type Emulators, type Endpoints, startEmulators } from './emulators';
 import { type EventSourceMappingEmulator, startEventSourceMappings } from './event-source-mapping';
 import { type Gateway, startGateway } from './gateway';
@@ -69,6 +71,8 @@ export interface LocalStackOptions {
   enforceAccess?: boolean;
   /** One `logger.info` line per API request (route, status, duration). Default off. */
   logRequests?: boolean;
+  /** console (issue 18): serve the console at `/console` (built first when stale). Default off. */
+  console?: boolean;
 }
 
 export interface LocalStack {
@@ -291,6 +295,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       host: options.host ?? '127.0.0.1',
       corsOrigins: settings.corsOrigins,
       ...(options.logRequests ? { requestLog: (line: string) => logger.info(line) } : {}),
+      // console (issue 18)
+      ...(options.console ? { pages: await createConsoleServer({ keys, logger }) } : {}),
     });
     scheduler = startScheduler({
       schedules: options.schedules || scheduleList,
