@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Lazy, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -10,6 +10,8 @@ import { DEFAULTS } from './config';
 import { Aggregation } from './constructs/aggregation';
 import { PulseApi } from './constructs/api';
 import { type MfaMode, PulseAuth } from './constructs/auth';
+// console (issue 18)
+import { PulseConsole } from './constructs/console';
 import { functionId, type GrantTargets, PulseFunction } from './constructs/functions';
 import { Observability } from './constructs/observability';
 import { SCHEDULE_SIZING, Schedules } from './constructs/schedules';
@@ -195,6 +197,8 @@ export class PulseStack extends Stack {
   readonly encryptionKey: kms.Key | undefined;
   /** The names (tokens) lib/environment.ts turns into every function's environment. */
   readonly resourceNames: ResourceNames;
+  /** console (issue 18): the analyst console, its distribution and its app client. */
+  readonly console: PulseConsole;
 
   constructor(scope: Construct, id: string, props: PulseStackProps = {}) {
     super(scope, id, props);
@@ -248,6 +252,19 @@ export class PulseStack extends Stack {
       threatProtection: settings.threatProtection,
     });
 
+    // console (issue 18): the analyst console and its app client. Built before the functions, whose
+    // token verifier accepts the console's client too; the API (built after them) is named lazily.
+    this.console = new PulseConsole(this, 'Console', {
+      stage: settings.stage,
+      userPool: this.auth.userPool,
+      apiDomain: Lazy.string({
+        produce: () => `${this.api.httpApi.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
+      }),
+      sourceDir: join(PROJECT_ROOT, 'console'),
+      accessLogBucket: this.aggregation.accessLogBucket,
+      removalPolicy,
+    });
+
     // Where the functions find the resources (tokens here); lib/environment.ts builds the variables,
     // for the local stack too.
     const resourceNames: ResourceNames = {
@@ -256,7 +273,11 @@ export class PulseStack extends Stack {
       ) as Record<TableName, string>,
       stream: stream.streamName,
       userPoolId: this.auth.userPool.userPoolId,
-      userPoolClientId: this.auth.client.userPoolClientId,
+      // console (issue 18): tokens of either app client are accepted.
+      userPoolClientId: Fn.join(',', [
+        this.auth.client.userPoolClientId,
+        this.console.client.userPoolClientId,
+      ]),
       secrets: Object.fromEntries([...this.secrets.byName].map(([name, secret]) => [name, secret.secretArn])),
       failureBucket: this.aggregation.failureBucket.bucketName,
     };
