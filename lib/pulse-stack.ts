@@ -262,6 +262,7 @@ export class PulseStack extends Stack {
       }),
       sourceDir: join(PROJECT_ROOT, 'console'),
       accessLogBucket: this.aggregation.accessLogBucket,
+      deployLogGroup: this.observability.logGroup(this, 'ConsoleDeployLogGroup'),
       removalPolicy,
     });
 

@@ -13,6 +13,7 @@ import {
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
@@ -32,6 +33,8 @@ export interface PulseConsoleProps {
   readonly sourceDir: string;
   /** Where the bucket's server access logs go. */
   readonly accessLogBucket: s3.IBucket;
+  /** The deployment function's log group (the stack's retention and removal policy). */
+  readonly deployLogGroup: logs.ILogGroup;
   readonly removalPolicy: RemovalPolicy;
 }
 
@@ -186,6 +189,7 @@ export class PulseConsole extends Construct {
       distribution: this.distribution,
       distributionPaths: [`/${CONSOLE_PREFIX}/*`],
       memoryLimit: 256,
+      logGroup: props.deployLogGroup,
     });
 
     new CfnOutput(Stack.of(this), 'ConsoleUrl', { value: this.url, description: 'The analyst console' });
