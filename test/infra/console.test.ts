@@ -6,7 +6,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../lib/config';
-import { resourcesOfType, synth } from '../support/synth';
+import { type CfnResourceJson, resourcesOfType, synth } from '../support/synth';
 
 const { json, stack, template, logicalId } = synth();
 const bucketId = logicalId(stack.console.bucket);
@@ -28,8 +28,9 @@ describe('console bucket', () => {
     const policy = resourcesOfType(json, 'AWS::S3::BucketPolicy').find(
       ([, p]) => (p.Properties.Bucket as { Ref?: string }).Ref === bucketId,
     )?.[1];
-    const statements = (policy?.Properties.PolicyDocument as { Statement: Record<string, unknown>[] })
-      .Statement;
+    const statements = (
+      (policy as CfnResourceJson).Properties.PolicyDocument as { Statement: Record<string, unknown>[] }
+    ).Statement;
     // Only CloudFront, only for this distribution, reads it; nothing over plain HTTP.
     const read = statements.find(
       (s) => s.Principal && JSON.stringify(s.Principal).includes('cloudfront.amazonaws.com'),
@@ -50,7 +51,7 @@ describe('console distribution', () => {
     const originsList = distribution.Origins as Record<string, unknown>[];
     const s3Origin = originsList.find((o) => o.S3OriginConfig);
     expect(s3Origin?.OriginAccessControlId).toBeDefined();
-    expect((s3Origin?.S3OriginConfig as Record<string, unknown>).OriginAccessIdentity).toBe('');
+    expect(s3Origin?.S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
     template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
       OriginAccessControlConfig: Match.objectLike({
         OriginAccessControlOriginType: 's3',
@@ -82,10 +83,11 @@ describe('console distribution', () => {
   });
 
   it('sends the security headers: CSP of its own origin and Cognito, HSTS, no sniffing, framing or referrer', () => {
-    const [, policy] = resourcesOfType(json, 'AWS::CloudFront::ResponseHeadersPolicy')[0] ?? [];
-    const headers = (
-      policy?.Properties.ResponseHeadersPolicyConfig as Record<string, Record<string, unknown>>
-    ).SecurityHeadersConfig as Record<string, Record<string, unknown>>;
+    const [[, policy]] = resourcesOfType(json, 'AWS::CloudFront::ResponseHeadersPolicy') as [
+      [string, CfnResourceJson],
+    ];
+    const headers = (policy.Properties.ResponseHeadersPolicyConfig as Record<string, Record<string, unknown>>)
+      .SecurityHeadersConfig as Record<string, Record<string, unknown>>;
     const csp = JSON.stringify(headers.ContentSecurityPolicy?.ContentSecurityPolicy);
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("script-src 'self'");
