@@ -22,7 +22,17 @@ const described = <T extends z.ZodMiniType>(schema: T, description: string): T =
   return schema;
 };
 
-export const campaignListQuerySchema = z.extend(pageQuerySchema, {
+// Own limit and cursor schemas: a description registers on the schema object, which the other
+// lists' pageQuerySchema must not share.
+export const campaignListQuerySchema = z.object({
+  limit: described(
+    z.clone(pageQuerySchema.shape.limit),
+    `Campaigns per page, 1..${MAX_LIST_PAGE} (larger values are served as ${MAX_LIST_PAGE}); default 50`,
+  ),
+  cursor: described(
+    z.clone(pageQuerySchema.shape.cursor),
+    "The previous page's `nextCursor`, with the same sort, order, days and tz",
+  ),
   sort: described(
     z._default(z.enum(CAMPAIGN_SORTS), 'lastActivity'),
     'Order: `lastActivity` (default), `events` and `conversions` (lifetime), `uniqueUsers` (in the window), `campaignId`',
@@ -49,12 +59,6 @@ export const campaignListQuerySchema = z.extend(pageQuerySchema, {
     `The recent window of \`uniqueUsers\` and \`sparkline\`: this many local days in \`tz\`, today included (1..${MAX_WINDOW_DAYS}, default 7)`,
   ),
   tz: timeZoneParam,
-});
-z.globalRegistry.add(campaignListQuerySchema.shape.limit, {
-  description: `Campaigns per page, 1..${MAX_LIST_PAGE} (larger values are served as ${MAX_LIST_PAGE}); default 50`,
-});
-z.globalRegistry.add(campaignListQuerySchema.shape.cursor, {
-  description: "The previous page's `nextCursor`, with the same sort, order, days and tz",
 });
 export type CampaignListQuery = z.infer<typeof campaignListQuerySchema>;
 

@@ -96,7 +96,7 @@ const seedExperimentAndRule = async () => {
     expect(segments.items.find((s: { tag: string }) => s.tag === 'clickers')?.size).toBeGreaterThanOrEqual(
       24,
     );
-  }, 30_000);
+  }, 90_000);
 };
 
 beforeAll(async () => {
@@ -121,7 +121,7 @@ beforeAll(async () => {
         '--campaigns',
         '3',
       ],
-      { timeout: 90_000, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+      { timeout: 150_000, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
     ),
     seedExperimentAndRule(),
   ]);
@@ -145,7 +145,7 @@ beforeAll(async () => {
     bypassCSP: true,
     acceptDownloads: true,
   });
-}, 150_000);
+}, 240_000);
 
 afterAll(async () => {
   await browser?.close();

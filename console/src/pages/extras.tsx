@@ -43,9 +43,9 @@ export const JsonTables = ({ value, caption }: { value: unknown; caption: string
 
 const exampleBody = (doc: OpenApi, path: string, method: string): string => {
   const op = doc.paths[path]?.[method] as
-    | { requestBody?: { content?: Record<string, { example?: unknown }> } }
+    | { requestBody?: { content?: Record<string, { examples?: Record<string, { value?: unknown }> }> } }
     | undefined;
-  const example = op?.requestBody?.content?.['application/json']?.example;
+  const example = Object.values(op?.requestBody?.content?.['application/json']?.examples ?? {})[0]?.value;
   return example === undefined ? '{}' : JSON.stringify(example, null, 2);
 };
 
