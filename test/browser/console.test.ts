@@ -59,35 +59,36 @@ const seedExperimentAndRule = async () => {
   });
   expect([200, 201]).toContain(rule.status);
   const people = Array.from({ length: 24 }, (_, i) => `shopper-${i}`);
-  await Promise.all(
-    people.map(async (id, i) => {
-      const token = await e2e.consent(id);
-      const served = await e2e.call(`/api/promotion?userId=${id}&placement=home-hero`, {
-        headers: { 'x-api-key': e2e.writeKey, 'x-consent-token': token },
-      });
-      expect(served.status).toBe(200);
-      // After the exposure: only a conversion after it counts for the experiment.
-      const at = new Date().toISOString();
-      const events = [
-        validEvent('click', { userId: id, campaignId: 'spring-sale', consentToken: token, timestamp: at }),
-      ];
-      if (i % 3 === 0)
-        events.push(
-          validEvent('conversion', {
-            userId: id,
-            campaignId: 'spring-sale',
-            consentToken: token,
-            timestamp: at,
-          }),
-        );
-      const sent = await e2e.call('/api/engagement/events', {
-        method: 'POST',
-        headers: { 'x-api-key': e2e.writeKey },
-        json: { events },
-      });
-      expect(sent.status).toBe(202);
-    }),
-  );
+  // A few at a time: the demo runs beside it, on a machine that may be busy.
+  const seed = async (id: string, i: number) => {
+    const token = await e2e.consent(id);
+    const served = await e2e.call(`/api/promotion?userId=${id}&placement=home-hero`, {
+      headers: { 'x-api-key': e2e.writeKey, 'x-consent-token': token },
+    });
+    expect(served.status).toBe(200);
+    // After the exposure: only a conversion after it counts for the experiment.
+    const at = new Date().toISOString();
+    const events = [
+      validEvent('click', { userId: id, campaignId: 'spring-sale', consentToken: token, timestamp: at }),
+    ];
+    if (i % 3 === 0)
+      events.push(
+        validEvent('conversion', {
+          userId: id,
+          campaignId: 'spring-sale',
+          consentToken: token,
+          timestamp: at,
+        }),
+      );
+    const sent = await e2e.call('/api/engagement/events', {
+      method: 'POST',
+      headers: { 'x-api-key': e2e.writeKey },
+      json: { events },
+    });
+    expect(sent.status).toBe(202);
+  };
+  for (let i = 0; i < people.length; i += 4)
+    await Promise.all(people.slice(i, i + 4).map((id, j) => seed(id, i + j)));
   await eventually(async () => {
     const results = await api('/api/experiments/hero-test/results');
     expect(results.variants.reduce((n: number, v: { exposures: number }) => n + v.exposures, 0)).toBe(24);
@@ -120,6 +121,8 @@ beforeAll(async () => {
         '30',
         '--campaigns',
         '3',
+        '--concurrency',
+        '2',
       ],
       { timeout: 150_000, env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
     ),
