@@ -5,7 +5,7 @@
  * chosen role (signed with the local key the functions trust; answered to loopback callers only).
  * The same security headers as the CloudFront distribution (lib/constructs/console.ts).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,10 +41,35 @@ export const consoleStale = (root = ROOT): boolean => {
   return Math.max(...sources.map(newest)) > statSync(built).mtimeMs;
 };
 
-/** Build console/dist with Vite's build API (vite is a dev dependency: loaded only here). */
+/**
+ * Build console/dist with Vite's build API (vite is a dev dependency: loaded only here), into a
+ * folder of its own first and then renamed into place: two stacks starting at once (test files
+ * run in parallel) never serve or build over each other's half-written files.
+ */
 export const buildConsole = async (root = ROOT): Promise<void> => {
   const { build } = await import('vite');
-  await build({ configFile: join(root, 'vite.config.ts'), root, logLevel: 'warn' });
+  const dist = join(root, 'dist');
+  const fresh = `${dist}.build-${process.pid}-${Date.now()}`;
+  const old = `${dist}.old-${process.pid}-${Date.now()}`;
+  try {
+    await build({
+      configFile: join(root, 'vite.config.ts'),
+      root,
+      logLevel: 'warn',
+      build: { outDir: fresh, emptyOutDir: true },
+    });
+    try {
+      if (existsSync(dist)) renameSync(dist, old);
+      renameSync(fresh, dist);
+    } catch (error) {
+      // Another start put its own fresh build in place meanwhile: the same sources, so keep that.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+    }
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+    rmSync(old, { recursive: true, force: true });
+  }
 };
 
 export interface ConsoleServerOptions {
