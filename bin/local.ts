@@ -130,6 +130,7 @@ export const banner = (stack: LocalStack, extra: readonly string[] = [], verbose
     '',
     `  API            ${api}`,
     ...(stack.ingestUrl !== stack.url ? [`  Ingest (ALB)   ${displayUrl(stack.ingestUrl)}`] : []),
+    `  Console        ${api}/console/   (sign in as analyst or admin; API docs at ${api}/api/docs)`,
     `  DynamoDB       ${stack.endpoints.dynamodb}${mark(stack.external.dynamodb)}`,
     `  Kinesis        ${stack.endpoints.kinesis}${mark(stack.external.kinesis)}`,
     `  Stream         ${stack.names.stream}`,
@@ -214,6 +215,7 @@ const main = async (): Promise<void> => {
       ...(values['cors-origins'] ? { corsOrigins: parseCorsOrigins(values['cors-origins']) } : {}),
       logRequests: verbose,
       frontDoor: frontDoor as FrontDoor,
+      console: true,
       ...(process.env[LOG_LEVEL_VAR] ? {} : { env: { [LOG_LEVEL_VAR]: verbose ? 'INFO' : 'WARN' } }),
     });
   } catch (error) {

@@ -320,6 +320,8 @@ export const access = {
   'segmentio/settings': { tables: { sources: 'get' } },
   // Built from the route table and schemas in the bundle; touches nothing.
   'service/openapi': {},
+  // console (issue 18): Swagger UI's page and assets, read from the bundle; touches nothing.
+  'service/docs': {},
   // Scheduled (lib/schedules.ts): due rule checks come from the tags table's byNextCheck index,
   // outcomes go back to tags; persons' stats are read by key, aliases resolved, and backfills
   // Scan the users table page by page.

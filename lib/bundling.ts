@@ -14,3 +14,14 @@ export const bundling = {
   /** ESM output still meets CommonJS `require` inside dependencies. */
   banner: "import{createRequire}from'module';const require=createRequire(import.meta.url);",
 } as const;
+
+/**
+ * Files a function reads at run time, copied beside its bundle (paths relative to the project
+ * root → file name in the bundle). console (issue 18): Swagger UI for `/api/docs`.
+ */
+export const bundledFiles: Readonly<Record<string, readonly string[]>> = {
+  'service/docs': [
+    'node_modules/swagger-ui-dist/swagger-ui-bundle.js',
+    'node_modules/swagger-ui-dist/swagger-ui.css',
+  ],
+};

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Lazy, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -16,6 +16,8 @@ import { PulseApi } from './constructs/api';
 import { Archive } from './constructs/archive';
 import { type MfaMode, PulseAuth } from './constructs/auth';
 import { DataBuckets } from './constructs/buckets';
+// console (issue 18)
+import { PulseConsole } from './constructs/console';
 import { functionId, type GrantTargets, PulseFunction } from './constructs/functions';
 import { IngestAlb } from './constructs/ingest-alb';
 // predictions (docs/models.md)
@@ -280,6 +282,8 @@ export class PulseStack extends Stack {
   readonly encryptionKey: kms.Key | undefined;
   /** The names (tokens) lib/environment.ts turns into every function's environment. */
   readonly resourceNames: ResourceNames;
+  /** console (issue 18): the analyst console, its distribution and its app client. */
+  readonly console: PulseConsole;
 
   constructor(scope: Construct, id: string, props: PulseStackProps = {}) {
     super(scope, id, props);
@@ -347,6 +351,20 @@ export class PulseStack extends Stack {
       threatProtection: settings.threatProtection,
     });
 
+    // console (issue 18): the analyst console and its app client. Built before the functions, whose
+    // token verifier accepts the console's client too; the API (built after them) is named lazily.
+    this.console = new PulseConsole(this, 'Console', {
+      stage: settings.stage,
+      userPool: this.auth.userPool,
+      apiDomain: Lazy.string({
+        produce: () => `${this.api.httpApi.apiId}.execute-api.${this.region}.${this.urlSuffix}`,
+      }),
+      sourceDir: join(PROJECT_ROOT, 'console'),
+      accessLogBucket: this.aggregation.accessLogBucket,
+      deployLogGroup: this.observability.logGroup(this, 'ConsoleDeployLogGroup'),
+      removalPolicy,
+    });
+
     // Where the functions find the resources (tokens here); lib/environment.ts builds the variables,
     // for the local stack too.
     const resourceNames: ResourceNames = {
@@ -355,7 +373,11 @@ export class PulseStack extends Stack {
       ) as Record<TableName, string>,
       stream: stream.streamName,
       userPoolId: this.auth.userPool.userPoolId,
-      userPoolClientId: this.auth.client.userPoolClientId,
+      // console (issue 18): tokens of either app client are accepted.
+      userPoolClientId: Fn.join(',', [
+        this.auth.client.userPoolClientId,
+        this.console.client.userPoolClientId,
+      ]),
       secrets: Object.fromEntries([...this.secrets.byName].map(([name, secret]) => [name, secret.secretArn])),
       buckets: Object.fromEntries(
         [...this.buckets.byName].map(([name, bucket]) => [name, bucket.bucketName]),

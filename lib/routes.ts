@@ -395,6 +395,55 @@ export const routes = [
     summary:
       "Check quarantined records again against today's contract and plan; put the passing ones on the stream",
   },
+  // ---- console (issue 18): what the analyst console needs, and the API's docs for humans ----
+  {
+    id: 'listExperiments',
+    method: 'GET',
+    path: '/api/experiments',
+    handler: 'experiments/experiments',
+    auth: 'analyst',
+    summary: 'Experiments, most recently changed first; filter by status and placement',
+  },
+  {
+    id: 'patchExperiment',
+    method: 'PATCH',
+    path: '/api/experiments/{experimentId}',
+    handler: 'experiments/experiments',
+    auth: 'admin',
+    summary: "Change an experiment's status alone (start, stop, restart) under the same change rules as PUT",
+  },
+  {
+    id: 'deleteExperiment',
+    method: 'DELETE',
+    path: '/api/experiments/{experimentId}',
+    handler: 'experiments/experiments',
+    auth: 'admin',
+    summary: 'Delete a draft experiment that never ran (one that ran is stopped, never deleted: 409)',
+  },
+  {
+    id: 'deleteRule',
+    method: 'DELETE',
+    path: '/api/segments/rules/{ruleId}',
+    handler: 'segments/segments',
+    auth: 'admin',
+    summary: 'Delete a segment rule and remove the tag it gave from every member',
+  },
+  {
+    id: 'apiDocs',
+    method: 'GET',
+    path: '/api/docs',
+    handler: 'service/docs',
+    auth: 'none',
+    summary: 'This API described for people: Swagger UI over /api/openapi.json (no CDN)',
+  },
+  {
+    id: 'apiDocsAsset',
+    method: 'GET',
+    path: '/api/docs/{asset}',
+    handler: 'service/docs',
+    auth: 'none',
+    summary: "Swagger UI's script and style sheet, served from the swagger-ui-dist package",
+  },
   // ---- Segment-compatible ingestion, and the API's own description ----
   ...(
     [

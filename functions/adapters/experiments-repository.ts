@@ -12,7 +12,13 @@
  *   assignedAt, expiresAt}`, written once at first exposure with a put-if-absent, so the first
  *   assignment sticks; they live in the person's partition, which erasure and export cover.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Allocation } from '../core/experiment-design';
 import type { ExperimentBody, StoredExperiment } from '../core/experiments';
 import { batchGetAll, batchWriteAll, type Item, isConditionFailed, queryPartition } from './dynamo';
@@ -154,6 +160,27 @@ export class ExperimentsRepository {
           ConditionExpression: 'attribute_exists(pk) AND #s = :running',
           ExpressionAttributeNames: { '#a': 'allocation', '#s': 'status' },
           ExpressionAttributeValues: { ':a': allocation, ':running': 'running' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  // ---- console (issue 18): delete a draft ------------------------------------------------
+
+  /** Delete a definition if it is still at `expectedVersion`; false when it changed meanwhile. */
+  async delete(experimentId: string, expectedVersion: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: definitionKey(experimentId),
+          ConditionExpression: '#v = :v',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':v': expectedVersion },
         }),
       );
       return true;

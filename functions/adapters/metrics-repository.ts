@@ -257,6 +257,7 @@ export class MetricsRepository {
 
   // ---- reads -----------------------------------------------------------------------------
 
+  /** A page of the registry (the compaction walks it page by page). */
   async listCampaigns(
     limit: number,
     cursor?: string,
@@ -341,6 +342,35 @@ export class MetricsRepository {
       start = out.LastEvaluatedKey;
     } while (start);
     return rows;
+  }
+
+  // ---- console (issue 18): the campaign list ----------------------------------------------
+
+  /** Every campaign of the registry (all pages): the sorted list needs each one's sort key. */
+  async allCampaigns(): Promise<(CampaignRegistry & { campaignId: string; firstSeen: string })[]> {
+    return (await queryPartition(this.db, this.tableName, REGISTRY_PK)).map((i) => ({
+      campaignId: i.sk as string,
+      shards: [...((i.shards as Set<string>) ?? [])].sort(),
+      firstSeen: i.firstSeen as string,
+      compactedThrough: i.compactedThrough as string | undefined,
+      lateDays: [...((i.lateDays as Set<string> | undefined) ?? [])].sort(),
+    }));
+  }
+
+  /** The latest quarter-hour of one shard's counters that holds events (one item read). */
+  async lastQuarter(campaignId: string, shardId: string): Promise<string | undefined> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :q)',
+        ExpressionAttributeValues: { ':pk': counterPk(campaignId, shardId), ':q': 'q#' },
+        ProjectionExpression: 'sk',
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const sk = out.Items?.[0]?.sk as string | undefined;
+    return sk?.slice(2);
   }
 
   /** Exposures and conversions per variant id, summed over the experiment's shards. */

@@ -2,12 +2,12 @@
  * Segment rules, in the tags table (`rules / <ruleId>`, key design: tags-table.ts). A rule's
  * hash says when what it decides changed, so the caller knows to start a backfill.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type RuleBody, ruleHash, type SegmentRule } from '../core/rules';
 import { type Item, queryPage, queryPartition } from './dynamo';
 import type { Page } from './pagination';
 import type { SegmentsRepository } from './segments-repository';
-import { RULES_PK } from './tags-table';
+import { BACKFILL_PK, RULES_PK } from './tags-table';
 
 /** A rule as stored: the definition and what tracks its changes. */
 export interface StoredRule extends SegmentRule {
@@ -78,5 +78,15 @@ export class RulesRepository {
       new PutCommand({ TableName: this.tableName, Item: { pk: RULES_PK, sk: ruleId, ...rule } }),
     );
     return { rule, created: !existing, changed: existing?.hash !== hash };
+  }
+
+  // console (issue 18)
+  /** Delete a rule and its backfill job (the caller has removed its tags first). */
+  async deleteRule(ruleId: string): Promise<void> {
+    await Promise.all(
+      [RULES_PK, BACKFILL_PK].map((pk) =>
+        this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { pk, sk: ruleId } })),
+      ),
+    );
   }
 }

@@ -41,12 +41,33 @@ const instants = (q: { from?: string; to?: string; tz: string }, now: number) =>
   return { from, to };
 };
 
+/** Each query parameter as the OpenAPI document describes it (the time-zone rules included). */
+const described = <T extends z.ZodMiniType>(schema: T, description: string): T => {
+  z.globalRegistry.add(schema, { description });
+  return schema;
+};
+
+export const timeZoneParam = described(
+  z._default(z.string().check(z.refine(isTimeZone, 'Unknown IANA time zone')), 'UTC'),
+  'IANA time zone (e.g. `Europe/Paris`, `Asia/Kolkata`) of day buckets and of date-only `from`/`to`; default `UTC`',
+);
+
 export const metricsQuerySchema = z
   .object({
-    from: z.optional(isoTime),
-    to: z.optional(isoTime),
-    granularity: z._default(z.enum(['hour', 'day']), 'day'),
-    tz: z._default(z.string().check(z.refine(isTimeZone, 'Unknown IANA time zone')), 'UTC'),
+    from: described(
+      z.optional(isoTime),
+      'Start, inclusive: ISO-8601 date-time with an offset (`2026-06-01T00:00:00Z`), or a date alone ' +
+        "(`2026-06-01`: that day's midnight in `tz`). Default: 7 days before `to`. Served in whole UTC quarter-hours",
+    ),
+    to: described(
+      z.optional(isoTime),
+      'End, exclusive, in the same forms as `from`. Default: now. At most 31 days after `from` by hour, 400 by day',
+    ),
+    granularity: described(
+      z._default(z.enum(['hour', 'day']), 'day'),
+      'Series bucket: `hour` or `day` (local to `tz`); default `day`',
+    ),
+    tz: timeZoneParam,
   })
   .check(
     z.superRefine((q, ctx) => {
@@ -87,12 +108,14 @@ export const campaignReport = (
   const inRange = rows.filter((r) => r.quarter >= fromQuarter && r.quarter <= toQuarter);
   const all: Record<string, number> = {};
   const byBucket = new Map<string, Record<string, number>>();
+  const uniquesByBucket = new Map<string, BucketUniques[]>();
   for (const r of inRange) {
     const bucket = bucketOfQuarter(r.quarter, q.granularity, q.tz);
     const b = byBucket.get(bucket) ?? {};
     addCounters(all, r.counts);
     addCounters(b, r.counts);
     byBucket.set(bucket, b);
+    uniquesByBucket.set(bucket, [...(uniquesByBucket.get(bucket) ?? []), r.uniques]);
   }
   // Dense series: every bucket of the range, empty ones included, in order.
   const buckets: string[] = [];
@@ -101,18 +124,38 @@ export const campaignReport = (
     if (buckets[buckets.length - 1] !== bucket) buckets.push(bucket);
   }
   const uniques = countUniques(inRange.map((r) => r.uniques));
+  const breakdowns = campaignBreakdowns(all);
   return {
     campaignId,
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
     granularity: q.granularity,
     tz: q.tz,
-    ...campaignBreakdowns(all),
+    ...breakdowns,
     uniqueUsers: uniques.count,
     ...(uniques.estimated && { uniqueUsersEstimated: true }),
-    series: buckets.map((bucket) => ({
-      start: localBucketStart(bucket, q.tz),
-      ...seriesBreakdowns(byBucket.get(bucket) ?? {}),
-    })),
+    rates: campaignRates(breakdowns.totals, uniques.count),
+    series: buckets.map((bucket) => {
+      const people = countUniques(uniquesByBucket.get(bucket) ?? []);
+      return {
+        start: localBucketStart(bucket, q.tz),
+        ...seriesBreakdowns(byBucket.get(bucket) ?? {}),
+        uniqueUsers: people.count,
+        ...(people.estimated && { uniqueUsersEstimated: true }),
+      };
+    }),
   };
 };
+
+/** A ratio to 4 decimals; null when there is nothing to divide by (not 0: nothing was measured). */
+const ratio = (n: number, d: number): number | null => (d > 0 ? Math.round((n / d) * 1e4) / 1e4 : null);
+
+/**
+ * The campaign's rates, as analysts read them: click-through (clicks per view), conversion
+ * (conversions per click) and conversions per person. Event counts, not distinct converters.
+ */
+export const campaignRates = (totals: Record<string, number>, uniqueUsers: number) => ({
+  clickThrough: ratio(totals.click ?? 0, totals.view ?? 0),
+  conversion: ratio(totals.conversion ?? 0, totals.click ?? 0),
+  conversionsPerPerson: ratio(totals.conversion ?? 0, uniqueUsers),
+});

@@ -85,6 +85,18 @@ z.globalRegistry.add(uniqueUsersSchema, {
     'Distinct person keys as aggregated: an anonymous id before its identify and the user it was then linked to count as two',
 });
 
+// console (issue 18): rates in campaign reports
+const rate = (description: string) => {
+  const schema = z.nullable(z.number());
+  z.globalRegistry.add(schema, { description: `${description}; null when the denominator is 0` });
+  return schema;
+};
+const ratesSchema = z.object({
+  clickThrough: rate('Clicks per view'),
+  conversion: rate('Conversions per click'),
+  conversionsPerPerson: rate('Conversion events per distinct person (`uniqueUsers`)'),
+});
+
 export const campaignReport = z.extend(campaignBreakdownsSchema, {
   campaignId: z.string(),
   from: z.string(),
@@ -93,7 +105,14 @@ export const campaignReport = z.extend(campaignBreakdownsSchema, {
   tz: z.string(),
   uniqueUsers: uniqueUsersSchema,
   uniqueUsersEstimated: z.optional(z.boolean()),
-  series: z.array(z.extend(seriesBreakdownsSchema, { start: z.string() })),
+  rates: ratesSchema,
+  series: z.array(
+    z.extend(seriesBreakdownsSchema, {
+      start: z.string(),
+      uniqueUsers: uniqueUsersSchema,
+      uniqueUsersEstimated: z.optional(z.boolean()),
+    }),
+  ),
 });
 export const consentAnswer = z.looseObject({
   subject: z.string(),

@@ -9,6 +9,7 @@ import { documentClient, requireEnv } from '../adapters/aws';
 import { ExperimentsRepository } from '../adapters/experiments-repository';
 import { MetricsRepository } from '../adapters/metrics-repository';
 import { logger } from '../adapters/observability';
+import { assertDeletable, filterExperiments, withStatus } from '../core/experiment-admin';
 import { modeOf } from '../core/experiment-design';
 import { experimentMetricResults } from '../core/experiment-results';
 import { applyUpdate, EXPERIMENT_LIMITS, type StoredExperiment } from '../core/experiments';
@@ -87,10 +88,51 @@ const experimentResults: Handler<'experimentResults'> = async (_request, { param
   };
 };
 
+// ---- console (issue 18): list, status change alone, delete a draft ----------------------------
+
+const CHANGED_MEANWHILE = (experimentId: string) =>
+  new Problem(
+    409,
+    'conflict',
+    `Experiment ${experimentId} was changed by another request meanwhile: read it again and retry`,
+  );
+
+const listExperiments: Handler<'listExperiments'> = async (_request, { query }) => ({
+  status: 200,
+  body: { items: filterExperiments(await experiments.list(), query) },
+});
+
+const patchExperiment: Handler<'patchExperiment'> = async (request, { params: { experimentId }, body }) => {
+  const current = await existing(experimentId);
+  const running =
+    body.status === 'running'
+      ? (await experiments.list()).filter((e) => e.status === 'running' && e.placement === current.placement)
+      : [];
+  const next = withStatus(current, body.status, running, request.receivedAt);
+  if (!(await experiments.put(next, current.version))) throw CHANGED_MEANWHILE(experimentId);
+  logger.info('experiment status changed', { experimentId, from: current.status, to: next.status });
+  return { status: 200, body: next };
+};
+
+const deleteExperiment: Handler<'deleteExperiment'> = async (_request, { params: { experimentId } }) => {
+  const current = await existing(experimentId);
+  assertDeletable(current);
+  if (!(await experiments.delete(experimentId, current.version))) throw CHANGED_MEANWHILE(experimentId);
+  logger.info('draft experiment deleted', { experimentId });
+  return { status: 204 };
+};
+
 export const handler = httpHandler({
   module: 'experiments/experiments',
   contract,
   authenticators: { jwt: jwtAuthenticator() },
   body: { maxBytes: EXPERIMENT_LIMITS.bodyBytes },
-  handlers: { putExperiment, getExperiment, experimentResults },
+  handlers: {
+    putExperiment,
+    getExperiment,
+    experimentResults,
+    listExperiments,
+    patchExperiment,
+    deleteExperiment,
+  },
 });

@@ -183,6 +183,12 @@ const wrap = (options: {
       receivedAt,
       requestId: event.requestContext.requestId,
     });
+    if (response.text !== undefined)
+      return {
+        statusCode: response.status,
+        headers: { ...SECURITY_HEADERS, ...response.headers },
+        body: response.text,
+      };
     return jsonResponse(response.status, response.body, response.headers);
   };
 

@@ -17,7 +17,8 @@ export type JwtAuthenticator = (token: string) => Promise<VerifiedUser>;
 export const jwtAuthenticator = (env: NodeJS.ProcessEnv = process.env): JwtAuthenticator => {
   const verifier = CognitoJwtVerifier.create({
     userPoolId: env[ENV.userPoolId] ?? DEFAULTS.localUserPoolId,
-    clientId: env[ENV.userPoolClientId] ?? DEFAULTS.localUserPoolClientId,
+    // One id, or several comma-separated (the CLI's client and the console's).
+    clientId: (env[ENV.userPoolClientId] ?? DEFAULTS.localUserPoolClientId).split(','),
     // Id and access tokens both carry cognito:groups; analysts may hold either.
     tokenUse: null,
   });

@@ -29,6 +29,8 @@ export interface HttpResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A body that is not JSON (the docs page, its script), sent as is; `headers` give its type. */
+  text?: string;
 }
 
 export type HttpResult = APIGatewayProxyStructuredResultV2;

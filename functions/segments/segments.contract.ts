@@ -23,4 +23,17 @@ export const contract = {
     query: pageQuerySchema,
     responses: ok('Members of the segment'),
   },
+  // console (issue 18)
+  deleteRule: {
+    params: { ruleId: ruleIdSchema },
+    responses: {
+      200: {
+        description: 'Deleted: the rule, its backfill, and its tag on every member (`removedFrom` of them)',
+      },
+      202: {
+        description:
+          'Not done within one request: `removedFrom` members lost the tag, the rule still exists; DELETE again goes on',
+      },
+    },
+  },
 } satisfies Contract<'segments/segments'>;

@@ -10,8 +10,10 @@ import type { BackfillJob } from '../adapters/backfill-jobs-repository';
 import { logger } from '../adapters/observability';
 import type { StoredRule } from '../adapters/rules-repository';
 import { TagsRepository } from '../adapters/tags-repository';
+import { inBatches } from '../adapters/tags-table';
 import { Problem } from '../core/problem';
 import { parseRuleBody } from '../core/rules';
+import { ruleSource } from '../core/tags';
 import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
 import type { Handlers } from '../http/operations';
@@ -84,9 +86,53 @@ const segmentUsers: Handler<'segmentUsers'> = async (
   };
 };
 
+// ---- console (issue 18): delete a rule --------------------------------------------------------
+
+/** Time kept back from the function's timeout to answer. */
+const ANSWER_MARGIN_MS = 3_000;
+
+/**
+ * The rule's tag goes from every member it gave it to (other sources of the same tag stay), page
+ * by page until done or the function's time runs short; only then the rule itself goes, so a rule
+ * is never gone while people still carry its tag. Unfinished: 202, and DELETE again goes on
+ * (removing, too, anyone the rule tagged meanwhile).
+ */
+const deleteRule: Handler<'deleteRule'> = async (request, { params: { ruleId } }) => {
+  const rule = await tags.rules.getRule(ruleId);
+  if (!rule) throw new Problem(404, 'not_found', `No rule ${ruleId}`);
+  const source = ruleSource(ruleId);
+  const deadline = Date.now() + request.context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS;
+  let removedFrom = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await tags.segmentMembers(rule.tag, 100, cursor);
+    const mine = page.items.filter((m) => m.sources.includes(source));
+    await inBatches(mine, async (m) => {
+      await tags.applyRuleOutcomes(
+        m.userId,
+        [{ rule: { ruleId, tag: rule.tag }, holds: false }],
+        request.receivedAt,
+      );
+    });
+    removedFrom += mine.length;
+    cursor = page.nextCursor;
+  } while (cursor && Date.now() < deadline);
+  if (cursor) {
+    logger.info('rule deletion continues', { ruleId, removedFrom });
+    return {
+      status: 202,
+      body: { ruleId, tag: rule.tag, removedFrom, complete: false },
+      headers: { 'retry-after': '0' },
+    };
+  }
+  await tags.rules.deleteRule(ruleId);
+  logger.info('rule deleted', { ruleId, tag: rule.tag, removedFrom });
+  return { status: 200, body: { ruleId, tag: rule.tag, removedFrom, complete: true } };
+};
+
 export const handler = httpHandler({
   module: 'segments/segments',
   contract,
   authenticators: { jwt: jwtAuthenticator() },
-  handlers: { putRule, listRules, listSegments, segmentUsers },
+  handlers: { putRule, listRules, listSegments, segmentUsers, deleteRule },
 });

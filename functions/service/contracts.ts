@@ -32,6 +32,8 @@ import { contract as connectors } from '../traits/connectors.contract';
 import { contract as imports } from '../traits/imports.contract';
 import { contract as traits } from '../traits/traits.contract';
 import { contract as users } from '../users/users.contract';
+// console (issue 18): the API docs page
+import { contract as docs } from './docs.contract';
 import { contract as health } from './health.contract';
 import { contract as openapi } from './openapi.contract';
 
@@ -68,4 +70,6 @@ export const contracts: { readonly [M in HandlerModule]: Contract<M> } = {
   'traits/traits': traits,
   'traits/connectors': connectors,
   'traits/imports': imports,
+  // console (issue 18)
+  'service/docs': docs,
 };

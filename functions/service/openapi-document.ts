@@ -10,6 +10,8 @@ import { problemSchema } from '../core/response-schemas';
 import { SEGMENT_LIMITS } from '../core/segmentio/protocol';
 import type { OperationContract } from '../http/operations';
 import { contracts } from './contracts';
+// console (issue 18): examples and parameter descriptions for people
+import { OPERATION_EXAMPLES, type OperationExample, QUERY_DESCRIPTIONS } from './openapi-examples';
 
 type RouteSchemas = OperationContract;
 
@@ -95,6 +97,7 @@ const pathParams = (path: string) => [...path.matchAll(/\{(\w+)\+?\}/g)].map((m)
 const tagOf = (route: RouteDef) => (route.segment ? 'segment' : (route.handler.split('/')[0] ?? 'api'));
 
 const parametersOf = (route: RouteDef, schemas: RouteSchemas | undefined): Json[] => {
+  const example = exampleOf(route);
   const params: Json[] = pathParams(route.path).map((name) => ({
     name,
     in: 'path',
@@ -102,13 +105,33 @@ const parametersOf = (route: RouteDef, schemas: RouteSchemas | undefined): Json[
     schema: schemas?.params?.[name]
       ? jsonSchemaOf(schemas.params[name], 'input')
       : { type: 'string', minLength: 1 },
+    ...(example?.params?.[name] !== undefined && { example: example.params[name] }),
   }));
   if (schemas?.query) {
     const query = jsonSchemaOf(schemas.query, 'input') as { properties?: Json; required?: string[] };
-    for (const [name, schema] of Object.entries(query.properties ?? {}))
-      params.push({ name, in: 'query', required: query.required?.includes(name) ?? false, schema });
+    for (const [name, schema] of Object.entries(query.properties ?? {})) {
+      // The schema's own description (formats, defaults, time zones), else the shared one by name.
+      const description = (schema as { description?: string }).description ?? QUERY_DESCRIPTIONS[name];
+      params.push({
+        name,
+        in: 'query',
+        required: query.required?.includes(name) ?? false,
+        ...(description && { description }),
+        schema,
+        ...(example?.query?.[name] !== undefined && { example: example.query[name] }),
+      });
+    }
   }
   return params;
+};
+
+/** console (issue 18): the route's example (functions/service/openapi-examples.ts). */
+const exampleOf = (route: RouteDef): OperationExample | undefined => OPERATION_EXAMPLES[route.id];
+const examplesOf = (route: RouteDef, value: unknown) => {
+  const example = exampleOf(route);
+  return example && value !== undefined
+    ? { examples: { [route.id]: { summary: example.summary, value } } }
+    : {};
 };
 
 const hasBody = (route: RouteDef) =>
@@ -117,7 +140,7 @@ const hasBody = (route: RouteDef) =>
 const requestBodyOf = (route: RouteDef, schemas: RouteSchemas | undefined): Json | undefined => {
   if (!hasBody(route) && !schemas?.body) return undefined;
   const schema = schemas?.body ? jsonSchemaOf(schemas.body, 'input') : { type: 'object' };
-  const content: Json = { 'application/json': { schema } };
+  const content: Json = { 'application/json': { schema, ...examplesOf(route, exampleOf(route)?.body) } };
   // Segment's SDKs send text/plain (analytics.js, analytics-kotlin), gzip or not: read as JSON.
   if (route.segment) content['text/plain'] = { schema };
   return { required: schemas?.body !== undefined, content };
@@ -128,7 +151,12 @@ const responsesOf = (route: RouteDef, schemas: RouteSchemas | undefined): Json =
   for (const [status, doc] of Object.entries(schemas?.responses ?? { 200: { description: 'OK' } }))
     responses[status] = {
       description: doc.description,
-      content: { 'application/json': { schema: doc.schema ? jsonSchemaOf(doc.schema, 'output') : {} } },
+      content: {
+        'application/json': {
+          schema: doc.schema ? jsonSchemaOf(doc.schema, 'output') : {},
+          ...(Number(status) < 300 ? examplesOf(route, exampleOf(route)?.response) : {}),
+        },
+      },
     };
   const body = hasBody(route);
   if (body || schemas?.query || pathParams(route.path).length > 0)
@@ -173,6 +201,7 @@ export const openApiDocument = () => {
     const operation: Json = {
       operationId: route.id,
       summary: route.summary,
+      ...(exampleOf(route) && { 'x-example-summary': exampleOf(route)?.summary }),
       tags: [tagOf(route)],
       security: securityOf(route),
       responses: responsesOf(route, schemas),

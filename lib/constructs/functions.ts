@@ -29,7 +29,7 @@ import {
   type TableAccess,
 } from '../access';
 import type { BucketName } from '../buckets';
-import { bundling } from '../bundling';
+import { bundledFiles, bundling } from '../bundling';
 import { type TableName, tables as tableDefs } from '../tables';
 import { pascal } from './tables';
 
@@ -66,6 +66,20 @@ const assertLocalEsbuild = (): void => {
       'esbuild is not installed: Pulse bundles functions with local esbuild only (run npm ci).',
     );
   }
+};
+
+/** Copies the files a module reads at run time (lib/bundling.ts `bundledFiles`) beside its bundle. */
+const filesBeside = (handlerModule: string): { commandHooks?: nodejs.ICommandHooks } => {
+  const files = bundledFiles[handlerModule];
+  if (!files?.length) return {};
+  return {
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (inputDir: string, outputDir: string) =>
+        files.map((f) => `cp "${join(inputDir, f)}" "${join(outputDir, f.split('/').pop() as string)}"`),
+    },
+  };
 };
 
 /**
@@ -131,6 +145,7 @@ export class PulseFunction extends Construct {
         externalModules: [],
         // Only warnings and errors: the per-asset size report drowns synth output.
         logLevel: nodejs.LogLevel.WARNING,
+        ...filesBeside(props.handlerModule),
       },
     });
   }

@@ -63,6 +63,11 @@ export interface GatewayOptions {
    * event and result shapes, its 1 MB body limit, and its fixed 404 for anything else.
    */
   frontDoor?: FrontDoor;
+  /**
+   * Served before the routes (the console at `/console`, lib/local/console.ts): answers and
+   * resolves true, or resolves false to leave the request to the API.
+   */
+  pages?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 export interface Gateway {
@@ -461,6 +466,7 @@ export const startGateway = async (options: GatewayOptions = {}): Promise<Gatewa
         log(`[local gateway] ${route} ${res.statusCode} ${Date.now() - now.getTime()} ms`);
       });
     }
+    if (options.pages && (await options.pages(req, res))) return;
     let body: Buffer | undefined;
     try {
       body = await readBody(req, maxBody);

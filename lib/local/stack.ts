@@ -22,6 +22,8 @@ import type { ConsumerSettings } from '../stream';
 import { failureIndexer } from '../stream';
 import type { TableName } from '../tables';
 import { startAccessGuard } from './access-guard';
+// console (issue 18)
+import { createConsoleServer } from './console';
 import { type Emulators, type Endpoints, startEmulators } from './emulators';
 import { type EventSourceMappingEmulator, startEventSourceMappings } from './event-source-mapping';
 import { LocalFirehose } from './firehose';
@@ -85,6 +87,8 @@ export interface LocalStackOptions {
    * `false`: no Firehose (queries still answer, over an empty archive).
    */
   archive?: { buffering?: BufferingHints } | false;
+  /** console (issue 18): serve the console at `/console` (built first when stale). Default off. */
+  console?: boolean;
 }
 
 export interface LocalStack {
@@ -381,6 +385,8 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
       host: options.host ?? '127.0.0.1',
       corsOrigins: settings.corsOrigins,
       ...(options.logRequests ? { requestLog: (line: string) => logger.info(line) } : {}),
+      // console (issue 18)
+      ...(options.console ? { pages: await createConsoleServer({ keys, logger }) } : {}),
     });
     if (options.frontDoor === 'alb') {
       albDoor = await startGateway({

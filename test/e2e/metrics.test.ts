@@ -92,7 +92,10 @@ describe('events over HTTP to the metrics endpoint', () => {
     expect(report.series[1]).toEqual({
       start: `${hour.toISOString().slice(0, 13)}:00:00Z`,
       counts: expect.objectContaining({ click: 1, view: 1 }),
+      uniqueUsers: 2,
     });
+    expect(report.series[2].uniqueUsers).toBe(2);
+    expect(report.rates).toEqual({ clickThrough: 0.5, conversion: 1, conversionsPerPerson: 0.3333 });
     expect(report.series[2].counts).toMatchObject({ view: 1, conversion: 1 });
 
     const list = await e2e.call('/api/metrics/campaigns?limit=1', { headers: analyst() });
@@ -105,6 +108,24 @@ describe('events over HTTP to the metrics endpoint', () => {
     const all = [...page.items, ...rest.items];
     expect(all.map((c: { campaignId: string }) => c.campaignId).sort()).toEqual(['summer', 'winter']);
     expect(all.find((c: { campaignId: string }) => c.campaignId === 'winter').totals.click).toBe(1);
+
+    // Sorted by last activity (the default): summer's last events are an hour after winter's.
+    const recent = await json(await e2e.call('/api/metrics/campaigns', { headers: analyst() }));
+    expect(recent.items.map((c: { campaignId: string }) => c.campaignId)).toEqual(['summer', 'winter']);
+    const summer = recent.items[0];
+    expect(summer.lastActivity).toBe(new Date(hour.getTime() + 90 * 60_000).toISOString());
+    expect(summer.uniqueUsers).toBe(3);
+    expect(summer.sparkline).toHaveLength(7);
+    expect(summer.sparkline.reduce((n: number, d: { events: number }) => n + d.events, 0)).toBe(4);
+    expect(recent.window).toMatchObject({ days: 7, tz: 'UTC' });
+    const byId = await json(
+      await e2e.call('/api/metrics/campaigns?sort=campaignId&order=desc&days=1', { headers: analyst() }),
+    );
+    expect(byId.items.map((c: { campaignId: string }) => c.campaignId)).toEqual(['winter', 'summer']);
+    const fewest = await json(
+      await e2e.call('/api/metrics/campaigns?sort=uniqueUsers&order=asc', { headers: analyst() }),
+    );
+    expect(fewest.items.map((c: { uniqueUsers: number }) => c.uniqueUsers)).toEqual([1, 3]);
   });
 
   it('answers bad queries with the parameter named, and unknown campaigns with 404', async () => {

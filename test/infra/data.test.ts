@@ -198,7 +198,8 @@ describe('Cognito', () => {
   });
 
   it('has a public client for initiate-auth (USER_PASSWORD_AUTH and SRP)', () => {
-    template.resourceCountIs('AWS::Cognito::UserPoolClient', 1);
+    // console (issue 18): and the console's Hosted UI client (test/infra/console.test.ts).
+    template.resourceCountIs('AWS::Cognito::UserPoolClient', 2);
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
       GenerateSecret: false,
       ExplicitAuthFlows: Match.arrayEquals([

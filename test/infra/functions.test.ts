@@ -29,7 +29,8 @@ const functionResource = (handlerModule: string): CfnResourceJson => {
 describe('functions', () => {
   it('exist once per handler module (routes, fallback, consumers, schedules) and no more', () => {
     expect([...stack.functions.keys()].sort()).toEqual(allHandlerModules().sort());
-    template.resourceCountIs('AWS::Lambda::Function', allHandlerModules().length);
+    // console (issue 18): plus the CDK's BucketDeployment function, which copies the console's build.
+    template.resourceCountIs('AWS::Lambda::Function', allHandlerModules().length + 1);
   });
 
   describe.each(allHandlerModules())('%s', (handlerModule) => {
@@ -86,7 +87,13 @@ describe('functions', () => {
         [ENV.retentionDays]: String(SETTING_DEFAULTS.retentionDays),
         [ENV.eventHorizonDays]: String(SETTING_DEFAULTS.eventHorizonDays),
         [ENV.userPoolId]: { Ref: logicalId(stack.auth.userPool) },
-        [ENV.userPoolClientId]: { Ref: logicalId(stack.auth.client) },
+        // console (issue 18): the CLI's app client and the console's.
+        [ENV.userPoolClientId]: {
+          'Fn::Join': [
+            ',',
+            [{ Ref: logicalId(stack.auth.client) }, { Ref: logicalId(stack.console.client) }],
+          ],
+        },
         [ENV.serviceName]: handlerModule,
         [ENV.metricsNamespace]: METRICS_NAMESPACE,
         [ENV.failureRetentionDays]: String(SETTING_DEFAULTS.failureRetentionDays),

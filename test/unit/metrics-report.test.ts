@@ -53,8 +53,22 @@ describe('campaign report', () => {
     expect(r.series[18]).toEqual({
       start: '2026-06-01T18:00:00Z',
       counts: expect.objectContaining({ click: 2, view: 3 }),
+      // a, b at 18:15 and b, c at 18:30: b once.
+      uniqueUsers: 3,
     });
     expect(r.series[19]?.counts['video-play']).toBe(1);
+    expect(r.series[19]?.uniqueUsers).toBe(1);
+    expect(r.series[0]?.uniqueUsers).toBe(0);
+    // 2 clicks on 3 views; no conversions yet: 0 per click, 0 per person.
+    expect(r.rates).toEqual({ clickThrough: 0.6667, conversion: 0, conversionsPerPerson: 0 });
+  });
+
+  it('has no rate where nothing was measured to divide by', () => {
+    const r = campaignReport('c', query({ from: '2026-06-01T00:00:00Z', to: '2026-06-02T00:00:00Z' }), [
+      row('2026-06-01T18:15', { n: 1, t_conversion: 1, r_EUR: 12.5 }, ['a']),
+    ]);
+    expect(r.rates).toEqual({ clickThrough: null, conversion: null, conversionsPerPerson: 1 });
+    expect(r.conversionValue).toEqual({ EUR: 12.5 });
   });
 
   it('makes local days in a half-hour zone exactly from quarters', () => {
