@@ -373,6 +373,9 @@ export const access = {
     },
     secrets: ['signing'],
     destinationSecrets: 'read',
+    // Replays read the archive (Athena over its Glue table; results in the exports bucket).
+    analytics: 'query',
+    buckets: { archive: 'read', exports: 'readWrite' },
   },
   // Campaign alerts: definitions (admin), evaluation on a schedule against the campaign counters.
   'alerts/alerts': { tables: { destinations: 'readWrite' } },

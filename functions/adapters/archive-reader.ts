@@ -1,19 +1,29 @@
 /**
- * Where replay finds the raw archive (functions/core/destinations/replay.ts ArchivedEvents).
- *
- * MERGE POINT: the raw archive (S3 Parquet, DuckDB locally) is built by another change. Its reader
- * plugs in here — return an ArchivedEvents over it — and grants its access to
- * `destinations/redrive` in lib/access.ts. Until then there is no archive, and
- * `POST /api/destinations/{id}/replays` answers 409 saying so. Tests pass their own (memoryArchive).
+ * Where replay finds the raw archive (functions/core/destinations/replay.ts ArchivedEvents): the
+ * archive's own reader (archive-store.ts archivedEvents, Athena in AWS, DuckDB over the local
+ * folder), when the function's environment names an archive. Tests may pass their own.
  */
+import { ENV } from '../../lib/config';
 import type { ArchivedEvents } from '../core/destinations/replay';
+import { sqlEngine } from './analytics-engine';
+import { archivedEvents as archivedPages } from './archive-store';
 
 let configured: ArchivedEvents | undefined;
 
-/** The archive reader, when the stack has an archive. */
-export const archivedEvents = (): ArchivedEvents | undefined => configured;
+const fromEnv = (env: NodeJS.ProcessEnv): ArchivedEvents | undefined =>
+  env[ENV.localArchiveDir] || env[ENV.archiveDatabase]
+    ? {
+        read: async function* (from, to) {
+          yield* archivedPages(await sqlEngine(), { from: from.toISOString(), to: to.toISOString() });
+        },
+      }
+    : undefined;
 
-/** For the archive's reader to register itself (and for tests). */
+/** The archive reader, when the stack has an archive. */
+export const archivedEvents = (env: NodeJS.ProcessEnv = process.env): ArchivedEvents | undefined =>
+  configured ?? fromEnv(env);
+
+/** For tests: a reader of their own (undefined: the environment's again). */
 export const useArchive = (archive: ArchivedEvents | undefined): void => {
   configured = archive;
 };

@@ -124,9 +124,8 @@ const replayDestination: Handler<'replayDestination'> = async (
   request,
   { params: { destinationId }, body },
 ) => {
+  // The redrive schedule reads the archive (every stack has one) and enqueues the range.
   await found(destinationId);
-  if (!archivedEvents())
-    throw new Problem(409, 'conflict', 'No event archive is configured: replay reads the raw archive');
   const job = {
     destinationId,
     replayId: randomUUID(),
