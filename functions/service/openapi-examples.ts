@@ -61,6 +61,75 @@ const storedExperiment = {
   updatedAt: '2026-06-01T08:00:00.000Z',
   startedAt: '2026-05-31T08:00:00.000Z',
 };
+// Shared by the examples of the routes merged after console.
+const queryId = '3f2b6c1e-8a4d-4e9b-b1f7-2c5d9e0a7b64';
+const importId = 'imp_01J0Z6M4Q8R2T5';
+const funnelStep = (
+  step: number,
+  type: string,
+  people: number,
+  conversionFromPrevious: number,
+  conversionFromStart: number,
+  medianSecondsFromPrevious: number | null,
+) => ({ step, type, people, conversionFromPrevious, conversionFromStart, medianSecondsFromPrevious });
+const model = {
+  kind: 'propensity',
+  target: { type: 'conversion' },
+  horizonDays: 14,
+  schedule: 'weekly',
+  tags: [{ tag: 'likely_buyer', when: { percentileAtLeast: 90 } }],
+  lambda: 1,
+};
+const flag = {
+  defaultValue: false,
+  rules: [{ targeting: { traits: [{ trait: 'plan', in: ['pro'] }] }, rollout: 0.5, value: true }],
+  enabled: true,
+  description: 'The one-page checkout',
+};
+const planEntry = {
+  mode: 'block',
+  schema: {
+    type: 'object',
+    required: ['plan'],
+    properties: { plan: { enum: ['free', 'pro', 'team'] }, seats: { type: 'integer', minimum: 1 } },
+  },
+};
+const trait = {
+  type: 'string',
+  pii: 'hash',
+  purpose: 'marketing',
+  description: 'E-mail, hashed: matches CRM contacts',
+};
+const connector = {
+  kind: 'hubspot',
+  properties: { lifecyclestage: 'lifecycle', plan_tier: 'plan' },
+  match: { by: 'hashedTrait', property: 'email', trait: 'email' },
+  everyMinutes: 15,
+};
+const destination = {
+  type: 'mixpanel',
+  enabled: true,
+  filter: { types: ['conversion'], campaigns: ['spring-sale'] },
+  settings: { projectId: '3141592', baseUrl: 'https://api-eu.mixpanel.com' },
+  consentPurpose: 'analytics',
+};
+const storedDestination = {
+  destinationId: 'mixpanel-eu',
+  ...destination,
+  audiences: [],
+  credentialFields: ['serviceAccountUser', 'serviceAccountSecret'],
+  createdAt: at,
+  updatedAt: at,
+};
+const alert = {
+  campaignId: 'spring-sale',
+  metric: 'conversion',
+  windowMinutes: 60,
+  condition: { op: 'change', percent: 50, baselineWindows: 4 },
+  enabled: true,
+  cooldownMinutes: 120,
+  description: 'Checkout broken?',
+};
 const segmentMessage = {
   type: 'track',
   event: 'Order Completed',
@@ -386,6 +455,327 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
     },
   },
   openapi: { summary: 'This document' },
+  // Examples of the routes merged after console: archive, models, experiments v2, data quality,
+  // traits and destinations (each checked against its own contract by the test).
+  startAnalysis: {
+    summary: 'A funnel from a view to a purchase within a day, by channel',
+    body: {
+      analysis: 'funnel',
+      from: '2026-05-01',
+      to: '2026-05-31',
+      steps: [{ type: 'view', campaignId: 'spring-sale' }, { type: 'click' }, { type: 'conversion' }],
+      windowSeconds: 86_400,
+      breakdown: 'channel',
+    },
+    response: { queryId: queryId, status: 'queued' },
+  },
+  getAnalysis: {
+    summary: 'A funnel that succeeded',
+    params: { queryId },
+    response: {
+      queryId,
+      status: 'succeeded',
+      request: { analysis: 'funnel', from: '2026-05-01', to: '2026-05-31' },
+      result: {
+        analysis: 'funnel',
+        steps: [
+          funnelStep(1, 'view', 5000, 1, 1, null),
+          funnelStep(2, 'click', 1200, 0.24, 0.24, 95),
+          funnelStep(3, 'conversion', 180, 0.15, 0.036, 3600),
+        ],
+      },
+      bytesScanned: 48_213_504,
+    },
+  },
+  createExport: {
+    summary: "May's clicks and purchases as Parquet",
+    body: { from: '2026-05-01', to: '2026-05-31', types: ['click', 'conversion'], format: 'parquet' },
+    response: { exportId: queryId, status: 'queued' },
+  },
+  getExport: {
+    summary: 'An export that succeeded, with its files',
+    params: { exportId: queryId },
+    response: {
+      exportId: queryId,
+      status: 'succeeded',
+      request: { from: '2026-05-01', to: '2026-05-31', format: 'parquet' },
+      files: [
+        {
+          url: 'https://pulse-exports.s3.amazonaws.com/exports/3f2b…/part-0.parquet?X-Amz-Signature=…',
+          key: `exports/${queryId}/part-0.parquet`,
+          bytes: 18_204_311,
+        },
+      ],
+      expiresAt: '2026-06-01T11:00:00.000Z',
+    },
+  },
+  putModel: {
+    summary: 'Who is likely to buy in the next 14 days; tag the top decile',
+    params: { name: 'buyers-14d' },
+    body: model,
+    response: { name: 'buyers-14d', ...model, createdAt: at, updatedAt: at },
+  },
+  listModels: {
+    summary: 'The models',
+    response: {
+      items: [
+        {
+          name: 'buyers-14d',
+          kind: 'propensity',
+          schedule: 'weekly',
+          publishedVersion: 3,
+          lastRun: { status: 'published', finishedAt: at },
+        },
+      ],
+    },
+  },
+  getModel: {
+    summary: 'A propensity model explained',
+    params: { name: 'buyers-14d' },
+    response: {
+      definition: { name: 'buyers-14d', ...model, createdAt: at, updatedAt: at },
+      published: {
+        version: 3,
+        trainedAt: at,
+        trainingRows: 48_000,
+        metrics: { auc: 0.81, baselineAuc: 0.68, logLoss: 0.21 },
+        coefficients: { conversions_90d: 0.92, views_7d: 0.41, days_since_last: -0.63 },
+        importance: [{ feature: 'conversions_90d', share: 0.38 }],
+      },
+    },
+  },
+  trainModel: {
+    summary: 'Train now (AWS: the workflow picks it up)',
+    params: { name: 'buyers-14d' },
+    response: { name: 'buyers-14d', requestedAt: at },
+  },
+  userScores: {
+    summary: "A person's scores and why",
+    params: { userId: 'user-42' },
+    response: {
+      userId: 'user-42',
+      scores: [
+        {
+          model: 'buyers-14d',
+          version: 3,
+          score: 0.37,
+          percentile: 94,
+          tags: ['likely_buyer'],
+          scoredAt: at,
+          contributions: [{ feature: 'conversions_90d', contribution: 0.71 }],
+        },
+      ],
+    },
+  },
+  putFlag: {
+    summary: 'A new checkout for pro customers, 50 % rollout',
+    params: { flagKey: 'new-checkout' },
+    body: flag,
+    response: { key: 'new-checkout', ...flag, version: 1, updatedAt: at },
+  },
+  getFlag: {
+    summary: 'A feature flag',
+    params: { flagKey: 'new-checkout' },
+    response: { key: 'new-checkout', ...flag, version: 1, updatedAt: at },
+  },
+  sdkFeatures: {
+    summary: 'The payload a GrowthBook SDK loads',
+    params: { clientKey: 'pk_live_3f9c' },
+    response: {
+      status: 200,
+      features: {
+        'new-checkout': {
+          defaultValue: false,
+          rules: [{ condition: { plan: { $in: ['pro'] } }, force: true, coverage: 0.5, hashAttribute: 'id' }],
+        },
+      },
+      dateUpdated: at,
+    },
+  },
+  putTrackingPlanEvent: {
+    summary: 'Block "Signup Completed" events without a plan',
+    params: { name: 'Signup Completed' },
+    body: planEntry,
+    response: { name: 'Signup Completed', ...planEntry, updatedAt: at },
+  },
+  listTrackingPlan: {
+    summary: 'The tracking plan',
+    response: { items: [{ name: 'Signup Completed', ...planEntry, updatedAt: at }] },
+  },
+  deleteTrackingPlanEvent: {
+    summary: 'Stop checking an event',
+    params: { name: 'Signup Completed' },
+    response: { name: 'Signup Completed', ...planEntry, updatedAt: at },
+  },
+  trackingPlanViolations: {
+    summary: 'Violations of the first week of June',
+    query: { from: '2026-06-01', to: '2026-06-07' },
+    response: {
+      from: '2026-06-01',
+      to: '2026-06-07',
+      total: 42,
+      items: [
+        {
+          event: 'Signup Completed',
+          mode: 'block',
+          keyword: 'required',
+          schemaPath: '#/required',
+          example: { path: 'properties', message: "must have required property 'plan'" },
+          count: 42,
+          lastSeen: at,
+        },
+      ],
+    },
+  },
+  replayQuarantine: {
+    summary: 'Replay what the tracking plan blocked on June 1st',
+    body: { from: '2026-06-01T00:00:00Z', to: '2026-06-02T00:00:00Z', reason: 'tracking plan' },
+    response: {
+      from: '2026-06-01T00:00:00Z',
+      to: '2026-06-02T00:00:00Z',
+      scanned: 42,
+      replayed: 40,
+      stillRejected: 2,
+      reasons: [{ reason: "tracking plan: properties must have required property 'plan'", count: 2 }],
+      eventIds: ['b7c8e3f0-0d9a-4a55-9a4e-3a6f1e5c2b10'],
+    },
+  },
+  putTrait: {
+    summary: 'An e-mail trait, hashed at the door',
+    params: { name: 'email' },
+    body: trait,
+    response: { name: 'email', ...trait },
+  },
+  listTraits: {
+    summary: 'Declared traits',
+    response: {
+      items: [
+        { name: 'email', ...trait },
+        { name: 'plan', type: 'string', pii: 'none', purpose: 'personalization' },
+      ],
+    },
+  },
+  putConnector: {
+    summary: 'Pull the HubSpot lifecycle stage and plan, matching people by hashed e-mail',
+    params: { connectorId: 'hubspot-main' },
+    body: connector,
+    response: { connectorId: 'hubspot-main', ...connector, enabled: true, updatedAt: at },
+  },
+  connectorStatus: {
+    summary: "A connector's cursor and last run",
+    params: { connectorId: 'hubspot-main' },
+    response: {
+      connector: { connectorId: 'hubspot-main', ...connector, enabled: true, updatedAt: at },
+      cursor: { modifiedSince: '2026-06-01T09:12:44.120Z', paging: false },
+      running: false,
+      lastRun: {
+        status: 'ok',
+        pulled: 5120,
+        applied: 4980,
+        unmatched: 140,
+        rejected: 0,
+        rejectedTraits: [],
+        rateLimited: 2,
+        startedAt: '2026-06-01T09:45:00.000Z',
+        finishedAt: '2026-06-01T09:46:12.000Z',
+      },
+    },
+  },
+  createImport: {
+    summary: 'Import plans and seats from a CRM export (CSV)',
+    body: { format: 'csv', mapping: { userId: 'customer_id', traits: { plan: 'Plan', seats: 'Seats' } } },
+    response: {
+      importId,
+      status: 'awaiting_upload',
+      upload: {
+        url: 'https://pulse-imports.s3.amazonaws.com/imports/…?X-Amz-Signature=…',
+        method: 'PUT',
+        expiresAt: '2026-06-01T11:00:00.000Z',
+      },
+    },
+  },
+  getImport: {
+    summary: 'A finished import and its rejected rows',
+    params: { importId },
+    response: {
+      importId,
+      status: 'completed',
+      rows: 100_000,
+      applied: 99_866,
+      rejected: 134,
+      rejections: [{ line: 1002, reasons: ['traits.seats: Expected a finite number'] }],
+    },
+  },
+  putDestination: {
+    summary: 'Send purchases to Mixpanel',
+    params: { destinationId: 'mixpanel-eu' },
+    body: { ...destination, credentials: { serviceAccountUser: 'pulse.sa', serviceAccountSecret: '…' } },
+    response: storedDestination,
+  },
+  listDestinations: { summary: 'The destinations', response: { items: [storedDestination] } },
+  getDestination: {
+    summary: 'A destination (its credentials named, never shown)',
+    params: { destinationId: 'mixpanel-eu' },
+    response: storedDestination,
+  },
+  deleteDestination: { summary: 'Delete a destination', params: { destinationId: 'mixpanel-eu' } },
+  destinationStatus: {
+    summary: 'Delivery of a healthy destination',
+    params: { destinationId: 'mixpanel-eu' },
+    response: {
+      destinationId: 'mixpanel-eu',
+      enabled: true,
+      delivered: 120_400,
+      retrying: 3,
+      dead: 0,
+      consentDropped: 57,
+      lagSeconds: 0,
+      lastDeliveredAt: at,
+      consecutiveFailures: 0,
+      lastErrors: [{ at: '2026-06-01T08:00:00.000Z', error: 'HTTP 429 from api-eu.mixpanel.com' }],
+      replays: [],
+    },
+  },
+  resumeDestination: {
+    summary: 'Resume after the vendor recovered',
+    params: { destinationId: 'mixpanel-eu' },
+    response: { destinationId: 'mixpanel-eu', resumed: true },
+  },
+  replayDestination: {
+    summary: "Send June 1st's events again",
+    params: { destinationId: 'mixpanel-eu' },
+    body: { from: '2026-06-01T00:00:00Z', to: '2026-06-02T00:00:00Z' },
+    response: {
+      replayId: 'rp_01J0Z6',
+      from: '2026-06-01T00:00:00Z',
+      to: '2026-06-02T00:00:00Z',
+      cursor: '2026-06-01T00:00:00Z',
+      enqueued: 0,
+      status: 'running',
+      createdAt: at,
+    },
+  },
+  putAlert: {
+    summary: 'Alert when purchases drop by half against the last hour',
+    params: { alertId: 'spring-sale-conversions' },
+    body: alert,
+    response: { alertId: 'spring-sale-conversions', ...alert, createdAt: at, updatedAt: at },
+  },
+  listAlerts: {
+    summary: 'Alerts and their last evaluation',
+    response: {
+      items: [
+        {
+          alertId: 'spring-sale-conversions',
+          ...alert,
+          createdAt: at,
+          updatedAt: at,
+          state: { holding: false, lastEvaluatedAt: at, lastValue: 12, baseline: 11.5 },
+        },
+      ],
+    },
+  },
+  deleteAlert: { summary: 'Delete an alert', params: { alertId: 'spring-sale-conversions' } },
   ...Object.fromEntries(
     ['track', 'identify', 'page', 'screen', 'alias', 'group', 'batch', 'b', 't', 'p', 'i', 's', 'g', 'a'].map(
       (call) => [`segment_${call}`, segmentExample(call)],
