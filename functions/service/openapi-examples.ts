@@ -63,7 +63,20 @@ const storedExperiment = {
 };
 // Shared by the examples of the routes merged after console.
 const queryId = '3f2b6c1e-8a4d-4e9b-b1f7-2c5d9e0a7b64';
-const importId = 'imp_01J0Z6M4Q8R2T5';
+const importId = 'imp_k3V9xQ2mR7tLpW1a';
+const importRequest = {
+  format: 'csv',
+  mapping: { userId: 'customer_id', traits: { plan: 'Plan', seats: 'Seats' } },
+};
+/** A job as GET /api/imports/{importId} answers it, before any row is read. */
+const importJob = {
+  importId,
+  ...importRequest,
+  createdAt: at,
+  updatedAt: at,
+  ...{ nextLine: 0, rows: 0, applied: 0, rejected: 0 },
+  rejections: [],
+};
 const funnelStep = (
   step: number,
   type: string,
@@ -72,6 +85,21 @@ const funnelStep = (
   conversionFromStart: number,
   medianSecondsFromPrevious: number | null,
 ) => ({ step, type, people, conversionFromPrevious, conversionFromStart, medianSecondsFromPrevious });
+const funnelRequest = {
+  analysis: 'funnel',
+  from: '2026-05-01',
+  to: '2026-05-31',
+  steps: [{ type: 'view', campaignId: 'spring-sale' }, { type: 'click' }, { type: 'conversion' }],
+  windowSeconds: 86_400,
+  breakdown: 'channel',
+};
+const exportRequest = {
+  from: '2026-05-01',
+  to: '2026-05-31',
+  types: ['click', 'conversion'],
+  format: 'parquet',
+};
+const exportPrefix = 'exports/0d6f4a2e-5b1c-4f8e-9a37-c2e81b5d7f90/';
 const model = {
   kind: 'propensity',
   target: { type: 'conversion' },
@@ -79,13 +107,64 @@ const model = {
   schedule: 'weekly',
   tags: [{ tag: 'likely_buyer', when: { percentileAtLeast: 90 } }],
   lambda: 1,
+  description: 'Buyers of the next two weeks',
+};
+const modelDefinition = {
+  name: 'buyers-14d',
+  ...model,
+  createdAt: '2026-05-18T09:00:00.000Z',
+  updatedAt: '2026-05-18T09:00:00.000Z',
+};
+const lastRun = {
+  runId: 'buyers-14d-2026-06-01T095810000Z-5c1e9a7b',
+  startedAt: '2026-06-01T09:58:10.000Z',
+  finishedAt: at,
+  version: 3,
+  published: true,
+  reasons: [],
+  scored: 48_210,
+};
+const modelVersion = {
+  version: 3,
+  kind: 'propensity',
+  published: true,
+  trainedAt: at,
+  cutoff: '2026-05-17',
+  horizonDays: 14,
+  target: { type: 'conversion' },
+  trainingRows: 38_400,
+  heldOutRows: 9_600,
+  trainingMs: 840,
+  gate: { passed: true, reasons: [] },
+  evaluation: {
+    heldOutRows: 9_600,
+    positives: 412,
+    auc: { value: 0.812, baseline: 0.5 },
+    logLoss: { value: 0.142, baseline: 0.176 },
+    liftTop20: { value: 3.1, baseline: 1 },
+    baseRate: 0.0429,
+  },
+  intercept: -3.41,
+  lambda: 1,
+  coefficients: [
+    {
+      feature: 'lifetime_conversions',
+      coefficient: 0.92,
+      standardError: 0.05,
+      importance: 0.31,
+      mean: 0.4,
+      scale: 0.9,
+    },
+  ],
+  importance: [{ feature: 'lifetime_conversions', importance: 0.31 }],
 };
 const flag = {
   defaultValue: false,
-  rules: [{ targeting: { traits: [{ trait: 'plan', in: ['pro'] }] }, rollout: 0.5, value: true }],
+  rules: [{ targeting: { tagsAny: ['beta-tester'] }, rollout: 0.5, value: true }],
   enabled: true,
   description: 'The one-page checkout',
 };
+const storedFlag = { ...flag, key: 'new-checkout', version: 2, updatedAt: at };
 const planEntry = {
   mode: 'block',
   schema: {
@@ -458,16 +537,9 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
   // Examples of the routes merged after console: archive, models, experiments v2, data quality,
   // traits and destinations (each checked against its own contract by the test).
   startAnalysis: {
-    summary: 'A funnel from a view to a purchase within a day, by channel',
-    body: {
-      analysis: 'funnel',
-      from: '2026-05-01',
-      to: '2026-05-31',
-      steps: [{ type: 'view', campaignId: 'spring-sale' }, { type: 'click' }, { type: 'conversion' }],
-      windowSeconds: 86_400,
-      breakdown: 'channel',
-    },
-    response: { queryId: queryId, status: 'queued' },
+    summary: 'A funnel from a campaign view to a purchase within a day, by channel',
+    body: funnelRequest,
+    response: { queryId, status: 'queued' },
   },
   getAnalysis: {
     summary: 'A funnel that succeeded',
@@ -475,7 +547,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
     response: {
       queryId,
       status: 'succeeded',
-      request: { analysis: 'funnel', from: '2026-05-01', to: '2026-05-31' },
+      request: funnelRequest,
       result: {
         analysis: 'funnel',
         steps: [
@@ -483,117 +555,159 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
           funnelStep(2, 'click', 1200, 0.24, 0.24, 95),
           funnelStep(3, 'conversion', 180, 0.15, 0.036, 3600),
         ],
+        breakdown: {
+          by: 'channel',
+          values: [
+            {
+              value: 'ios',
+              steps: [
+                funnelStep(1, 'view', 2600, 1, 1, null),
+                funnelStep(2, 'click', 700, 0.2692, 0.2692, 80),
+                funnelStep(3, 'conversion', 110, 0.1571, 0.0423, 3100),
+              ],
+            },
+          ],
+        },
       },
       bytesScanned: 48_213_504,
     },
   },
   createExport: {
     summary: "May's clicks and purchases as Parquet",
-    body: { from: '2026-05-01', to: '2026-05-31', types: ['click', 'conversion'], format: 'parquet' },
+    body: exportRequest,
     response: { exportId: queryId, status: 'queued' },
   },
   getExport: {
-    summary: 'An export that succeeded, with its files',
+    summary: 'An export that succeeded, with its files (links valid 6 hours)',
     params: { exportId: queryId },
     response: {
       exportId: queryId,
       status: 'succeeded',
-      request: { from: '2026-05-01', to: '2026-05-31', format: 'parquet' },
+      request: exportRequest,
       files: [
         {
-          url: 'https://pulse-exports.s3.amazonaws.com/exports/3f2b…/part-0.parquet?X-Amz-Signature=…',
-          key: `exports/${queryId}/part-0.parquet`,
+          key: `${exportPrefix}part-00000.parquet`,
           bytes: 18_204_311,
+          url: `https://pulse-exports.s3.eu-west-1.amazonaws.com/${exportPrefix}part-00000.parquet?X-Amz-Signature=…`,
         },
       ],
-      expiresAt: '2026-06-01T11:00:00.000Z',
+      expiresAt: '2026-06-01T16:00:00.000Z',
+      bytesScanned: 96_427_008,
     },
   },
   putModel: {
     summary: 'Who is likely to buy in the next 14 days; tag the top decile',
     params: { name: 'buyers-14d' },
     body: model,
-    response: { name: 'buyers-14d', ...model, createdAt: at, updatedAt: at },
+    response: modelDefinition,
   },
   listModels: {
-    summary: 'The models',
+    summary: 'The models, their published version and last run',
     response: {
       items: [
         {
           name: 'buyers-14d',
-          kind: 'propensity',
-          schedule: 'weekly',
+          definition: modelDefinition,
           publishedVersion: 3,
-          lastRun: { status: 'published', finishedAt: at },
+          lastRun,
+          versions: [],
         },
       ],
     },
   },
   getModel: {
-    summary: 'A propensity model explained',
+    summary: 'A propensity model explained: metrics beside their baselines, coefficients',
     params: { name: 'buyers-14d' },
     response: {
-      definition: { name: 'buyers-14d', ...model, createdAt: at, updatedAt: at },
-      published: {
-        version: 3,
-        trainedAt: at,
-        trainingRows: 48_000,
-        metrics: { auc: 0.81, baselineAuc: 0.68, logLoss: 0.21 },
-        coefficients: { conversions_90d: 0.92, views_7d: 0.41, days_since_last: -0.63 },
-        importance: [{ feature: 'conversions_90d', share: 0.38 }],
-      },
+      name: 'buyers-14d',
+      definition: modelDefinition,
+      publishedVersion: 3,
+      lastRun,
+      published: modelVersion,
+      versions: [
+        {
+          version: 3,
+          trainedAt: at,
+          published: true,
+          trainingRows: 38_400,
+          auc: 0.812,
+          gate: modelVersion.gate,
+        },
+        {
+          version: 2,
+          trainedAt: '2026-05-25T10:00:00.000Z',
+          published: false,
+          trainingRows: 36_900,
+          auc: 0.54,
+          gate: { passed: false, reasons: ['AUC 0.540 below 0.6'] },
+        },
+      ],
     },
   },
   trainModel: {
-    summary: 'Train now (AWS: the workflow picks it up)',
+    summary: 'Train now (AWS: the workflow starts it within 15 minutes)',
     params: { name: 'buyers-14d' },
-    response: { name: 'buyers-14d', requestedAt: at },
+    response: { requestedAt: at, startsBy: '2026-06-01T10:15:00.000Z' },
   },
   userScores: {
-    summary: "A person's scores and why",
+    summary: "A person's scores, and the features behind each",
     params: { userId: 'user-42' },
     response: {
       userId: 'user-42',
       scores: [
         {
           model: 'buyers-14d',
+          kind: 'propensity',
           version: 3,
           score: 0.37,
           percentile: 94,
           tags: ['likely_buyer'],
           scoredAt: at,
-          contributions: [{ feature: 'conversions_90d', contribution: 0.71 }],
+          contributions: [
+            { feature: 'lifetime_conversions', value: 2, contribution: 0.71 },
+            { feature: 'active_days_7', value: 4, contribution: 0.38 },
+            { feature: 'days_since_active', value: 0, contribution: 0.22 },
+          ],
         },
       ],
     },
   },
   putFlag: {
-    summary: 'A new checkout for pro customers, 50 % rollout',
+    summary: 'The new checkout for beta testers, rolled out to half of them',
     params: { flagKey: 'new-checkout' },
     body: flag,
-    response: { key: 'new-checkout', ...flag, version: 1, updatedAt: at },
+    response: storedFlag,
   },
   getFlag: {
     summary: 'A feature flag',
     params: { flagKey: 'new-checkout' },
-    response: { key: 'new-checkout', ...flag, version: 1, updatedAt: at },
+    response: storedFlag,
   },
   sdkFeatures: {
-    summary: 'The payload a GrowthBook SDK loads',
+    summary: 'The payload a GrowthBook SDK loads: a flag and a running experiment',
     params: { clientKey: 'pk_live_3f9c' },
     response: {
-      status: 200,
       features: {
         'new-checkout': {
           defaultValue: false,
-          rules: [{ condition: { plan: { $in: ['pro'] } }, force: true, coverage: 0.5, hashAttribute: 'id' }],
+          rules: [
+            {
+              condition: { tags: { $in: ['beta-tester'] } },
+              id: 'new-checkout:0',
+              force: true,
+              coverage: 0.5,
+              hashAttribute: 'id',
+              hashVersion: 2,
+              seed: 'new-checkout:0',
+            },
+          ],
         },
       },
       dateUpdated: at,
     },
   },
   putTrackingPlanEvent: {
-    summary: 'Block "Signup Completed" events without a plan',
+    summary: 'Block "Signup Completed" events whose properties break their schema',
     params: { name: 'Signup Completed' },
     body: planEntry,
     response: { name: 'Signup Completed', ...planEntry, updatedAt: at },
@@ -618,9 +732,9 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
         {
           event: 'Signup Completed',
           mode: 'block',
-          keyword: 'required',
-          schemaPath: '#/required',
-          example: { path: 'properties', message: "must have required property 'plan'" },
+          keyword: 'type',
+          schemaPath: '#/properties/seats/type',
+          example: { path: '/seats', message: 'must be integer' },
           count: 42,
           lastSeen: at,
         },
@@ -636,7 +750,13 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
       scanned: 42,
       replayed: 40,
       stillRejected: 2,
-      reasons: [{ reason: "tracking plan: properties must have required property 'plan'", count: 2 }],
+      reasons: [
+        {
+          reason:
+            'properties.seats: must be integer (tracking plan of "Signup Completed": #/properties/seats/type)',
+          count: 2,
+        },
+      ],
       eventIds: ['b7c8e3f0-0d9a-4a55-9a4e-3a6f1e5c2b10'],
     },
   },
@@ -652,6 +772,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
       items: [
         { name: 'email', ...trait },
         { name: 'plan', type: 'string', pii: 'none', purpose: 'personalization' },
+        { name: 'seats', type: 'number', pii: 'none', purpose: 'personalization' },
       ],
     },
   },
@@ -683,12 +804,12 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
   },
   createImport: {
     summary: 'Import plans and seats from a CRM export (CSV)',
-    body: { format: 'csv', mapping: { userId: 'customer_id', traits: { plan: 'Plan', seats: 'Seats' } } },
+    body: importRequest,
     response: {
-      importId,
+      ...importJob,
       status: 'awaiting_upload',
       upload: {
-        url: 'https://pulse-imports.s3.amazonaws.com/imports/…?X-Amz-Signature=…',
+        url: `https://pulse-imports.s3.eu-west-1.amazonaws.com/uploads/${importId}.csv?X-Amz-Signature=…`,
         method: 'PUT',
         expiresAt: '2026-06-01T11:00:00.000Z',
       },
@@ -698,8 +819,12 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
     summary: 'A finished import and its rejected rows',
     params: { importId },
     response: {
-      importId,
+      ...importJob,
       status: 'completed',
+      updatedAt: '2026-06-01T10:04:30.000Z',
+      startedAt: '2026-06-01T10:01:00.000Z',
+      finishedAt: '2026-06-01T10:04:30.000Z',
+      nextLine: 100_002,
       rows: 100_000,
       applied: 99_866,
       rejected: 134,
