@@ -24,7 +24,14 @@ export const trackingPlanBodySchema = z.object({
   schema: z.record(z.string(), z.unknown()),
 });
 
-export const violationsQuerySchema = z.object({ from: z.optional(day), to: z.optional(day) });
+export const violationsQuerySchema = z.object({
+  from: z.optional(day).register(z.globalRegistry, {
+    description: 'First UTC day, inclusive (`2026-06-01`). Default: 6 days before `to`; at most 31 days',
+  }),
+  to: z.optional(day).register(z.globalRegistry, {
+    description: 'Last UTC day, inclusive (`2026-06-07`). Default: today (UTC)',
+  }),
+});
 
 const violationSchema = z.object({
   event: z.string(),
