@@ -85,6 +85,13 @@ z.globalRegistry.add(uniqueUsersSchema, {
     'Distinct person keys as aggregated: an anonymous id before its identify and the user it was then linked to count as two',
 });
 
+/** When `uniqueUsers` is an estimate (docs/scale.md). */
+const uniqueUsersEstimatedSchema = z.optional(z.boolean());
+z.globalRegistry.add(uniqueUsersEstimatedSchema, {
+  description:
+    'Present (true) when uniqueUsers is a HyperLogLog estimate (about 1.15 % standard error): some quarter-hour, or some day read from its rollup, had more than 1,000 distinct persons',
+});
+
 export const campaignReport = z.extend(campaignBreakdownsSchema, {
   campaignId: z.string(),
   from: z.string(),
@@ -92,7 +99,7 @@ export const campaignReport = z.extend(campaignBreakdownsSchema, {
   granularity: z.enum(['hour', 'day']),
   tz: z.string(),
   uniqueUsers: uniqueUsersSchema,
-  uniqueUsersEstimated: z.optional(z.boolean()),
+  uniqueUsersEstimated: uniqueUsersEstimatedSchema,
   series: z.array(z.extend(seriesBreakdownsSchema, { start: z.string() })),
 });
 export const consentAnswer = z.looseObject({
