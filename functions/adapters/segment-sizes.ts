@@ -17,7 +17,7 @@
  * (SIZE_SHARDS items per tag): a backfill of a million members spreads its writes.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, deleteIf, type Item, updateIf } from './dynamo';
 import { segmentPk, sizeKey } from './tags-table';
 
@@ -168,6 +168,31 @@ export class SegmentSizes {
       }),
     );
     return lease.delta > 0 ? 'entered' : 'left';
+  }
+
+  /**
+   * Count memberships written before sizes were counters (no `counted` mark): each goes through
+   * membershipChanged, so a concurrent change still counts once. Once per deployed stage
+   * (docs/migrations.md); returns how many it counted.
+   */
+  async countUncounted(tag: string): Promise<number> {
+    let counted = 0;
+    let start: Item | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          FilterExpression: 'attribute_not_exists(counted) AND attribute_not_exists(op)',
+          ExpressionAttributeValues: { ':pk': segmentPk(tag) },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const m of page.Items ?? [])
+        counted += (await this.membershipChanged(tag, m.sk as string)).filter((c) => c === 'entered').length;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return counted;
   }
 
   /** Each tag's size: the sum of its counter shards (SIZE_SHARDS small items, one batch read). */

@@ -85,6 +85,13 @@ z.globalRegistry.add(uniqueUsersSchema, {
     'Distinct person keys as aggregated: an anonymous id before its identify and the user it was then linked to count as two',
 });
 
+/** When `uniqueUsers` is an estimate (docs/scale.md). */
+const uniqueUsersEstimatedSchema = z.optional(z.boolean());
+z.globalRegistry.add(uniqueUsersEstimatedSchema, {
+  description:
+    'Present (true) when uniqueUsers is a HyperLogLog estimate (about 1.15 % standard error): some quarter-hour, or some day read from its rollup, had more than 1,000 distinct persons',
+});
+
 // console (issue 18): rates in campaign reports
 const rate = (description: string) => {
   const schema = z.nullable(z.number());
@@ -104,7 +111,7 @@ export const campaignReport = z.extend(campaignBreakdownsSchema, {
   granularity: z.enum(['hour', 'day']),
   tz: z.string(),
   uniqueUsers: uniqueUsersSchema,
-  uniqueUsersEstimated: z.optional(z.boolean()),
+  uniqueUsersEstimated: uniqueUsersEstimatedSchema,
   rates: ratesSchema,
   series: z.array(
     z.extend(seriesBreakdownsSchema, {

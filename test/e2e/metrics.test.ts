@@ -98,6 +98,24 @@ describe('events over HTTP to the metrics endpoint', () => {
     expect(report.rates).toEqual({ clickThrough: 0.5, conversion: 1, conversionsPerPerson: 0.3333 });
     expect(report.series[2].counts).toMatchObject({ view: 1, conversion: 1 });
 
+    // Day granularity: the same answer once compaction has rolled the days up (run as if days later).
+    const day = hour.toISOString().slice(0, 10);
+    const dayOffset = (d: number) => new Date(Date.parse(day) + d * 86_400_000).toISOString().slice(0, 10);
+    const dayReport = async () =>
+      json(
+        await e2e.call(
+          `/api/metrics/campaigns/summer?from=${dayOffset(-1)}&to=${dayOffset(2)}&granularity=day`,
+          { headers: analyst() },
+        ),
+      );
+    const rawDays = await dayReport();
+    expect(rawDays.events).toBe(4);
+    const compacted = (await e2e.stack.runSchedule('metrics-compact', {
+      time: new Date(Date.now() + 3 * 86_400_000),
+    })) as { days: number };
+    expect(compacted.days).toBeGreaterThan(0);
+    expect(await dayReport()).toEqual(rawDays);
+
     const list = await e2e.call('/api/metrics/campaigns?limit=1', { headers: analyst() });
     const page = await json(list);
     expect(page.items).toHaveLength(1);

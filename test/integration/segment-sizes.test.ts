@@ -131,6 +131,27 @@ describe('segment sizes', () => {
     expect(await repo.segmentSize(tag)).toBe(1);
   });
 
+  it('counts memberships written before sizes were counters, once, by the migration', async () => {
+    const tag = 'legacy';
+    const sizes = new SegmentSizes(db, table);
+    await repo.addManualTags('lg-1', [tag], now);
+    // Two memberships as the old code left them: sources, no `counted` mark, not in the counter.
+    for (const p of ['lg-2', 'lg-3'])
+      await db.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { pk: `segment#${tag}`, sk: p },
+          UpdateExpression: 'ADD sources :s',
+          ExpressionAttributeValues: { ':s': new Set(['manual']) },
+        }),
+      );
+    expect(await repo.segmentSize(tag)).toBe(1);
+    expect(await sizes.countUncounted(tag)).toBe(2);
+    expect(await sizes.countUncounted(tag)).toBe(0);
+    expect(await repo.segmentSize(tag)).toBe(3);
+    expect(await repo.countMembers(tag)).toBe(3);
+  });
+
   it('erasure takes the person out of every segment size', async () => {
     await repo.addManualTags('er-1', ['erase-a', 'erase-b'], now);
     await repo.applyRuleOutcomes('er-1', rule('erase-a', true), now);
