@@ -28,8 +28,8 @@ import { PulseSecrets } from './constructs/secrets';
 import { EventStream, type ShardMode } from './constructs/stream';
 import { PulseTables, pascal } from './constructs/tables';
 import { functionEnvironment, type ResourceNames } from './environment';
-import { FRONT_DOORS, type FrontDoor } from './front-door';
-import { fallbackRoute, handlerModules } from './routes';
+import { albRoutes, FRONT_DOORS, type FrontDoor } from './front-door';
+import { fallbackRoute, handlerModules, routes } from './routes';
 import { schedules } from './schedules';
 import { destinationsConsumer, eventStream, failureIndexer, streamConsumers } from './stream';
 import { type TableName, tableList } from './tables';
@@ -468,6 +468,9 @@ export class PulseStack extends Stack {
       throttle: { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
       accessLogGroup,
       corsOrigins: settings.corsOrigins,
+      // With the ALB door, the write-key routes are its own: one door per route (and the stack
+      // stays under CloudFormation's 500 resources).
+      ...(settings.frontDoor === 'alb' ? { routes: routes.filter((r) => !albRoutes.includes(r)) } : {}),
     });
     if (settings.frontDoor === 'alb') {
       this.ingestAlb = new IngestAlb(this, 'IngestAlb', {

@@ -71,7 +71,7 @@ export const rollUpDay = (day: string, rows: readonly QuarterData[]): DayRollup 
 
 /** A rollup as report rows: its quarters' counters, and its distinct persons once. */
 export const rollupRows = (r: DayRollup): QuarterData[] => [
-  { quarter: `${r.day}T00:00`, counts: {}, uniques: r.uniques },
+  { quarter: `${r.day}T00:00`, counts: {}, uniques: r.uniques, wholeDay: true },
   ...Object.entries(r.quarters).map(([hhmm, counts]) => ({
     quarter: `${r.day}T${hhmm}`,
     counts,

@@ -95,6 +95,8 @@ export interface QuarterData {
   quarter: string;
   counts: Record<string, number>;
   uniques: BucketUniques;
+  /** The persons of the whole UTC day this row starts (a day rollup's), not of this quarter alone. */
+  wholeDay?: boolean;
 }
 
 export const campaignReport = (
@@ -109,8 +111,15 @@ export const campaignReport = (
   const all: Record<string, number> = {};
   const byBucket = new Map<string, Record<string, number>>();
   const uniquesByBucket = new Map<string, BucketUniques[]>();
+  // Buckets that took a whole UTC day's persons while the day spans other buckets too: their
+  // count is the persons of the UTC day, not of the bucket (flagged as not exact).
+  const overlapping = new Set<string>();
   for (const r of inRange) {
     const bucket = bucketOfQuarter(r.quarter, q.granularity, q.tz);
+    const dayEnd = r.wholeDay
+      ? bucketOfQuarter(`${r.quarter.slice(0, 10)}T23:45`, q.granularity, q.tz)
+      : bucket;
+    if (dayEnd !== bucket) overlapping.add(bucket).add(dayEnd);
     const b = byBucket.get(bucket) ?? {};
     addCounters(all, r.counts);
     addCounters(b, r.counts);
@@ -141,7 +150,7 @@ export const campaignReport = (
         start: localBucketStart(bucket, q.tz),
         ...seriesBreakdowns(byBucket.get(bucket) ?? {}),
         uniqueUsers: people.count,
-        ...(people.estimated && { uniqueUsersEstimated: true }),
+        ...((people.estimated || overlapping.has(bucket)) && { uniqueUsersEstimated: true }),
       };
     }),
   };

@@ -89,7 +89,7 @@ z.globalRegistry.add(uniqueUsersSchema, {
 const uniqueUsersEstimatedSchema = z.optional(z.boolean());
 z.globalRegistry.add(uniqueUsersEstimatedSchema, {
   description:
-    'Present (true) when uniqueUsers is a HyperLogLog estimate (about 1.15 % standard error): some quarter-hour, or some day read from its rollup, had more than 1,000 distinct persons',
+    'Present (true) when uniqueUsers is not exact: a HyperLogLog estimate (about 1.15 % standard error) because some quarter-hour, or some day read from its rollup, had more than 1,000 distinct persons; or, for a series bucket in a zone whose days cut UTC days, the persons of the whole UTC day its rollup holds',
 });
 
 // console (issue 18): rates in campaign reports

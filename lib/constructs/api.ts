@@ -7,7 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS } from '../cors';
-import { fallbackRoute, routes } from '../routes';
+import { fallbackRoute, type RouteDef, routes } from '../routes';
 import { functionId } from './functions';
 
 export interface PulseApiProps {
@@ -17,6 +17,8 @@ export interface PulseApiProps {
   readonly accessLogGroup: logs.ILogGroup;
   /** Browser origins allowed by CORS; none: no CORS configuration (API Gateway adds no headers). */
   readonly corsOrigins: readonly string[];
+  /** The routes it serves (default: the whole route table; with the ALB door, the rest). */
+  readonly routes?: readonly RouteDef[];
 }
 
 /**
@@ -107,7 +109,7 @@ export class PulseApi extends Construct {
     };
 
     const routesById = new Map<string, apigwv2.HttpRoute>();
-    for (const route of routes) {
+    for (const route of props.routes ?? routes) {
       const httpRoute = new apigwv2.HttpRoute(
         this,
         `Route${route.id[0]?.toUpperCase()}${route.id.slice(1)}`,

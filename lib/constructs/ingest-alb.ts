@@ -104,21 +104,32 @@ export class IngestAlb extends Construct {
       conditions: [elbv2.ListenerCondition.httpRequestMethods(['OPTIONS'])],
       action: elbv2.ListenerAction.forward([groupFor(fallbackRoute.handler)]),
     });
-    // Literal paths before patterns (`/api/engagement/events` before `/api/engagement/*`), as the
-    // route table's own matcher ranks them; the function then picks the exact route again.
+    // One rule per handler module and method, its paths in groups of five (a rule's limit); literal
+    // paths before patterns (`/api/engagement/events` before `/api/engagement/*`), as the route
+    // table's own matcher ranks them; the function then picks the exact route again.
     const ordered = [...albRoutes].sort(
       (a, b) => Number(a.path.includes('{')) - Number(b.path.includes('{')),
     );
-    ordered.forEach((route, i) => {
-      this.listener.addAction(`Route${i}`, {
-        priority: 10 + i,
-        conditions: [
-          elbv2.ListenerCondition.httpRequestMethods([route.method]),
-          elbv2.ListenerCondition.pathPatterns([albPathPattern(route.path)]),
-        ],
-        action: elbv2.ListenerAction.forward([groupFor(route.handler)]),
-      });
-    });
+    const rules = new Map<string, { handler: string; method: string; paths: string[] }>();
+    for (const route of ordered) {
+      const key = `${route.handler} ${route.method} ${route.path.includes('{') ? 'pattern' : 'literal'}`;
+      const group = rules.get(key) ?? { handler: route.handler, method: route.method, paths: [] as string[] };
+      group.paths.push(albPathPattern(route.path));
+      rules.set(key, group);
+    }
+    let priority = 10;
+    for (const group of rules.values()) {
+      for (let i = 0; i < group.paths.length; i += 5) {
+        this.listener.addAction(`Route${priority}`, {
+          priority: priority++,
+          conditions: [
+            elbv2.ListenerCondition.httpRequestMethods([group.method]),
+            elbv2.ListenerCondition.pathPatterns(group.paths.slice(i, i + 5)),
+          ],
+          action: elbv2.ListenerAction.forward([groupFor(group.handler)]),
+        });
+      }
+    }
 
     // Plain HTTP only redirects: a write key sent in clear is already leaked, but it is not accepted.
     this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });

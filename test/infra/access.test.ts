@@ -219,7 +219,9 @@ describe('least privilege', () => {
         ...LOGS,
       ],
     ],
-    ['destinations/redrive', [...DELIVERY, ...LOGS]],
+    // Replays read the archive as the exports do: Athena and the Glue table, the archive bucket,
+    // results in the exports bucket.
+    ['destinations/redrive', [...DELIVERY, ...expectedPairs('archive/exports')]],
     ['alerts/alerts', [...on(READ_WRITE, 'table:destinations'), ...LOGS]],
     [
       'alerts/evaluate',

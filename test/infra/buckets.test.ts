@@ -15,8 +15,8 @@ describe('the buckets of lib/buckets.ts', () => {
   it('are all in the stack, and the failure bucket is the stream consumers’ own', () => {
     expect([...stack.buckets.byName.keys()].sort()).toEqual(bucketList.map((b) => b.name).sort());
     expect(stack.buckets.byName.get('failures')).toBe(stack.aggregation.failureBucket);
-    // The access-log bucket, and one per declaration.
-    expect(resourcesOfType(json, 'AWS::S3::Bucket').length).toBe(bucketList.length + 1);
+    // The access-log bucket, the console's, and one per declaration.
+    expect(resourcesOfType(json, 'AWS::S3::Bucket').length).toBe(bucketList.length + 2);
   });
 
   it.each(bucketList.filter((b) => b.name !== 'failures').map((b) => [b.name] as const))(

@@ -200,18 +200,19 @@ describe('readSettings', () => {
     const file = join(dir, 'Test-Country.mmdb');
     writeFileSync(file, countryMmdb({ '81.2.69.0/24': 'GB' }));
     const synthesized = synth({ context: { 'pulse:countryMode': 'mmdb', 'pulse:geoDatabase': file } });
-    synthesized.template.resourceCountIs('AWS::Lambda::LayerVersion', 1);
+    // The country database's layer, beside the AWS CLI layer of the console's BucketDeployment.
+    synthesized.template.resourceCountIs('AWS::Lambda::LayerVersion', 2);
     const withLayer = resourcesOfType(synthesized.json, 'AWS::Lambda::Function')
       .map(
         ([, f]) =>
-          f.Properties as { Layers?: unknown[]; Environment: { Variables: Record<string, unknown> } },
+          f.Properties as { Layers?: unknown[]; Environment?: { Variables: Record<string, unknown> } },
       )
-      .filter((p) => (p.Layers?.length ?? 0) > 0);
+      .filter((p) => (p.Layers?.length ?? 0) > 0 && p.Environment?.Variables[ENV.geoDatabase] !== undefined);
     // The doors that enrich events: engagement, Segment tracking, the quarantine replay.
     expect(withLayer.length).toBe(3);
     for (const p of withLayer) {
-      expect(p.Environment.Variables[ENV.geoDatabase]).toBe('/opt/Test-Country.mmdb');
-      expect(p.Environment.Variables[ENV.countryMode]).toBe('mmdb');
+      expect(p.Environment?.Variables[ENV.geoDatabase]).toBe('/opt/Test-Country.mmdb');
+      expect(p.Environment?.Variables[ENV.countryMode]).toBe('mmdb');
     }
   });
 

@@ -54,20 +54,20 @@ describe('pulse:frontDoor=alb', () => {
     const rules = resourcesOfType(json, 'AWS::ElasticLoadBalancingV2::ListenerRule').map(
       ([, r]) => r.Properties,
     );
-    const forwarded = rules.map((r) => {
+    const forwarded = rules.flatMap((r) => {
       const conditions = r.Conditions as {
         Field: string;
         HttpRequestMethodConfig?: { Values: string[] };
         PathPatternConfig?: { Values: string[] };
       }[];
       const target = (r.Actions as { TargetGroupArn: { Ref: string } }[])[0]?.TargetGroupArn.Ref as string;
-      return {
-        method: conditions
-          .find((c) => c.Field === 'http-request-method')
-          ?.HttpRequestMethodConfig?.Values.join(),
-        path: conditions.find((c) => c.Field === 'path-pattern')?.PathPatternConfig?.Values.join() ?? '*',
-        fn: groups.get(target),
-      };
+      const method = conditions
+        .find((c) => c.Field === 'http-request-method')
+        ?.HttpRequestMethodConfig?.Values.join();
+      const paths = conditions.find((c) => c.Field === 'path-pattern')?.PathPatternConfig?.Values ?? ['*'];
+      // A rule holds at most five paths.
+      expect(paths.length).toBeLessThanOrEqual(5);
+      return paths.map((path) => ({ method, path, fn: groups.get(target) }));
     });
     expect(forwarded).toEqual(
       expect.arrayContaining([
@@ -89,6 +89,12 @@ describe('pulse:frontDoor=alb', () => {
     expect(new Set(invokers)).toEqual(
       new Set([...new Set([...albRoutes.map((r) => r.handler), fallbackRoute.handler])].map(fnId)),
     );
+  });
+
+  it('takes the write-key routes off the HTTP API: one door per route', () => {
+    const keys = resourcesOfType(json, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+    for (const r of albRoutes) expect(keys).not.toContain(`${r.method} ${r.path}`);
+    expect(keys).toContain('GET /api/metrics/campaigns');
   });
 
   it('outputs the ingestion URL next to the API URL', () => {
