@@ -27,12 +27,19 @@ const fixture = <T>(name: string): T =>
 
 const corpus = fixture<{
   bots: string[];
+  clients: string[];
   devices: { ua: string; deviceType: string; os: string; browser: string }[];
 }>('user-agents.json');
 
 describe('user agents', () => {
   it.each(corpus.bots)('flags the bot %s', (ua) => {
     expect(parseUserAgent(ua).bot).toBe(true);
+  });
+
+  // The HTTP clients SDKs and servers send events with (Android's okhttp, Segment's
+  // analytics-kotlin, Node's fetch): isbot matches them, but in an event API they carry people.
+  it.each(corpus.clients)('does not flag the HTTP client %s', (ua) => {
+    expect(parseUserAgent(ua).bot).toBe(false);
   });
 
   it.each(corpus.devices)('parses a person’s device: $os $browser ($deviceType)', (d) => {
@@ -207,9 +214,18 @@ describe('the envelope at the edge', () => {
   });
 
   it('marks a bot’s event by its user agent', () => {
-    const result = ingestOne(validEvent('click'), 0, ctx(edge({ agent: parseUserAgent('curl/8.4.0') })), {
-      prefix: '',
-    });
+    const result = ingestOne(
+      validEvent('click'),
+      0,
+      ctx(
+        edge({
+          agent: parseUserAgent('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)'),
+        }),
+      ),
+      {
+        prefix: '',
+      },
+    );
     expect(!isRejection(result) && result.event.bot).toBe('agent');
   });
 

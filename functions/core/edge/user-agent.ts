@@ -41,10 +41,20 @@ const deviceTypeOf = (type: string | undefined, os: string | undefined): DeviceT
 const short = (s: string | undefined): string | undefined =>
   s === undefined || s === '' ? undefined : s.slice(0, NAME_MAX);
 
+/**
+ * isbot also matches plain HTTP libraries (okhttp, Segment's analytics-kotlin, Node's fetch, curl):
+ * in an event API those are the SDKs and servers that send real people's events, not crawlers. A
+ * bot is what isbot matches and presents itself as a browser or a crawler.
+ */
+const BROWSER_OR_CRAWLER =
+  /mozilla\/|bot(?![a-z])|crawl|spider|slurp|headless|phantomjs|lighthouse|preview|externalhit|fetcher/i;
+
+export const isBotAgent = (ua: string): boolean => isbot(ua) && BROWSER_OR_CRAWLER.test(ua);
+
 /** Parse one user agent (uncached). */
 export const parseUserAgent = (userAgent: string): UserAgentInfo => {
   const ua = userAgent.slice(0, MAX_USER_AGENT);
-  const bot = isbot(ua);
+  const bot = isBotAgent(ua);
   const parsed = UAParser(ua);
   const os = short(parsed.os.name);
   const browserName = short(parsed.browser.name);
