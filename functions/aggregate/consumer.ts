@@ -56,7 +56,8 @@ const rules = new Cached(() => tags.listRules(), 30_000);
 // ---- predictions (docs/models.md): a changed person is re-scored by the published models ----
 const models = new ModelsRepository(db, requireEnv(tables.models.envVar));
 /** Published models, cached briefly: a new version reaches the people it scored at once anyway. */
-const publishedModels = new Cached(() => models.published(), 60_000);
+// Published models, cached like experiment definitions (tests set PULSE_EXPERIMENT_CACHE_MS=0).
+const publishedModels = new Cached(() => models.published(), settings.experimentCacheMs);
 const modelTags = new ModelTags(tags);
 /** Model tag changes of persons rescored in this batch, applied once the person is saved. */
 const pendingTagChanges = new Map<string, TagChange[]>();

@@ -16,7 +16,8 @@ const daysAgo = (d: number, hour = 12) =>
 // The sweep runs when the test says (rule backfills), not on timers.
 let e2e: E2E;
 beforeAll(async () => {
-  e2e = await startE2E({ schedules: false });
+  // Definitions uncached, so the consumer rescores by a model the moment it is published.
+  e2e = await startE2E({ schedules: false, env: { PULSE_EXPERIMENT_CACHE_MS: '0' } });
 });
 afterAll(() => e2e?.close());
 const admin = () => ({ authorization: `Bearer ${e2e.admin}` });

@@ -182,8 +182,14 @@ export const rescore = (
     }
   const changes: TagChange[] = [];
   let changed = false;
+  const known = new Set(published.map((p) => p.definition.name));
   for (const model of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const was = before[model];
+    // A score of a model this list does not hold stays: the caller's list (cached) may predate it.
+    if (allowed && was && !known.has(model)) {
+      after[model] = was;
+      continue;
+    }
     const is = after[model];
     // The same score as of another time is not a change (scoredAt alone would rewrite every person).
     if (sameScore(was, is)) {
