@@ -5,7 +5,7 @@
  *  - Parquet bytes per event, as the archive writes them (against the event's envelope as JSON);
  *  - a funnel over 1,000,000 events in DuckDB, against a plain `count(*)` over the same files.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckArchive, parquetFiles } from '../functions/adapters/duckdb-archive';
@@ -121,6 +121,7 @@ const bytesPerEvent = async (dir: string, events: number) => {
 
 /** 1,000,000 events written by DuckDB itself in the archive's layout (dt/hour folders), 50,000 people. */
 const millionEvents = async (dir: string, events: number) => {
+  mkdirSync(join(dir, 'events'), { recursive: true });
   const duck = await DuckArchive.open(dir);
   const base = Date.parse('2026-03-02T00:00:00Z');
   const columns = ARCHIVE_COLUMNS.map((c) => c.name);
