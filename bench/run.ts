@@ -20,6 +20,7 @@
  * results.json, keeping the others. Names: hot-path, bundles, capacity, write-amplification,
  * freshness, throughput, scale, cost, models, edge-hot-path.
  */
+
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,7 @@ import { eventStream, streamConsumers } from '../lib/stream';
 import { tableList } from '../lib/tables';
 import { validEvent } from '../test/support/events';
 import { capacityCheck, throughput, writeAmplification } from './aggregate';
+import { type ArchiveBench, archiveBench } from './archive';
 import { type measureCost, measureCostIsolated } from './cost/measure';
 import { edgeHotPath } from './edge';
 import { freshness } from './freshness';
@@ -377,6 +379,23 @@ sections.push({
       `edge hot path: ${r.withEdgeNsPerEvent} ns/event with the edge vs ${r.ingestNsPerEvent} without ` +
         `(+${r.addedNsPerEvent} ns/event); ${r.withEdgeRatio}x the floor (${r.floorNsPerEvent} ns), target ${r.target}x`,
     ),
+});
+
+// Archive (docs/archive.md): 202 → queryable locally, Parquet bytes per event, a 1M-event funnel.
+sections.push({
+  name: 'archive',
+  key: 'archive',
+  run: archiveBench,
+  print: (r: ArchiveBench) => {
+    const q = r.queryable;
+    console.log(
+      `archive: 202 -> queryable (local Firehose ${q.buffering.intervalMs} ms / ${q.buffering.sizeBytes} B, then DuckDB): ` +
+        `p50 ${q.p50Ms} ms, p90 ${q.p90Ms} ms, max ${q.maxMs} ms over ${q.queryable}/${q.events} events; ` +
+        `Parquet ${r.size.parquetBytesPerEvent} B/event (${r.size.ratioToJson}x its JSON row, ${r.size.jsonBytesPerEvent} B); ` +
+        `funnel over ${r.funnel.events} events ${r.funnel.funnelMs} ms vs count(*) ${r.funnel.countMs} ms ` +
+        `(${r.funnel.ratioToCount}x the floor), people per step ${r.funnel.funnel.join(' / ')}`,
+    );
+  },
 });
 
 const onlyArg = process.argv.indexOf('--only');

@@ -67,9 +67,16 @@ export class ArchivePersonalData implements PersonalDataStore {
     return this.deps?.now?.() ?? new Date();
   }
 
-  /** Every archived event of these ids (each once), over the whole retention period. */
+  /**
+   * Every archived event of these ids (each once), over the whole retention period — except ids
+   * already erased whose rows wait for the rewrite: erased data is not handed out again.
+   */
   async export(ids: readonly string[]): Promise<unknown[]> {
     if (!this.deps) return [];
+    const pending = await this.pendingIds();
+    const live = ids.filter((id) => !pending.has(id));
+    if (live.length === 0) return [];
+    ids = live;
     const engine = await this.deps.engine();
     const now = this.now().getTime();
     const sql = archiveSelectSql(engine.source(), {
@@ -80,6 +87,17 @@ export class ArchivePersonalData implements PersonalDataStore {
     const out: CanonicalEvent[] = [];
     for await (const page of engine.rows(await runToEnd(engine, sql)))
       out.push(...page.map(canonicalFromRow));
+    return out;
+  }
+
+  /** Ids of erasures not yet rewritten. */
+  private async pendingIds(): Promise<Set<string>> {
+    const out = new Set<string>();
+    if (!this.deps) return out;
+    for await (const o of this.deps.bucket.list(ERASURE_PENDING_PREFIX)) {
+      const body = JSON.parse((await this.deps.bucket.getText(o.key)) ?? '{}') as { ids?: string[] };
+      for (const id of body.ids ?? []) out.add(id);
+    }
     return out;
   }
 

@@ -13,6 +13,7 @@ import type { JobStatus, SqlEngine } from './analytics-engine';
 import { DuckArchive } from './duckdb-archive';
 
 const MAX_JOBS = 500;
+const PAGE_ROWS = 1000;
 
 interface Job extends JobStatus {
   rows?: SqlRow[];
@@ -77,8 +78,10 @@ export class DuckEngine implements SqlEngine {
     return { ...status };
   }
 
+  /** Pages of at most PAGE_ROWS, as Athena's GetQueryResults gives them. */
   async *rows(id: string): AsyncIterable<SqlRow[]> {
-    yield this.jobs.get(id)?.rows ?? [];
+    const rows = this.jobs.get(id)?.rows ?? [];
+    for (let i = 0; i < rows.length; i += PAGE_ROWS) yield rows.slice(i, i + PAGE_ROWS);
   }
 }
 

@@ -142,9 +142,12 @@ export const lit = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 const inList = (values: readonly string[]) => values.map(lit).join(', ');
 
-/** Rows of any of these ids, whatever the person they were archived under. */
+/**
+ * Rows of any of these ids, whatever the person they were archived under. Never NULL (absent ids
+ * read as '', which no id is), so `NOT personFilter(…)` keeps every other row.
+ */
 export const personFilter = (ids: readonly string[]): string =>
-  `(user_id IN (${inList(ids)}) OR anonymous_id IN (${inList(ids)}) OR person_key IN (${inList(ids)}))`;
+  `(coalesce(user_id, '') IN (${inList(ids)}) OR coalesce(anonymous_id, '') IN (${inList(ids)}) OR person_key IN (${inList(ids)}))`;
 
 export interface ArchiveSelection {
   /** Inclusive UTC dates (YYYY-MM-DD). */

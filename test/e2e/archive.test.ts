@@ -4,9 +4,12 @@
  * what it sent — with an anonymous id merged into its user, a client retry, and a consent
  * withdrawn; then an export round-trips, and after erasure no query finds the person.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckArchive, parquetFiles } from '../../functions/adapters/duckdb-archive';
-import { archiveSelectSql, personFilter } from '../../functions/core/archive';
+import { archiveSelectSql, canonicalFromRow, personFilter } from '../../functions/core/archive';
 import { type E2E, eventually, json, startE2E } from '../support/e2e';
 import { validEvent } from '../support/events';
 
@@ -166,6 +169,88 @@ describe('the archive', () => {
     expect(p.paths[0]).toEqual({ events: ['click'], occurrences: 2, people: 2 });
     expect(parquetFiles(e2e.stack.archive.dir).length).toBeGreaterThan(0);
     expect(personFilter(['x'])).toContain("'x'");
+  });
+
+  it('exports the archive as NDJSON and Parquet through presigned URLs', async () => {
+    const admin = { authorization: `Bearer ${e2e.admin}` };
+    const archived = new Set((await archivedRows('true')).map((r) => String(r.event_id)));
+    expect(archived.size).toBeGreaterThan(0);
+    const run = async (format: 'ndjson' | 'parquet') => {
+      const started = await e2e.call('/api/exports', {
+        method: 'POST',
+        headers: admin,
+        json: { from: day(3), to: day(0), format },
+      });
+      expect(started.status).toBe(202);
+      const { exportId } = await json(started);
+      const done = await eventually(async () => {
+        const answer = await json(await e2e.call(`/api/exports/${exportId}`, { headers: admin }));
+        if (answer.status !== 'succeeded') throw new Error(`export ${answer.status}: ${answer.error ?? ''}`);
+        return answer;
+      });
+      expect(done.files.length).toBeGreaterThan(0);
+      // The URLs work without credentials, as S3's presigned ones do.
+      return Promise.all(
+        done.files.map(async (f: { url: string }) => Buffer.from(await (await fetch(f.url)).arrayBuffer())),
+      );
+    };
+    const lines = (await run('ndjson'))
+      .map((b) => b.toString('utf8'))
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(new Set(lines.map((r) => r.event_id))).toEqual(archived);
+    expect(lines).toHaveLength(archived.size); // each event once
+    const parquet = await run('parquet');
+    const dir = mkdtempSync(join(tmpdir(), 'pulse-export-'));
+    const duck = await DuckArchive.open(dir);
+    try {
+      for (const [i, b] of parquet.entries()) writeFileSync(join(dir, `f${i}.parquet`), b);
+      const rows = await duck.query(`SELECT * FROM read_parquet('${join(dir, '*.parquet')}')`);
+      expect(new Set(rows.map((r) => r.event_id))).toEqual(archived);
+      expect(rows.map(canonicalFromRow).find((e) => e.eventId === 'al-4')).toMatchObject({
+        type: 'conversion',
+        userId: 'u-alice',
+        campaignId: 'archive',
+      });
+    } finally {
+      duck.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("exports a person's archived events, and erasure removes every row of every id of theirs", async () => {
+    const admin = { authorization: `Bearer ${e2e.admin}` };
+    const exported = await json(await e2e.call('/api/users/a-bob/export', { headers: admin }));
+    const events = exported.stores.archive as { eventId: string; type: string; anonymousId?: string }[];
+    expect(events.filter((e) => e.type !== 'identify').map((e) => e.eventId)).toEqual([
+      'bo-1',
+      'bo-2',
+      'bo-3',
+      'bo-4',
+    ]);
+    expect(events.filter((e) => e.type === 'identify')).toMatchObject([{ anonymousId: 'a-bob' }]);
+
+    const erased = await e2e.call('/api/users/u-bob', { method: 'DELETE', headers: admin });
+    expect(erased.status).toBe(200);
+    const body = await json(erased);
+    expect(Date.parse(body.completeBy.archive)).toBeGreaterThan(Date.now());
+    // The rewrite runs on its schedule, once Firehose has had time to land what it held.
+    const bob = personFilter(['u-bob', 'a-bob']);
+    expect((await archivedRows(bob)).length).toBeGreaterThan(0);
+    const outcome = (await e2e.stack.runSchedule('archive-erasure', {
+      time: new Date(Date.now() + 11 * 60_000),
+    })) as { complete: boolean; rowsRemoved: number };
+    expect(outcome).toMatchObject({ complete: true });
+    expect(outcome.rowsRemoved).toBeGreaterThanOrEqual(5);
+    expect(await archivedRows(bob)).toEqual([]);
+    // Nobody else lost a row; the funnel now counts alice and carol.
+    expect((await archivedRows(`event_id = 'al-4'`)).length).toBe(1);
+    const f = await analyse(funnel);
+    expect(f.steps.map((s: { people: number }) => s.people)).toEqual([2, 1, 1]);
+    const again = await json(await e2e.call('/api/users/a-bob/export', { headers: admin }));
+    expect(again.stores?.archive ?? []).toEqual([]);
   });
 
   it('refuses a malformed analysis with a 400 naming the field', async () => {

@@ -81,7 +81,7 @@ describe('the archive', () => {
       'projection.hour.digits': '2',
     });
     expect(JSON.stringify(input.Parameters['storage.location.template'])).toContain(
-      ['events/dt=', '${dt}', '/hour=', '${hour}', '/'].join(''),
+      `events/dt=${'$'}{dt}/hour=${'$'}{hour}/`,
     );
   });
 

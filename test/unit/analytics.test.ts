@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archivedEvents } from '../../functions/adapters/archive-store';
 import { DuckArchive } from '../../functions/adapters/duckdb-archive';
+import { DuckEngine } from '../../functions/adapters/duckdb-engine';
 import {
   type AnalysisRequest,
   analysisRequestSchema,
@@ -18,7 +20,7 @@ import {
   type PathsResult,
   type RetentionResult,
 } from '../../functions/core/analytics';
-import { archiveRow, archiveSelectSql, canonicalFromRow } from '../../functions/core/archive';
+import { archiveRow, archiveSelectSql, canonicalFromRow, personFilter } from '../../functions/core/archive';
 import { type CanonicalEvent, canonicalEvent } from '../../functions/core/events';
 import { parseWith } from '../../functions/core/zod';
 
@@ -287,5 +289,29 @@ describe('archive rows', () => {
       ['2026-03-02', '10'],
       ['2026-03-02', '10'],
     ]);
+  });
+
+  it('keep every row of other people when a person is filtered out, NULL ids and all', async () => {
+    reset();
+    await write([
+      ev('view', T0, { anonymousId: 'a1' }),
+      ev('view', T0, { userId: 'u1' }),
+      ev('view', T0, { userId: 'u2', anonymousId: 'a2' }),
+    ]);
+    const rows = await archive.query(
+      `SELECT event_id FROM ${archive.source()} WHERE NOT ${personFilter(['u2', 'a9'])} ORDER BY event_id`,
+    );
+    expect(rows).toHaveLength(2);
+  });
+
+  it('are read back as canonical events in pages, between two dates', async () => {
+    reset();
+    const events = Array.from({ length: 5 }, (_, i) => ev('view', T0 + i * DAY, { userId: `u${i}` }));
+    await write(events);
+    const engine = new DuckEngine(archive, dir);
+    const pages: CanonicalEvent[][] = [];
+    for await (const page of archivedEvents(engine, { from: '2026-03-03', to: '2026-03-05' }))
+      pages.push(page);
+    expect(pages.flat()).toEqual(events.slice(1, 4));
   });
 });
