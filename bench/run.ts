@@ -36,6 +36,7 @@ import { tableList } from '../lib/tables';
 import { validEvent } from '../test/support/events';
 import { capacityCheck, throughput, writeAmplification } from './aggregate';
 import { type measureCost, measureCostIsolated } from './cost/measure';
+import { destinationsBench } from './destinations';
 import { freshness } from './freshness';
 import { type Scale, scale } from './scale';
 
@@ -333,6 +334,20 @@ sections.push({
         `persons/s one segment at a time (${backfill.speedupOverSerial}x; the old schedule allowed ` +
         `${backfill.serialBackfillScheduleBoundPersonsPerSecond}/s) and ${backfill.plainScanPersonsPerSecond} persons/s ` +
         `for a plain Scan of the keys (${backfill.ratioToPlainScan}x)`,
+    );
+  },
+});
+
+// Destinations (docs/destinations.md): delivered events/s against a no-op receiver's floor; 202 to delivery.
+sections.push({
+  name: 'destinations',
+  key: 'destinations',
+  run: () => destinationsBench(),
+  print: (r: Awaited<ReturnType<typeof destinationsBench>>) => {
+    console.log(
+      `destinations: ${r.delivered}/${r.events} delivered in ${r.webhookRequests} webhook requests, ` +
+        `${r.deliveredPerSecond} events/s vs ${r.floorPerSecond} events/s straight to the receiver ` +
+        `(${r.ratioToFloor}x the floor); 202 to delivery p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`,
     );
   },
 });

@@ -10,6 +10,7 @@
  *  4. settle: each message delivered, retried later (full jitter) or dead, with the vendor's answer;
  *  5. count: the round in the destination's status, which moves the circuit breaker.
  */
+import pLimit from 'p-limit';
 import type { ConsentRepository } from '../adapters/consent-repository';
 import type { DestinationSecrets } from '../adapters/destination-secrets';
 import type { DestinationsRepository, RoundOutcome } from '../adapters/destinations-repository';
@@ -41,6 +42,9 @@ export interface DeliverDeps {
   /** The clock requests are signed and validated with (default: the system clock). */
   clock?: () => Date;
 }
+
+/** Outbox writes in flight at once when a round settles its messages. */
+const SETTLE_CONCURRENCY = 16;
 
 export interface Round extends RoundOutcome {
   retried: number;
@@ -161,8 +165,9 @@ export const deliverRound = async (
       signals.push([...got.values()]);
       for (const [id, o] of got) outcomes.set(id, o);
     }
+    const limit = pLimit(SETTLE_CONCURRENCY);
     const results = await Promise.all(
-      [...outcomes].map(([id, o]) => settle(deps, byId.get(id) as OutboxItem, o, now)),
+      [...outcomes].map(([id, o]) => limit(() => settle(deps, byId.get(id) as OutboxItem, o, now))),
     );
     for (const r of results) round[r === 'delivered' ? 'delivered' : r === 'dead' ? 'dead' : 'retried']++;
     const flat = signals.flat();
