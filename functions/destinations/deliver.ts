@@ -95,7 +95,7 @@ const admit = async (deps: DeliverDeps, d: Destination, items: readonly OutboxIt
       ? kept
       : dropped
     ).push(i);
-  await Promise.all(dropped.map((i) => deps.outbox.drop(i, now)));
+  await Promise.all(dropped.filter((i) => i.stored !== false).map((i) => deps.outbox.drop(i, now)));
   return { kept, dropped: dropped.length };
 };
 
@@ -106,17 +106,22 @@ const settle = async (
   outcome: ItemOutcome,
   now: Date,
 ): Promise<'delivered' | 'retried' | 'dead'> => {
+  const unstored = item.stored === false;
   if (outcome.kind === 'delivered') {
-    await deps.outbox.delivered(item, now);
+    if (!unstored) await deps.outbox.delivered(item, now);
     return 'delivered';
   }
   const first = item.firstAttemptAt ?? now.toISOString();
   const step = nextStep(outcome, item.attempts + 1, Date.parse(first), now.getTime(), deps.random);
   if (step.state === 'dead') {
-    await deps.outbox.dead(item, outcome.reason, now);
+    if (unstored) await deps.outbox.firstAttemptFailed(item, { dead: true, error: outcome.reason }, now);
+    else await deps.outbox.dead(item, outcome.reason, now);
     return 'dead';
   }
-  await deps.outbox.retry(item, first, new Date(step.dueAt), outcome.reason);
+  const dueAt = new Date(step.dueAt);
+  if (unstored)
+    await deps.outbox.firstAttemptFailed(item, { dueAt, firstAttemptAt: first, error: outcome.reason }, now);
+  else await deps.outbox.retry(item, first, dueAt, outcome.reason);
   return 'retried';
 };
 

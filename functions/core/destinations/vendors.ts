@@ -54,6 +54,24 @@ export const hashedId = (id: string): string => sha256(normaliseId(id));
 
 const sameOutcome = (p: Prepared, o: ItemOutcome) => new Map(p.messageIds.map((id) => [id, o]));
 
+/** A partial success: the messages `refusedAt` names (by position or id) refused with its reason, the rest delivered. */
+const partial = (
+  prepared: Prepared,
+  status: number,
+  refusedAt: (id: string, index: number) => string | undefined,
+): Map<string, ItemOutcome> =>
+  new Map(
+    prepared.messageIds.map((id, i): [string, ItemOutcome] => {
+      const why = refusedAt(id, i);
+      return [
+        id,
+        why === undefined
+          ? { kind: 'delivered' }
+          : { kind: 'rejected', reason: `${status} ${why}`.slice(0, 200) },
+      ];
+    }),
+  );
+
 /** Split into requests of at most `max` messages and `maxBytes` of body, in order. */
 export const chunk = <T>(
   items: readonly T[],
@@ -232,17 +250,7 @@ const mixpanel: Vendor = {
       }
       if (Array.isArray(failed)) {
         const refused = new Map(failed.map((f) => [String(f.insert_id), String(f.message ?? 'refused')]));
-        return new Map(
-          prepared.messageIds.map((id): [string, ItemOutcome] => {
-            const reason = refused.get(mixpanelInsertId(id));
-            return [
-              id,
-              reason === undefined
-                ? { kind: 'delivered' }
-                : { kind: 'rejected', reason: `400 ${reason}`.slice(0, 200) },
-            ];
-          }),
-        );
+        return partial(prepared, 400, (id) => refused.get(mixpanelInsertId(id)));
       }
     }
     // 413: the batch was too big for Mixpanel after all; retried (the next attempt batches anew).
@@ -443,17 +451,7 @@ const braze: Vendor = {
       const offset = e.input_array === 'attributes' ? eventCount : 0;
       if (typeof e.index === 'number') refused.set(offset + e.index, String(e.type ?? 'refused'));
     }
-    return new Map(
-      prepared.messageIds.map((id, i): [string, ItemOutcome] => {
-        const why = refused.get(i);
-        return [
-          id,
-          why === undefined
-            ? { kind: 'delivered' }
-            : { kind: 'rejected', reason: `201 ${why}`.slice(0, 200) },
-        ];
-      }),
-    );
+    return partial(prepared, 201, (_id, i) => refused.get(i));
   },
 };
 
@@ -551,17 +549,7 @@ const hubspot: Vendor = {
             refused.set(i, why);
         });
       }
-      return new Map(
-        prepared.messageIds.map((id, i): [string, ItemOutcome] => {
-          const why = refused.get(i);
-          return [
-            id,
-            why === undefined
-              ? { kind: 'delivered' }
-              : { kind: 'rejected', reason: `207 ${why}`.slice(0, 200) },
-          ];
-        }),
-      );
+      return partial(prepared, 207, (_id, i) => refused.get(i));
     }
     return sameOutcome(prepared, httpOutcome(answer, now));
   },
