@@ -119,7 +119,7 @@ export const destinationsBench = async (
       webhookRequests: receiver.requests(),
       deliveredPerSecond: round(pulsePerSecond),
       floorPerSecond: round(floorPerSecond),
-      ratioToFloor: round((pulsePerSecond / floorPerSecond) * 1000) / 1000,
+      ratioToFloor: Number((pulsePerSecond / floorPerSecond).toFixed(3)),
       p50Ms: round(percentile(latencies, 0.5)),
       p99Ms: receiver.arrivals.size === count ? round(percentile(latencies, 0.99)) : Number.POSITIVE_INFINITY,
     };
