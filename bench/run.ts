@@ -39,6 +39,7 @@ import { validEvent } from '../test/support/events';
 import { capacityCheck, throughput, writeAmplification } from './aggregate';
 import { type ArchiveBench, archiveBench } from './archive';
 import { type measureCost, measureCostIsolated } from './cost/measure';
+import { destinationsBench } from './destinations';
 import { edgeHotPath } from './edge';
 import { freshness } from './freshness';
 import { modelsBench } from './models';
@@ -394,6 +395,20 @@ sections.push({
         `Parquet ${r.size.parquetBytesPerEvent} B/event (${r.size.ratioToJson}x its JSON row, ${r.size.jsonBytesPerEvent} B); ` +
         `funnel over ${r.funnel.events} events ${r.funnel.funnelMs} ms vs count(*) ${r.funnel.countMs} ms ` +
         `(${r.funnel.ratioToCount}x the floor), people per step ${r.funnel.funnel.join(' / ')}`,
+    );
+  },
+});
+
+// Destinations (docs/destinations.md): delivered events/s against a no-op receiver's floor; 202 to delivery.
+sections.push({
+  name: 'destinations',
+  key: 'destinations',
+  run: () => destinationsBench(),
+  print: (r: Awaited<ReturnType<typeof destinationsBench>>) => {
+    console.log(
+      `destinations: ${r.delivered}/${r.events} delivered in ${r.webhookRequests} webhook requests, ` +
+        `${r.deliveredPerSecond} events/s vs ${r.floorPerSecond} events/s straight to the receiver ` +
+        `(${r.ratioToFloor}x the floor); 202 to delivery p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`,
     );
   },
 });

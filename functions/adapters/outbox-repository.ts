@@ -49,6 +49,8 @@ export interface OutboxItem {
   firstAttemptAt?: string;
   dueAt?: string;
   lastError?: string;
+  /** False for a message tried before it was ever written (the consumer's first attempt). */
+  stored?: false;
 }
 
 const ALERT_OWNER = '~alert#';
@@ -75,6 +77,35 @@ const fromItem = (i: Item): OutboxItem => ({
   ...(i.lastError !== undefined && { lastError: i.lastError as string }),
 });
 
+/** The stored form of a message waiting for its first attempt. */
+const pendingItem = (destinationId: string, message: OutboundMessage, dueAt: Date, now: Date) => {
+  const owner = ownerOf(message);
+  return {
+    pk: ownerPk(owner),
+    sk: `${destinationId}#${message.messageId}`,
+    destinationId,
+    messageId: message.messageId,
+    message: JSON.stringify(message),
+    state: 'pending' as const,
+    attempts: 0,
+    enqueuedAt: now.toISOString(),
+    dueKey: dueKeyOf(destinationId, owner),
+    dueAt: dueAt.toISOString(),
+    expiresAt: epoch(now.getTime() + days(PENDING_KEEP_DAYS)),
+  };
+};
+
+/**
+ * A message the stream consumer tries before storing anything (`stored: false`): only what its
+ * first attempt did not deliver is written (firstAttemptFailed). A redelivered stream record is
+ * sent again — at-least-once, with the vendors' idempotency keys — but the happy path writes nothing
+ * per event.
+ */
+export const unstoredItem = (destinationId: string, message: OutboundMessage, now: Date): OutboxItem => ({
+  ...fromItem(pendingItem(destinationId, message, now, now)),
+  stored: false,
+});
+
 export class OutboxRepository {
   private readonly limit = pLimit(16);
 
@@ -96,20 +127,7 @@ export class OutboxRepository {
     const written = await Promise.all(
       entries.map(({ destinationId, message }) =>
         this.limit(async (): Promise<OutboxItem | undefined> => {
-          const owner = ownerOf(message);
-          const item = {
-            pk: ownerPk(owner),
-            sk: `${destinationId}#${message.messageId}`,
-            destinationId,
-            messageId: message.messageId,
-            message: JSON.stringify(message),
-            state: 'pending' as const,
-            attempts: 0,
-            enqueuedAt: now.toISOString(),
-            dueKey: dueKeyOf(destinationId, owner),
-            dueAt: dueAt.toISOString(),
-            expiresAt: epoch(now.getTime() + days(PENDING_KEEP_DAYS)),
-          };
+          const item = pendingItem(destinationId, message, dueAt, now);
           try {
             await this.db.send(
               new PutCommand({
@@ -182,6 +200,40 @@ export class OutboxRepository {
       } while (start);
     }
     return { count, ...(oldest !== undefined && { oldestDueAt: oldest }) };
+  }
+
+  /**
+   * Writes a message whose first, unstored attempt failed: waiting for its retry, or dead. Unless
+   * it is there already (a redelivered record met a stored copy): that copy stands.
+   */
+  async firstAttemptFailed(
+    item: OutboxItem,
+    next: { dueAt: Date; firstAttemptAt: string; error: string } | { dead: true; error: string },
+    now: Date,
+  ): Promise<void> {
+    const base = pendingItem(item.destinationId, item.message, now, now);
+    const { dueKey, dueAt, ...rest } = base;
+    const stored =
+      'dead' in next
+        ? { ...rest, state: 'dead', deadAt: now.toISOString(), attempts: 1, lastError: next.error }
+        : {
+            ...base,
+            dueAt: next.dueAt.toISOString(),
+            attempts: 1,
+            firstAttemptAt: next.firstAttemptAt,
+            lastError: next.error,
+          };
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: stored,
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+    }
   }
 
   /** Takes a due message for an attempt (its lease); false when someone else took it first. */

@@ -1,10 +1,11 @@
 /**
  * The destinations consumer: a second reader of the stream with its own event source mapping
  * (lib/stream.ts destinationsConsumer), so a slow vendor never delays the read models. Per batch:
- * decode, match each event against every enabled destination's filter, enqueue the matches in the
- * outbox (put-if-absent: a redelivered batch enqueues nothing twice), then try each destination
- * once. What fails stays in the outbox for the redrive; a batch fails only when it could not be
- * enqueued, and is then redelivered whole.
+ * decode, match each event against every enabled destination's filter, and try each destination
+ * once (consent checked first). Only what that attempt did not deliver is written to the outbox,
+ * for the redrive's retries (or dead, with the vendor's answer): the happy path writes nothing per
+ * event. The batch fails (and Lambda redelivers it) only when that write fails — never because a
+ * vendor did; a redelivered record is sent again, which the vendors' idempotency keys absorb.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -13,7 +14,7 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
-import { LEASE_MS } from '../adapters/outbox-repository';
+import { unstoredItem } from '../adapters/outbox-repository';
 import { TagsRepository } from '../adapters/tags-repository';
 import { matchesFilter } from '../core/destinations/definition';
 import { eventMessage, type OutboundMessage } from '../core/destinations/delivery';
@@ -66,34 +67,33 @@ const consume = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchRes
       )
       .map((message) => ({ destinationId: d.destinationId, message })),
   );
-  // Held for this invocation's attempt; the redrive takes over what is still held after the lease.
-  const enqueued = await outbox.enqueue(entries, new Date(now.getTime() + LEASE_MS), now);
-  metrics.addMetric('OutboxEnqueued', MetricUnit.Count, enqueued.length);
-
   const deps = await deliverDeps();
+  let stored = 0;
   await Promise.all(
     list.map(async (d) => {
-      const mine = enqueued.filter((i) => i.destinationId === d.destinationId);
+      const mine = entries.filter((e) => e.destinationId === d.destinationId);
       if (mine.length === 0) return;
-      try {
-        if (await destinations.isPaused(d.destinationId)) return;
-        const round = await deliverRound(deps, d, mine, now);
-        countRound(d.destinationId, round);
-        if (round.pausedNow)
-          logger.warn('destination paused by its circuit breaker', {
-            destinationId: d.destinationId,
-            error: round.error,
-          });
-      } catch (error) {
-        // Enqueued already: the redrive delivers after the lease. Logged and counted, not lost.
-        logger.error('delivery round failed; the redrive retries it', {
-          destinationId: d.destinationId,
-          error,
-        });
-        metrics.addMetric('DeliveryRoundErrors', MetricUnit.Count, 1);
+      // A paused destination gets its messages stored, due now: the redrive sends them once resumed.
+      if (await destinations.isPaused(d.destinationId)) {
+        stored += (await outbox.enqueue(mine, now, now)).length;
+        return;
       }
+      const round = await deliverRound(
+        deps,
+        d,
+        mine.map((e) => unstoredItem(e.destinationId, e.message, now)),
+        now,
+      );
+      stored += round.retried + round.dead;
+      countRound(d.destinationId, round);
+      if (round.pausedNow)
+        logger.warn('destination paused by its circuit breaker', {
+          destinationId: d.destinationId,
+          error: round.error,
+        });
     }),
   );
+  metrics.addMetric('OutboxStored', MetricUnit.Count, stored);
   return { batchItemFailures: [] };
 };
 

@@ -10,6 +10,7 @@
  *  4. settle: each message delivered, retried later (full jitter) or dead, with the vendor's answer;
  *  5. count: the round in the destination's status, which moves the circuit breaker.
  */
+import pLimit from 'p-limit';
 import type { ConsentRepository } from '../adapters/consent-repository';
 import type { DestinationSecrets } from '../adapters/destination-secrets';
 import type { DestinationsRepository, RoundOutcome } from '../adapters/destinations-repository';
@@ -41,6 +42,9 @@ export interface DeliverDeps {
   /** The clock requests are signed and validated with (default: the system clock). */
   clock?: () => Date;
 }
+
+/** Outbox writes in flight at once when a round settles its messages. */
+const SETTLE_CONCURRENCY = 16;
 
 export interface Round extends RoundOutcome {
   retried: number;
@@ -91,7 +95,7 @@ const admit = async (deps: DeliverDeps, d: Destination, items: readonly OutboxIt
       ? kept
       : dropped
     ).push(i);
-  await Promise.all(dropped.map((i) => deps.outbox.drop(i, now)));
+  await Promise.all(dropped.filter((i) => i.stored !== false).map((i) => deps.outbox.drop(i, now)));
   return { kept, dropped: dropped.length };
 };
 
@@ -102,17 +106,22 @@ const settle = async (
   outcome: ItemOutcome,
   now: Date,
 ): Promise<'delivered' | 'retried' | 'dead'> => {
+  const unstored = item.stored === false;
   if (outcome.kind === 'delivered') {
-    await deps.outbox.delivered(item, now);
+    if (!unstored) await deps.outbox.delivered(item, now);
     return 'delivered';
   }
   const first = item.firstAttemptAt ?? now.toISOString();
   const step = nextStep(outcome, item.attempts + 1, Date.parse(first), now.getTime(), deps.random);
   if (step.state === 'dead') {
-    await deps.outbox.dead(item, outcome.reason, now);
+    if (unstored) await deps.outbox.firstAttemptFailed(item, { dead: true, error: outcome.reason }, now);
+    else await deps.outbox.dead(item, outcome.reason, now);
     return 'dead';
   }
-  await deps.outbox.retry(item, first, new Date(step.dueAt), outcome.reason);
+  const dueAt = new Date(step.dueAt);
+  if (unstored)
+    await deps.outbox.firstAttemptFailed(item, { dueAt, firstAttemptAt: first, error: outcome.reason }, now);
+  else await deps.outbox.retry(item, first, dueAt, outcome.reason);
   return 'retried';
 };
 
@@ -161,8 +170,9 @@ export const deliverRound = async (
       signals.push([...got.values()]);
       for (const [id, o] of got) outcomes.set(id, o);
     }
+    const limit = pLimit(SETTLE_CONCURRENCY);
     const results = await Promise.all(
-      [...outcomes].map(([id, o]) => settle(deps, byId.get(id) as OutboxItem, o, now)),
+      [...outcomes].map(([id, o]) => limit(() => settle(deps, byId.get(id) as OutboxItem, o, now))),
     );
     for (const r of results) round[r === 'delivered' ? 'delivered' : r === 'dead' ? 'dead' : 'retried']++;
     const flat = signals.flat();

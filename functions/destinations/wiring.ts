@@ -15,7 +15,7 @@ import { OutboxRepository } from '../adapters/outbox-repository';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { sendRequest } from '../adapters/vendor-transport';
-import type { Destination } from '../core/destinations/definition';
+import { DELIVERABLE_TYPES, type Destination } from '../core/destinations/definition';
 import { type DeliverDeps, Pacer, type Round } from './deliver';
 
 export const DESTINATIONS_CACHE_MS = 10_000;
@@ -29,7 +29,8 @@ const secrets = destinationSecrets();
 const pace = new Pacer();
 
 export const enabledDestinations = new Cached(
-  async (): Promise<Destination[]> => (await destinations.list()).filter((d) => d.enabled),
+  async (): Promise<Destination[]> =>
+    (await destinations.list()).filter((d) => d.enabled && DELIVERABLE_TYPES.includes(d.type)),
   DESTINATIONS_CACHE_MS,
 );
 

@@ -164,9 +164,9 @@ describe('a webhook destination', () => {
         ],
       },
     });
-    expect([202, 403]).toContain(res.status);
-    if (res.status === 202)
-      await eventually(async () => expect((await status()).consentDropped).toBe(dropped + 2));
+    expect(res.status).toBe(202);
+    // Counted per attempt: a redelivered record is judged (and counted) again.
+    await eventually(async () => expect((await status()).consentDropped).toBeGreaterThanOrEqual(dropped + 2));
     await e2e.drained();
     await redrive();
     expect(

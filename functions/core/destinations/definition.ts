@@ -15,6 +15,14 @@ import { fieldErrors } from '../zod';
 
 export const DESTINATION_TYPES = ['webhook', 'eventbridge', 'mixpanel', 'ga4', 'hubspot', 'braze'] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
+/** The types Pulse can deliver to today (docs/destinations.md, Not done yet: eventbridge). */
+export const DELIVERABLE_TYPES: readonly DestinationType[] = [
+  'webhook',
+  'mixpanel',
+  'ga4',
+  'hubspot',
+  'braze',
+];
 
 /** Kinds of message Pulse sends: the events it received and the ones it produces itself (triggers). */
 export const MESSAGE_KINDS = ['event', 'segment.entered', 'segment.left', 'alert'] as const;
@@ -162,6 +170,8 @@ export const matchesFilter = (
 /** The field errors of a body beyond its shape: per-type settings and credentials, audiences' purpose. */
 export const checkTypeFields = (body: DestinationBody, creating: boolean): FieldError[] => {
   const errors: FieldError[] = [];
+  if (!DELIVERABLE_TYPES.includes(body.type))
+    return [{ path: 'type', message: `${body.type} destinations are not available yet` }];
   const settings = settingsSchemas[body.type].safeParse(body.settings);
   if (!settings.success) errors.push(...fieldErrors(settings.error.issues, ['settings'], body.settings));
   if (body.credentials !== undefined || creating) {

@@ -54,6 +54,24 @@ export const hashedId = (id: string): string => sha256(normaliseId(id));
 
 const sameOutcome = (p: Prepared, o: ItemOutcome) => new Map(p.messageIds.map((id) => [id, o]));
 
+/** A partial success: the messages `refusedAt` names (by position or id) refused with its reason, the rest delivered. */
+const partial = (
+  prepared: Prepared,
+  status: number,
+  refusedAt: (id: string, index: number) => string | undefined,
+): Map<string, ItemOutcome> =>
+  new Map(
+    prepared.messageIds.map((id, i): [string, ItemOutcome] => {
+      const why = refusedAt(id, i);
+      return [
+        id,
+        why === undefined
+          ? { kind: 'delivered' }
+          : { kind: 'rejected', reason: `${status} ${why}`.slice(0, 200) },
+      ];
+    }),
+  );
+
 /** Split into requests of at most `max` messages and `maxBytes` of body, in order. */
 export const chunk = <T>(
   items: readonly T[],
@@ -232,17 +250,7 @@ const mixpanel: Vendor = {
       }
       if (Array.isArray(failed)) {
         const refused = new Map(failed.map((f) => [String(f.insert_id), String(f.message ?? 'refused')]));
-        return new Map(
-          prepared.messageIds.map((id): [string, ItemOutcome] => {
-            const reason = refused.get(mixpanelInsertId(id));
-            return [
-              id,
-              reason === undefined
-                ? { kind: 'delivered' }
-                : { kind: 'rejected', reason: `400 ${reason}`.slice(0, 200) },
-            ];
-          }),
-        );
+        return partial(prepared, 400, (id) => refused.get(mixpanelInsertId(id)));
       }
     }
     // 413: the batch was too big for Mixpanel after all; retried (the next attempt batches anew).
@@ -252,7 +260,302 @@ const mixpanel: Vendor = {
   },
 };
 
-export const vendors: Partial<Record<DestinationType, Vendor>> = { webhook, mixpanel };
+/** The JSON body of an answer, or undefined. */
+const bodyOf = (answer: VendorAnswer): Record<string, unknown> | undefined => {
+  if (!('status' in answer)) return undefined;
+  try {
+    return JSON.parse(answer.body) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+};
+
+/** GA4 event names: a letter, then letters, digits and `_`, at most 40; some prefixes reserved. */
+const GA4_NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
+const GA4_RESERVED = /^(google_|ga_|firebase_)/;
+export const GA4_LIMITS = {
+  events: 25,
+  params: 25,
+  paramValueChars: 100,
+  userIdChars: 256,
+  pastMs: 72 * 3_600_000,
+} as const;
+
+/** A GA4 event name for a message: `pulse_click`, `pulse_segment_entered`, … */
+export const ga4EventName = (m: OutboundMessage): string =>
+  `pulse_${(m.kind === 'event' ? (m.event?.type ?? 'event') : m.kind).replace(/[^A-Za-z0-9_]/g, '_')}`.slice(
+    0,
+    40,
+  );
+
+/**
+ * GA4 Measurement Protocol (`/mp/collect`, `measurement_id` and `api_secret` in the query): up to 25
+ * events per request for one `client_id`; event and parameter names of letters, digits and `_`
+ * (≤ 40, no reserved prefix), ≤ 25 parameters, string values ≤ 100 characters, events at most 72 h
+ * old. GA4 answers 2xx to malformed payloads and drops them silently, so every rule is checked here,
+ * before sending: what breaks one is refused (dead), never sent to vanish. GA4 does not deduplicate.
+ */
+const ga4: Vendor = {
+  maxBatch: GA4_LIMITS.events,
+  maxBytes: 130_000,
+  prepare(settings, credentials, messages, now) {
+    const rejected: Prepare['rejected'] = [];
+    const byClient = new Map<string, { id: string; json: string; userId?: string }[]>();
+    for (const m of messages) {
+      const clientId = m.anonymousId ?? m.personKey;
+      const name = ga4EventName(m);
+      const time = Date.parse(m.at);
+      const params: Record<string, unknown> = {};
+      const source = { ...(m.event?.data ?? {}), ...(m.event?.properties ?? {}) };
+      if (m.event?.campaignId !== undefined) params.campaign_id = m.event.campaignId;
+      if (m.event?.channel !== undefined) params.channel = m.event.channel;
+      if (m.segment !== undefined) params.segment = m.segment;
+      params.event_id = m.messageId;
+      for (const [k, v] of Object.entries(source)) {
+        if (Object.keys(params).length >= GA4_LIMITS.params) break;
+        if (!GA4_NAME.test(k) || GA4_RESERVED.test(k)) continue;
+        if (typeof v === 'number' || typeof v === 'boolean') params[k] = v;
+        else if (typeof v === 'string') params[k] = v.slice(0, GA4_LIMITS.paramValueChars);
+      }
+      const problem =
+        clientId === undefined
+          ? 'GA4 needs a client id (no person on the message)'
+          : !GA4_NAME.test(name) || GA4_RESERVED.test(name)
+            ? `event name ${name} is not one GA4 takes`
+            : now.getTime() - time > GA4_LIMITS.pastMs
+              ? 'event older than the 72 hours GA4 accepts'
+              : m.userId !== undefined && m.userId.length > GA4_LIMITS.userIdChars
+                ? 'user_id longer than 256 characters'
+                : typeof params.event_id === 'string' && params.event_id.length > GA4_LIMITS.paramValueChars
+                  ? 'event id longer than a GA4 parameter value'
+                  : undefined;
+      if (problem) {
+        rejected.push({ messageId: m.messageId, reason: problem });
+        continue;
+      }
+      const json = JSON.stringify({ name, params, timestamp_micros: time * 1000 });
+      const list = byClient.get(clientId as string) ?? [];
+      list.push({ id: m.messageId, json, ...(m.userId !== undefined && { userId: m.userId }) });
+      byClient.set(clientId as string, list);
+    }
+    const base = (settings.baseUrl as string | undefined) ?? 'https://www.google-analytics.com';
+    const url = `${base}/mp/collect?measurement_id=${encodeURIComponent(String(settings.measurementId))}&api_secret=${encodeURIComponent(String(credentials.apiSecret))}`;
+    const requests: Prepared[] = [];
+    for (const [clientId, events] of byClient)
+      for (const part of chunk(
+        events,
+        Math.min(GA4_LIMITS.events, Number(settings.batchSize ?? 25)),
+        this.maxBytes,
+        (e) => e.json.length,
+      )) {
+        const userId = part.find((e) => e.userId !== undefined)?.userId;
+        requests.push({
+          messageIds: part.map((e) => e.id),
+          request: {
+            url,
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: `{"client_id":${JSON.stringify(clientId)},${userId !== undefined ? `"user_id":${JSON.stringify(userId)},` : ''}"events":[${part.map((e) => e.json).join(',')}]}`,
+          },
+        });
+      }
+    return { requests, rejected };
+  },
+  interpret(prepared, answer, now) {
+    return sameOutcome(prepared, httpOutcome(answer, now));
+  },
+};
+
+export const BRAZE_LIMITS = { objects: 75 } as const;
+
+/**
+ * Braze `/users/track` (Bearer REST key): at most 75 objects per request across `events`,
+ * `attributes` and `purchases`. Events by `external_id` (the user id; anonymous people by their
+ * `user_alias`), segment joins and leaves as the array attribute `pulse_segments` (add/remove). A
+ * 201 may carry `errors` naming refused objects by array and index — the rest were processed.
+ */
+const braze: Vendor = {
+  maxBatch: BRAZE_LIMITS.objects,
+  maxBytes: 4_000_000,
+  prepare(settings, credentials, messages) {
+    const rejected: Prepare['rejected'] = [];
+    const objects: { id: string; array: 'events' | 'attributes'; json: string }[] = [];
+    for (const m of messages) {
+      const who =
+        m.userId !== undefined
+          ? { external_id: m.userId }
+          : m.anonymousId !== undefined || m.personKey !== undefined
+            ? { user_alias: { alias_name: m.anonymousId ?? m.personKey, alias_label: 'pulse_anonymous_id' } }
+            : undefined;
+      if (!who) {
+        rejected.push({ messageId: m.messageId, reason: 'Braze tracks people: this message names none' });
+        continue;
+      }
+      if (m.kind === 'segment.entered' || m.kind === 'segment.left') {
+        const op = m.kind === 'segment.entered' ? 'add' : 'remove';
+        objects.push({
+          id: m.messageId,
+          array: 'attributes',
+          json: JSON.stringify({ ...who, pulse_segments: { [op]: [m.segment] } }),
+        });
+        continue;
+      }
+      objects.push({
+        id: m.messageId,
+        array: 'events',
+        json: JSON.stringify({
+          ...who,
+          name: m.kind === 'event' ? `pulse_${m.event?.type ?? 'event'}` : `pulse_${m.kind}`,
+          time: m.at,
+          properties: {
+            ...(m.event?.data ?? {}),
+            ...(m.event?.properties ?? {}),
+            pulse_event_id: m.messageId,
+            ...(m.event?.campaignId !== undefined && { campaign_id: m.event.campaignId }),
+          },
+        }),
+      });
+    }
+    const base = settings.baseUrl as string;
+    const requests = chunk(
+      objects,
+      Math.min(BRAZE_LIMITS.objects, Number(settings.batchSize ?? 75)),
+      this.maxBytes,
+      (o) => o.json.length,
+    ).map((part): Prepared => {
+      const events = part.filter((o) => o.array === 'events');
+      const attributes = part.filter((o) => o.array === 'attributes');
+      // Request order: events, then attributes (the indexes Braze's errors refer to).
+      return {
+        messageIds: [...events, ...attributes].map((o) => o.id),
+        request: {
+          url: `${base}/users/track`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${credentials.apiKey}` },
+          body: `{${[events.length ? `"events":[${events.map((o) => o.json).join(',')}]` : '', attributes.length ? `"attributes":[${attributes.map((o) => o.json).join(',')}]` : ''].filter(Boolean).join(',')}}`,
+        },
+      };
+    });
+    return { requests, rejected };
+  },
+  interpret(prepared, answer, now) {
+    const base = httpOutcome(answer, now);
+    const body = bodyOf(answer);
+    const errors = body?.errors as { type?: string; input_array?: string; index?: number }[] | undefined;
+    if (base.kind !== 'delivered' || !Array.isArray(errors) || errors.length === 0)
+      return sameOutcome(prepared, base);
+    const parsed = JSON.parse((prepared.request.body as string) || '{}') as { events?: unknown[] };
+    const eventCount = parsed.events?.length ?? 0;
+    const refused = new Map<number, string>();
+    for (const e of errors) {
+      const offset = e.input_array === 'attributes' ? eventCount : 0;
+      if (typeof e.index === 'number') refused.set(offset + e.index, String(e.type ?? 'refused'));
+    }
+    return partial(prepared, 201, (_id, i) => refused.get(i));
+  },
+};
+
+export const HUBSPOT_LIMITS = { events: 500, contacts: 100 } as const;
+
+/**
+ * HubSpot (private app token), matching contacts by e-mail (a person without an e-mail id is
+ * refused before sending). `events`: custom behavioural events (the definition's fully qualified
+ * `eventName`) to `/events/v3/send/batch`, ≤ 500 per request, `uuid` from the message id.
+ * `properties`: contact upserts to `/crm/v3/objects/contacts/batch/upsert` (`idProperty: email`,
+ * ≤ 100): last event, campaign, time and segment change. 429 carries HubSpot's rate-limit headers;
+ * a 207 (multi-status) lists failed inputs in `errors[].context` (`ids`, or `index`), the rest landed.
+ */
+const hubspot: Vendor = {
+  maxBatch: HUBSPOT_LIMITS.events,
+  maxBytes: 3_000_000,
+  prepare(settings, credentials, messages) {
+    const rejected: Prepare['rejected'] = [];
+    const inputs: { id: string; json: string }[] = [];
+    const properties = settings.mode === 'properties';
+    for (const m of messages) {
+      const email = [m.userId, m.personKey].find((x) => x?.includes('@'));
+      if (!email) {
+        rejected.push({
+          messageId: m.messageId,
+          reason: 'HubSpot matches contacts by e-mail: the person has no e-mail id',
+        });
+        continue;
+      }
+      if (properties) {
+        const props: Record<string, string> = { pulse_last_seen_at: m.at };
+        if (m.event) props.pulse_last_event = m.event.type;
+        if (m.event?.campaignId !== undefined) props.pulse_last_campaign = m.event.campaignId;
+        if (m.segment !== undefined)
+          props.pulse_last_segment_change = `${m.kind === 'segment.entered' ? '+' : '-'}${m.segment}`;
+        inputs.push({
+          id: m.messageId,
+          json: JSON.stringify({ idProperty: 'email', id: normaliseId(email), properties: props }),
+        });
+      } else {
+        inputs.push({
+          id: m.messageId,
+          json: JSON.stringify({
+            eventName: settings.eventName,
+            email: normaliseId(email),
+            occurredAt: m.at,
+            uuid: m.messageId,
+            properties: {
+              pulse_kind: m.kind,
+              ...(m.event && { pulse_type: m.event.type }),
+              ...(m.event?.campaignId !== undefined && { pulse_campaign: m.event.campaignId }),
+              ...(m.segment !== undefined && { pulse_segment: m.segment }),
+            },
+          }),
+        });
+      }
+    }
+    const base = (settings.baseUrl as string | undefined) ?? 'https://api.hubapi.com';
+    const max = properties ? HUBSPOT_LIMITS.contacts : HUBSPOT_LIMITS.events;
+    const url = properties ? `${base}/crm/v3/objects/contacts/batch/upsert` : `${base}/events/v3/send/batch`;
+    const requests = chunk(
+      inputs,
+      Math.min(max, Number(settings.batchSize ?? max)),
+      this.maxBytes,
+      (i) => i.json.length,
+    ).map(
+      (part): Prepared => ({
+        messageIds: part.map((i) => i.id),
+        request: {
+          url,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${credentials.accessToken}` },
+          body: `{"inputs":[${part.map((i) => i.json).join(',')}]}`,
+        },
+      }),
+    );
+    return { requests, rejected };
+  },
+  interpret(prepared, answer, now) {
+    if ('status' in answer && answer.status === 207) {
+      const errors = (bodyOf(answer)?.errors ?? []) as {
+        message?: string;
+        context?: { ids?: string[]; index?: string[] };
+      }[];
+      const inputs = (
+        JSON.parse(prepared.request.body) as { inputs: { id?: string; uuid?: string; email?: string }[] }
+      ).inputs;
+      const refused = new Map<number, string>();
+      for (const e of errors) {
+        const why = String(e.message ?? 'refused');
+        for (const i of e.context?.index ?? []) refused.set(Number(i), why);
+        const ids = new Set(e.context?.ids ?? []);
+        inputs.forEach((input, i) => {
+          if ([input.id, input.uuid, input.email].some((v) => v !== undefined && ids.has(v)))
+            refused.set(i, why);
+        });
+      }
+      return partial(prepared, 207, (_id, i) => refused.get(i));
+    }
+    return sameOutcome(prepared, httpOutcome(answer, now));
+  },
+};
+
+export const vendors: Partial<Record<DestinationType, Vendor>> = { webhook, mixpanel, ga4, braze, hubspot };
 
 export const vendorFor = (type: DestinationType): Vendor => {
   const v = vendors[type];

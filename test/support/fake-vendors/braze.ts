@@ -1,0 +1,60 @@
+/**
+ * Braze's `/users/track` as documented: Bearer REST key; at most 75 objects per request across
+ * `events`, `attributes` and `purchases` (400 above); each object needs `external_id` or
+ * `user_alias`, events a `name` and an ISO `time`. Answers 201 `{"message": "success"}`, with
+ * `errors: [{type, input_array, index}]` for the objects it refused (the others are processed).
+ */
+import { type FakeServer, startFakeServer } from './server';
+
+export interface FakeBraze extends FakeServer {
+  events: { who: string; name: string; properties: Record<string, unknown> }[];
+  /** Array attribute `pulse_segments` per person, after the adds and removes. */
+  segments: Map<string, Set<string>>;
+}
+
+type Obj = Record<string, unknown> & { external_id?: string; user_alias?: { alias_name?: string } };
+
+export const startFakeBraze = async (apiKey: string): Promise<FakeBraze> => {
+  let fake: FakeBraze | undefined;
+  const server = await startFakeServer((req, body) => {
+    const f = fake as FakeBraze;
+    if (req.url !== '/users/track') return { status: 404 };
+    if (req.headers.authorization !== `Bearer ${apiKey}`)
+      return { status: 401, body: { message: 'Invalid API key' } };
+    const payload = JSON.parse(body) as { events?: Obj[]; attributes?: Obj[]; purchases?: Obj[] };
+    const total =
+      (payload.events?.length ?? 0) + (payload.attributes?.length ?? 0) + (payload.purchases?.length ?? 0);
+    if (total > 75) return { status: 400, body: { message: 'Too many objects: at most 75 per request' } };
+    const errors: { type: string; input_array: string; index: number }[] = [];
+    const who = (o: Obj) => o.external_id ?? o.user_alias?.alias_name;
+    (payload.events ?? []).forEach((e, index) => {
+      if (!who(e) || typeof e.name !== 'string' || Number.isNaN(Date.parse(String(e.time))))
+        errors.push({
+          type: 'Event is missing or has invalid name, time or identifier',
+          input_array: 'events',
+          index,
+        });
+      else
+        f.events.push({
+          who: who(e) as string,
+          name: e.name,
+          properties: (e.properties ?? {}) as Record<string, unknown>,
+        });
+    });
+    (payload.attributes ?? []).forEach((a, index) => {
+      const id = who(a);
+      if (!id) {
+        errors.push({ type: 'Attribute object has no identifier', input_array: 'attributes', index });
+        return;
+      }
+      const op = a.pulse_segments as { add?: string[]; remove?: string[] } | undefined;
+      const set = f.segments.get(id) ?? new Set<string>();
+      for (const s of op?.add ?? []) set.add(s);
+      for (const s of op?.remove ?? []) set.delete(s);
+      f.segments.set(id, set);
+    });
+    return { status: 201, body: { message: 'success', ...(errors.length > 0 && { errors }) } };
+  });
+  fake = Object.assign(server, { events: [], segments: new Map<string, Set<string>>() });
+  return fake;
+};
