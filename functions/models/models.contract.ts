@@ -24,8 +24,11 @@ export const contract = {
   trainModel: {
     params: { name: modelNameSchema },
     responses: {
-      200: { description: 'Run in process (local stack): the run summary and the version it trained' },
-      202: { description: 'Requested: the workflow runs it within 15 minutes' },
+      202: {
+        description:
+          'Requested: the workflow runs it within 15 minutes (local stack: running in process now); ' +
+          'the run appears as lastRun on GET /api/models/{name}',
+      },
     },
   },
   userScores: {

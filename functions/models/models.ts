@@ -3,7 +3,8 @@
  * `GET /api/models/{name}` (analyst) explain them — version, training size, metrics beside their
  * baselines, coefficients with standard errors, importance; `POST /api/models/{name}/train`
  * (admin) runs one now: in AWS it asks the workflow (which looks every 15 minutes), on the local
- * stack it runs the same steps in process and answers the result. `GET /api/users/{userId}/scores`
+ * stack it runs the same steps in process, in the background; either way the run's summary
+ * appears as `lastRun` on `GET /api/models/{name}`. `GET /api/users/{userId}/scores`
  * (analyst): each score with its percentile and the contributions behind it.
  */
 import { ENV } from '../../lib/config';
@@ -19,7 +20,7 @@ import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
 import type { Handlers } from '../http/operations';
 import { pipelineDeps } from './deps';
-import { modelView, scoreView, versionView } from './explain';
+import { modelView, scoreView } from './explain';
 import { contract } from './models.contract';
 import { runInProcess } from './pipeline';
 
@@ -57,18 +58,24 @@ const getModel: Handler<'getModel'> = async (_request, { params: { name } }) => 
   return { status: 200, body: modelView(state, published, recent) };
 };
 
+/** Runs in this process (local stack), by model: a second request while one runs joins it. */
+const running = new Map<string, Promise<unknown>>();
+
 const trainModel: Handler<'trainModel'> = async (request, { params: { name } }) => {
   await modelOr404(name);
-  if (process.env[ENV.modelsInProcess] === 'true') {
-    const { summary, version } = await runInProcess(deps, name);
-    logger.info('model trained in process', {
-      model: name,
-      version: summary.version,
-      published: summary.published,
-    });
-    return { status: 200, body: { run: summary, ...(version && { version: versionView(version) }) } };
-  }
   const at = request.receivedAt.toISOString();
+  if (process.env[ENV.modelsInProcess] === 'true') {
+    // The same steps as the workflow's, in the background: a run outlasts an HTTP request.
+    if (!running.has(name))
+      running.set(
+        name,
+        runInProcess(deps, name)
+          .then(({ summary }) => logger.info('model run done', { model: name, ...summary }))
+          .catch((error) => logger.error('model run failed', { model: name, error }))
+          .finally(() => running.delete(name)),
+      );
+    return { status: 202, body: { requestedAt: at, inProcess: true } };
+  }
   await deps.models.request(name, at);
   return {
     status: 202,

@@ -43,18 +43,17 @@ describe('functions', () => {
     });
 
     it('is sized for its job', () => {
-      const [memory, timeout] = consumerModules.has(handlerModule)
+      let [memory, timeout] = consumerModules.has(handlerModule)
         ? [1024, 60]
-        : // predictions: a workflow step scans a segment or fits a model (docs/models.md).
-          handlerModule === modelWorkflow.handler
-          ? [3008, 900]
-          : // Scheduled jobs work in slices that stop 10 s before the deadline: room for a minute of work.
-            scheduledModules.has(handlerModule)
-            ? [512, 120]
-            : // Erasure and export walk every personal table and failed batch, within HTTP API's 30 s.
-              handlerModule === 'privacy/privacy'
-              ? [1024, 29]
-              : [512, 10];
+        : // Scheduled jobs work in slices that stop 10 s before the deadline: room for a minute of work.
+          scheduledModules.has(handlerModule)
+          ? [512, 120]
+          : // Erasure and export walk every personal table and failed batch, within HTTP API's 30 s.
+            handlerModule === 'privacy/privacy'
+            ? [1024, 29]
+            : [512, 10];
+      // predictions: a workflow step scans a segment or fits a model (docs/models.md).
+      if (handlerModule === modelWorkflow.handler) [memory, timeout] = [3008, 900];
       expect(props.MemorySize).toBe(memory);
       expect(props.Timeout).toBe(timeout);
     });

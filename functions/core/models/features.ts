@@ -81,52 +81,66 @@ export const countIn = (h: History, type: string, from: number, to: number): num
   return n;
 };
 
-const activeDaysIn = (h: History, from: number, to: number): number => {
-  let n = 0;
-  for (const [d, counts] of h.days) if (d >= from && d <= to && total(counts) > 0) n++;
-  return n;
-};
-
 /** Did the person exist on day D (first seen on or before it)? */
 export const existedOn = (h: History, day: number): boolean => h.firstDay !== undefined && h.firstDay <= day;
 
-/** Features as of the end of day D (see FEATURE_NAMES for the order). */
+/** Features as of the end of day D (see FEATURE_NAMES for the order), in one pass over the days. */
 export const featuresAt = (h: History, day: number): Float64Array => {
-  const out = new Float64Array(FEATURE_NAMES.length);
-  const window = (n: number, type = 'any') => countIn(h, type, day - n + 1, day);
-  const after = (type: string) => {
-    let n = 0;
-    for (const [d, counts] of h.days) if (d > day) n += type === 'any' ? total(counts) : (counts[type] ?? 0);
-    return n;
-  };
+  const types = ENGAGEMENT_TYPES.length;
+  const by7 = new Float64Array(types);
+  const by28 = new Float64Array(types);
+  let active7 = 0;
+  let active28 = 0;
+  let events7 = 0;
+  let events28 = 0;
+  let events56 = 0;
+  let recent = 0;
+  let prior = 0;
   let lastActive: number | undefined;
-  for (const [d, counts] of h.days)
-    if (
-      d <= day &&
-      d > day - FEATURE_LOOKBACK_DAYS &&
-      total(counts) > 0 &&
-      (lastActive === undefined || d > lastActive)
-    )
-      lastActive = d;
-  let k = 0;
-  out[k++] = activeDaysIn(h, day - 6, day);
-  out[k++] = activeDaysIn(h, day - 27, day);
-  out[k++] = Math.log1p(window(7));
-  out[k++] = Math.log1p(window(28));
-  out[k++] = Math.log1p(window(FEATURE_LOOKBACK_DAYS));
-  for (const t of ENGAGEMENT_TYPES) {
-    out[k++] = Math.log1p(window(7, t));
-    out[k++] = Math.log1p(window(28, t));
+  let eventsAfter = 0;
+  let conversionsAfter = 0;
+  for (const [d, counts] of h.days) {
+    const n = total(counts);
+    if (d > day) {
+      eventsAfter += n;
+      conversionsAfter += counts.conversion ?? 0;
+      continue;
+    }
+    const age = day - d;
+    if (age >= FEATURE_LOOKBACK_DAYS || n === 0) continue;
+    events56 += n;
+    if (lastActive === undefined || d > lastActive) lastActive = d;
+    if (age < 14) recent += n;
+    else if (age < 28) prior += n;
+    if (age >= 28) continue;
+    events28 += n;
+    active28++;
+    for (let t = 0; t < types; t++)
+      by28[t] = (by28[t] as number) + (counts[ENGAGEMENT_TYPES[t] as string] ?? 0);
+    if (age >= 7) continue;
+    events7 += n;
+    active7++;
+    for (let t = 0; t < types; t++)
+      by7[t] = (by7[t] as number) + (counts[ENGAGEMENT_TYPES[t] as string] ?? 0);
   }
-  const recent = countIn(h, 'any', day - 13, day);
-  const prior = countIn(h, 'any', day - 27, day - 14);
+  const out = new Float64Array(FEATURE_NAMES.length);
+  let k = 0;
+  out[k++] = active7;
+  out[k++] = active28;
+  out[k++] = Math.log1p(events7);
+  out[k++] = Math.log1p(events28);
+  out[k++] = Math.log1p(events56);
+  for (let t = 0; t < types; t++) {
+    out[k++] = Math.log1p(by7[t] as number);
+    out[k++] = Math.log1p(by28[t] as number);
+  }
   out[k++] = (recent - prior) / (recent + prior + 1);
   out[k++] = Math.log1p(lastActive === undefined ? FEATURE_LOOKBACK_DAYS : day - lastActive);
   out[k++] = Math.log1p(
     h.firstDay === undefined ? 0 : Math.min(Math.max(day - h.firstDay, 0), MAX_TENURE_DAYS),
   );
-  out[k++] = Math.log1p(Math.max(h.lifetimeEvents - after('any'), 0));
-  out[k++] = Math.log1p(Math.max(h.lifetimeConversions - after('conversion'), 0));
+  out[k++] = Math.log1p(Math.max(h.lifetimeEvents - eventsAfter, 0));
+  out[k++] = Math.log1p(Math.max(h.lifetimeConversions - conversionsAfter, 0));
   out[k++] = h.exposureDays.filter((d) => d <= day).length;
   return out;
 };
