@@ -13,8 +13,16 @@ let configured: ArchivedEvents | undefined;
 const fromEnv = (env: NodeJS.ProcessEnv): ArchivedEvents | undefined =>
   env[ENV.localArchiveDir] || env[ENV.archiveDatabase]
     ? {
+        // The archive selects by event date (its `dt` partitions); the slice is cut to the instant.
         read: async function* (from, to) {
-          yield* archivedPages(await sqlEngine(), { from: from.toISOString(), to: to.toISOString() });
+          const days = { from: from.toISOString().slice(0, 10), to: to.toISOString().slice(0, 10) };
+          for await (const page of archivedPages(await sqlEngine(), days)) {
+            const kept = page.filter((e) => {
+              const at = Date.parse(e.eventTime);
+              return at >= from.getTime() && at < to.getTime();
+            });
+            if (kept.length > 0) yield kept;
+          }
         },
       }
     : undefined;

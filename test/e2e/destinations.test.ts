@@ -203,18 +203,58 @@ describe('a webhook destination', () => {
     expect(missing.status).toBe(404);
   });
 
-  it('accepts a replay of a range for the redrive to read from the archive', async () => {
-    const replay = await e2e.call('/api/destinations/hook/replays', {
-      method: 'POST',
-      headers: admin(),
-      json: { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() },
-    });
-    expect(replay.status, await replay.clone().text()).toBe(202);
-    const backwards = await e2e.call('/api/destinations/hook/replays', {
-      method: 'POST',
-      headers: admin(),
-      json: { from: new Date().toISOString(), to: new Date(Date.now() - 3_600_000).toISOString() },
-    });
-    expect(backwards.status).toBe(400);
-  });
+  it('replays a range from the archive to a destination created after it', async () => {
+    const { ids } = await track('rita', 2);
+    await eventually(async () =>
+      expect(
+        received('rita')
+          .map((m) => m.event?.eventId)
+          .sort(),
+      ).toEqual([...ids].sort()),
+    );
+    // A new destination sees only what arrives after it; a replay brings it the past.
+    let lateSecret: string | undefined;
+    const late = await startFakeWebhook(() => lateSecret);
+    try {
+      const created = await e2e.call('/api/destinations/late', {
+        method: 'PUT',
+        headers: admin(),
+        json: {
+          type: 'webhook',
+          enabled: true,
+          filter: { kinds: ['event'] },
+          settings: { url: `${late.url}/pulse` },
+          consentPurpose: 'analytics',
+        },
+      });
+      expect(created.status).toBe(201);
+      lateSecret = (await json(created)).signingSecret;
+      const range = {
+        from: new Date(Date.now() - 3_600_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+      };
+      const backwards = await e2e.call('/api/destinations/late/replays', {
+        method: 'POST',
+        headers: admin(),
+        json: { from: range.to, to: range.from },
+      });
+      expect(backwards.status).toBe(400);
+      const replay = await e2e.call('/api/destinations/late/replays', {
+        method: 'POST',
+        headers: admin(),
+        json: range,
+      });
+      expect(replay.status, await replay.clone().text()).toBe(202);
+      // The local Firehose flushes every 300 ms; a redrive (once its destination list has the new
+      // one) reads the archive and sends the range.
+      await eventually(async () => {
+        await redrive();
+        const replayed = late.messages.filter((m) => m.userId === 'rita' || m.personKey === 'rita');
+        expect([...new Set(replayed.map((m) => m.event?.eventId))].sort()).toEqual([...ids].sort());
+      }, 40_000);
+      expect(late.unverified).toBe(0);
+    } finally {
+      await late.close();
+    }
+  }, 90_000);
 });
