@@ -12,16 +12,18 @@
  *   assignedAt, expiresAt}`, written once at first exposure with a put-if-absent, so the first
  *   assignment sticks; they live in the person's partition, which erasure and export cover.
  */
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Allocation } from '../core/experiment-design';
 import type { ExperimentBody, StoredExperiment } from '../core/experiments';
-import { batchGetAll, batchWriteAll, type Item, isConditionFailed, queryPartition } from './dynamo';
+import {
+  batchGetAll,
+  batchWriteAll,
+  deleteIf,
+  type Item,
+  isConditionFailed,
+  queryPartition,
+  updateIf,
+} from './dynamo';
 import { eraseEach, exportEach, type PersonalDataStore } from './personal-data';
 
 export const DEFINITIONS_PK = 'experiments';
@@ -151,43 +153,28 @@ export class ExperimentsRepository {
    * reallocation never makes an admin's save fail); only while the experiment still runs.
    */
   async setAllocation(experimentId: string, allocation: Allocation): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: definitionKey(experimentId),
-          UpdateExpression: 'SET #a = :a',
-          ConditionExpression: 'attribute_exists(pk) AND #s = :running',
-          ExpressionAttributeNames: { '#a': 'allocation', '#s': 'status' },
-          ExpressionAttributeValues: { ':a': allocation, ':running': 'running' },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+    const written = await updateIf(this.db, {
+      TableName: this.tableName,
+      Key: definitionKey(experimentId),
+      UpdateExpression: 'SET #a = :a',
+      ConditionExpression: 'attribute_exists(pk) AND #s = :running',
+      ExpressionAttributeNames: { '#a': 'allocation', '#s': 'status' },
+      ExpressionAttributeValues: { ':a': allocation, ':running': 'running' },
+    });
+    return written !== undefined;
   }
 
   // ---- console (issue 18): delete a draft ------------------------------------------------
 
   /** Delete a definition if it is still at `expectedVersion`; false when it changed meanwhile. */
-  async delete(experimentId: string, expectedVersion: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: definitionKey(experimentId),
-          ConditionExpression: '#v = :v',
-          ExpressionAttributeNames: { '#v': 'version' },
-          ExpressionAttributeValues: { ':v': expectedVersion },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+  delete(experimentId: string, expectedVersion: number): Promise<boolean> {
+    return deleteIf(this.db, {
+      TableName: this.tableName,
+      Key: definitionKey(experimentId),
+      ConditionExpression: '#v = :v',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ExpressionAttributeValues: { ':v': expectedVersion },
+    });
   }
 
   // ---- assignments ------------------------------------------------------------------------
