@@ -11,6 +11,7 @@ import type { SqlRow } from '../core/analytics';
 import { ARCHIVE_COLUMNS, lit } from '../core/archive';
 import type { JobStatus, SqlEngine } from './analytics-engine';
 import { DuckArchive } from './duckdb-archive';
+import { logger, MetricUnit, metrics } from './observability';
 
 const MAX_JOBS = 500;
 const PAGE_ROWS = 1000;
@@ -63,8 +64,11 @@ export class DuckEngine implements SqlEngine {
         job.rows = await this.duck.query(statement);
         job.state = 'succeeded';
       } catch (error) {
+        // The job keeps the cause for its poller; the operator sees it logged and counted.
         job.state = 'failed';
         job.error = (error as Error).message;
+        logger.error('archive query failed', { queryId: id, error });
+        metrics.addMetric('ArchiveQueryFailures', MetricUnit.Count, 1);
       }
       job.completedAt = new Date().toISOString();
     });

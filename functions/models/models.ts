@@ -11,7 +11,7 @@ import { ENV } from '../../lib/config';
 import { tables } from '../../lib/tables';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { IdentityReader } from '../adapters/identity-reader';
-import { logger } from '../adapters/observability';
+import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { parseModelBody } from '../core/models/definition';
 import { dayNumber } from '../core/models/features';
 import { explainPerson } from '../core/models/scoring';
@@ -71,7 +71,10 @@ const trainModel: Handler<'trainModel'> = async (request, { params: { name } }) 
         name,
         runInProcess(deps, name)
           .then(({ summary }) => logger.info('model run done', { model: name, ...summary }))
-          .catch((error) => logger.error('model run failed', { model: name, error }))
+          .catch((error) => {
+            logger.error('model run failed', { model: name, error });
+            metrics.addMetric('ModelRunFailures', MetricUnit.Count, 1);
+          })
           .finally(() => running.delete(name)),
       );
     return { status: 202, body: { requestedAt: at, inProcess: true } };
