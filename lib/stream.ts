@@ -55,17 +55,11 @@ export const aggregateConsumer: ConsumerSettings = {
 
 // Destinations (docs/destinations.md): a consumer of its own, so a slow vendor never delays the
 // read models; its batches only enqueue and try once, retries run from the outbox.
+// Same batching, retries and record age as the aggregate consumer.
 export const destinationsConsumer: ConsumerSettings = {
+  ...aggregateConsumer,
   name: 'destinations',
   handler: 'destinations/consumer',
-  batchSize: 500,
-  maxBatchingWindowSeconds: 1,
-  bisectBatchOnError: true,
-  retryAttempts: 8,
-  maxRecordAgeSeconds: eventStream.retentionHours * 3600,
-  reportBatchItemFailures: true,
-  parallelizationFactor: 1,
-  startingPosition: 'TRIM_HORIZON',
 };
 
 export const streamConsumers: readonly ConsumerSettings[] = [aggregateConsumer, destinationsConsumer];
