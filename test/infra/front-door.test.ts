@@ -21,6 +21,10 @@ describe('pulse:frontDoor=alb', () => {
     expect(() => synth({ context: { 'pulse:frontDoor': 'nlb' } })).toThrow(/frontDoor/);
   });
 
+  it("stays within CloudFormation's 500 resources per stack", () => {
+    expect(Object.keys(json.Resources).length).toBeLessThan(500);
+  });
+
   it('is an internet-facing load balancer with an HTTPS listener on the certificate, plain HTTP redirected', () => {
     const [[, lb]] = resourcesOfType(json, 'AWS::ElasticLoadBalancingV2::LoadBalancer') as [[string, never]];
     expect((lb as { Properties: Record<string, unknown> }).Properties.Scheme).toBe('internet-facing');
