@@ -8,10 +8,10 @@
  *                                           the person consents again (`resumedAt`)
  */
 import { randomBytes } from 'node:crypto';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConsentBody, Purpose } from '../core/consent';
 import { keyedIdHash } from '../core/signing';
-import { batchGetAll, batchWriteAll, type Item, isConditionFailed, queryPartition } from './dynamo';
+import { batchGetAll, batchWriteAll, type Item, queryPartition, updateIf } from './dynamo';
 import { eraseEach, type PersonalDataStore } from './personal-data';
 
 export interface ConsentRecord {
@@ -114,19 +114,13 @@ export class ConsentRepository {
    * The marker stays (events from before still drop); a no-op without a marker.
    */
   async resumeAfterErasure(hash: string, now: Date): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: markerKey(hash),
-          UpdateExpression: 'SET resumedAt = :now',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':now': now.toISOString() },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+    await updateIf(this.db, {
+      TableName: this.tableName,
+      Key: markerKey(hash),
+      UpdateExpression: 'SET resumedAt = :now',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':now': now.toISOString() },
+    });
   }
 
   async unmarkErased(hash: string): Promise<void> {

@@ -12,6 +12,8 @@ import {
   DeleteCommand,
   type DeleteCommandInput,
   type DynamoDBDocumentClient,
+  PutCommand,
+  type PutCommandInput,
   QueryCommand,
   type QueryCommandOutput,
   UpdateCommand,
@@ -64,6 +66,30 @@ export const updateIf = async (
     throw error;
   }
 };
+
+/** A PutItem whose condition may not hold: whether it wrote. */
+export const putIf = async (db: DynamoDBDocumentClient, input: PutCommandInput): Promise<boolean> => {
+  try {
+    await db.send(new PutCommand(input));
+    return true;
+  } catch (error) {
+    if (isConditionFailed(error)) return false;
+    throw error;
+  }
+};
+
+/**
+ * The condition of an optimistic write: the stored item is still at `expected` of its version
+ * attribute, or (expected 0) does not exist yet. Spread into a Put or Update input.
+ */
+export const versionIs = (expected: number, attribute = 'version') =>
+  expected === 0
+    ? { ConditionExpression: 'attribute_not_exists(pk)' }
+    : {
+        ConditionExpression: '#ver = :expectedVersion',
+        ExpressionAttributeNames: { '#ver': attribute },
+        ExpressionAttributeValues: { ':expectedVersion': expected },
+      };
 
 /** A DeleteItem whose condition may not hold: whether it deleted. */
 export const deleteIf = async (db: DynamoDBDocumentClient, input: DeleteCommandInput): Promise<boolean> => {

@@ -12,7 +12,7 @@
  *   assignedAt, expiresAt}`, written once at first exposure with a put-if-absent, so the first
  *   assignment sticks; they live in the person's partition, which erasure and export cover.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Allocation } from '../core/experiment-design';
 import type { ExperimentBody, StoredExperiment } from '../core/experiments';
 import {
@@ -20,9 +20,10 @@ import {
   batchWriteAll,
   deleteIf,
   type Item,
-  isConditionFailed,
+  putIf,
   queryPartition,
   updateIf,
+  versionIs,
 } from './dynamo';
 import { eraseEach, exportEach, type PersonalDataStore } from './personal-data';
 
@@ -127,25 +128,11 @@ export class ExperimentsRepository {
    * false when someone else wrote it in between.
    */
   async put(experiment: StoredExperiment, expectedVersion: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: toItem(experiment),
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : '#v = :v',
-          ...(expectedVersion === 0
-            ? {}
-            : {
-                ExpressionAttributeNames: { '#v': 'version' },
-                ExpressionAttributeValues: { ':v': expectedVersion },
-              }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+    return putIf(this.db, {
+      TableName: this.tableName,
+      Item: toItem(experiment),
+      ...versionIs(expectedVersion),
+    });
   }
 
   /**
@@ -216,20 +203,14 @@ export class ExperimentsRepository {
     };
     const key = assignmentKey(personKey, experimentId);
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await this.db.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...key, ...mine },
-            // An expired item TTL has not deleted yet is as good as absent.
-            ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
-            ExpressionAttributeValues: { ':now': epochSeconds(now) },
-          }),
-        );
-        return mine;
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
+      const written = await putIf(this.db, {
+        TableName: this.tableName,
+        Item: { ...key, ...mine },
+        // An expired item TTL has not deleted yet is as good as absent.
+        ConditionExpression: 'attribute_not_exists(pk) OR expiresAt <= :now',
+        ExpressionAttributeValues: { ':now': epochSeconds(now) },
+      });
+      if (written) return mine;
       const { Item } = await this.db.send(
         new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
       );
@@ -249,19 +230,12 @@ export class ExperimentsRepository {
    * already has one for that experiment (theirs stands). Idempotent.
    */
   async carryAssignments(fromPersonKey: string, toPersonKey: string): Promise<void> {
-    for (const item of await this.personAssignments(fromPersonKey)) {
-      try {
-        await this.db.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...item, pk: assignmentPk(toPersonKey) },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
-    }
+    for (const item of await this.personAssignments(fromPersonKey))
+      await putIf(this.db, {
+        TableName: this.tableName,
+        Item: { ...item, pk: assignmentPk(toPersonKey) },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
   }
 
   /** Erasure: delete a person's assignments; how many there were. */

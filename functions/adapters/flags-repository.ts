@@ -7,9 +7,9 @@
  * DynamoDB's type mapping unchanged. Writes are optimistic: `version` must be the one read.
  * No personal data: a flag names tags and channels, never a person.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { FlagBody, StoredFlag } from '../core/flags';
-import { type Item, isConditionFailed, queryPartition } from './dynamo';
+import { type Item, putIf, queryPartition, versionIs } from './dynamo';
 
 export const FLAGS_PK = 'flags';
 
@@ -51,22 +51,6 @@ export class FlagsRepository {
 
   /** Write if the stored flag is still at `expectedVersion` (0: must not exist); false otherwise. */
   async put(flag: StoredFlag, expectedVersion: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: toItem(flag),
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : '#v = :v',
-          ...(expectedVersion !== 0 && {
-            ExpressionAttributeNames: { '#v': 'version' },
-            ExpressionAttributeValues: { ':v': expectedVersion },
-          }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+    return putIf(this.db, { TableName: this.tableName, Item: toItem(flag), ...versionIs(expectedVersion) });
   }
 }

@@ -3,13 +3,7 @@
  * rollup holds and why it stays exact: functions/core/day-rollups.ts). Compaction writes them;
  * day-granularity reports read them, and the raw quarter rows only for what they do not cover.
  */
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type DayRollup,
   daysBetween,
@@ -21,7 +15,7 @@ import {
   type StoredDay,
 } from '../core/day-rollups';
 import type { QuarterData } from '../core/metrics-report';
-import { isConditionFailed } from './dynamo';
+import { putIf, updateIf } from './dynamo';
 import {
   type CampaignRegistry,
   campaignRegistryKey,
@@ -114,20 +108,12 @@ export class MetricRollups {
     const rollup = rollUpDay(day, rows);
     const uniques =
       'sketch' in rollup.uniques ? { hll: rollup.uniques.sketch } : exactSet(rollup.uniques.exact);
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...key, rolled: true, q: rollup.quarters, ...uniques, late, folded: late },
-          ConditionExpression: 'attribute_not_exists(late) OR late = :late',
-          ExpressionAttributeValues: { ':late': late },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-      return false;
-    }
+    return putIf(this.db, {
+      TableName: this.tableName,
+      Item: { ...key, rolled: true, q: rollup.quarters, ...uniques, late, folded: late },
+      ConditionExpression: 'attribute_not_exists(late) OR late = :late',
+      ExpressionAttributeValues: { ':late': late },
+    });
   }
 
   /** The first day any shard holds a quarter of (where compaction starts). */
@@ -150,19 +136,13 @@ export class MetricRollups {
 
   /** Compaction has passed `day` (never moves back). */
   async advance(campaignId: string, day: string): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: campaignRegistryKey(campaignId),
-          UpdateExpression: 'SET compactedThrough = :d',
-          ConditionExpression: 'attribute_not_exists(compactedThrough) OR compactedThrough < :d',
-          ExpressionAttributeValues: { ':d': day },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+    await updateIf(this.db, {
+      TableName: this.tableName,
+      Key: campaignRegistryKey(campaignId),
+      UpdateExpression: 'SET compactedThrough = :d',
+      ConditionExpression: 'attribute_not_exists(compactedThrough) OR compactedThrough < :d',
+      ExpressionAttributeValues: { ':d': day },
+    });
   }
 
   /** Take a late day off the work list, before folding it (a later mark puts it back). */

@@ -7,12 +7,11 @@
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { TagSource } from '../core/tags';
-import { type Item, isConditionFailed, queryPage } from './dynamo';
+import { type Item, putIf, queryPage } from './dynamo';
 import { decodeCursor, encodeCursor, type Page } from './pagination';
 import type { SegmentSizes } from './segment-sizes';
 import { REGISTRY_PK, segmentPk } from './tags-table';
@@ -35,17 +34,11 @@ export class SegmentsRepository {
   /** Record that a tag is in use (segment listings walk this registry). */
   async register(tag: string, at: string): Promise<void> {
     if (this.registered.has(tag)) return;
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: REGISTRY_PK, sk: tag, tag, createdAt: at },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+    await putIf(this.db, {
+      TableName: this.tableName,
+      Item: { pk: REGISTRY_PK, sk: tag, tag, createdAt: at },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
     this.registered.add(tag);
   }
 
