@@ -130,6 +130,12 @@ describe('filters and consent', () => {
       true,
     );
   });
+  it('an audience destination takes its audiences only, unless its filter names more kinds', () => {
+    expect(matchesFilter(d({}, ['vip']), { kind: 'event', type: 'identify' })).toBe(false);
+    expect(matchesFilter(d({}, ['vip']), { kind: 'segment.entered', segment: 'vip' })).toBe(true);
+    expect(matchesFilter(d({ kinds: ['event'] }, ['vip']), { kind: 'event', type: 'click' })).toBe(true);
+    expect(matchesFilter(d({}, []), { kind: 'event', type: 'click' })).toBe(true);
+  });
   it('audiences need the marketing purpose; types need their settings and credentials', () => {
     const body = (over: Partial<DestinationBody>): DestinationBody => ({
       type: 'webhook',
