@@ -369,6 +369,56 @@ describe('triggers', () => {
     expect(got[0]?.hashedIds?.personKey).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('audiences reach Braze users by external id (update only) and HubSpot contacts as a property per segment', async () => {
+    const braze = await startFakeBraze('braze-key');
+    const hub = await startFakeHubspot('hub-token');
+    try {
+      const audience = { audiences: ['vip'], consentPurpose: 'marketing' as const };
+      const toBraze = await destination(
+        'braze',
+        { ...audience, settings: { baseUrl: braze.url } },
+        { apiKey: 'braze-key' },
+      );
+      const toHub = await destination(
+        'hubspot',
+        { ...audience, settings: { mode: 'properties', baseUrl: hub.url } },
+        { accessToken: 'hub-token' },
+      );
+      // A known user (their app created the Braze profile) and a person Braze has never seen.
+      const known = `${uid('Known')}@Example.com`;
+      const unknown = uid('anon');
+      braze.profiles.add(`external_id:${known}`);
+      for (const p of [known, unknown]) await grant(p, { analytics: true, marketing: true });
+      const triggers = new MembershipTriggers(
+        db,
+        emulators.names.tables.destinations,
+        emulators.names.tables.outbox,
+        0,
+      );
+      const tags = new TagsRepository(db, emulators.names.tables.tags, triggers);
+      for (const p of [known, unknown]) await tags.addManualTags(p, ['vip'], new Date());
+      const later = new Date(Date.now() + 1000);
+      await drainAll(toBraze, later);
+      await drainAll(toHub, later);
+      expect(braze.segments.get(known)).toEqual(new Set(['vip']));
+      expect([...braze.profiles].some((p) => p.endsWith(unknown))).toBe(false);
+      expect(braze.skipped).toBe(1);
+      expect(hub.contacts.get(known.toLowerCase())).toMatchObject({ pulse_segment_vip: 'true' });
+
+      await tags.removeManualTag(known, 'vip');
+      await drainAll(toBraze, new Date(Date.now() + 1000));
+      await drainAll(toHub, new Date(Date.now() + 1000));
+      expect(braze.segments.get(known)).toEqual(new Set());
+      expect(hub.contacts.get(known.toLowerCase())).toMatchObject({
+        pulse_segment_vip: 'false',
+        pulse_last_segment_change: '-vip',
+      });
+    } finally {
+      await braze.close();
+      await hub.close();
+    }
+  });
+
   it('a campaign alert fires once from the counters and reaches destinations asking for alerts', async () => {
     const d = await destination('webhook', { filter: { kinds: ['alert'] } });
     const campaign = uid('camp');

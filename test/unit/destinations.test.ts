@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
@@ -18,7 +19,13 @@ import {
   retryAfterMs,
 } from '../../functions/core/destinations/delivery';
 import { memoryArchive, nextSlice, REPLAY_SLICE_MS } from '../../functions/core/destinations/replay';
-import { chunk, hashedId, mixpanelInsertId, vendorFor } from '../../functions/core/destinations/vendors';
+import {
+  chunk,
+  hashedId,
+  hubspotSegmentProperty,
+  mixpanelInsertId,
+  vendorFor,
+} from '../../functions/core/destinations/vendors';
 import type { CanonicalEvent } from '../../functions/core/events';
 import { sampleAlert, sampleEvent } from '../support/destinations';
 
@@ -284,6 +291,100 @@ describe('vendors', () => {
   it('hashed ids: SHA-256 of the trimmed, lower-cased e-mail', () => {
     expect(hashedId(' Ann@Example.COM ')).toBe(hashedId('ann@example.com'));
     expect(hashedId('ann@example.com')).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  // An audience change as the membership triggers write it: the person key, nothing else.
+  const audienceChange = (
+    kind: 'segment.entered' | 'segment.left',
+    personKey: string,
+    segment: string,
+  ): OutboundMessage => ({
+    messageId: `seg:${segment}:${kind}:${personKey}`,
+    kind,
+    at: '2026-11-29T10:00:00.000Z',
+    personKey,
+    segment,
+  });
+  const bodyOf = (p: { requests: { request: { body: string } }[] }) =>
+    JSON.parse(p.requests[0]?.request.body as string);
+
+  it('webhook audiences carry SHA-256 of the normalised ids, never only the id', () => {
+    const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+    const p = vendorFor('webhook').prepare(
+      { url: 'https://r.example/h' },
+      { signingSecret: secret },
+      [audienceChange('segment.entered', ' Ada@Example.com', 'pro_plan')],
+      new Date(),
+    );
+    const [m] = bodyOf(p).data.messages;
+    expect(m.hashedIds).toEqual({
+      personKey: createHash('sha256').update('ada@example.com').digest('hex'),
+    });
+  });
+
+  it('braze audiences: the person key as external id, update only (a join never creates a profile)', () => {
+    const v = vendorFor('braze');
+    const p = v.prepare(
+      { baseUrl: 'https://rest.iad-01.braze.com' },
+      { apiKey: 'k' },
+      [audienceChange('segment.entered', 'u-42', 'pro_plan'), audienceChange('segment.left', 'u-42', 'vip')],
+      new Date(),
+    );
+    expect(bodyOf(p)).toEqual({
+      attributes: [
+        { external_id: 'u-42', _update_existing_only: true, pulse_segments: { add: ['pro_plan'] } },
+        { external_id: 'u-42', _update_existing_only: true, pulse_segments: { remove: ['vip'] } },
+      ],
+    });
+    // An anonymous person named as such goes by alias (update only by Braze's default for aliases).
+    const anon = v.prepare(
+      { baseUrl: 'https://b' },
+      { apiKey: 'k' },
+      [{ ...audienceChange('segment.entered', 'a-1', 'vip'), anonymousId: 'a-1' }],
+      new Date(),
+    );
+    expect(bodyOf(anon).attributes[0].user_alias).toEqual({
+      alias_name: 'a-1',
+      alias_label: 'pulse_anonymous_id',
+    });
+  });
+
+  it('hubspot audiences: upsert by the normalised e-mail, one boolean property per segment', () => {
+    const p = vendorFor('hubspot').prepare(
+      { mode: 'properties' },
+      { accessToken: 't' },
+      [
+        audienceChange('segment.entered', 'Ada@Example.com', 'pro_plan'),
+        audienceChange('segment.left', 'bea@example.com', 'vip-tier:gold'),
+        audienceChange('segment.entered', 'no-email', 'vip'),
+      ],
+      new Date(),
+    );
+    expect(p.requests[0]?.request.url).toBe('https://api.hubapi.com/crm/v3/objects/contacts/batch/upsert');
+    expect(bodyOf(p).inputs).toEqual([
+      {
+        idProperty: 'email',
+        id: 'ada@example.com',
+        properties: expect.objectContaining({ pulse_segment_pro_plan: 'true' }),
+      },
+      {
+        idProperty: 'email',
+        id: 'bea@example.com',
+        properties: expect.objectContaining({ pulse_segment_vip_tier_gold: 'false' }),
+      },
+    ]);
+    expect(hubspotSegmentProperty('vip-tier:gold')).toMatch(/^[a-z][a-z0-9_]*$/);
+    expect(p.rejected.map((r) => r.messageId)).toEqual(['seg:vip:segment.entered:no-email']);
+  });
+
+  it('mixpanel names the person of an audience change by the person key', () => {
+    const p = vendorFor('mixpanel').prepare(
+      { projectId: '42' },
+      { serviceAccountUser: 'u', serviceAccountSecret: 's' },
+      [audienceChange('segment.entered', 'u-42', 'vip')],
+      new Date('2026-11-29T10:00:00.000Z'),
+    );
+    expect(bodyOf(p)[0].properties).toMatchObject({ distinct_id: 'u-42', segment: 'vip' });
   });
 });
 

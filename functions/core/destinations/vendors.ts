@@ -207,7 +207,7 @@ const mixpanel: Vendor = {
           ...(m.event?.properties ?? {}),
           ...(m.event?.data ?? {}),
           time,
-          distinct_id: m.userId ?? m.anonymousId ?? '',
+          distinct_id: m.userId ?? m.anonymousId ?? m.personKey ?? '',
           $insert_id: mixpanelInsertId(m.messageId),
           ...(m.event?.campaignId !== undefined && { campaign: m.event.campaignId }),
           ...(m.event?.channel !== undefined && { channel: m.event.channel }),
@@ -373,7 +373,16 @@ export const BRAZE_LIMITS = { objects: 75 } as const;
  * `attributes` and `purchases`. Events by `external_id` (the user id; anonymous people by their
  * `user_alias`), segment joins and leaves as the array attribute `pulse_segments` (add/remove). A
  * 201 may carry `errors` naming refused objects by array and index — the rest were processed.
+ *
+ * An audience change names the person by their person key, which is their user id once Pulse knows
+ * one: it goes to the Braze user of that `external_id`, in update-only mode (`_update_existing_only`),
+ * so a join never creates a profile — a person Braze does not know (an anonymous one) is skipped.
  */
+const brazeAudienceTarget = (m: OutboundMessage) =>
+  m.userId === undefined && m.anonymousId !== undefined
+    ? { user_alias: { alias_name: m.anonymousId, alias_label: 'pulse_anonymous_id' } }
+    : { external_id: m.userId ?? m.personKey, _update_existing_only: true };
+
 const braze: Vendor = {
   maxBatch: BRAZE_LIMITS.objects,
   maxBytes: 4_000_000,
@@ -396,7 +405,7 @@ const braze: Vendor = {
         objects.push({
           id: m.messageId,
           array: 'attributes',
-          json: JSON.stringify({ ...who, pulse_segments: { [op]: [m.segment] } }),
+          json: JSON.stringify({ ...brazeAudienceTarget(m), pulse_segments: { [op]: [m.segment] } }),
         });
         continue;
       }
@@ -458,11 +467,20 @@ const braze: Vendor = {
 export const HUBSPOT_LIMITS = { events: 500, contacts: 100 } as const;
 
 /**
+ * The contact property holding one audience's membership (a single checkbox: `true` while the
+ * contact is in the segment): HubSpot property names are lower-case letters, digits and `_`.
+ * An active list filtered on it is the segment as a HubSpot list.
+ */
+export const hubspotSegmentProperty = (segment: string): string =>
+  `pulse_segment_${segment.replace(/[^a-z0-9_]/g, '_')}`;
+
+/**
  * HubSpot (private app token), matching contacts by e-mail (a person without an e-mail id is
  * refused before sending). `events`: custom behavioural events (the definition's fully qualified
  * `eventName`) to `/events/v3/send/batch`, ≤ 500 per request, `uuid` from the message id.
  * `properties`: contact upserts to `/crm/v3/objects/contacts/batch/upsert` (`idProperty: email`,
- * ≤ 100): last event, campaign, time and segment change. 429 carries HubSpot's rate-limit headers;
+ * ≤ 100): last event, campaign, time and segment change, and each audience's membership
+ * (hubspotSegmentProperty). 429 carries HubSpot's rate-limit headers;
  * a 207 (multi-status) lists failed inputs in `errors[].context` (`ids`, or `index`), the rest landed.
  */
 const hubspot: Vendor = {
@@ -485,8 +503,10 @@ const hubspot: Vendor = {
         const props: Record<string, string> = { pulse_last_seen_at: m.at };
         if (m.event) props.pulse_last_event = m.event.type;
         if (m.event?.campaignId !== undefined) props.pulse_last_campaign = m.event.campaignId;
-        if (m.segment !== undefined)
+        if (m.segment !== undefined) {
           props.pulse_last_segment_change = `${m.kind === 'segment.entered' ? '+' : '-'}${m.segment}`;
+          props[hubspotSegmentProperty(m.segment)] = String(m.kind === 'segment.entered');
+        }
         inputs.push({
           id: m.messageId,
           json: JSON.stringify({ idProperty: 'email', id: normaliseId(email), properties: props }),
