@@ -373,7 +373,7 @@ describe('triggers', () => {
     const braze = await startFakeBraze('braze-key');
     const hub = await startFakeHubspot('hub-token');
     try {
-      const audience = { audiences: ['vip'], consentPurpose: 'marketing' as const };
+      const audience = { audiences: ['vip', 'gold'], consentPurpose: 'marketing' as const };
       const toBraze = await destination(
         'braze',
         { ...audience, settings: { baseUrl: braze.url } },
@@ -396,21 +396,27 @@ describe('triggers', () => {
         0,
       );
       const tags = new TagsRepository(db, emulators.names.tables.tags, triggers);
-      for (const p of [known, unknown]) await tags.addManualTags(p, ['vip'], new Date());
+      // Two audiences at once: two changes of one contact in one round.
+      await tags.addManualTags(known, ['vip', 'gold'], new Date());
+      await tags.addManualTags(unknown, ['vip'], new Date());
       const later = new Date(Date.now() + 1000);
       await drainAll(toBraze, later);
       await drainAll(toHub, later);
-      expect(braze.segments.get(known)).toEqual(new Set(['vip']));
+      expect(braze.segments.get(known)).toEqual(new Set(['vip', 'gold']));
       expect([...braze.profiles].some((p) => p.endsWith(unknown))).toBe(false);
       expect(braze.skipped).toBe(1);
-      expect(hub.contacts.get(known.toLowerCase())).toMatchObject({ pulse_segment_vip: 'true' });
+      expect(hub.contacts.get(known.toLowerCase())).toMatchObject({
+        pulse_segment_vip: 'true',
+        pulse_segment_gold: 'true',
+      });
 
       await tags.removeManualTag(known, 'vip');
       await drainAll(toBraze, new Date(Date.now() + 1000));
       await drainAll(toHub, new Date(Date.now() + 1000));
-      expect(braze.segments.get(known)).toEqual(new Set());
+      expect(braze.segments.get(known)).toEqual(new Set(['gold']));
       expect(hub.contacts.get(known.toLowerCase())).toMatchObject({
         pulse_segment_vip: 'false',
+        pulse_segment_gold: 'true',
         pulse_last_segment_change: '-vip',
       });
     } finally {

@@ -72,25 +72,35 @@ const partial = (
     }),
   );
 
-/** Split into requests of at most `max` messages and `maxBytes` of body, in order. */
+/**
+ * Split into requests of at most `max` messages and `maxBytes` of body, in order. With `keyOf`,
+ * items of the same key never share a request (a vendor that refuses a batch naming one record
+ * twice): the later one opens the next request, which is sent after.
+ */
 export const chunk = <T>(
   items: readonly T[],
   max: number,
   maxBytes: number,
   size: (t: T) => number,
   overhead = 64,
+  keyOf?: (t: T) => string,
 ): T[][] => {
   const out: T[][] = [];
   let current: T[] = [];
+  let keys = new Set<string>();
   let bytes = overhead;
   for (const item of items) {
     const n = size(item) + 1;
-    if (current.length > 0 && (current.length >= max || bytes + n > maxBytes)) {
+    const key = keyOf?.(item);
+    const repeated = key !== undefined && keys.has(key);
+    if (current.length > 0 && (current.length >= max || bytes + n > maxBytes || repeated)) {
       out.push(current);
       current = [];
+      keys = new Set();
       bytes = overhead;
     }
     current.push(item);
+    if (key !== undefined) keys.add(key);
     bytes += n;
   }
   if (current.length > 0) out.push(current);
@@ -488,7 +498,7 @@ const hubspot: Vendor = {
   maxBytes: 3_000_000,
   prepare(settings, credentials, messages) {
     const rejected: Prepare['rejected'] = [];
-    const inputs: { id: string; json: string }[] = [];
+    const inputs: { id: string; json: string; contact: string }[] = [];
     const properties = settings.mode === 'properties';
     for (const m of messages) {
       const email = [m.userId, m.personKey].find((x) => x?.includes('@'));
@@ -509,11 +519,13 @@ const hubspot: Vendor = {
         }
         inputs.push({
           id: m.messageId,
+          contact: normaliseId(email),
           json: JSON.stringify({ idProperty: 'email', id: normaliseId(email), properties: props }),
         });
       } else {
         inputs.push({
           id: m.messageId,
+          contact: normaliseId(email),
           json: JSON.stringify({
             eventName: settings.eventName,
             email: normaliseId(email),
@@ -532,11 +544,15 @@ const hubspot: Vendor = {
     const base = (settings.baseUrl as string | undefined) ?? 'https://api.hubapi.com';
     const max = properties ? HUBSPOT_LIMITS.contacts : HUBSPOT_LIMITS.events;
     const url = properties ? `${base}/crm/v3/objects/contacts/batch/upsert` : `${base}/events/v3/send/batch`;
+    // An upsert batch naming one contact twice is refused whole: a contact's next update waits for
+    // the next request. (Events may repeat a contact.)
     const requests = chunk(
       inputs,
       Math.min(max, Number(settings.batchSize ?? max)),
       this.maxBytes,
       (i) => i.json.length,
+      64,
+      properties ? (i) => i.contact : undefined,
     ).map(
       (part): Prepared => ({
         messageIds: part.map((i) => i.id),
