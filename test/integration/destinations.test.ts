@@ -369,6 +369,36 @@ describe('triggers', () => {
     expect(got[0]?.hashedIds?.personKey).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('a trigger that fails to be written is written by the retry: the size counts once, the message goes once', async () => {
+    const tag = uid('vip');
+    const d = await destination('webhook', { audiences: [tag], consentPurpose: 'marketing' });
+    const person = uid('flaky');
+    await grant(person, { analytics: true, marketing: true });
+    // The outbox throttles the first write of the entry.
+    class FlakyTriggers extends MembershipTriggers {
+      failures = 1;
+      override async changed(...args: Parameters<MembershipTriggers['changed']>) {
+        if (this.failures-- > 0) throw new Error('ProvisionedThroughputExceededException');
+        return super.changed(...args);
+      }
+    }
+    const triggers = new FlakyTriggers(
+      db,
+      emulators.names.tables.destinations,
+      emulators.names.tables.outbox,
+      0,
+    );
+    const tags = new TagsRepository(db, emulators.names.tables.tags, triggers);
+    await expect(tags.addManualTags(person, [tag], new Date())).rejects.toThrow('Throughput');
+    // The caller's retry (a redelivered batch, the client's repeat) finishes the change.
+    await tags.addManualTags(person, [tag], new Date());
+    await tags.addManualTags(person, [tag], new Date());
+    expect(await tags.segmentSize(tag)).toBe(1);
+    await drainAll(d, new Date(Date.now() + 1000));
+    const got = webhook.messages.filter((m) => m.personKey === person);
+    expect(got.map((m) => [m.kind, m.segment])).toEqual([['segment.entered', tag]]);
+  });
+
   it('audiences reach Braze users by external id (update only) and HubSpot contacts as a property per segment', async () => {
     const braze = await startFakeBraze('braze-key');
     const hub = await startFakeHubspot('hub-token');
