@@ -151,7 +151,8 @@ describe('a CRM trait, out again as an audience', () => {
   });
 
   it('erasure removes the traits and tags, and drops what was still to be delivered', async () => {
-    // The receiver is down when Ada joins again: her entry waits in the outbox.
+    // Back to pro (a trait set back to an earlier value is a new update, not a repeat of the first),
+    // while the receiver is down: her entry waits in the outbox.
     receiver.faults.push(...Array.from({ length: 50 }, () => ({ status: 503 })));
     const retrying = (await status()).retrying;
     await identify(ADA, 'pro', MARKETING);
