@@ -5,8 +5,8 @@
  * memberships change (tag-memberships.ts); the messages wait in the outbox, due at once, for the
  * redrive — which checks consent (audiences need `marketing`) before anything leaves.
  *
- * The message id is the change itself (segment, person, direction, time), so a retried write of
- * the same change enqueues nothing twice.
+ * Called before the change commits, with the change's own id (segment-sizes.ts): the message id
+ * is that change, so every retry of it enqueues the same message, once.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { tables } from '../../lib/tables';
@@ -28,12 +28,18 @@ export class MembershipTriggers {
     this.outbox = new OutboxRepository(db, outboxTable);
   }
 
-  async changed(segment: string, personKey: string, change: MembershipChange, at: string): Promise<void> {
+  async changed(
+    segment: string,
+    personKey: string,
+    change: MembershipChange,
+    at: string,
+    changeId: string,
+  ): Promise<void> {
     const kind = change === 'entered' ? 'segment.entered' : 'segment.left';
     const following = (await this.destinations.get()).filter((d) => matchesFilter(d, { kind, segment }));
     if (following.length === 0) return;
     const message: OutboundMessage = {
-      messageId: `seg:${segment}:${change}:${personKey}:${at}`,
+      messageId: `seg:${segment}:${change}:${changeId}`,
       kind,
       at,
       personKey,

@@ -32,6 +32,14 @@ const ATTEMPTS = 8;
 
 export type MembershipChange = 'entered' | 'left';
 
+/**
+ * Run with a change before it commits (segment triggers): `changeId` and `at` are the same for every
+ * attempt at that change, so what it writes can be idempotent. If it fails, the change stays pending
+ * (its lease released) and the next call for the membership runs it again: nothing is lost to a
+ * failed write after the size already moved.
+ */
+export type BeforeCommit = (change: MembershipChange, changeId: string, at: string) => Promise<void>;
+
 /** A membership stayed busy with a change another call holds: the caller's retry settles it. */
 export class MembershipBusyError extends Error {
   constructor(readonly tag: string) {
@@ -56,7 +64,11 @@ export class SegmentSizes {
    * Call after any change to a membership's sources: brings the segment's size in line with it
    * and deletes a membership left with no source. Returns the changes it committed, in order.
    */
-  async membershipChanged(tag: string, personKey: string): Promise<MembershipChange[]> {
+  async membershipChanged(
+    tag: string,
+    personKey: string,
+    beforeCommit?: BeforeCommit,
+  ): Promise<MembershipChange[]> {
     const Key = { pk: segmentPk(tag), sk: personKey };
     const changes: MembershipChange[] = [];
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -70,7 +82,7 @@ export class SegmentSizes {
         if (m?.op !== undefined) await pause(attempt);
         continue;
       }
-      const change = await this.finish(tag, Key, lease);
+      const change = await this.finish(tag, Key, lease, beforeCommit);
       if (change) changes.push(change);
     }
     throw new MembershipBusyError(tag);
@@ -129,6 +141,7 @@ export class SegmentSizes {
     tag: string,
     Key: { pk: string; sk: string },
     lease: { op: string; delta: number; until: number; takenAt: number },
+    beforeCommit?: BeforeCommit,
   ): Promise<MembershipChange | undefined> {
     if (Date.now() - lease.takenAt > SAFE_MS) return undefined;
     const counter = sizeKeyOf(tag, Key.sk);
@@ -141,6 +154,8 @@ export class SegmentSizes {
       ExpressionAttributeValues: { ':tag': tag, ':d': lease.delta, ':op': opSet, ':id': lease.op },
       ReturnValues: 'ALL_NEW',
     });
+    const change: MembershipChange = lease.delta > 0 ? 'entered' : 'left';
+    if (beforeCommit) await this.runBeforeCommit(Key, lease, change, beforeCommit);
     const committed = await updateIf(this.db, {
       TableName: this.tableName,
       Key,
@@ -167,7 +182,28 @@ export class SegmentSizes {
         ExpressionAttributeValues: { ':op': new Set([lease.op, ...stale]) },
       }),
     );
-    return lease.delta > 0 ? 'entered' : 'left';
+    return change;
+  }
+
+  /** The hook of a held change; on failure the lease is released so the next call retries at once. */
+  private async runBeforeCommit(
+    Key: { pk: string; sk: string },
+    lease: { op: string; until: number },
+    change: MembershipChange,
+    beforeCommit: BeforeCommit,
+  ) {
+    try {
+      await beforeCommit(change, lease.op, new Date(opTime(lease.op)).toISOString());
+    } catch (error) {
+      await updateIf(this.db, {
+        TableName: this.tableName,
+        Key,
+        UpdateExpression: 'SET opUntil = :past',
+        ConditionExpression: 'op = :op AND opUntil = :until',
+        ExpressionAttributeValues: { ':op': lease.op, ':until': lease.until, ':past': 0 },
+      });
+      throw error;
+    }
   }
 
   /**

@@ -95,13 +95,16 @@ export class TagMemberships {
 
   /**
    * The one point where a membership's change is committed: the size counts each enter and leave
-   * once, and each committed change becomes a segment trigger for destinations.
+   * once, and each change becomes a segment trigger for destinations before it commits (a trigger
+   * that fails to be written leaves the change pending, for the retry to write).
    */
   async membershipChanged(tag: string, personKey: string) {
-    const changes = await this.sizes.membershipChanged(tag, personKey);
-    const at = new Date().toISOString();
-    for (const change of changes) await this.triggers?.changed(tag, personKey, change, at);
-    return changes;
+    const triggers = this.triggers;
+    return this.sizes.membershipChanged(
+      tag,
+      personKey,
+      triggers && ((change, changeId, at) => triggers.changed(tag, personKey, change, at, changeId)),
+    );
   }
 
   /** Take one source out of a membership; the membership goes with its last source. */

@@ -42,11 +42,19 @@ export const identifySchema = z
 export type IdentifyBody = z.infer<typeof identifySchema>;
 
 /**
- * The canonical identify event; its id is derived from the link and the traits as checked, so a
- * repeat is one event (and a new value of a trait is a new one).
+ * The canonical identify event. Sent without an id, its id is derived from the link, the traits as
+ * checked and, when it sets traits, its time (the client's `timestamp`, else the receipt): a repeat
+ * of a link is one event, and so is a client's retry of a timestamped update, but a trait set back
+ * to an earlier value (pro → free → pro) is a new event, not a repeat of the first.
  */
-export const identifyEvent = (body: IdentifyBody, ctx: DoorContext, traits?: TraitChanges): CanonicalEvent =>
-  doorEvent(
+export const identifyEvent = (
+  body: IdentifyBody,
+  ctx: DoorContext,
+  traits?: TraitChanges,
+): CanonicalEvent => {
+  const setsTraits = traits !== undefined && Object.keys(traits).length > 0;
+  const at = body.timestamp ?? ctx.receivedAtIso ?? ctx.receivedAt.toISOString();
+  return doorEvent(
     {
       eventId:
         body.eventId ??
@@ -54,17 +62,18 @@ export const identifyEvent = (body: IdentifyBody, ctx: DoorContext, traits?: Tra
           type: 'identify',
           anonymousId: body.anonymousId,
           userId: body.userId,
-          ...(traits && Object.keys(traits).length > 0 && { traits }),
+          ...(setsTraits && { traits, at }),
         }),
       type: 'identify',
       userId: body.userId,
       anonymousId: body.anonymousId,
       deviceType: 'other',
       channel: body.channel ?? ctx.sourceChannel,
-      data: traits && Object.keys(traits).length > 0 ? { traits } : {},
+      data: setsTraits ? { traits } : {},
       properties: {},
       sourceId: ctx.sourceId,
       door: ctx.door,
     },
     ctx.receivedAtIso ?? ctx.receivedAt,
   );
+};

@@ -2,8 +2,7 @@
  * Traits over HTTP against the local stack: declarations, identify with traits (ignored,
  * refused, hashed), a segment rule on a trait, a promotion targeted at that rule's tag, a bulk
  * import through the presigned upload URL and the import schedule, a connector's settings and
- * status, and erasure. (Audiences synced back out to destinations are the destinations
- * feature's, not tested here.)
+ * status, and erasure. (The whole journey, out again as an audience: crm-journey.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lib/config';

@@ -369,6 +369,92 @@ describe('triggers', () => {
     expect(got[0]?.hashedIds?.personKey).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('a trigger that fails to be written is written by the retry: the size counts once, the message goes once', async () => {
+    const tag = uid('vip');
+    const d = await destination('webhook', { audiences: [tag], consentPurpose: 'marketing' });
+    const person = uid('flaky');
+    await grant(person, { analytics: true, marketing: true });
+    // The outbox throttles the first write of the entry.
+    class FlakyTriggers extends MembershipTriggers {
+      failures = 1;
+      override async changed(...args: Parameters<MembershipTriggers['changed']>) {
+        if (this.failures-- > 0) throw new Error('ProvisionedThroughputExceededException');
+        return super.changed(...args);
+      }
+    }
+    const triggers = new FlakyTriggers(
+      db,
+      emulators.names.tables.destinations,
+      emulators.names.tables.outbox,
+      0,
+    );
+    const tags = new TagsRepository(db, emulators.names.tables.tags, triggers);
+    await expect(tags.addManualTags(person, [tag], new Date())).rejects.toThrow('Throughput');
+    // The caller's retry (a redelivered batch, the client's repeat) finishes the change.
+    await tags.addManualTags(person, [tag], new Date());
+    await tags.addManualTags(person, [tag], new Date());
+    expect(await tags.segmentSize(tag)).toBe(1);
+    await drainAll(d, new Date(Date.now() + 1000));
+    const got = webhook.messages.filter((m) => m.personKey === person);
+    expect(got.map((m) => [m.kind, m.segment])).toEqual([['segment.entered', tag]]);
+  });
+
+  it('audiences reach Braze users by external id (update only) and HubSpot contacts as a property per segment', async () => {
+    const braze = await startFakeBraze('braze-key');
+    const hub = await startFakeHubspot('hub-token');
+    try {
+      const audience = { audiences: ['vip', 'gold'], consentPurpose: 'marketing' as const };
+      const toBraze = await destination(
+        'braze',
+        { ...audience, settings: { baseUrl: braze.url } },
+        { apiKey: 'braze-key' },
+      );
+      const toHub = await destination(
+        'hubspot',
+        { ...audience, settings: { mode: 'properties', baseUrl: hub.url } },
+        { accessToken: 'hub-token' },
+      );
+      // A known user (their app created the Braze profile) and a person Braze has never seen.
+      const known = `${uid('Known')}@Example.com`;
+      const unknown = uid('anon');
+      braze.profiles.add(`external_id:${known}`);
+      for (const p of [known, unknown]) await grant(p, { analytics: true, marketing: true });
+      const triggers = new MembershipTriggers(
+        db,
+        emulators.names.tables.destinations,
+        emulators.names.tables.outbox,
+        0,
+      );
+      const tags = new TagsRepository(db, emulators.names.tables.tags, triggers);
+      // Two audiences at once: two changes of one contact in one round.
+      await tags.addManualTags(known, ['vip', 'gold'], new Date());
+      await tags.addManualTags(unknown, ['vip'], new Date());
+      const later = new Date(Date.now() + 1000);
+      await drainAll(toBraze, later);
+      await drainAll(toHub, later);
+      expect(braze.segments.get(known)).toEqual(new Set(['vip', 'gold']));
+      expect([...braze.profiles].some((p) => p.endsWith(unknown))).toBe(false);
+      expect(braze.skipped).toBe(1);
+      expect(hub.contacts.get(known.toLowerCase())).toMatchObject({
+        pulse_segment_vip: 'true',
+        pulse_segment_gold: 'true',
+      });
+
+      await tags.removeManualTag(known, 'vip');
+      await drainAll(toBraze, new Date(Date.now() + 1000));
+      await drainAll(toHub, new Date(Date.now() + 1000));
+      expect(braze.segments.get(known)).toEqual(new Set(['gold']));
+      expect(hub.contacts.get(known.toLowerCase())).toMatchObject({
+        pulse_segment_vip: 'false',
+        pulse_segment_gold: 'true',
+        pulse_last_segment_change: '-vip',
+      });
+    } finally {
+      await braze.close();
+      await hub.close();
+    }
+  });
+
   it('a campaign alert fires once from the counters and reaches destinations asking for alerts', async () => {
     const d = await destination('webhook', { filter: { kinds: ['alert'] } });
     const campaign = uid('camp');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
@@ -18,7 +19,13 @@ import {
   retryAfterMs,
 } from '../../functions/core/destinations/delivery';
 import { memoryArchive, nextSlice, REPLAY_SLICE_MS } from '../../functions/core/destinations/replay';
-import { chunk, hashedId, mixpanelInsertId, vendorFor } from '../../functions/core/destinations/vendors';
+import {
+  chunk,
+  hashedId,
+  hubspotSegmentProperty,
+  mixpanelInsertId,
+  vendorFor,
+} from '../../functions/core/destinations/vendors';
 import type { CanonicalEvent } from '../../functions/core/events';
 import { sampleAlert, sampleEvent } from '../support/destinations';
 
@@ -130,6 +137,12 @@ describe('filters and consent', () => {
       true,
     );
   });
+  it('an audience destination takes its audiences only, unless its filter names more kinds', () => {
+    expect(matchesFilter(d({}, ['vip']), { kind: 'event', type: 'identify' })).toBe(false);
+    expect(matchesFilter(d({}, ['vip']), { kind: 'segment.entered', segment: 'vip' })).toBe(true);
+    expect(matchesFilter(d({ kinds: ['event'] }, ['vip']), { kind: 'event', type: 'click' })).toBe(true);
+    expect(matchesFilter(d({}, []), { kind: 'event', type: 'click' })).toBe(true);
+  });
   it('audiences need the marketing purpose; types need their settings and credentials', () => {
     const body = (over: Partial<DestinationBody>): DestinationBody => ({
       type: 'webhook',
@@ -182,6 +195,20 @@ describe('filters and consent', () => {
 });
 
 describe('vendors', () => {
+  it('chunks by key keep order and never put one key twice in a request', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 100 }),
+        fc.integer({ min: 1, max: 10 }),
+        (keys, max) => {
+          const parts = chunk(keys, max, 10_000, () => 1, 64, String);
+          expect(parts.flat()).toEqual(keys);
+          for (const p of parts) expect(new Set(p).size).toBe(p.length);
+        },
+      ),
+    );
+  });
+
   it('chunks keep order and stay within both limits', () => {
     fc.assert(
       fc.property(
@@ -278,6 +305,115 @@ describe('vendors', () => {
   it('hashed ids: SHA-256 of the trimmed, lower-cased e-mail', () => {
     expect(hashedId(' Ann@Example.COM ')).toBe(hashedId('ann@example.com'));
     expect(hashedId('ann@example.com')).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  // An audience change as the membership triggers write it: the person key, nothing else.
+  const audienceChange = (
+    kind: 'segment.entered' | 'segment.left',
+    personKey: string,
+    segment: string,
+  ): OutboundMessage => ({
+    messageId: `seg:${segment}:${kind}:${personKey}`,
+    kind,
+    at: '2026-11-29T10:00:00.000Z',
+    personKey,
+    segment,
+  });
+  const bodyOf = (p: { requests: { request: { body: string } }[] }) =>
+    JSON.parse(p.requests[0]?.request.body as string);
+
+  it('webhook audiences carry SHA-256 of the normalised ids, never only the id', () => {
+    const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+    const p = vendorFor('webhook').prepare(
+      { url: 'https://r.example/h' },
+      { signingSecret: secret },
+      [audienceChange('segment.entered', ' Ada@Example.com', 'pro_plan')],
+      new Date(),
+    );
+    const [m] = bodyOf(p).data.messages;
+    expect(m.hashedIds).toEqual({
+      personKey: createHash('sha256').update('ada@example.com').digest('hex'),
+    });
+  });
+
+  it('braze audiences: the person key as external id, update only (a join never creates a profile)', () => {
+    const v = vendorFor('braze');
+    const p = v.prepare(
+      { baseUrl: 'https://rest.iad-01.braze.com' },
+      { apiKey: 'k' },
+      [audienceChange('segment.entered', 'u-42', 'pro_plan'), audienceChange('segment.left', 'u-42', 'vip')],
+      new Date(),
+    );
+    expect(bodyOf(p)).toEqual({
+      attributes: [
+        { external_id: 'u-42', _update_existing_only: true, pulse_segments: { add: ['pro_plan'] } },
+        { external_id: 'u-42', _update_existing_only: true, pulse_segments: { remove: ['vip'] } },
+      ],
+    });
+    // An anonymous person named as such goes by alias (update only by Braze's default for aliases).
+    const anon = v.prepare(
+      { baseUrl: 'https://b' },
+      { apiKey: 'k' },
+      [{ ...audienceChange('segment.entered', 'a-1', 'vip'), anonymousId: 'a-1' }],
+      new Date(),
+    );
+    expect(bodyOf(anon).attributes[0].user_alias).toEqual({
+      alias_name: 'a-1',
+      alias_label: 'pulse_anonymous_id',
+    });
+  });
+
+  it('hubspot audiences: upsert by the normalised e-mail, one boolean property per segment', () => {
+    const p = vendorFor('hubspot').prepare(
+      { mode: 'properties' },
+      { accessToken: 't' },
+      [
+        audienceChange('segment.entered', 'Ada@Example.com', 'pro_plan'),
+        audienceChange('segment.left', 'bea@example.com', 'vip-tier:gold'),
+        audienceChange('segment.entered', 'no-email', 'vip'),
+      ],
+      new Date(),
+    );
+    expect(p.requests[0]?.request.url).toBe('https://api.hubapi.com/crm/v3/objects/contacts/batch/upsert');
+    expect(bodyOf(p).inputs).toEqual([
+      {
+        idProperty: 'email',
+        id: 'ada@example.com',
+        properties: expect.objectContaining({ pulse_segment_pro_plan: 'true' }),
+      },
+      {
+        idProperty: 'email',
+        id: 'bea@example.com',
+        properties: expect.objectContaining({ pulse_segment_vip_tier_gold: 'false' }),
+      },
+    ]);
+    expect(hubspotSegmentProperty('vip-tier:gold')).toMatch(/^[a-z][a-z0-9_]*$/);
+    // HubSpot refuses an upsert batch naming one contact twice: a contact's next change waits a request.
+    const twice = vendorFor('hubspot').prepare(
+      { mode: 'properties' },
+      { accessToken: 't' },
+      [
+        audienceChange('segment.entered', 'ada@example.com', 'a'),
+        audienceChange('segment.entered', 'bea@example.com', 'a'),
+        audienceChange('segment.entered', 'ADA@example.com', 'b'),
+      ],
+      new Date(),
+    );
+    expect(twice.requests.map((r) => r.messageIds)).toEqual([
+      ['seg:a:segment.entered:ada@example.com', 'seg:a:segment.entered:bea@example.com'],
+      ['seg:b:segment.entered:ADA@example.com'],
+    ]);
+    expect(p.rejected.map((r) => r.messageId)).toEqual(['seg:vip:segment.entered:no-email']);
+  });
+
+  it('mixpanel names the person of an audience change by the person key', () => {
+    const p = vendorFor('mixpanel').prepare(
+      { projectId: '42' },
+      { serviceAccountUser: 'u', serviceAccountSecret: 's' },
+      [audienceChange('segment.entered', 'u-42', 'vip')],
+      new Date('2026-11-29T10:00:00.000Z'),
+    );
+    expect(bodyOf(p)[0].properties).toMatchObject({ distinct_id: 'u-42', segment: 'vip' });
   });
 });
 

@@ -144,6 +144,7 @@ export interface FilterSubject {
 /**
  * Whether a message goes to a destination: the filter's fields all match, and segment joins and
  * leaves go only to destinations following that segment as an audience or asking for the kind.
+ * Without `filter.kinds`, a destination takes events, or, when it has audiences, only those.
  * `personTags` is needed only for a filter naming segments (undefined: not loaded yet).
  */
 export const matchesFilter = (
@@ -154,7 +155,8 @@ export const matchesFilter = (
   const f = d.filter;
   const isSegment = m.kind === 'segment.entered' || m.kind === 'segment.left';
   if (isSegment && m.segment !== undefined && d.audiences.includes(m.segment)) return true;
-  const kinds = f.kinds ?? ['event'];
+  // An audience destination syncs its segments only, unless its filter asks for more kinds.
+  const kinds = f.kinds ?? (d.audiences.length > 0 ? [] : ['event']);
   if (!kinds.includes(m.kind)) return false;
   if (m.kind === 'event') {
     if (f.types && !(m.type !== undefined && (f.types as string[]).includes(m.type))) return false;

@@ -72,25 +72,35 @@ const partial = (
     }),
   );
 
-/** Split into requests of at most `max` messages and `maxBytes` of body, in order. */
+/**
+ * Split into requests of at most `max` messages and `maxBytes` of body, in order. With `keyOf`,
+ * items of the same key never share a request (a vendor that refuses a batch naming one record
+ * twice): the later one opens the next request, which is sent after.
+ */
 export const chunk = <T>(
   items: readonly T[],
   max: number,
   maxBytes: number,
   size: (t: T) => number,
   overhead = 64,
+  keyOf?: (t: T) => string,
 ): T[][] => {
   const out: T[][] = [];
   let current: T[] = [];
+  let keys = new Set<string>();
   let bytes = overhead;
   for (const item of items) {
     const n = size(item) + 1;
-    if (current.length > 0 && (current.length >= max || bytes + n > maxBytes)) {
+    const key = keyOf?.(item);
+    const repeated = key !== undefined && keys.has(key);
+    if (current.length > 0 && (current.length >= max || bytes + n > maxBytes || repeated)) {
       out.push(current);
       current = [];
+      keys = new Set();
       bytes = overhead;
     }
     current.push(item);
+    if (key !== undefined) keys.add(key);
     bytes += n;
   }
   if (current.length > 0) out.push(current);
@@ -207,7 +217,7 @@ const mixpanel: Vendor = {
           ...(m.event?.properties ?? {}),
           ...(m.event?.data ?? {}),
           time,
-          distinct_id: m.userId ?? m.anonymousId ?? '',
+          distinct_id: m.userId ?? m.anonymousId ?? m.personKey ?? '',
           $insert_id: mixpanelInsertId(m.messageId),
           ...(m.event?.campaignId !== undefined && { campaign: m.event.campaignId }),
           ...(m.event?.channel !== undefined && { channel: m.event.channel }),
@@ -373,7 +383,16 @@ export const BRAZE_LIMITS = { objects: 75 } as const;
  * `attributes` and `purchases`. Events by `external_id` (the user id; anonymous people by their
  * `user_alias`), segment joins and leaves as the array attribute `pulse_segments` (add/remove). A
  * 201 may carry `errors` naming refused objects by array and index — the rest were processed.
+ *
+ * An audience change names the person by their person key, which is their user id once Pulse knows
+ * one: it goes to the Braze user of that `external_id`, in update-only mode (`_update_existing_only`),
+ * so a join never creates a profile — a person Braze does not know (an anonymous one) is skipped.
  */
+const brazeAudienceTarget = (m: OutboundMessage) =>
+  m.userId === undefined && m.anonymousId !== undefined
+    ? { user_alias: { alias_name: m.anonymousId, alias_label: 'pulse_anonymous_id' } }
+    : { external_id: m.userId ?? m.personKey, _update_existing_only: true };
+
 const braze: Vendor = {
   maxBatch: BRAZE_LIMITS.objects,
   maxBytes: 4_000_000,
@@ -396,7 +415,7 @@ const braze: Vendor = {
         objects.push({
           id: m.messageId,
           array: 'attributes',
-          json: JSON.stringify({ ...who, pulse_segments: { [op]: [m.segment] } }),
+          json: JSON.stringify({ ...brazeAudienceTarget(m), pulse_segments: { [op]: [m.segment] } }),
         });
         continue;
       }
@@ -458,11 +477,20 @@ const braze: Vendor = {
 export const HUBSPOT_LIMITS = { events: 500, contacts: 100 } as const;
 
 /**
+ * The contact property holding one audience's membership (a single checkbox: `true` while the
+ * contact is in the segment): HubSpot property names are lower-case letters, digits and `_`.
+ * An active list filtered on it is the segment as a HubSpot list.
+ */
+export const hubspotSegmentProperty = (segment: string): string =>
+  `pulse_segment_${segment.replace(/[^a-z0-9_]/g, '_')}`;
+
+/**
  * HubSpot (private app token), matching contacts by e-mail (a person without an e-mail id is
  * refused before sending). `events`: custom behavioural events (the definition's fully qualified
  * `eventName`) to `/events/v3/send/batch`, ≤ 500 per request, `uuid` from the message id.
  * `properties`: contact upserts to `/crm/v3/objects/contacts/batch/upsert` (`idProperty: email`,
- * ≤ 100): last event, campaign, time and segment change. 429 carries HubSpot's rate-limit headers;
+ * ≤ 100): last event, campaign, time and segment change, and each audience's membership
+ * (hubspotSegmentProperty). 429 carries HubSpot's rate-limit headers;
  * a 207 (multi-status) lists failed inputs in `errors[].context` (`ids`, or `index`), the rest landed.
  */
 const hubspot: Vendor = {
@@ -470,7 +498,7 @@ const hubspot: Vendor = {
   maxBytes: 3_000_000,
   prepare(settings, credentials, messages) {
     const rejected: Prepare['rejected'] = [];
-    const inputs: { id: string; json: string }[] = [];
+    const inputs: { id: string; json: string; contact: string }[] = [];
     const properties = settings.mode === 'properties';
     for (const m of messages) {
       const email = [m.userId, m.personKey].find((x) => x?.includes('@'));
@@ -485,15 +513,19 @@ const hubspot: Vendor = {
         const props: Record<string, string> = { pulse_last_seen_at: m.at };
         if (m.event) props.pulse_last_event = m.event.type;
         if (m.event?.campaignId !== undefined) props.pulse_last_campaign = m.event.campaignId;
-        if (m.segment !== undefined)
+        if (m.segment !== undefined) {
           props.pulse_last_segment_change = `${m.kind === 'segment.entered' ? '+' : '-'}${m.segment}`;
+          props[hubspotSegmentProperty(m.segment)] = String(m.kind === 'segment.entered');
+        }
         inputs.push({
           id: m.messageId,
+          contact: normaliseId(email),
           json: JSON.stringify({ idProperty: 'email', id: normaliseId(email), properties: props }),
         });
       } else {
         inputs.push({
           id: m.messageId,
+          contact: normaliseId(email),
           json: JSON.stringify({
             eventName: settings.eventName,
             email: normaliseId(email),
@@ -512,11 +544,15 @@ const hubspot: Vendor = {
     const base = (settings.baseUrl as string | undefined) ?? 'https://api.hubapi.com';
     const max = properties ? HUBSPOT_LIMITS.contacts : HUBSPOT_LIMITS.events;
     const url = properties ? `${base}/crm/v3/objects/contacts/batch/upsert` : `${base}/events/v3/send/batch`;
+    // An upsert batch naming one contact twice is refused whole: a contact's next update waits for
+    // the next request. (Events may repeat a contact.)
     const requests = chunk(
       inputs,
       Math.min(max, Number(settings.batchSize ?? max)),
       this.maxBytes,
       (i) => i.json.length,
+      64,
+      properties ? (i) => i.contact : undefined,
     ).map(
       (part): Prepared => ({
         messageIds: part.map((i) => i.id),

@@ -3,6 +3,8 @@
  * `events`, `attributes` and `purchases` (400 above); each object needs `external_id` or
  * `user_alias`, events a `name` and an ISO `time`. Answers 201 `{"message": "success"}`, with
  * `errors: [{type, input_array, index}]` for the objects it refused (the others are processed).
+ * Events and attributes create the profile they name, except attributes in update-only mode
+ * (`_update_existing_only`, the default with a `user_alias`): those reach existing profiles only.
  */
 import { type FakeServer, startFakeServer } from './server';
 
@@ -10,6 +12,13 @@ export interface FakeBraze extends FakeServer {
   events: { who: string; name: string; properties: Record<string, unknown> }[];
   /** Array attribute `pulse_segments` per person, after the adds and removes. */
   segments: Map<string, Set<string>>;
+  /**
+   * Profiles as `external_id:<id>` or `alias:<name>` (an alias is not an external id): tests add
+   * the ones the customer's app created.
+   */
+  profiles: Set<string>;
+  /** Update-only attribute objects that named no existing profile (nothing written). */
+  skipped: number;
 }
 
 type Obj = Record<string, unknown> & { external_id?: string; user_alias?: { alias_name?: string } };
@@ -27,6 +36,8 @@ export const startFakeBraze = async (apiKey: string): Promise<FakeBraze> => {
     if (total > 75) return { status: 400, body: { message: 'Too many objects: at most 75 per request' } };
     const errors: { type: string; input_array: string; index: number }[] = [];
     const who = (o: Obj) => o.external_id ?? o.user_alias?.alias_name;
+    const profile = (o: Obj) =>
+      o.external_id !== undefined ? `external_id:${o.external_id}` : `alias:${o.user_alias?.alias_name}`;
     (payload.events ?? []).forEach((e, index) => {
       if (!who(e) || typeof e.name !== 'string' || Number.isNaN(Date.parse(String(e.time))))
         errors.push({
@@ -34,12 +45,14 @@ export const startFakeBraze = async (apiKey: string): Promise<FakeBraze> => {
           input_array: 'events',
           index,
         });
-      else
+      else {
+        f.profiles.add(profile(e));
         f.events.push({
           who: who(e) as string,
           name: e.name,
           properties: (e.properties ?? {}) as Record<string, unknown>,
         });
+      }
     });
     (payload.attributes ?? []).forEach((a, index) => {
       const id = who(a);
@@ -47,6 +60,12 @@ export const startFakeBraze = async (apiKey: string): Promise<FakeBraze> => {
         errors.push({ type: 'Attribute object has no identifier', input_array: 'attributes', index });
         return;
       }
+      const updateOnly = a._update_existing_only ?? a.external_id === undefined;
+      if (updateOnly && !f.profiles.has(profile(a))) {
+        f.skipped++;
+        return;
+      }
+      f.profiles.add(profile(a));
       const op = a.pulse_segments as { add?: string[]; remove?: string[] } | undefined;
       const set = f.segments.get(id) ?? new Set<string>();
       for (const s of op?.add ?? []) set.add(s);
@@ -55,6 +74,11 @@ export const startFakeBraze = async (apiKey: string): Promise<FakeBraze> => {
     });
     return { status: 201, body: { message: 'success', ...(errors.length > 0 && { errors }) } };
   });
-  fake = Object.assign(server, { events: [], segments: new Map<string, Set<string>>() });
+  fake = Object.assign(server, {
+    events: [],
+    segments: new Map<string, Set<string>>(),
+    profiles: new Set<string>(),
+    skipped: 0,
+  });
   return fake;
 };

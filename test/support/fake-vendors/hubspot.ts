@@ -3,7 +3,7 @@
  * (`/events/v3/send/batch`, ≤ 500 inputs, each `eventName`, `email` or object id, `occurredAt`)
  * and contact upserts (`/crm/v3/objects/contacts/batch/upsert`, ≤ 100 inputs by `idProperty`).
  * An invalid input makes the answer a 207 multi-status naming it in `errors[].context.ids`;
- * valid ones land. Too many inputs: 400.
+ * valid ones land. Too many inputs, or an upsert naming one contact twice: 400.
  */
 import { type FakeServer, startFakeServer } from './server';
 
@@ -35,6 +35,17 @@ export const startFakeHubspot = async (token: string): Promise<FakeHubspot> => {
       return {
         status: 400,
         body: { status: 'error', category: 'VALIDATION_ERROR', message: `Batch input limit is ${max}` },
+      };
+    // Upserts key on a unique property: a batch naming one record twice is refused whole.
+    const ids = inputs.map((i) => String(i.id));
+    if (upsert && new Set(ids).size < ids.length)
+      return {
+        status: 400,
+        body: {
+          status: 'error',
+          category: 'VALIDATION_ERROR',
+          message: 'Duplicate IDs found in batch input. IDs must be unique',
+        },
       };
     const failed: string[] = [];
     for (const input of inputs) {
