@@ -68,6 +68,11 @@ export const settingsSchemas = {
     projectId: z.string().check(z.regex(/^\d{1,20}$/, 'Expected the numeric Mixpanel project id')),
     /** API host: api.mixpanel.com, api-eu.mixpanel.com, api-in.mixpanel.com (or a test server). */
     baseUrl: z.optional(httpsUrl),
+    /** For erasure forwarding: the project token the GDPR API names, and its host if not derived from baseUrl. */
+    projectToken: z.optional(
+      z.string().check(z.regex(/^[A-Za-z0-9]{1,64}$/, 'Expected the Mixpanel project token')),
+    ),
+    gdprBaseUrl: z.optional(httpsUrl),
     ...common,
   }),
   ga4: z.strictObject({
@@ -99,7 +104,12 @@ export const credentialSchemas = {
     ),
   }),
   eventbridge: z.strictObject({}),
-  mixpanel: z.strictObject({ serviceAccountUser: z.string(), serviceAccountSecret: z.string() }),
+  mixpanel: z.strictObject({
+    serviceAccountUser: z.string(),
+    serviceAccountSecret: z.string(),
+    /** GDPR API OAuth token (erasure forwarding); without it deletions are skipped. */
+    gdprToken: z.optional(z.string().check(z.minLength(1))),
+  }),
   ga4: z.strictObject({ apiSecret: z.string().check(z.minLength(1)) }),
   hubspot: z.strictObject({ accessToken: z.string().check(z.minLength(1)) }),
   braze: z.strictObject({ apiKey: z.string().check(z.minLength(1)) }),

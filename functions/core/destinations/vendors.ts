@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { DestinationType } from './definition';
+import { brazeDeletion, type Deletion, hubspotDeletion, mixpanelDeletion, webhookDeletion } from './deletion';
 import { httpOutcome, type ItemOutcome, type OutboundMessage, type VendorAnswer } from './delivery';
 
 export interface HttpRequest {
@@ -40,6 +41,8 @@ export interface Vendor {
     now: Date,
   ): Prepare;
   interpret(prepared: Prepared, answer: VendorAnswer, now: number): Map<string, ItemOutcome>;
+  /** The vendor's deletion API, where it has one: erasure is forwarded to it (deletion.ts). */
+  readonly deletion?: Deletion;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -141,6 +144,7 @@ export const messageJson = (m: OutboundMessage): Record<string, unknown> => ({
  */
 const webhook: Vendor = {
   maxBatch: 100,
+  deletion: webhookDeletion,
   maxBytes: 1_000_000,
   prepare(settings, credentials, messages, now) {
     const secret = credentials.signingSecret as string;
@@ -191,6 +195,7 @@ const MIXPANEL_EPOCH_MIN = Date.UTC(1971, 0, 1);
  */
 const mixpanel: Vendor = {
   maxBatch: 2000,
+  deletion: mixpanelDeletion,
   maxBytes: 10_000_000,
   prepare(settings, credentials, messages, now) {
     const rejected: Prepare['rejected'] = [];
@@ -376,6 +381,7 @@ export const BRAZE_LIMITS = { objects: 75 } as const;
  */
 const braze: Vendor = {
   maxBatch: BRAZE_LIMITS.objects,
+  deletion: brazeDeletion,
   maxBytes: 4_000_000,
   prepare(settings, credentials, messages) {
     const rejected: Prepare['rejected'] = [];
@@ -467,6 +473,7 @@ export const HUBSPOT_LIMITS = { events: 500, contacts: 100 } as const;
  */
 const hubspot: Vendor = {
   maxBatch: HUBSPOT_LIMITS.events,
+  deletion: hubspotDeletion,
   maxBytes: 3_000_000,
   prepare(settings, credentials, messages) {
     const rejected: Prepare['rejected'] = [];
