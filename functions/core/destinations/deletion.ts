@@ -156,14 +156,14 @@ export const brazeDeletion: Deletion = {
 /**
  * HubSpot `POST /crm/v3/objects/contacts/gdpr-delete` (private-app token with
  * `crm.objects.contacts.write`): one contact per request, by e-mail as the hubspot codec matches them
- * (`idProperty: email`). HubSpot blocklists an e-mail it has no contact for; 404 is read as nothing to
+ * (`idProperty: email`; the user id or person key, never an anonymous id). HubSpot blocklists an e-mail it has no contact for; 404 is read as nothing to
  * delete. A person with no e-mail id was never sent to HubSpot: skipped.
  */
 export const hubspotDeletion: Deletion = {
   plan(settings, credentials, person) {
     const emails = [
       ...new Set(
-        allIds(person)
+        [person.personKey, ...person.userIds]
           .filter((id) => id.includes('@'))
           .map((id) => id.trim().toLowerCase()),
       ),
