@@ -76,12 +76,19 @@ const attempt = async (
   if (!d) return { outcome: { kind: 'rejected', reason: 'the destination was deleted' }, answer: '' };
   const deletion = vendors[d.type]?.deletion;
   if (!deletion) return { outcome: 'skipped', answer: `${d.type} has no deletion API` };
-  const plan = deletion.plan(
-    d.settings,
-    await deps.secrets.read(d.destinationId),
-    item.person,
-    (deps.clock ?? (() => new Date()))(),
-  );
+  const credentials = await deps.secrets.read(d.destinationId);
+  const now = (deps.clock ?? (() => new Date()))();
+  // OAuth first where the API needs a token (GA4): a failed exchange is the attempt's outcome.
+  let token: string | undefined;
+  if (deletion.auth) {
+    const request = deletion.auth.request(d.settings, credentials, now);
+    if ('skipped' in request) return { outcome: 'skipped', answer: request.skipped };
+    const got = await deps.send(request);
+    const read = deletion.auth.token(got, Date.now());
+    if (!('token' in read)) return { outcome: read, answer: `token: ${shortAnswer(got)}` };
+    token = read.token;
+  }
+  const plan = deletion.plan(d.settings, credentials, item.person, now, token);
   if ('skipped' in plan) return { outcome: 'skipped', answer: plan.skipped };
   const outcomes: ItemOutcome[] = [];
   let answer = '';

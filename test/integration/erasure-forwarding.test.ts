@@ -5,7 +5,7 @@
  * answer — and the person's ids leave the outbox once the vendor answered for good, while the
  * outcome (without them) stays for the erasure's status.
  */
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { type ForwardDeps, forwardDue, requestDeletions } from '../../functions/
 import { type Emulators, startEmulators } from '../../lib/local/emulators';
 import { sampleEvent } from '../support/destinations';
 import { type FakeBraze, startFakeBraze } from '../support/fake-vendors/braze';
+import { type FakeGa4, startFakeGa4 } from '../support/fake-vendors/ga4';
 import { type FakeHubspot, startFakeHubspot } from '../support/fake-vendors/hubspot';
 import { type FakeMixpanel, startFakeMixpanel } from '../support/fake-vendors/mixpanel';
 import { type FakeWebhook, startFakeWebhook } from '../support/fake-vendors/webhook';
@@ -134,18 +135,17 @@ describe('erasure forwarded to deletion APIs', () => {
     const now = new Date();
     const forwarded = await requestDeletions(requests, list, p, now);
     expect(Object.keys(forwarded).sort()).toEqual(
-      [hook, brz, hs, mp, mpNoToken].map((d) => d?.destinationId).sort(),
+      [hook, brz, hs, mp, mpNoToken, ga4].map((d) => d?.destinationId).sort(),
     );
-    expect(forwarded[ga4?.destinationId as string]).toBeUndefined();
     // Waiting: the ids are held, under the erasure's own partition (not the person's).
     const waiting = await rawItems(p.erasureId);
-    expect(waiting).toHaveLength(5);
+    expect(waiting).toHaveLength(6);
     expect(waiting.every((i) => String(i.pk).startsWith('o#~erasure#') && typeof i.person === 'string')).toBe(
       true,
     );
 
     const results = await forward(now);
-    expect(results.filter((r) => r.erasureId === p.erasureId)).toHaveLength(5);
+    expect(results.filter((r) => r.erasureId === p.erasureId)).toHaveLength(6);
 
     expect(webhook.erasures.filter((e) => e.erasureId === p.erasureId)).toEqual([
       expect.objectContaining({
@@ -175,6 +175,10 @@ describe('erasure forwarded to deletion APIs', () => {
       status: 'skipped',
       attempts: 0,
       answer: expect.stringContaining('credentials.gdprToken'),
+    });
+    expect(status.get(ga4?.destinationId as string)).toMatchObject({
+      status: 'skipped',
+      answer: expect.stringContaining('credentials.serviceAccountKey'),
     });
     // Settled: no id left anywhere in the items, and nothing due.
     const settled = await rawItems(p.erasureId);
@@ -266,5 +270,64 @@ describe('erasure forwarded to deletion APIs', () => {
     expect((await requests.status(p.erasureId))[0]?.status).toBe('requested');
     await forward(now);
     expect((await requests.status(p.erasureId))[0]?.status).toBe('delivered');
+  });
+});
+
+describe('GA4 through a service account', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const pem = (k: typeof privateKey) => k.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const clientEmail = 'pulse-erasure@project.iam.gserviceaccount.com';
+  let ga4: FakeGa4;
+  beforeAll(async () => {
+    ga4 = await startFakeGa4({
+      measurementId: 'G-TEST123',
+      apiSecret: 's',
+      serviceAccount: {
+        clientEmail,
+        publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      },
+    });
+  });
+  afterAll(async () => ga4?.close());
+  const ga4Destination = (key: typeof privateKey) =>
+    destination(
+      'ga4',
+      { measurementId: 'G-TEST123', propertyId: '123456', baseUrl: ga4.url },
+      {
+        apiSecret: 's',
+        serviceAccountKey: JSON.stringify({
+          type: 'service_account',
+          client_email: clientEmail,
+          private_key: pem(key),
+          token_uri: `${ga4.url}/token`,
+        }),
+      },
+    );
+
+  it('exchanges a signed JWT for a token, then asks for the deletion of each id', async () => {
+    const d = await ga4Destination(privateKey);
+    const p = person('wes@example.com');
+    await requestDeletions(requests, [d], p, new Date());
+    await forward();
+    expect(ga4.tokens).toBe(1);
+    expect(ga4.deletions).toEqual([
+      { type: 'USER_ID', userId: 'wes@example.com', propertyId: '123456' },
+      { type: 'CLIENT_ID', userId: 'anon-of-wes@example.com', propertyId: '123456' },
+    ]);
+    expect((await requests.status(p.erasureId))[0]).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('a key Google does not know: the token refused, the request failed with its answer', async () => {
+    const d = await ga4Destination(other);
+    const p = person('xia@example.com');
+    const before = ga4.deletions.length;
+    await requestDeletions(requests, [d], p, new Date());
+    await forward();
+    expect(ga4.deletions.length).toBe(before);
+    expect((await requests.status(p.erasureId))[0]).toMatchObject({
+      status: 'failed',
+      answer: expect.stringMatching(/^token: 400 .*invalid_grant/),
+    });
   });
 });

@@ -3,6 +3,7 @@
  * (batching limits, authentication, one identifier kind per Braze request), how answers read
  * (2xx done, 429/5xx retried with Retry-After, 4xx refused), and that status text never keeps an id.
  */
+import { createVerify, generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,11 @@ import {
   redactIds,
 } from '../../functions/core/destinations/deletion';
 import type { VendorAnswer } from '../../functions/core/destinations/delivery';
+import {
+  accessToken,
+  parseServiceAccount,
+  type ServiceAccount,
+} from '../../functions/core/destinations/google-oauth';
 import { vendorFor, vendors } from '../../functions/core/destinations/vendors';
 
 const NOW = new Date('2026-11-30T10:00:00.000Z');
@@ -35,7 +41,7 @@ const answer = (status: number, body = '', headers: Record<string, string> = {})
   headers,
   body,
 });
-const deletionOf = (type: 'webhook' | 'braze' | 'hubspot' | 'mixpanel') => {
+const deletionOf = (type: 'webhook' | 'braze' | 'hubspot' | 'mixpanel' | 'ga4') => {
   const d = vendorFor(type).deletion;
   if (!d) throw new Error(`${type} has no deletion`);
   return d;
@@ -53,12 +59,12 @@ const planned = (type: Parameters<typeof deletionOf>[0], settings: object, creds
 const bodyOf = (r: { body: string }) => JSON.parse(r.body);
 
 describe('which types forward erasure', () => {
-  it('webhook, Braze, HubSpot and Mixpanel have a deletion API; GA4 (Measurement Protocol) has none', () => {
+  it('webhook, Braze, HubSpot, Mixpanel and GA4 (through a service account) have a deletion API', () => {
     const withDeletion = Object.entries(vendors)
       .filter(([, v]) => v?.deletion !== undefined)
       .map(([t]) => t)
       .sort();
-    expect(withDeletion).toEqual(['braze', 'hubspot', 'mixpanel', 'webhook']);
+    expect(withDeletion).toEqual(['braze', 'ga4', 'hubspot', 'mixpanel', 'webhook']);
   });
 });
 
@@ -280,5 +286,98 @@ describe('answers kept in the status', () => {
         },
       ),
     );
+  });
+});
+
+describe('GA4 User Deletion API, through a service account', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const account: ServiceAccount = {
+    client_email: 'pulse-erasure@project.iam.gserviceaccount.com',
+    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    token_uri: 'https://oauth2.googleapis.com/token',
+  };
+  const credentials = {
+    apiSecret: 's',
+    serviceAccountKey: JSON.stringify({ type: 'service_account', ...account }),
+  };
+  const settings = { measurementId: 'G-TEST123', propertyId: '123456' };
+  const ga4 = deletionOf('ga4');
+
+  it('asks for a token with an RS256 JWT the service account signed, scoped to user deletion, valid an hour', () => {
+    const request = ga4.auth?.request(settings, credentials, NOW);
+    if (!request || 'skipped' in request) throw new Error('no token request');
+    expect(request.url).toBe('https://oauth2.googleapis.com/token');
+    const form = new URLSearchParams(request.body);
+    expect(form.get('grant_type')).toBe('urn:ietf:params:oauth:grant-type:jwt-bearer');
+    const [header, claims, signature] = (form.get('assertion') as string).split('.');
+    expect(
+      createVerify('RSA-SHA256')
+        .update(`${header}.${claims}`)
+        .verify(publicKey, Buffer.from(signature as string, 'base64url')),
+    ).toBe(true);
+    const c = JSON.parse(Buffer.from(claims as string, 'base64url').toString());
+    expect(c).toEqual({
+      iss: account.client_email,
+      scope: 'https://www.googleapis.com/auth/analytics.user.deletion',
+      aud: account.token_uri,
+      iat: NOW.getTime() / 1000,
+      exp: NOW.getTime() / 1000 + 3600,
+    });
+  });
+  it('one upsert per id with the token: user ids as USER_ID, anonymous ids as CLIENT_ID (the codec’s client_id)', () => {
+    const plan = ga4.plan(settings, credentials, person(), NOW, 'ya29.t');
+    if ('skipped' in plan) throw new Error('skipped');
+    expect(
+      plan.requests.every(
+        (r) => r.url === 'https://www.googleapis.com/analytics/v3/userDeletion/userDeletionRequests:upsert',
+      ),
+    ).toBe(true);
+    expect(plan.requests.every((r) => r.headers.authorization === 'Bearer ya29.t')).toBe(true);
+    expect(plan.requests.map(bodyOf)).toEqual([
+      {
+        kind: 'analytics#userDeletionRequest',
+        id: { type: 'USER_ID', userId: 'maria@example.com' },
+        propertyId: '123456',
+      },
+      {
+        kind: 'analytics#userDeletionRequest',
+        id: { type: 'CLIENT_ID', userId: 'anon-1' },
+        propertyId: '123456',
+      },
+      {
+        kind: 'analytics#userDeletionRequest',
+        id: { type: 'CLIENT_ID', userId: 'anon-2' },
+        propertyId: '123456',
+      },
+    ]);
+  });
+  it('without the service account key or the property id: skipped, naming what is missing', () => {
+    expect(ga4.auth?.request({ measurementId: 'G-TEST123' }, { apiSecret: 's' }, NOW)).toEqual({
+      skipped: "GA4's User Deletion API needs credentials.serviceAccountKey and settings.propertyId",
+    });
+    expect(parseServiceAccount('{"client_email":"x"}')).toEqual({ invalid: expect.any(String) });
+  });
+  it('reads the token answer: the access token, or the failed exchange as an outcome', () => {
+    const now = NOW.getTime();
+    expect(accessToken(answer(200, '{"access_token":"ya29.a","expires_in":3599}'), now)).toEqual({
+      token: 'ya29.a',
+    });
+    expect(accessToken(answer(400, '{"error":"invalid_grant"}'), now)).toMatchObject({ kind: 'rejected' });
+    expect(accessToken(answer(503), now)).toMatchObject({ kind: 'retry' });
+    expect(accessToken(answer(200, '{}'), now)).toMatchObject({ kind: 'rejected' });
+  });
+  it('takes a service account key and property id in a definition; refuses a key that is not one', () => {
+    const body: DestinationBody = {
+      type: 'ga4',
+      enabled: true,
+      filter: {},
+      settings,
+      credentials,
+      consentPurpose: 'analytics',
+    };
+    expect(checkTypeFields(body, true)).toEqual([]);
+    expect(
+      checkTypeFields({ ...body, credentials: { apiSecret: 's', serviceAccountKey: 'nope' } }, true),
+    ).toEqual([expect.objectContaining({ path: 'credentials.serviceAccountKey' })]);
   });
 });

@@ -12,6 +12,7 @@ import { CHANNELS, EVENT_TYPES } from '../events';
 import type { FieldError } from '../problem';
 import { TAG_MESSAGE, TAG_PATTERN } from '../tags';
 import { fieldErrors } from '../zod';
+import { parseServiceAccount } from './google-oauth';
 
 export const DESTINATION_TYPES = ['webhook', 'eventbridge', 'mixpanel', 'ga4', 'hubspot', 'braze'] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
@@ -78,6 +79,8 @@ export const settingsSchemas = {
   ga4: z.strictObject({
     measurementId: z.string().check(z.regex(/^G-[A-Z0-9]{4,20}$/, 'Expected a G-XXXXXXX measurement id')),
     baseUrl: z.optional(httpsUrl),
+    /** For erasure forwarding (User Deletion API): the numeric GA4 property id. */
+    propertyId: z.optional(z.string().check(z.regex(/^\d{1,20}$/, 'Expected the numeric GA4 property id'))),
     ...common,
   }),
   hubspot: z.strictObject({
@@ -110,7 +113,17 @@ export const credentialSchemas = {
     /** GDPR API OAuth token (erasure forwarding); without it deletions are skipped. */
     gdprToken: z.optional(z.string().check(z.minLength(1))),
   }),
-  ga4: z.strictObject({ apiSecret: z.string().check(z.minLength(1)) }),
+  ga4: z.strictObject({
+    apiSecret: z.string().check(z.minLength(1)),
+    /** For erasure forwarding: a service account's JSON key, the account added to the GA4 property. */
+    serviceAccountKey: z.optional(
+      z
+        .string()
+        .check(
+          z.refine((s) => !('invalid' in parseServiceAccount(s)), 'Expected a service account JSON key file'),
+        ),
+    ),
+  }),
   hubspot: z.strictObject({ accessToken: z.string().check(z.minLength(1)) }),
   braze: z.strictObject({ apiKey: z.string().check(z.minLength(1)) }),
 } as const;

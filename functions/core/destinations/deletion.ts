@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { httpOutcome, type ItemOutcome, type VendorAnswer } from './delivery';
+import { accessToken, parseServiceAccount, tokenRequest } from './google-oauth';
 import type { HttpRequest } from './vendors';
 
 /**
@@ -30,11 +31,24 @@ export interface ErasedPerson {
 export type DeletionPlan = { requests: HttpRequest[] } | { skipped: string };
 
 export interface Deletion {
+  /**
+   * Where the API takes an OAuth access token rather than a stored credential: the token request,
+   * sent first, and the token read from its answer (then passed to `plan`).
+   */
+  readonly auth?: {
+    request(
+      settings: Record<string, unknown>,
+      credentials: Record<string, string>,
+      now: Date,
+    ): HttpRequest | { skipped: string };
+    token(answer: VendorAnswer, now: number): { token: string } | ItemOutcome;
+  };
   plan(
     settings: Record<string, unknown>,
     credentials: Record<string, string>,
     person: ErasedPerson,
     now: Date,
+    accessToken?: string,
   ): DeletionPlan;
   /** One request's answer. */
   interpret(answer: VendorAnswer, now: number): ItemOutcome;
@@ -219,6 +233,58 @@ export const mixpanelDeletion: Deletion = {
       requests: chunks(allIds(person), MIXPANEL_DELETE_LIMIT).map((ids) =>
         json(url, `Bearer ${credentials.gdprToken}`, { distinct_ids: ids, compliance_type: 'GDPR' }),
       ),
+    };
+  },
+  interpret: (answer, now) => httpOutcome(answer, now),
+};
+
+export const GA4_DELETION_SCOPE = 'https://www.googleapis.com/auth/analytics.user.deletion';
+
+/** The User Deletion API's host: www.googleapis.com, or the test server `baseUrl` names. */
+const ga4DeletionBase = (settings: Record<string, unknown>): string => {
+  const base = settings.baseUrl as string | undefined;
+  return base === undefined || new URL(base).host.endsWith('google-analytics.com')
+    ? 'https://www.googleapis.com'
+    : base;
+};
+
+/**
+ * GA4 through Google Analytics' User Deletion API (`POST /analytics/v3/userDeletion/userDeletionRequests:upsert`,
+ * `{kind, id: {type, userId}, propertyId}`), one request per id: anonymous ids as `CLIENT_ID` (the
+ * ga4 codec sends them as `client_id`), user ids as `USER_ID`. It needs an OAuth token with the
+ * `analytics.user.deletion` scope, which a Measurement Protocol secret cannot give: the destination
+ * holds a service account's key (`credentials.serviceAccountKey`, the account added to the property)
+ * and the numeric property id (`settings.propertyId`); without them the request is skipped. Each
+ * attempt exchanges a fresh JWT for a token (google-oauth.ts). Google's quota: 500 requests a day
+ * per cloud project.
+ */
+export const ga4Deletion: Deletion = {
+  auth: {
+    request(settings, credentials, now) {
+      const missing = [
+        ...(credentials.serviceAccountKey ? [] : ['credentials.serviceAccountKey']),
+        ...(settings.propertyId ? [] : ['settings.propertyId']),
+      ];
+      if (missing.length > 0) return { skipped: `GA4's User Deletion API needs ${missing.join(' and ')}` };
+      const account = parseServiceAccount(credentials.serviceAccountKey as string);
+      if ('invalid' in account) return { skipped: `credentials.serviceAccountKey: ${account.invalid}` };
+      return tokenRequest(account, GA4_DELETION_SCOPE, now);
+    },
+    token: accessToken,
+  },
+  plan(settings, _credentials, person, _now, token) {
+    const url = `${ga4DeletionBase(settings)}/analytics/v3/userDeletion/userDeletionRequests:upsert`;
+    const one = (type: 'CLIENT_ID' | 'USER_ID', userId: string) =>
+      json(url, `Bearer ${token}`, {
+        kind: 'analytics#userDeletionRequest',
+        id: { type, userId },
+        propertyId: String(settings.propertyId),
+      });
+    return {
+      requests: [
+        ...person.userIds.map((id) => one('USER_ID', id)),
+        ...person.anonymousIds.map((id) => one('CLIENT_ID', id)),
+      ],
     };
   },
   interpret: (answer, now) => httpOutcome(answer, now),

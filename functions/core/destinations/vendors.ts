@@ -7,7 +7,14 @@
 import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { DestinationType } from './definition';
-import { brazeDeletion, type Deletion, hubspotDeletion, mixpanelDeletion, webhookDeletion } from './deletion';
+import {
+  brazeDeletion,
+  type Deletion,
+  ga4Deletion,
+  hubspotDeletion,
+  mixpanelDeletion,
+  webhookDeletion,
+} from './deletion';
 import { httpOutcome, type ItemOutcome, type OutboundMessage, type VendorAnswer } from './delivery';
 
 export interface HttpRequest {
@@ -302,6 +309,7 @@ export const ga4EventName = (m: OutboundMessage): string =>
  */
 const ga4: Vendor = {
   maxBatch: GA4_LIMITS.events,
+  deletion: ga4Deletion,
   maxBytes: 130_000,
   prepare(settings, credentials, messages, now) {
     const rejected: Prepare['rejected'] = [];
