@@ -52,9 +52,10 @@ const redrive = async (
   const list = await enabledDestinations.get();
   const deps = await deliverDeps();
   const replays = await stepReplays({ destinations, outbox, archive: archivedEvents() }, list, now, deadline);
-  const drained = await drainDue({ deps, list, now, deadline, onRound: countRound });
+  // Erasures first: few, and owed to the person within the month.
   const erasures = await forwardDue(forwardDeps, now, deadline);
   countForwarded(erasures);
+  const drained = await drainDue({ deps, list, now, deadline, onRound: countRound });
   const delivered = drained.reduce((n, d) => n + d.delivered, 0);
   metrics.addMetric('RedriveDelivered', MetricUnit.Count, delivered);
   metrics.addMetric(
