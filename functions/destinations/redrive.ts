@@ -2,7 +2,8 @@
  * The destinations redrive, run every minute (lib/schedules.ts): for each enabled destination the
  * breaker does not hold paused, takes the outbox messages that came due (retries, segment and
  * alert triggers, replayed events, attempts whose lease ran out) from the sparse due index, claims
- * them and delivers them (deliver.ts); then advances running replays by a slice each. Stops before
+ * them and delivers them (deliver.ts); then advances running replays by a slice each. Before
+ * deliveries, it forwards erasures to the vendors' deletion APIs (forward-erasure.ts). Stops before
  * the function's timeout and leaves the rest to the next run.
  *
  * "Now" is the scheduled event's `time`, or the clock.
