@@ -272,10 +272,21 @@ describe('a plan of several requests', () => {
 });
 
 describe('answers kept in the status', () => {
+  it('blank an id in any letter case and URL-encoded, as vendors echo what they normalised', () => {
+    expect(
+      redactIds('404 contact maria@example.com / MARIA@EXAMPLE.COM / maria%40example.com not found', [
+        ' Maria@Example.com',
+      ]),
+    ).toBe('404 contact <id> / <id> / <id> not found');
+    expect(redactIds('id a.b+c (x)', ['a.b+c', '(x)'])).toBe('id <id> <id>');
+  });
   it('never hold an id of the person, however the vendor echoes it', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 4 }),
+        fc.array(
+          fc.string({ minLength: 1, maxLength: 12 }).filter((id) => id.trim() === id && id !== ''),
+          { minLength: 1, maxLength: 4 },
+        ),
         fc.string({ maxLength: 20 }),
         (ids, noise) => {
           const text = `${noise}${ids.join(noise)}${noise}`;

@@ -75,12 +75,19 @@ export const erasedPerson = (
 /** Every id of the person, once. */
 export const allIds = (p: ErasedPerson): string[] => [...new Set([...p.userIds, ...p.anonymousIds])];
 
-/** The vendor's answer with every id of the person blanked: what status and logs may keep. */
+/**
+ * The vendor's answer with every id of the person blanked: what status and logs may keep. Each id
+ * in any letter case, trimmed, and URL-encoded too (vendors echo what they normalised).
+ */
 export const redactIds = (text: string, ids: readonly string[]): string => {
-  let out = text;
-  for (const id of [...ids].sort((a, b) => b.length - a.length))
-    if (id.length > 0) out = out.split(id).join('<id>');
-  return out;
+  const forms = new Set(
+    ids.flatMap((id) => [id.trim(), encodeURIComponent(id.trim())]).filter((f) => f.length > 0),
+  );
+  if (forms.size === 0) return text;
+  const escaped = [...forms]
+    .sort((a, b) => b.length - a.length)
+    .map((f) => f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return text.replace(new RegExp(escaped.join('|'), 'gi'), '<id>');
 };
 
 /** One outcome for a plan of several requests: any refusal is final; else any retry; else delivered. */
