@@ -209,6 +209,34 @@ describe('erasure forwarded to deletion APIs', () => {
     ).toEqual(['ruth@example.com', 'anon-of-ruth@example.com']);
   });
 
+  it("honours a 429's Retry-After, and reaches a destination its circuit breaker paused", async () => {
+    const d = await destination(
+      'hubspot',
+      { mode: 'events', eventName: 'pe1_x', baseUrl: hubspot.url },
+      {
+        accessToken: 'hs-token',
+      },
+    );
+    await destinations.pause(d.destinationId, 'test: vendor down', new Date());
+    const p = person('rita@example.com');
+    const now = new Date();
+    await requestDeletions(requests, [d], p, now);
+    hubspot.faults.push({
+      status: 429,
+      headers: { 'retry-after': '120' },
+      body: '{"errorType":"RATE_LIMIT"}',
+    });
+    await forward(now);
+    expect((await requests.status(p.erasureId))[0]).toMatchObject({ status: 'requested', attempts: 1 });
+    const before = hubspot.gdprDeleted.length;
+    // Not before the vendor said.
+    await forward(new Date(now.getTime() + 100_000));
+    expect(hubspot.gdprDeleted.length).toBe(before);
+    await forward(new Date(now.getTime() + 121_000));
+    expect(hubspot.gdprDeleted.slice(before)).toEqual(['rita@example.com']);
+    expect((await requests.status(p.erasureId))[0]).toMatchObject({ status: 'delivered', attempts: 2 });
+  });
+
   it('fails after the outbox retries (5 attempts over 3 hours), keeping the last answer and dropping the ids', async () => {
     const d = await hookDestination();
     const p = person('sam@example.com');
