@@ -151,8 +151,8 @@ export const messageJson = (m: OutboundMessage): Record<string, unknown> => ({
  */
 const webhook: Vendor = {
   maxBatch: 100,
-  deletion: webhookDeletion,
   maxBytes: 1_000_000,
+  deletion: webhookDeletion,
   prepare(settings, credentials, messages, now) {
     const secret = credentials.signingSecret as string;
     const signer = new Webhook(secret);
@@ -202,8 +202,8 @@ const MIXPANEL_EPOCH_MIN = Date.UTC(1971, 0, 1);
  */
 const mixpanel: Vendor = {
   maxBatch: 2000,
-  deletion: mixpanelDeletion,
   maxBytes: 10_000_000,
+  deletion: mixpanelDeletion,
   prepare(settings, credentials, messages, now) {
     const rejected: Prepare['rejected'] = [];
     const events: { id: string; json: string }[] = [];
@@ -309,8 +309,8 @@ export const ga4EventName = (m: OutboundMessage): string =>
  */
 const ga4: Vendor = {
   maxBatch: GA4_LIMITS.events,
-  deletion: ga4Deletion,
   maxBytes: 130_000,
+  deletion: ga4Deletion,
   prepare(settings, credentials, messages, now) {
     const rejected: Prepare['rejected'] = [];
     const byClient = new Map<string, { id: string; json: string; userId?: string }[]>();
@@ -389,8 +389,8 @@ export const BRAZE_LIMITS = { objects: 75 } as const;
  */
 const braze: Vendor = {
   maxBatch: BRAZE_LIMITS.objects,
-  deletion: brazeDeletion,
   maxBytes: 4_000_000,
+  deletion: brazeDeletion,
   prepare(settings, credentials, messages) {
     const rejected: Prepare['rejected'] = [];
     const objects: { id: string; array: 'events' | 'attributes'; json: string }[] = [];
@@ -481,8 +481,8 @@ export const HUBSPOT_LIMITS = { events: 500, contacts: 100 } as const;
  */
 const hubspot: Vendor = {
   maxBatch: HUBSPOT_LIMITS.events,
-  deletion: hubspotDeletion,
   maxBytes: 3_000_000,
+  deletion: hubspotDeletion,
   prepare(settings, credentials, messages) {
     const rejected: Prepare['rejected'] = [];
     const inputs: { id: string; json: string }[] = [];
