@@ -234,7 +234,8 @@ export const access = {
   // declared), and the failed batches in the on-failure bucket, which hold event payloads (found
   // through the failure index in the quarantine table).
   'privacy/privacy': {
-    tables: personalTables('readWrite'),
+    // Erasure forwarded to vendors: which destinations have a deletion API (the requests go to the outbox).
+    tables: { ...personalTables('readWrite'), destinations: 'read' },
     buckets: personalBuckets('readWrite'),
     // A person's archived events are found with Athena (its results in the exports bucket).
     analytics: 'query',

@@ -130,6 +130,15 @@ export const routes = [
     auth: 'admin',
     summary: 'Every personal record Pulse holds on a person, as JSON',
   },
+  // Erasure forwarded to vendors' deletion APIs (docs/destinations.md)
+  {
+    id: 'getErasure',
+    method: 'GET',
+    path: '/api/erasures/{erasureId}',
+    handler: 'privacy/privacy',
+    auth: 'admin',
+    summary: "An erasure's deletion request to each destination: requested, delivered, failed or skipped",
+  },
   // ---- identity, users, tags, segments, links ----
   {
     id: 'identify',

@@ -9,6 +9,8 @@
  *       (pending | delivered | dead | dropped: consent withdrawn), `attempts`, `firstAttemptAt`, `lastError`, and only while
  *       pending `dueKey` = `<destinationId>#<0..DUE_SHARDS-1>` and `dueAt` (ISO): the sparse index
  *       `byDue` holds exactly the messages waiting, by destination, oldest due first.
+ *   o#~erasure#<erasureId> / <destinationId>#deletion    erasure's deletion requests to vendors, due
+ *       under `dueKey` = `~deletions`: their key design is functions/adapters/erasure-requests.ts's.
  *
  * Enqueue is put-if-absent, so a stream redelivery or a retried trigger never enqueues a message
  * twice; a delivered message stays (without its payload) for DELIVERED_KEEP_DAYS as the memory of

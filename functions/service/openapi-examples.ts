@@ -377,7 +377,13 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
   eraseUser: {
     summary: 'Erase a person everywhere',
     params: { userId: 'user-42' },
-    response: { erased: true, ids: 2, deleted: 37 },
+    response: {
+      erased: true,
+      ids: 2,
+      deleted: 37,
+      erasureId: '5d0e9a3c-8f6b-4c1e-9a57-2f3b1c0d4e5f',
+      forwarded: { crm: 'requested', 'web-hook': 'requested' },
+    },
   },
   exportUser: {
     summary: 'Everything held on a person',
@@ -387,6 +393,33 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
       ids: ['user-42', 'anon-7f3a'],
       exportedAt: at,
       stores: { users: [], consent: [] },
+    },
+  },
+  // Erasure forwarded to vendors' deletion APIs (docs/destinations.md)
+  getErasure: {
+    summary: "An erasure's deletion requests, per destination",
+    params: { erasureId: '5d0e9a3c-8f6b-4c1e-9a57-2f3b1c0d4e5f' },
+    response: {
+      erasureId: '5d0e9a3c-8f6b-4c1e-9a57-2f3b1c0d4e5f',
+      destinations: [
+        {
+          destinationId: 'crm',
+          type: 'braze',
+          status: 'delivered',
+          attempts: 1,
+          requestedAt: at,
+          settledAt: at,
+          answer: '201 {"deleted":1,"message":"success"}',
+        },
+        {
+          destinationId: 'web-hook',
+          type: 'webhook',
+          status: 'requested',
+          attempts: 2,
+          requestedAt: at,
+          answer: '503 upstream unavailable',
+        },
+      ],
     },
   },
   identify: {

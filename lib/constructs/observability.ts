@@ -150,6 +150,17 @@ export class Observability extends Construct {
       evaluationPeriods: 3,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
+    // Erasure forwarded to vendors: a deletion request refused, or retried past 3 hours, needs a person.
+    this.anyOf(
+      'ErasureForwardFailed',
+      "A vendor's deletion request of an erasure failed (refused, or retried past 3 hours): GET /api/erasures/{erasureId}",
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: 'ErasureForwardFailed',
+        dimensionsMap: { service: redriveModule, stage: this.props.stage },
+        ...sum,
+      }),
+    );
   }
 
   /** A scheduled job failing: nobody calls it, so nobody would notice otherwise. */

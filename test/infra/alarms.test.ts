@@ -183,6 +183,18 @@ const expected = [
     ComparisonOperator: 'GreaterThanThreshold',
     EvaluationPeriods: 3,
   },
+  // Erasure forwarded to vendors: any deletion request failed for good.
+  {
+    id: 'ErasureForwardFailed',
+    Namespace: METRICS_NAMESPACE,
+    MetricName: 'ErasureForwardFailed',
+    Dimensions: dims({ service: 'destinations/redrive', stage: stack.settings.stage }),
+    Statistic: 'Sum',
+    Period: 300,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+  },
   {
     id: 'ApiThrottled',
     Namespace: METRICS_NAMESPACE,

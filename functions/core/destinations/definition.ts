@@ -12,6 +12,7 @@ import { CHANNELS, EVENT_TYPES } from '../events';
 import type { FieldError } from '../problem';
 import { TAG_MESSAGE, TAG_PATTERN } from '../tags';
 import { fieldErrors } from '../zod';
+import { parseServiceAccount } from './google-oauth';
 
 export const DESTINATION_TYPES = ['webhook', 'eventbridge', 'mixpanel', 'ga4', 'hubspot', 'braze'] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
@@ -68,11 +69,18 @@ export const settingsSchemas = {
     projectId: z.string().check(z.regex(/^\d{1,20}$/, 'Expected the numeric Mixpanel project id')),
     /** API host: api.mixpanel.com, api-eu.mixpanel.com, api-in.mixpanel.com (or a test server). */
     baseUrl: z.optional(httpsUrl),
+    /** For erasure forwarding: the project token the GDPR API names, and its host if not derived from baseUrl. */
+    projectToken: z.optional(
+      z.string().check(z.regex(/^[A-Za-z0-9]{1,64}$/, 'Expected the Mixpanel project token')),
+    ),
+    gdprBaseUrl: z.optional(httpsUrl),
     ...common,
   }),
   ga4: z.strictObject({
     measurementId: z.string().check(z.regex(/^G-[A-Z0-9]{4,20}$/, 'Expected a G-XXXXXXX measurement id')),
     baseUrl: z.optional(httpsUrl),
+    /** For erasure forwarding (User Deletion API): the numeric GA4 property id. */
+    propertyId: z.optional(z.string().check(z.regex(/^\d{1,20}$/, 'Expected the numeric GA4 property id'))),
     ...common,
   }),
   hubspot: z.strictObject({
@@ -99,8 +107,23 @@ export const credentialSchemas = {
     ),
   }),
   eventbridge: z.strictObject({}),
-  mixpanel: z.strictObject({ serviceAccountUser: z.string(), serviceAccountSecret: z.string() }),
-  ga4: z.strictObject({ apiSecret: z.string().check(z.minLength(1)) }),
+  mixpanel: z.strictObject({
+    serviceAccountUser: z.string(),
+    serviceAccountSecret: z.string(),
+    /** GDPR API OAuth token (erasure forwarding); without it deletions are skipped. */
+    gdprToken: z.optional(z.string().check(z.minLength(1))),
+  }),
+  ga4: z.strictObject({
+    apiSecret: z.string().check(z.minLength(1)),
+    /** For erasure forwarding: a service account's JSON key, the account added to the GA4 property. */
+    serviceAccountKey: z.optional(
+      z
+        .string()
+        .check(
+          z.refine((s) => !('invalid' in parseServiceAccount(s)), 'Expected a service account JSON key file'),
+        ),
+    ),
+  }),
   hubspot: z.strictObject({ accessToken: z.string().check(z.minLength(1)) }),
   braze: z.strictObject({ apiKey: z.string().check(z.minLength(1)) }),
 } as const;

@@ -7,6 +7,14 @@
 import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { DestinationType } from './definition';
+import {
+  brazeDeletion,
+  type Deletion,
+  ga4Deletion,
+  hubspotDeletion,
+  mixpanelDeletion,
+  webhookDeletion,
+} from './deletion';
 import { httpOutcome, type ItemOutcome, type OutboundMessage, type VendorAnswer } from './delivery';
 
 export interface HttpRequest {
@@ -40,6 +48,8 @@ export interface Vendor {
     now: Date,
   ): Prepare;
   interpret(prepared: Prepared, answer: VendorAnswer, now: number): Map<string, ItemOutcome>;
+  /** The vendor's deletion API, where it has one: erasure is forwarded to it (deletion.ts). */
+  readonly deletion?: Deletion;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -152,6 +162,7 @@ export const messageJson = (m: OutboundMessage): Record<string, unknown> => ({
 const webhook: Vendor = {
   maxBatch: 100,
   maxBytes: 1_000_000,
+  deletion: webhookDeletion,
   prepare(settings, credentials, messages, now) {
     const secret = credentials.signingSecret as string;
     const signer = new Webhook(secret);
@@ -202,6 +213,7 @@ const MIXPANEL_EPOCH_MIN = Date.UTC(1971, 0, 1);
 const mixpanel: Vendor = {
   maxBatch: 2000,
   maxBytes: 10_000_000,
+  deletion: mixpanelDeletion,
   prepare(settings, credentials, messages, now) {
     const rejected: Prepare['rejected'] = [];
     const events: { id: string; json: string }[] = [];
@@ -308,6 +320,7 @@ export const ga4EventName = (m: OutboundMessage): string =>
 const ga4: Vendor = {
   maxBatch: GA4_LIMITS.events,
   maxBytes: 130_000,
+  deletion: ga4Deletion,
   prepare(settings, credentials, messages, now) {
     const rejected: Prepare['rejected'] = [];
     const byClient = new Map<string, { id: string; json: string; userId?: string }[]>();
@@ -396,6 +409,7 @@ const brazeAudienceTarget = (m: OutboundMessage) =>
 const braze: Vendor = {
   maxBatch: BRAZE_LIMITS.objects,
   maxBytes: 4_000_000,
+  deletion: brazeDeletion,
   prepare(settings, credentials, messages) {
     const rejected: Prepare['rejected'] = [];
     const objects: { id: string; array: 'events' | 'attributes'; json: string }[] = [];
@@ -496,6 +510,7 @@ export const hubspotSegmentProperty = (segment: string): string =>
 const hubspot: Vendor = {
   maxBatch: HUBSPOT_LIMITS.events,
   maxBytes: 3_000_000,
+  deletion: hubspotDeletion,
   prepare(settings, credentials, messages) {
     const rejected: Prepare['rejected'] = [];
     const inputs: { id: string; json: string; contact: string }[] = [];

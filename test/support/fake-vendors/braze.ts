@@ -5,11 +5,17 @@
  * `errors: [{type, input_array, index}]` for the objects it refused (the others are processed).
  * Events and attributes create the profile they name, except attributes in update-only mode
  * (`_update_existing_only`, the default with a `user_alias`): those reach existing profiles only.
+ *
+ * And `/users/delete`: at most 50 identifiers of one kind per request (`external_ids`,
+ * `user_aliases`, …; 400 otherwise); the key needs `users.delete` (403 without); answers 201
+ * `{"deleted": n, "message": "success"}` and forgets the people's events and attributes.
  */
 import { type FakeServer, startFakeServer } from './server';
 
 export interface FakeBraze extends FakeServer {
   events: { who: string; name: string; properties: Record<string, unknown> }[];
+  /** Each /users/delete request's identifiers (external ids, alias names), in order. */
+  deletions: { kind: 'external_ids' | 'user_aliases'; ids: string[] }[];
   /** Array attribute `pulse_segments` per person, after the adds and removes. */
   segments: Map<string, Set<string>>;
   /**
@@ -23,13 +29,40 @@ export interface FakeBraze extends FakeServer {
 
 type Obj = Record<string, unknown> & { external_id?: string; user_alias?: { alias_name?: string } };
 
-export const startFakeBraze = async (apiKey: string): Promise<FakeBraze> => {
+const DELETE_KINDS = ['external_ids', 'user_aliases', 'braze_ids', 'email_addresses', 'phone_numbers'];
+
+const deleteUsers = (f: FakeBraze, body: string, mayDelete: boolean) => {
+  if (!mayDelete) return { status: 403, body: { message: 'API key lacks the users.delete permission' } };
+  const payload = JSON.parse(body) as Record<string, unknown[]>;
+  const kinds = DELETE_KINDS.filter((k) => payload[k] !== undefined);
+  const list = kinds.length === 1 ? (payload[kinds[0] as string] ?? []) : [];
+  if (kinds.length !== 1 || list.length === 0 || list.length > 50)
+    return { status: 400, body: { message: 'Up to 50 identifiers of exactly one kind per request' } };
+  const ids = list.map((x) =>
+    typeof x === 'string' ? x : String((x as { alias_name?: string }).alias_name ?? ''),
+  );
+  f.deletions.push({ kind: kinds[0] as 'external_ids' | 'user_aliases', ids });
+  const gone = new Set(ids);
+  const before = f.events.length + f.segments.size;
+  f.events = f.events.filter((e) => !gone.has(e.who));
+  for (const id of ids) {
+    f.segments.delete(id);
+    f.profiles.delete(kinds[0] === 'external_ids' ? `external_id:${id}` : `alias:${id}`);
+  }
+  return { status: 201, body: { deleted: before - f.events.length - f.segments.size, message: 'success' } };
+};
+
+export const startFakeBraze = async (
+  apiKey: string,
+  options: { usersDelete?: boolean } = {},
+): Promise<FakeBraze> => {
   let fake: FakeBraze | undefined;
   const server = await startFakeServer((req, body) => {
     const f = fake as FakeBraze;
-    if (req.url !== '/users/track') return { status: 404 };
+    if (req.url !== '/users/track' && req.url !== '/users/delete') return { status: 404 };
     if (req.headers.authorization !== `Bearer ${apiKey}`)
       return { status: 401, body: { message: 'Invalid API key' } };
+    if (req.url === '/users/delete') return deleteUsers(f, body, options.usersDelete ?? true);
     const payload = JSON.parse(body) as { events?: Obj[]; attributes?: Obj[]; purchases?: Obj[] };
     const total =
       (payload.events?.length ?? 0) + (payload.attributes?.length ?? 0) + (payload.purchases?.length ?? 0);
@@ -76,6 +109,7 @@ export const startFakeBraze = async (apiKey: string): Promise<FakeBraze> => {
   });
   fake = Object.assign(server, {
     events: [],
+    deletions: [],
     segments: new Map<string, Set<string>>(),
     profiles: new Set<string>(),
     skipped: 0,

@@ -4,13 +4,38 @@
  * and contact upserts (`/crm/v3/objects/contacts/batch/upsert`, ≤ 100 inputs by `idProperty`).
  * An invalid input makes the answer a 207 multi-status naming it in `errors[].context.ids`;
  * valid ones land. Too many inputs, or an upsert naming one contact twice: 400.
+ *
+ * And the GDPR delete, `POST /crm/v3/objects/contacts/gdpr-delete` `{objectId, idProperty}`: by
+ * e-mail with `idProperty: email`; the contact and its events go, and the address is blocklisted
+ * (also when no contact has it); 204.
  */
 import { type FakeServer, startFakeServer } from './server';
 
 export interface FakeHubspot extends FakeServer {
   events: { email: string; eventName: string; uuid?: string }[];
   contacts: Map<string, Record<string, string>>;
+  /** E-mails GDPR-deleted (contact or not), in order. */
+  gdprDeleted: string[];
 }
+
+const gdprDelete = (f: FakeHubspot, body: string) => {
+  const input = JSON.parse(body) as { objectId?: string; idProperty?: string };
+  if (typeof input.objectId !== 'string' || input.objectId === '')
+    return {
+      status: 400,
+      body: { status: 'error', category: 'VALIDATION_ERROR', message: 'objectId is required' },
+    };
+  const email = input.idProperty === 'email' ? input.objectId : undefined;
+  if (email === undefined)
+    return {
+      status: 404,
+      body: { status: 'error', category: 'OBJECT_NOT_FOUND', message: 'resource not found' },
+    };
+  f.gdprDeleted.push(email);
+  f.contacts.delete(email);
+  f.events = f.events.filter((e) => e.email !== email);
+  return { status: 204 };
+};
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -27,6 +52,7 @@ export const startFakeHubspot = async (token: string): Promise<FakeHubspot> => {
           message: 'Authentication credentials not found',
         },
       };
+    if (req.url === '/crm/v3/objects/contacts/gdpr-delete') return gdprDelete(f, body);
     const inputs = (JSON.parse(body) as { inputs: Record<string, unknown>[] }).inputs ?? [];
     const upsert = req.url === '/crm/v3/objects/contacts/batch/upsert';
     if (!upsert && req.url !== '/events/v3/send/batch') return { status: 404 };
@@ -85,6 +111,10 @@ export const startFakeHubspot = async (token: string): Promise<FakeHubspot> => {
       },
     };
   });
-  fake = Object.assign(server, { events: [], contacts: new Map<string, Record<string, string>>() });
+  fake = Object.assign(server, {
+    events: [],
+    contacts: new Map<string, Record<string, string>>(),
+    gdprDeleted: [],
+  });
   return fake;
 };

@@ -5,6 +5,10 @@
  * ms, not before 1971 nor more than an hour ahead), `distinct_id`, `$insert_id` (≤ 36 of
  * [A-Za-z0-9-]) — and a 400 is a partial success naming each refused event in `failed_records`
  * while the rest are imported. Events are deduplicated on `$insert_id`.
+ *
+ * And the GDPR API v3, `POST /api/app/data-deletions/v3.0/?token=<project token>` with the GDPR
+ * OAuth token (Bearer): `distinct_ids` (1..2,000), `compliance_type` GDPR or CCPA; 200 with a task id;
+ * the distinct ids' events are forgotten.
  */
 import { type FakeServer, startFakeServer } from './server';
 
@@ -18,7 +22,34 @@ export interface FakeMixpanel extends FakeServer {
   imported: Map<string, ImportedEvent>;
   /** Import calls that carried an $insert_id already imported. */
   duplicates: number;
+  /** Each deletion task's distinct ids, in order. */
+  deletions: { taskId: string; distinctIds: string[]; complianceType: string }[];
 }
+
+const createDeletion = (
+  f: FakeMixpanel,
+  url: URL,
+  authorization: string | undefined,
+  body: string,
+  gdpr: { gdprToken?: string; projectToken?: string },
+) => {
+  if (!gdpr.gdprToken || authorization !== `Bearer ${gdpr.gdprToken}`)
+    return { status: 401, body: { status: 'error', error: 'Invalid OAuth token' } };
+  if (url.searchParams.get('token') !== gdpr.projectToken)
+    return { status: 403, body: { status: 'error', error: 'token does not name a project you own' } };
+  const input = JSON.parse(body) as { distinct_ids?: unknown; compliance_type?: string };
+  const ids = input.distinct_ids;
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > 2000)
+    return { status: 400, body: { status: 'error', error: 'distinct_ids: 1 to 2000 ids' } };
+  const complianceType = input.compliance_type ?? 'GDPR';
+  if (!['GDPR', 'CCPA'].includes(complianceType))
+    return { status: 400, body: { status: 'error', error: 'compliance_type: GDPR or CCPA' } };
+  const taskId = `task-${f.deletions.length + 1}`;
+  f.deletions.push({ taskId, distinctIds: ids.map(String), complianceType });
+  const gone = new Set(ids.map(String));
+  for (const [k, e] of f.imported) if (gone.has(e.properties.distinct_id)) f.imported.delete(k);
+  return { status: 200, body: { status: 'ok', results: { task_id: taskId } } };
+};
 
 export const MIXPANEL_LIMITS = { events: 2000, bytes: 10_000_000, eventBytes: 1_000_000 } as const;
 const PLACEHOLDER_IDS = new Set(['anon', 'anonymous', 'nil', 'none', 'null', 'n/a', 'undefined', '0', '-1']);
@@ -44,12 +75,17 @@ export const startFakeMixpanel = async (auth: {
   projectId: string;
   user: string;
   secret: string;
+  /** The GDPR API's OAuth token and the project token it names. */
+  gdprToken?: string;
+  projectToken?: string;
 }): Promise<FakeMixpanel> => {
   let fake: FakeMixpanel | undefined;
   const expected = `Basic ${Buffer.from(`${auth.user}:${auth.secret}`).toString('base64')}`;
   const server = await startFakeServer((req, body) => {
     const f = fake as FakeMixpanel;
     const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'POST' && url.pathname === '/api/app/data-deletions/v3.0/')
+      return createDeletion(f, url, req.headers.authorization, body, auth);
     if (req.method !== 'POST' || url.pathname !== '/import') return { status: 404 };
     if (req.headers.authorization !== expected)
       return { status: 401, body: { code: 401, error: 'Invalid credentials', status: 'Unauthorized' } };
@@ -108,6 +144,6 @@ export const startFakeMixpanel = async (auth: {
       };
     return { status: 200, body: { code: 200, num_records_imported: imported, status: 'OK' } };
   });
-  fake = Object.assign(server, { imported: new Map<string, ImportedEvent>(), duplicates: 0 });
+  fake = Object.assign(server, { imported: new Map<string, ImportedEvent>(), duplicates: 0, deletions: [] });
   return fake;
 };
