@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { DestinationType } from './definition';
 import { httpOutcome, type ItemOutcome, type OutboundMessage, type VendorAnswer } from './delivery';
+import { eventBridgeVendor, type PutEventsCall } from './eventbridge';
 
 export interface HttpRequest {
   url: string;
@@ -16,19 +17,22 @@ export interface HttpRequest {
   body: string;
 }
 
+/** What a codec asks the transport to send: an HTTP request, or an AWS API call (eventbridge). */
+export type VendorRequest = HttpRequest | PutEventsCall;
+
 /** One request and the messages it carries (in order). */
-export interface Prepared {
-  request: HttpRequest;
+export interface Prepared<R extends VendorRequest = HttpRequest> {
+  request: R;
   messageIds: string[];
 }
 
-export interface Prepare {
-  requests: Prepared[];
+export interface Prepare<R extends VendorRequest = HttpRequest> {
+  requests: Prepared<R>[];
   /** Messages the vendor would refuse (or, like GA4, silently drop): dead before sending. */
   rejected: { messageId: string; reason: string }[];
 }
 
-export interface Vendor {
+export interface Vendor<R extends VendorRequest = HttpRequest> {
   /** Messages per request, the vendor's documented maximum. */
   readonly maxBatch: number;
   /** Request body bytes, the vendor's documented maximum (uncompressed). */
@@ -38,8 +42,8 @@ export interface Vendor {
     credentials: Record<string, string>,
     messages: readonly OutboundMessage[],
     now: Date,
-  ): Prepare;
-  interpret(prepared: Prepared, answer: VendorAnswer, now: number): Map<string, ItemOutcome>;
+  ): Prepare<R>;
+  interpret(prepared: Prepared<R>, answer: VendorAnswer, now: number): Map<string, ItemOutcome>;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -555,10 +559,20 @@ const hubspot: Vendor = {
   },
 };
 
-export const vendors: Partial<Record<DestinationType, Vendor>> = { webhook, mixpanel, ga4, braze, hubspot };
+export const vendors: Partial<Record<DestinationType, Vendor<VendorRequest>>> = {
+  webhook,
+  mixpanel,
+  ga4,
+  braze,
+  hubspot,
+  eventbridge: eventBridgeVendor(messageJson),
+};
 
-export const vendorFor = (type: DestinationType): Vendor => {
+/** What a type's codec prepares: a PutEvents call for `eventbridge`, an HTTP request for the others. */
+type RequestOf<T extends DestinationType> = T extends 'eventbridge' ? PutEventsCall : HttpRequest;
+
+export const vendorFor = <T extends DestinationType>(type: T): Vendor<RequestOf<T>> => {
   const v = vendors[type];
   if (!v) throw new Error(`No vendor codec for destination type ${type}`);
-  return v;
+  return v as Vendor<RequestOf<T>>;
 };
