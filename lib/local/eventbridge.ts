@@ -17,10 +17,10 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { entrySize, PUT_EVENTS_LIMITS } from '../../functions/core/destinations/eventbridge';
 import { busNameOf } from '../event-buses';
+import { listenLocal } from './listen';
 
 export interface LocalEventBridgeOptions {
   /** Where each bus's file is written. */
@@ -205,14 +205,9 @@ export const startLocalEventBridge = async (options: LocalEventBridgeOptions): P
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+  const listening = await listenLocal(server, options);
   return {
-    url: `http://${host}:${port}`,
+    url: listening.url,
     dir: options.dir,
     fileOf,
     events: (bus) => {
@@ -229,10 +224,6 @@ export const startLocalEventBridge = async (options: LocalEventBridgeOptions): P
     failNext: (answer) => {
       injected.push(answer);
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
+    close: listening.close,
   };
 };

@@ -30,11 +30,10 @@ let busDir: string;
 let client: EventBridgeClient;
 let put: ReturnType<typeof putEventsWith>;
 let emulators: Emulators;
-let db: DynamoDBDocumentClient;
-let destinations: DestinationsRepository;
-let outbox: OutboxRepository;
-let consent: ConsentRepository;
 let secretsDir: string;
+let db: DynamoDBDocumentClient;
+/** The repositories a delivery round writes through, on dynalite. */
+let destinations: DestinationsRepository, outbox: OutboxRepository, consent: ConsentRepository;
 let n = 0;
 const uid = (name: string) => `${name}-${++n}`;
 
