@@ -85,6 +85,8 @@ export const ENV = {
   // eventbridge destinations (docs/destinations.md)
   /** Local stack only: buses besides pulse-engagement-local destinations may put events on (pulse:eventBuses). */
   localEventBuses: 'PULSE_EVENT_BUSES',
+  /** The buses (ARNs, comma-separated) the stack grants PutEvents on: a destination naming another is refused. */
+  eventBusArns: 'PULSE_EVENT_BUS_ARNS',
 } as const;
 
 export const METRICS_NAMESPACE = 'Pulse';

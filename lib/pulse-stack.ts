@@ -386,6 +386,11 @@ export class PulseStack extends Stack {
       removalPolicy,
     });
 
+    // eventbridge destinations (docs/destinations.md): the stack's bus, and what PutEvents may reach.
+    this.eventBuses = new EventBuses(this, 'EventBuses', {
+      stage: settings.stage,
+      extraBuses: settings.eventBuses,
+    });
     // Where the functions find the resources (tokens here); lib/environment.ts builds the variables,
     // for the local stack too.
     const resourceNames: ResourceNames = {
@@ -408,6 +413,7 @@ export class PulseStack extends Stack {
         table: archiveDecl.table,
         workgroup: this.archive.workgroupName,
       },
+      eventBusArns: this.eventBuses.grantArns,
     };
     this.resourceNames = resourceNames;
 
@@ -432,11 +438,6 @@ export class PulseStack extends Stack {
     // predictions: the workflow's steps, one function (docs/models.md)
     modules.set(modelWorkflow.handler, WORKFLOW_STEP_SIZING);
 
-    // eventbridge destinations (docs/destinations.md): the stack's bus, and what PutEvents may reach.
-    this.eventBuses = new EventBuses(this, 'EventBuses', {
-      stage: settings.stage,
-      extraBuses: settings.eventBuses,
-    });
     const grantTargets: GrantTargets = {
       stream,
       tables: this.tables.byName,

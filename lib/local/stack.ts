@@ -310,6 +310,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     stream: emulators.names.stream,
     userPoolId: lookup(ENV.userPoolId) || DEFAULTS.localUserPoolId,
     userPoolClientId: lookup(ENV.userPoolClientId) || DEFAULTS.localUserPoolClientId,
+    eventBusArns: allowedBuses,
   };
   const env: Record<string, string> = {
     AWS_REGION: region,

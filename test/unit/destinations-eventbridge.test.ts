@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { checkTypeFields, type DestinationBody } from '../../functions/core/destinations/definition';
 import { eventMessage, type OutboundMessage } from '../../functions/core/destinations/delivery';
 import {
+  busGranted,
   DETAIL_TYPES,
   entrySize,
   PUT_EVENTS_LIMITS,
@@ -228,5 +229,23 @@ describe('eventbridge settings', () => {
     ).toEqual(['settings.source']);
     expect(checkTypeFields(body({ eventBusName: 'b', batchSize: 10 }), true)).toEqual([]);
     expect(checkTypeFields(body({}), true).map((e) => e.path)).toEqual(['settings.eventBusName']);
+  });
+});
+
+describe('the buses the stack grants', () => {
+  const granted = [
+    'arn:aws:events:eu-west-1:123456789012:event-bus/pulse-engagement-prod',
+    'arn:aws:events:us-east-1:999999999999:event-bus/orders',
+  ];
+  it('takes a listed ARN, or a name granted in the function region', () => {
+    expect(busGranted(granted[1] as string, granted, 'eu-west-1')).toBe(true);
+    expect(busGranted('pulse-engagement-prod', granted, 'eu-west-1')).toBe(true);
+  });
+  it('refuses a name granted only in another region, and an unlisted ARN', () => {
+    expect(busGranted('orders', granted, 'eu-west-1')).toBe(false);
+    expect(busGranted('pulse-engagement-prod', granted, 'us-east-1')).toBe(false);
+    expect(busGranted('arn:aws:events:eu-west-1:123456789012:event-bus/other', granted, 'eu-west-1')).toBe(
+      false,
+    );
   });
 });

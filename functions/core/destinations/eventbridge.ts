@@ -227,3 +227,12 @@ export const eventBridgeVendor = (
     return interpretPutEvents(prepared, answer);
   },
 });
+
+/**
+ * Whether a destination's bus is one the stack grants PutEvents on (ARNs, ENV.eventBusArns): an ARN
+ * must be listed; a name means the bus of that name in the function's own account and region.
+ */
+export const busGranted = (eventBusName: string, grantedArns: readonly string[], region: string): boolean =>
+  eventBusName.startsWith('arn:')
+    ? grantedArns.includes(eventBusName)
+    : grantedArns.some((arn) => arn.split(':')[3] === region && arn.endsWith(`:event-bus/${eventBusName}`));
