@@ -38,7 +38,8 @@ While it runs, ${RUNNING_STACK_FILE} tells npm run token and npm run demo where 
 key it trusts, so they need no --url or --data.
 
 AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_KINESIS point it at running services instead of
-starting its own emulators. Ctrl-C stops it.`;
+starting its own emulators (AWS_ENDPOINT_URL_EVENTBRIDGE likewise for eventbridge destinations;
+PULSE_EVENT_BUSES lists the buses they may use besides pulse-engagement-local). Ctrl-C stops it.`;
 
 const port = (value: string | undefined, flag: string, fallback: number): number => {
   if (value === undefined) return fallback;
@@ -137,6 +138,12 @@ export const banner = (stack: LocalStack, extra: readonly string[] = [], verbose
     '  Tables',
     ...tables,
     `  Failed batches ${stack.failureDir}`,
+    // eventbridge destinations (docs/destinations.md)
+    ...(stack.eventBridge.endpoint
+      ? [
+          `  EventBridge    ${stack.eventBridge.endpoint.url}   (PutEvents; each bus's events in ${stack.eventBridge.endpoint.dir}/<bus>.ndjson; Pulse's bus: ${stack.eventBridge.engagementBus})`,
+        ]
+      : []),
     `  Data           ${stack.dataDir ?? 'in memory (use --data DIR to keep it)'}`,
     '',
     `  Logs           ${verbose ? 'every function log line, one line per request' : 'warnings and errors only (--verbose for all)'}`,

@@ -69,6 +69,8 @@ export interface ModuleAccess {
   readonly analytics?: AnalyticsAccess;
   /** Destination credentials in Secrets Manager (one secret per destination, under a prefix). */
   readonly destinationSecrets?: DestinationSecretsAccess;
+  // eventbridge destinations: events:PutEvents on the stack's bus and pulse:eventBuses (lib/event-buses.ts).
+  readonly eventBuses?: 'put';
 }
 
 // ---- Archive: SQL over the archive with Athena (docs/archive.md) ----
@@ -362,6 +364,8 @@ export const access = {
     },
     secrets: ['signing'],
     destinationSecrets: 'read',
+    // eventbridge destinations: PutEvents on the buses of lib/event-buses.ts.
+    eventBuses: 'put',
   },
   // Scheduled: delivers what the due index holds (retries, triggers), advances replays.
   'destinations/redrive': {
@@ -374,6 +378,8 @@ export const access = {
     },
     secrets: ['signing'],
     destinationSecrets: 'read',
+    // eventbridge destinations: PutEvents on the buses of lib/event-buses.ts.
+    eventBuses: 'put',
     // Replays read the archive (Athena over its Glue table; results in the exports bucket).
     analytics: 'query',
     buckets: { archive: 'read', exports: 'readWrite' },

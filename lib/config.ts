@@ -82,6 +82,11 @@ export const ENV = {
   /** Local stack only: folder standing in for Secrets Manager for destination credentials. */
   localSecretsDir: 'PULSE_LOCAL_SECRETS_DIR',
   metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  // eventbridge destinations (docs/destinations.md)
+  /** Local stack only: buses besides pulse-engagement-local destinations may put events on (pulse:eventBuses). */
+  localEventBuses: 'PULSE_EVENT_BUSES',
+  /** The buses (ARNs, comma-separated) the stack grants PutEvents on: a destination naming another is refused. */
+  eventBusArns: 'PULSE_EVENT_BUS_ARNS',
 } as const;
 
 export const METRICS_NAMESPACE = 'Pulse';

@@ -50,6 +50,8 @@ export interface ResourceNames {
   readonly buckets?: Readonly<Partial<Record<BucketName, string>>>;
   /** The archive's Glue database and table and its Athena workgroup (docs/archive.md); none locally. */
   readonly analytics?: { readonly database: string; readonly table: string; readonly workgroup: string };
+  /** eventbridge destinations: the ARNs of the buses PutEvents is granted on (lib/event-buses.ts). */
+  readonly eventBusArns?: readonly string[];
 }
 
 /** What every function gets, whatever its handler module: settings, tables, stream, user pool. */
@@ -77,6 +79,8 @@ export const sharedEnvironment = (
   [ENV.userPoolId]: names.userPoolId,
   [ENV.userPoolClientId]: names.userPoolClientId,
   [ENV.metricsNamespace]: METRICS_NAMESPACE,
+  // eventbridge destinations: the admin routes refuse a bus outside the grant.
+  ...(names.eventBusArns?.length ? { [ENV.eventBusArns]: names.eventBusArns.join(',') } : {}),
 });
 
 /**

@@ -18,6 +18,8 @@ import { type MfaMode, PulseAuth } from './constructs/auth';
 import { DataBuckets } from './constructs/buckets';
 // console (issue 18)
 import { PulseConsole } from './constructs/console';
+// eventbridge destinations (docs/destinations.md)
+import { EventBuses } from './constructs/event-buses';
 import { functionId, type GrantTargets, PulseFunction } from './constructs/functions';
 import { IngestAlb } from './constructs/ingest-alb';
 // predictions (docs/models.md)
@@ -28,6 +30,7 @@ import { PulseSecrets } from './constructs/secrets';
 import { EventStream, type ShardMode } from './constructs/stream';
 import { PulseTables, pascal } from './constructs/tables';
 import { functionEnvironment, type ResourceNames } from './environment';
+import { parseEventBuses } from './event-buses';
 import { albRoutes, FRONT_DOORS, type FrontDoor } from './front-door';
 import { fallbackRoute, handlerModules, routes } from './routes';
 import { schedules } from './schedules';
@@ -74,6 +77,8 @@ export interface PulseSettings {
   /** Local path of the GeoLite2/GeoIP2 Country database shipped as a layer (countryMode `mmdb`). */
   readonly geoDatabase: string | undefined;
   readonly utmMapping: string | undefined;
+  // eventbridge destinations: buses (names or ARNs) besides pulse-engagement-<stage> they may use.
+  readonly eventBuses: readonly string[];
 }
 
 export const SETTING_DEFAULTS: PulseSettings = {
@@ -105,6 +110,8 @@ export const SETTING_DEFAULTS: PulseSettings = {
   countryMode: DEFAULTS.countryMode,
   geoDatabase: undefined,
   utmMapping: undefined,
+  // eventbridge destinations
+  eventBuses: [],
 };
 
 const RETENTION_DAYS = new Set<number>(
@@ -191,6 +198,18 @@ export const readSettings = (node: Node): PulseSettings => {
     ingestCertificateArn: certificateArn as string | undefined,
     // Clean data at the edge.
     ...readEdgeSettings(raw, int, oneOf, fail),
+    // eventbridge destinations: a bounded list, never `*`.
+    eventBuses: (() => {
+      try {
+        return parseEventBuses(raw('eventBuses'));
+      } catch (error) {
+        return fail(
+          'eventBuses',
+          `event bus names or ARNs, comma-separated (${(error as Error).message})`,
+          raw('eventBuses'),
+        );
+      }
+    })(),
   };
   if (settings.frontDoor === 'alb' && !settings.ingestCertificateArn) {
     fail('ingestCertificateArn', "an ACM certificate ARN when pulse:frontDoor is 'alb'", certificateArn);
@@ -284,6 +303,8 @@ export class PulseStack extends Stack {
   readonly resourceNames: ResourceNames;
   /** console (issue 18): the analyst console, its distribution and its app client. */
   readonly console: PulseConsole;
+  /** eventbridge destinations: the stack's engagement bus and the buses they may put events on. */
+  readonly eventBuses: EventBuses;
 
   constructor(scope: Construct, id: string, props: PulseStackProps = {}) {
     super(scope, id, props);
@@ -365,6 +386,11 @@ export class PulseStack extends Stack {
       removalPolicy,
     });
 
+    // eventbridge destinations (docs/destinations.md): the stack's bus, and what PutEvents may reach.
+    this.eventBuses = new EventBuses(this, 'EventBuses', {
+      stage: settings.stage,
+      extraBuses: settings.eventBuses,
+    });
     // Where the functions find the resources (tokens here); lib/environment.ts builds the variables,
     // for the local stack too.
     const resourceNames: ResourceNames = {
@@ -387,6 +413,7 @@ export class PulseStack extends Stack {
         table: archiveDecl.table,
         workgroup: this.archive.workgroupName,
       },
+      eventBusArns: this.eventBuses.grantArns,
     };
     this.resourceNames = resourceNames;
 
@@ -419,6 +446,7 @@ export class PulseStack extends Stack {
       destinationSecretPrefix: destinationSecretPrefix(settings.stage),
       ...(encryptionKey ? { encryptionKey } : {}),
       analytics: this.archive.grantTargets,
+      eventBusArns: this.eventBuses.grantArns,
     };
 
     const projectRoot = props.projectRoot ?? PROJECT_ROOT;

@@ -2,9 +2,12 @@
  * Sends a vendor request over HTTPS and hands back the answer as the codecs read it
  * (functions/core/destinations/vendors.ts): status, lower-cased headers, body — or a timeout or
  * network failure. Never throws for the vendor's sake: every outcome is the codec's to judge.
+ * A PutEvents call (eventbridge) goes through the AWS SDK instead (./eventbridge-transport.ts).
  */
 import type { VendorAnswer } from '../core/destinations/delivery';
-import type { HttpRequest } from '../core/destinations/vendors';
+import { isPutEventsCall } from '../core/destinations/eventbridge';
+import type { VendorRequest } from '../core/destinations/vendors';
+import { putEvents } from './eventbridge-transport';
 
 /** Per request: a vendor slower than this counts as a timeout (retried). */
 export const VENDOR_TIMEOUT_MS = 10_000;
@@ -12,9 +15,10 @@ export const VENDOR_TIMEOUT_MS = 10_000;
 const MAX_ANSWER_BYTES = 64 * 1024;
 
 export const sendRequest = async (
-  request: HttpRequest,
+  request: VendorRequest,
   timeoutMs = VENDOR_TIMEOUT_MS,
 ): Promise<VendorAnswer> => {
+  if (isPutEventsCall(request)) return putEvents(request, timeoutMs);
   try {
     const res = await fetch(request.url, {
       method: request.method,

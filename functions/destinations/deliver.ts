@@ -24,7 +24,7 @@ import {
   nextStep,
   type VendorAnswer,
 } from '../core/destinations/delivery';
-import { type HttpRequest, vendorFor } from '../core/destinations/vendors';
+import { type VendorRequest, vendorFor } from '../core/destinations/vendors';
 import { keyedIdHash } from '../core/signing';
 
 export interface DeliverDeps {
@@ -36,7 +36,8 @@ export interface DeliverDeps {
   linkedIds: (personKey: string) => Promise<string[]>;
   key: Uint8Array;
   consentRequired: boolean;
-  send: (request: HttpRequest) => Promise<VendorAnswer>;
+  /** An HTTP request or an AWS call (functions/adapters/vendor-transport.ts sendRequest). */
+  send: (request: VendorRequest) => Promise<VendorAnswer>;
   pace: Pacer;
   random?: () => number;
   /** The clock requests are signed and validated with (default: the system clock). */

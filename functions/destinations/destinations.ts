@@ -4,6 +4,7 @@
  * (Secrets Manager; locally a folder) and never into the table, an answer or a log.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { ENV } from '../../lib/config';
 import { tables } from '../../lib/tables';
 import { archivedEvents } from '../adapters/archive-reader';
 import { documentClient, requireEnv } from '../adapters/aws';
@@ -12,6 +13,7 @@ import { DestinationsRepository } from '../adapters/destinations-repository';
 import { logger } from '../adapters/observability';
 import { OutboxRepository } from '../adapters/outbox-repository';
 import { checkTypeFields, type Destination } from '../core/destinations/definition';
+import { busGranted } from '../core/destinations/eventbridge';
 import { Problem, validationProblem } from '../core/problem';
 import { httpHandler } from '../http/handler';
 import { jwtAuthenticator } from '../http/jwt';
@@ -22,6 +24,8 @@ const db = documentClient();
 const destinations = new DestinationsRepository(db, requireEnv(tables.destinations.envVar));
 const outbox = new OutboxRepository(db, requireEnv(tables.outbox.envVar));
 const secrets = destinationSecrets();
+// eventbridge destinations: the buses the delivering functions may put events on (lib/event-buses.ts).
+const grantedBuses = (process.env[ENV.eventBusArns] ?? '').split(',').filter(Boolean);
 
 type Handler<K extends keyof typeof contract> = Handlers<typeof contract>[K];
 
@@ -38,6 +42,17 @@ const putDestination: Handler<'putDestination'> = async (request, { params: { de
   const existing = await destinations.get(destinationId);
   const creating = existing === undefined || existing.type !== body.type;
   const errors = checkTypeFields(body, creating && body.type !== 'webhook');
+  const bus = body.settings.eventBusName;
+  if (
+    errors.length === 0 &&
+    body.type === 'eventbridge' &&
+    grantedBuses.length > 0 &&
+    !busGranted(String(bus), grantedBuses, process.env.AWS_REGION ?? '')
+  )
+    errors.push({
+      path: 'settings.eventBusName',
+      message: `Not a bus this stack may put events on (${grantedBuses.map((a) => a.split(':event-bus/')[1]).join(', ')}); pulse:eventBuses adds others`,
+    });
   if (errors.length > 0) throw validationProblem(errors);
   const at = request.receivedAt.toISOString();
   let credentials = body.credentials as Record<string, string> | undefined;

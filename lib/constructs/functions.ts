@@ -30,6 +30,7 @@ import {
 } from '../access';
 import type { BucketName } from '../buckets';
 import { bundledFiles, bundling } from '../bundling';
+import { EVENT_BUS_ACTIONS } from '../event-buses';
 import { type TableName, tables as tableDefs } from '../tables';
 import { pascal } from './tables';
 
@@ -221,6 +222,12 @@ export class PulseFunction extends Construct {
           'allows only the declared secret actions under it.',
       });
     }
+    // eventbridge destinations: PutEvents on the stack's bus and pulse:eventBuses, by ARN.
+    if (decl.eventBuses) {
+      if (!targets.eventBusArns?.length)
+        throw new Error(`lib/access.ts: '${this.handlerModule}' puts events, and the stack has no bus`);
+      allow(EVENT_BUS_ACTIONS, [...targets.eventBusArns]);
+    }
     if (targets.encryptionKey && kmsActions.size > 0) {
       allow([...kmsActions].sort(), [targets.encryptionKey.keyArn]);
     }
@@ -238,6 +245,8 @@ export interface GrantTargets {
   readonly encryptionKey?: kms.IKey;
   /** The archive's Athena workgroup and Glue catalog, database and table (lib/constructs/archive.ts). */
   readonly analytics?: { readonly workgroupArn: string; readonly catalogArns: readonly string[] };
+  /** eventbridge destinations: the buses PutEvents may reach (lib/constructs/event-buses.ts). */
+  readonly eventBusArns?: readonly string[];
 }
 
 /** cdk-nag's IAM5 for `<bucket>/*`, acknowledged on one role for one bucket with the reason. */

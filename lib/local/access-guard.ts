@@ -24,6 +24,7 @@ import {
 } from '../access';
 import type { BucketName } from '../buckets';
 import { ENV } from '../config';
+import { EVENT_BUS_ACTIONS, eventBusArn } from '../event-buses';
 import { type TableName, tables } from '../tables';
 import { currentInvocation, LOCAL_ACCOUNT_ID } from './lambda';
 
@@ -43,6 +44,8 @@ export interface AccessGuardTargets {
   readonly bucketDirs: Readonly<Partial<Record<BucketName, string>>>;
   /** The stage whose destination secrets functions may reach (lib/access.ts destinationSecretPrefix). */
   readonly stage: string;
+  /** eventbridge destinations: the ARNs of the buses a module declaring `eventBuses` may put events on. */
+  readonly eventBusArns?: readonly string[];
 }
 
 /** What IAM answers for a denied call; the SDK's own errors carry the same name and fault. */
@@ -155,8 +158,24 @@ export const startAccessGuard = (targets: AccessGuardTargets): (() => void) => {
     };
   };
 
+  // eventbridge destinations: every bus a PutEvents call names (the default bus when an entry names none).
+  const allowedBuses = new Set(targets.eventBusArns ?? []);
+  const busTouches = ({ action, input }: AwsRequest): Touch[] => {
+    const where = { partition: 'aws', region: targets.region, account: LOCAL_ACCOUNT_ID };
+    const buses = (Array.isArray(input.Entries) ? (input.Entries as { EventBusName?: string }[]) : []).map(
+      (e) => eventBusArn(e.EventBusName || 'default', where),
+    );
+    return [...new Set(buses)].map((arn) => ({
+      action,
+      arn,
+      allowed: (decl) => !!decl.eventBuses && EVENT_BUS_ACTIONS.includes(action) && allowedBuses.has(arn),
+    }));
+  };
+
   const touches = (request: AwsRequest): Touch[] => {
     switch (service(request.action)) {
+      case 'events':
+        return busTouches(request);
       case 'dynamodb':
         return dynamoTouches(request);
       case 'kinesis':

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -17,6 +16,7 @@ import {
   verifyLocalObjectSignature,
 } from '../../functions/adapters/object-store';
 import type { BucketName } from '../buckets';
+import { listenLocal } from './listen';
 
 export interface ObjectServerOptions {
   readonly dirs: Readonly<Partial<Record<BucketName, string>>>;
@@ -117,18 +117,5 @@ export const startObjectServer = async (options: ObjectServerOptions): Promise<O
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
-  return {
-    url: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
+  return listenLocal(server, options);
 };

@@ -16,6 +16,8 @@ import { type BucketName, bucketList } from '../buckets';
 import { DEFAULTS, ENV } from '../config';
 import { parseCorsOrigins } from '../cors';
 import { type FunctionSettings, type ResourceNames, sharedEnvironment } from '../environment';
+// eventbridge destinations (docs/destinations.md)
+import { engagementBusName, eventBusArn, parseEventBuses } from '../event-buses';
 import type { FrontDoor } from '../front-door';
 import { type ScheduleDef, schedules as scheduleList } from '../schedules';
 import type { ConsumerSettings } from '../stream';
@@ -26,10 +28,17 @@ import { startAccessGuard } from './access-guard';
 import { createConsoleServer } from './console';
 import { type Emulators, type Endpoints, startEmulators } from './emulators';
 import { type EventSourceMappingEmulator, startEventSourceMappings } from './event-source-mapping';
+import { type LocalEventBridge, startLocalEventBridge } from './eventbridge';
 import { LocalFirehose } from './firehose';
 import { type Gateway, startGateway } from './gateway';
 import { DEFAULT_KEY_DIR, ensureLocalHmacKey, ensureLocalKeys, jwksJson, type LocalKeys } from './keys';
-import { createHandlerResolver, type HandlerResolver, invokeHandler, localFunctionName } from './lambda';
+import {
+  createHandlerResolver,
+  type HandlerResolver,
+  invokeHandler,
+  LOCAL_ACCOUNT_ID,
+  localFunctionName,
+} from './lambda';
 import { type ObjectServer, startObjectServer } from './object-server';
 import { LOCAL_FAILURE_BUCKET, objectCreatedEvent } from './s3-events';
 import { type Scheduler, startScheduler } from './scheduler';
@@ -115,6 +124,11 @@ export interface LocalStack {
   onFailureWritten: (key: string, size: number) => Promise<void>;
   /** What this stack set in process.env for the functions. */
   env: Readonly<Record<string, string>>;
+  /**
+   * eventbridge destinations: the PutEvents endpoint filing each bus's events (undefined when
+   * AWS_ENDPOINT_URL_EVENTBRIDGE names another), and the bus standing for the stack's own.
+   */
+  eventBridge: { endpoint: LocalEventBridge | undefined; engagementBus: string };
   /** The local signing key: mint analyst/admin tokens with lib/local/keys mintToken. */
   keys: LocalKeys;
   /** Where the signing keys (and bin/local.ts's dev write key) are kept. */
@@ -266,11 +280,37 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     removeEmptyTemp();
     throw err;
   }
+  // eventbridge destinations: PutEvents answered here, each bus's events filed under the data folder
+  // (unless AWS_ENDPOINT_URL_EVENTBRIDGE names another endpoint); only these buses are allowed.
+  const eventBusDir = join(bucketRoot, 'eventbridge');
+  const engagementBus = engagementBusName(LOCAL_STAGE);
+  const allowedBuses = [engagementBus, ...parseEventBuses(lookup(ENV.localEventBuses))].map((b) =>
+    eventBusArn(b, { partition: 'aws', region, account: LOCAL_ACCOUNT_ID }),
+  );
+  let eventBridge: LocalEventBridge | undefined;
+  try {
+    if (!lookup('AWS_ENDPOINT_URL_EVENTBRIDGE'))
+      eventBridge = await startLocalEventBridge({
+        dir: eventBusDir,
+        region,
+        account: LOCAL_ACCOUNT_ID,
+        host: options.host ?? '127.0.0.1',
+      });
+  } catch (err) {
+    await objectServer.close().catch(() => undefined);
+    await emulators.close().catch(() => undefined);
+    removeEmptyTemp();
+    throw err;
+  }
+  const removeTempBuses = () => {
+    if (tempRoot) rmSync(eventBusDir, { recursive: true, force: true });
+  };
   const resourceNames: ResourceNames = {
     tables: emulators.names.tables,
     stream: emulators.names.stream,
     userPoolId: lookup(ENV.userPoolId) || DEFAULTS.localUserPoolId,
     userPoolClientId: lookup(ENV.userPoolClientId) || DEFAULTS.localUserPoolClientId,
+    eventBusArns: allowedBuses,
   };
   const env: Record<string, string> = {
     AWS_REGION: region,
@@ -279,6 +319,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     AWS_SECRET_ACCESS_KEY: lookup('AWS_SECRET_ACCESS_KEY') || 'local',
     AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
     AWS_ENDPOINT_URL_KINESIS: emulators.endpoints.kinesis,
+    ...(eventBridge ? { AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url } : {}),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     // The same variables as every deployed function (lib/environment.ts)...
     ...sharedEnvironment(settings, resourceNames),
@@ -311,6 +352,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
           streamArn: emulators.streamArn,
           bucketDirs,
           stage: settings.stage,
+          eventBusArns: allowedBuses,
         });
 
   const resolveHandler = options.resolveHandler ?? createHandlerResolver(options.functionsDir);
@@ -342,10 +384,12 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     await gateway?.close().catch((e) => errors.push(e));
     await albDoor?.close().catch((e) => errors.push(e));
     await objectServer.close().catch((e) => errors.push(e));
+    await eventBridge?.close().catch((e) => errors.push(e));
     await emulators.close().catch((e) => errors.push(e));
     stopAccessGuard();
     restoreEnv();
     removeTempArchive();
+    removeTempBuses();
     removeEmptyTemp();
     removeTempSecrets();
     if (errors.length) throw new AggregateError(errors, 'Local stack did not stop cleanly');
@@ -426,6 +470,7 @@ export const startLocalStack = async (options: LocalStackOptions = {}): Promise<
     archive: { ...archiveDirs, firehose },
     onFailureWritten,
     env,
+    eventBridge: { endpoint: eventBridge, engagementBus },
     keys,
     keyDir,
     runSchedule: (name, runOptions) => (scheduler as Scheduler).run(name, runOptions),

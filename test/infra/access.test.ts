@@ -142,6 +142,8 @@ describe('least privilege', () => {
     ...on(READ, 'table:tags/index/byNextCheck'),
     SIGNING,
     'secretsmanager:GetSecretValue destination-secrets/*',
+    // eventbridge destinations: PutEvents on the stack's bus (pulse:eventBuses adds others).
+    'events:PutEvents bus:engagement',
   ];
   const spelledOut: [string, string[]][] = [
     // Trait declarations: a Query of their partition (cached per container).

@@ -100,6 +100,8 @@ describe('functions', () => {
         [ENV.botMode]: SETTING_DEFAULTS.botMode,
         [ENV.botMaxEventsPerMinute]: String(SETTING_DEFAULTS.botMaxEventsPerMinute),
         [ENV.countryMode]: SETTING_DEFAULTS.countryMode,
+        // eventbridge destinations: the stack's bus, the one PutEvents is granted on by default.
+        [ENV.eventBusArns]: { 'Fn::GetAtt': [logicalId(stack.eventBuses.engagementBus), 'Arn'] },
         NODE_OPTIONS: '--enable-source-maps',
         // Where the secrets and the bucket its lib/access.ts declaration names are (privacy.test.ts).
         ...(decl.secrets?.includes('signing')

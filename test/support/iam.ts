@@ -20,6 +20,7 @@ import {
   TABLE_KMS_ACTIONS,
   type TableAccess,
 } from '../../lib/access';
+import { EVENT_BUS_ACTIONS } from '../../lib/event-buses';
 import { streamConsumers } from '../../lib/stream';
 import { type TableName, tables } from '../../lib/tables';
 import { resourceById, type Synthesized } from './synth';
@@ -87,6 +88,12 @@ export const grantedPairs = (s: Synthesized, handlerModule: string): string[] =>
     'destination-secrets/*',
   );
 
+  // eventbridge destinations: the stack's bus, and each of pulse:eventBuses as it was given.
+  const [ownBus, ...extraBuses] = stack.eventBuses.grantArns;
+  labels.set(JSON.stringify(stack.resolve(ownBus)), 'bus:engagement');
+  for (const [i, b] of stack.settings.eventBuses.entries())
+    labels.set(JSON.stringify(stack.resolve(extraBuses[i])), `bus:${b}`);
+
   const role = json.Resources[roleId];
   expect(role?.Properties.Policies, 'no inline policies on the role itself').toBeUndefined();
   expect(role?.Properties.ManagedPolicyArns, 'no managed policies').toBeUndefined();
@@ -152,6 +159,8 @@ export const expectedPairs = (handlerModule: string, opts: { kms?: boolean } = {
   if (decl.destinationSecrets)
     for (const a of DESTINATION_SECRET_ACTIONS[decl.destinationSecrets])
       pairs.push(`${a} destination-secrets/*`);
+  // eventbridge destinations: the stack's own bus (pulse:eventBuses adds more; test/infra/event-buses.test.ts).
+  if (decl.eventBuses) for (const a of EVENT_BUS_ACTIONS) pairs.push(`${a} bus:engagement`);
   if (opts.kms) for (const a of kms) pairs.push(`${a} key`);
   // Lambda writes a consumer's failed batches to S3 with the consumer's own role.
   if (streamConsumers.some((c) => c.handler === handlerModule)) {

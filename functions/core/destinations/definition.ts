@@ -16,9 +16,10 @@ import { parseServiceAccount } from './google-oauth';
 
 export const DESTINATION_TYPES = ['webhook', 'eventbridge', 'mixpanel', 'ga4', 'hubspot', 'braze'] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
-/** The types Pulse can deliver to today (docs/destinations.md, Not done yet: eventbridge). */
+/** The types Pulse can deliver to today: every declared type. */
 export const DELIVERABLE_TYPES: readonly DestinationType[] = [
   'webhook',
+  'eventbridge',
   'mixpanel',
   'ga4',
   'hubspot',
@@ -61,8 +62,24 @@ const common = {
 export const settingsSchemas = {
   webhook: z.strictObject({ url: httpsUrl, ...common }),
   eventbridge: z.strictObject({
-    eventBusName: z.string().check(z.minLength(1), z.maxLength(1600)),
-    source: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+    /** A bus name (this account and region) or ARN; the stack's grant names which (docs/destinations.md). */
+    eventBusName: z
+      .string()
+      .check(
+        z.maxLength(1600),
+        z.regex(
+          /^(arn:aws[\w-]*:events:[a-z]{2}(-[a-z]+)+-\d+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]+$/,
+          'Expected an event bus name or ARN',
+        ),
+      ),
+    /** The entries' Source (default `pulse`); `aws.` sources are AWS's own. */
+    source: z.optional(
+      z.string().check(
+        z.minLength(1),
+        z.maxLength(256),
+        z.refine((s) => !s.startsWith('aws.'), 'Sources starting with aws. are reserved for AWS'),
+      ),
+    ),
     ...common,
   }),
   mixpanel: z.strictObject({

@@ -16,6 +16,7 @@ import {
   webhookDeletion,
 } from './deletion';
 import { httpOutcome, type ItemOutcome, type OutboundMessage, type VendorAnswer } from './delivery';
+import { eventBridgeVendor, type PutEventsCall } from './eventbridge';
 
 export interface HttpRequest {
   url: string;
@@ -24,19 +25,22 @@ export interface HttpRequest {
   body: string;
 }
 
+/** What a codec asks the transport to send: an HTTP request, or an AWS API call (eventbridge). */
+export type VendorRequest = HttpRequest | PutEventsCall;
+
 /** One request and the messages it carries (in order). */
-export interface Prepared {
-  request: HttpRequest;
+export interface Prepared<R extends VendorRequest = HttpRequest> {
+  request: R;
   messageIds: string[];
 }
 
-export interface Prepare {
-  requests: Prepared[];
+export interface Prepare<R extends VendorRequest = HttpRequest> {
+  requests: Prepared<R>[];
   /** Messages the vendor would refuse (or, like GA4, silently drop): dead before sending. */
   rejected: { messageId: string; reason: string }[];
 }
 
-export interface Vendor {
+export interface Vendor<R extends VendorRequest = HttpRequest> {
   /** Messages per request, the vendor's documented maximum. */
   readonly maxBatch: number;
   /** Request body bytes, the vendor's documented maximum (uncompressed). */
@@ -46,8 +50,8 @@ export interface Vendor {
     credentials: Record<string, string>,
     messages: readonly OutboundMessage[],
     now: Date,
-  ): Prepare;
-  interpret(prepared: Prepared, answer: VendorAnswer, now: number): Map<string, ItemOutcome>;
+  ): Prepare<R>;
+  interpret(prepared: Prepared<R>, answer: VendorAnswer, now: number): Map<string, ItemOutcome>;
   /** The vendor's deletion API, where it has one: erasure is forwarded to it (deletion.ts). */
   readonly deletion?: Deletion;
 }
@@ -606,10 +610,20 @@ const hubspot: Vendor = {
   },
 };
 
-export const vendors: Partial<Record<DestinationType, Vendor>> = { webhook, mixpanel, ga4, braze, hubspot };
+export const vendors: Partial<Record<DestinationType, Vendor<VendorRequest>>> = {
+  webhook,
+  mixpanel,
+  ga4,
+  braze,
+  hubspot,
+  eventbridge: eventBridgeVendor(messageJson),
+};
 
-export const vendorFor = (type: DestinationType): Vendor => {
+/** What a type's codec prepares: a PutEvents call for `eventbridge`, an HTTP request for the others. */
+type RequestOf<T extends DestinationType> = T extends 'eventbridge' ? PutEventsCall : HttpRequest;
+
+export const vendorFor = <T extends DestinationType>(type: T): Vendor<RequestOf<T>> => {
   const v = vendors[type];
   if (!v) throw new Error(`No vendor codec for destination type ${type}`);
-  return v;
+  return v as Vendor<RequestOf<T>>;
 };
