@@ -20,7 +20,7 @@ import { LEASE_MS } from '../adapters/outbox-repository';
 import type { Destination } from '../core/destinations/definition';
 import { allIds, combineOutcomes, type ErasedPerson, redactIds } from '../core/destinations/deletion';
 import { type ItemOutcome, nextStep, shortAnswer, type VendorAnswer } from '../core/destinations/delivery';
-import { type HttpRequest, vendors } from '../core/destinations/vendors';
+import { type VendorRequest, vendors } from '../core/destinations/vendors';
 import type { Pacer } from './deliver';
 
 /** Deletion requests taken per run (erasures are rare; a backlog drains over the next runs). */
@@ -30,7 +30,7 @@ export interface ForwardDeps {
   requests: ErasureRequests;
   destinations: Pick<DestinationsRepository, 'get'>;
   secrets: DestinationSecrets;
-  send: (request: HttpRequest) => Promise<VendorAnswer>;
+  send: (request: VendorRequest) => Promise<VendorAnswer>;
   pace: Pacer;
   random?: () => number;
   /** The clock requests are signed with (default: the system clock). */

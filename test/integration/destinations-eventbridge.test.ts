@@ -4,6 +4,7 @@
  * partial failure told to the endpoint, and whole delivery rounds over dynalite's outbox, where the
  * throttled and failed entries wait and the redrive delivers them.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,13 +14,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsentRepository } from '../../functions/adapters/consent-repository';
 import { FolderSecretsStore } from '../../functions/adapters/destination-secrets';
 import { DestinationsRepository } from '../../functions/adapters/destinations-repository';
+import { ErasureRequests } from '../../functions/adapters/erasure-requests';
 import { putEventsWith } from '../../functions/adapters/eventbridge-transport';
 import { OutboxRepository, unstoredItem } from '../../functions/adapters/outbox-repository';
 import type { Destination } from '../../functions/core/destinations/definition';
-import { eventMessage, type OutboundMessage } from '../../functions/core/destinations/delivery';
-import { isPutEventsCall } from '../../functions/core/destinations/eventbridge';
+import { erasedPerson } from '../../functions/core/destinations/deletion';
+import { eventMessage, type OutboundMessage, RETRY } from '../../functions/core/destinations/delivery';
+import { ERASURE_DETAIL_TYPE, isPutEventsCall } from '../../functions/core/destinations/eventbridge';
 import { vendorFor } from '../../functions/core/destinations/vendors';
 import { type DeliverDeps, deliverRound, Pacer } from '../../functions/destinations/deliver';
+import { type ForwardDeps, forwardDue, requestDeletions } from '../../functions/destinations/forward-erasure';
 import { drainDue } from '../../functions/destinations/redrive-steps';
 import { type Emulators, startEmulators } from '../../lib/local/emulators';
 import { type LocalEventBridge, startLocalEventBridge } from '../../lib/local/eventbridge';
@@ -229,5 +233,60 @@ describe('delivery rounds to a bus', () => {
       (await db.send(new ScanCommand({ TableName: emulators.names.tables.outbox }))).Items ?? []
     ).filter((i) => i.destinationId === d.destinationId);
     expect(items.find((i) => i.state === 'dead')?.lastError).toContain('MalformedDetail');
+  });
+});
+
+describe('erasure forwarded to a bus', () => {
+  it('puts one Pulse Person Erased event on the destination bus, retried after a throttle, and drops the ids', async () => {
+    const busName = uid('erasures');
+    const d: Destination = {
+      destinationId: uid('eb-erase'),
+      type: 'eventbridge',
+      enabled: false,
+      filter: {},
+      settings: { eventBusName: busName, source: 'acme.pulse' },
+      consentPurpose: 'analytics',
+      audiences: [],
+      credentialFields: [],
+      createdAt: '',
+      updatedAt: '',
+    };
+    await destinations.put(d);
+    const requests = new ErasureRequests(db, emulators.names.tables.outbox);
+    const forwardDeps: ForwardDeps = {
+      requests,
+      destinations,
+      secrets: new FolderSecretsStore(secretsDir, 'pulse/test/destinations/'),
+      send: async (r) => {
+        if (!isPutEventsCall(r)) throw new Error('only PutEvents here');
+        return put(r, 5_000);
+      },
+      pace: new Pacer(),
+    };
+    const person = erasedPerson(randomUUID(), new Date(), 'ada@example.com', 'ada@example.com', ['anon-ada']);
+    const now = new Date();
+    await requestDeletions(requests, [d], person, now);
+
+    bus.failNext({ status: 400, type: 'ThrottlingException', message: 'Rate exceeded' });
+    await forwardDue(forwardDeps, now, Date.now() + 30_000);
+    expect(bus.events(busName)).toEqual([]);
+    expect((await requests.status(person.erasureId))[0]?.status).toBe('requested');
+
+    // The retry, once due (full jitter: within the first backoff's ceiling).
+    await forwardDue(forwardDeps, new Date(now.getTime() + RETRY.capMs), Date.now() + 30_000);
+    const events = bus.events(busName);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      source: 'acme.pulse',
+      'detail-type': ERASURE_DETAIL_TYPE,
+      detail: {
+        erasureId: person.erasureId,
+        personKey: 'ada@example.com',
+        ids: ['ada@example.com', 'anon-ada'],
+      },
+    });
+    const [status] = await requests.status(person.erasureId);
+    expect(status).toMatchObject({ destinationId: d.destinationId, status: 'delivered', attempts: 2 });
+    expect(JSON.stringify(status)).not.toContain('ada@example.com');
   });
 });

@@ -19,12 +19,13 @@ import {
   redactIds,
 } from '../../functions/core/destinations/deletion';
 import type { VendorAnswer } from '../../functions/core/destinations/delivery';
+import { ERASURE_DETAIL_TYPE } from '../../functions/core/destinations/eventbridge';
 import {
   accessToken,
   parseServiceAccount,
   type ServiceAccount,
 } from '../../functions/core/destinations/google-oauth';
-import { vendorFor, vendors } from '../../functions/core/destinations/vendors';
+import { type HttpRequest, vendorFor, vendors } from '../../functions/core/destinations/vendors';
 
 const NOW = new Date('2026-11-30T10:00:00.000Z');
 const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
@@ -54,17 +55,60 @@ const planned = (type: Parameters<typeof deletionOf>[0], settings: object, creds
     NOW,
   );
   if ('skipped' in plan) throw new Error(`skipped: ${plan.skipped}`);
-  return plan.requests;
+  return plan.requests as HttpRequest[];
 };
 const bodyOf = (r: { body: string }) => JSON.parse(r.body);
 
 describe('which types forward erasure', () => {
-  it('webhook, Braze, HubSpot, Mixpanel and GA4 (through a service account) have a deletion API', () => {
+  it('webhook, EventBridge, Braze, HubSpot, Mixpanel and GA4 (through a service account) have a deletion API', () => {
     const withDeletion = Object.entries(vendors)
       .filter(([, v]) => v?.deletion !== undefined)
       .map(([t]) => t)
       .sort();
-    expect(withDeletion).toEqual(['braze', 'ga4', 'hubspot', 'mixpanel', 'webhook']);
+    expect(withDeletion).toEqual(['braze', 'eventbridge', 'ga4', 'hubspot', 'mixpanel', 'webhook']);
+  });
+});
+
+describe('eventbridge: a Pulse Person Erased event on the bus', () => {
+  const deletion = vendorFor('eventbridge').deletion as NonNullable<ReturnType<typeof vendorFor>['deletion']>;
+  it('one entry on the destination bus, naming every id, with the same detail on a retry', () => {
+    const plan = deletion.plan(
+      { eventBusName: 'pulse-engagement-prod', source: 'acme.pulse' },
+      {},
+      person(),
+      NOW,
+    );
+    if ('skipped' in plan) throw new Error('skipped');
+    expect(plan.requests).toEqual([
+      {
+        api: 'eventbridge:PutEvents',
+        entries: [
+          {
+            Source: 'acme.pulse',
+            DetailType: ERASURE_DETAIL_TYPE,
+            EventBusName: 'pulse-engagement-prod',
+            Time: NOW.toISOString(),
+            Detail: JSON.stringify({
+              erasureId: person().erasureId,
+              erasedAt: person().at,
+              personKey: 'maria@example.com',
+              ids: ['maria@example.com', 'anon-1', 'anon-2'],
+            }),
+          },
+        ],
+      },
+    ]);
+  });
+  it("reads PutEvents' answer: the entry's error code, the request's error, or delivered", () => {
+    const ok = answer(200, JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] }));
+    expect(deletion.interpret(ok, NOW.getTime())).toEqual({ kind: 'delivered' });
+    const entryFailed = (code: string) =>
+      answer(200, JSON.stringify({ FailedEntryCount: 1, Entries: [{ ErrorCode: code, ErrorMessage: 'x' }] }));
+    expect(deletion.interpret(entryFailed('InternalFailure'), NOW.getTime()).kind).toBe('retry');
+    expect(deletion.interpret(entryFailed('AccessDeniedException'), NOW.getTime()).kind).toBe('rejected');
+    const notFound = answer(400, JSON.stringify({ __type: 'ResourceNotFoundException', message: 'no bus' }));
+    expect(deletion.interpret(notFound, NOW.getTime()).kind).toBe('rejected');
+    expect(deletion.interpret(answer(503, '{}'), NOW.getTime()).kind).toBe('retry');
   });
 });
 
@@ -95,7 +139,7 @@ describe('webhook: a signed person.erased message', () => {
         at,
       );
       if ('skipped' in plan) throw new Error('skipped');
-      return plan.requests[0];
+      return plan.requests[0] as HttpRequest;
     };
     const r = sign(new Date());
     expect(r?.url).toBe('https://hooks.example.com/pulse');
@@ -336,8 +380,9 @@ describe('GA4 User Deletion API, through a service account', () => {
     });
   });
   it('one upsert per id with the token: user ids as USER_ID, anonymous ids as CLIENT_ID (the codec’s client_id)', () => {
-    const plan = ga4.plan(settings, credentials, person(), NOW, 'ya29.t');
-    if ('skipped' in plan) throw new Error('skipped');
+    const planned = ga4.plan(settings, credentials, person(), NOW, 'ya29.t');
+    if ('skipped' in planned) throw new Error('skipped');
+    const plan = { requests: planned.requests as HttpRequest[] };
     expect(
       plan.requests.every(
         (r) => r.url === 'https://www.googleapis.com/analytics/v3/userDeletion/userDeletionRequests:upsert',

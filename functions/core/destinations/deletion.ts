@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { httpOutcome, type ItemOutcome, type VendorAnswer } from './delivery';
 import { accessToken, parseServiceAccount, tokenRequest } from './google-oauth';
-import type { HttpRequest } from './vendors';
+import type { HttpRequest, VendorRequest } from './vendors';
 
 /**
  * The person a deletion is about: the least a vendor needs. `userIds` and `anonymousIds` as Pulse
@@ -28,7 +28,7 @@ export interface ErasedPerson {
 }
 
 /** What to send, or why nothing is sent (the status says so). */
-export type DeletionPlan = { requests: HttpRequest[] } | { skipped: string };
+export type DeletionPlan = { requests: VendorRequest[] } | { skipped: string };
 
 export interface Deletion {
   /**

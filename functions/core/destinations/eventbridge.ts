@@ -29,6 +29,7 @@
  *   message reaches the bus again. `detail.id` is the message id, for rules' targets to deduplicate.
  */
 import type { MessageKind } from './definition';
+import { allIds, type Deletion } from './deletion';
 import type { ItemOutcome, OutboundMessage, VendorAnswer } from './delivery';
 import { shortAnswer } from './delivery';
 import type { Prepare, Prepared, Vendor } from './vendors';
@@ -227,6 +228,39 @@ export const eventBridgeVendor = (
     return interpretPutEvents(prepared, answer);
   },
 });
+
+/** The detail-type of an erasure forwarded to the bus (a rule routes it to whatever must forget). */
+export const ERASURE_DETAIL_TYPE = 'Pulse Person Erased';
+
+/**
+ * Erasure forwarded to the bus: one `Pulse Person Erased` event naming the person's ids, for the
+ * rules that copy Pulse's events elsewhere (a data lake, a CRM flow) to act on. Like every
+ * deletion, sending it again is harmless: `detail.erasureId` is the same each time.
+ */
+export const eventBridgeDeletion: Deletion = {
+  plan(settings, _credentials, person, now) {
+    const entry: PutEventsEntry = {
+      Source: (settings.source as string | undefined) ?? DEFAULT_SOURCE,
+      DetailType: ERASURE_DETAIL_TYPE,
+      Detail: JSON.stringify({
+        erasureId: person.erasureId,
+        erasedAt: person.at,
+        personKey: person.personKey,
+        ids: allIds(person),
+      }),
+      EventBusName: settings.eventBusName as string,
+      Time: now.toISOString(),
+    };
+    return { requests: [{ api: 'eventbridge:PutEvents', entries: [entry] }] };
+  },
+  interpret(answer) {
+    const only: Prepared<PutEventsCall> = {
+      messageIds: ['erasure'],
+      request: { api: 'eventbridge:PutEvents', entries: [] },
+    };
+    return interpretPutEvents(only, answer).get('erasure') as ItemOutcome;
+  },
+};
 
 /**
  * Whether a destination's bus is one the stack grants PutEvents on (ARNs, ENV.eventBusArns): an ARN

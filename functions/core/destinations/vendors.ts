@@ -16,7 +16,7 @@ import {
   webhookDeletion,
 } from './deletion';
 import { httpOutcome, type ItemOutcome, type OutboundMessage, type VendorAnswer } from './delivery';
-import { eventBridgeVendor, type PutEventsCall } from './eventbridge';
+import { eventBridgeDeletion, eventBridgeVendor, type PutEventsCall } from './eventbridge';
 
 export interface HttpRequest {
   url: string;
@@ -616,7 +616,7 @@ export const vendors: Partial<Record<DestinationType, Vendor<VendorRequest>>> = 
   ga4,
   braze,
   hubspot,
-  eventbridge: eventBridgeVendor(messageJson),
+  eventbridge: { ...eventBridgeVendor(messageJson), deletion: eventBridgeDeletion },
 };
 
 /** What a type's codec prepares: a PutEvents call for `eventbridge`, an HTTP request for the others. */
