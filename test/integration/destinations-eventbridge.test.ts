@@ -58,6 +58,23 @@ beforeAll(async () => {
   consent = new ConsentRepository(db, emulators.names.tables.consent);
   secretsDir = mkdtempSync(join(tmpdir(), 'pulse-eventbridge-secrets-'));
 });
+const busDestination = (
+  destinationId: string,
+  settings: Record<string, unknown>,
+  enabled = true,
+): Destination => ({
+  destinationId,
+  type: 'eventbridge',
+  enabled,
+  filter: {},
+  settings,
+  consentPurpose: 'analytics',
+  audiences: [],
+  credentialFields: [],
+  createdAt: '',
+  updatedAt: '',
+});
+
 afterAll(async () => {
   client?.destroy();
   await bus?.close();
@@ -191,18 +208,7 @@ describe('delivery rounds to a bus', () => {
 
   it('keeps what the bus throttled or failed in the outbox and delivers it on the redrive; a malformed entry is dead', async () => {
     const busName = uid('rounds');
-    const d: Destination = {
-      destinationId: uid('eb'),
-      type: 'eventbridge',
-      enabled: true,
-      filter: {},
-      settings: { eventBusName: busName },
-      consentPurpose: 'analytics',
-      audiences: [],
-      credentialFields: [],
-      createdAt: '',
-      updatedAt: '',
-    };
+    const d = busDestination(uid('eb'), { eventBusName: busName });
     await destinations.put(d);
     const person = uid('person');
     await consent.record(person, { purposes: { analytics: true }, policyVersion: 'v1' }, 'src', new Date());
@@ -239,18 +245,7 @@ describe('delivery rounds to a bus', () => {
 describe('erasure forwarded to a bus', () => {
   it('puts one Pulse Person Erased event on the destination bus, retried after a throttle, and drops the ids', async () => {
     const busName = uid('erasures');
-    const d: Destination = {
-      destinationId: uid('eb-erase'),
-      type: 'eventbridge',
-      enabled: false,
-      filter: {},
-      settings: { eventBusName: busName, source: 'acme.pulse' },
-      consentPurpose: 'analytics',
-      audiences: [],
-      credentialFields: [],
-      createdAt: '',
-      updatedAt: '',
-    };
+    const d = busDestination(uid('eb-erase'), { eventBusName: busName, source: 'acme.pulse' }, false);
     await destinations.put(d);
     const requests = new ErasureRequests(db, emulators.names.tables.outbox);
     const forwardDeps: ForwardDeps = {
