@@ -174,10 +174,13 @@ describe('a CRM trait, out again as an audience', () => {
     expect(JSON.stringify(members)).not.toContain(ADA);
     expect((await status()).retrying).toBe(retrying);
 
-    // Back up, hours later: nothing more about her goes out.
+    // Back up, hours later: the receiver is told to forget her (and does: the fake acts on
+    // person.erased), and nothing about her arrives after that.
     receiver.faults.length = 0;
+    expect(before).toBeGreaterThan(0);
     await redrive(new Date(Date.now() + 4 * 3_600_000));
-    expect(receiver.messages.filter((m) => m.personKey === ADA)).toHaveLength(before);
+    expect(receiver.erasures.filter((e) => e.personKey === ADA)).toHaveLength(1);
+    expect(receiver.messages.filter((m) => m.personKey === ADA)).toEqual([]);
     expect(receiver.unverified).toBe(0);
   });
 });
