@@ -62,22 +62,43 @@ const countLf = (bytes: Uint8Array, from: number, to: number): number => {
 type Parsed = { cells: string[]; end: number; breaks: number; blank: boolean } | undefined;
 
 /**
+ * The cells of a record from their byte ranges: per cell the quoted part (from, to, escaped) and
+ * the text after it (from, to). A record of ASCII only (most are) is decoded once and sliced.
+ */
+const cellsOf = (b: Uint8Array, start: number, end: number, ranges: number[]): string[] => {
+  const whole = text(b, start, end);
+  const ascii = whole.length === end - start;
+  const cells: string[] = [];
+  for (let r = 0; r < ranges.length; r += 5) {
+    const quoted = slice(b, whole, ascii, start, ranges[r] as number, ranges[r + 1] as number);
+    const tail = slice(b, whole, ascii, start, ranges[r + 3] as number, ranges[r + 4] as number);
+    cells.push((ranges[r + 2] ? quoted.replaceAll('""', '"') : quoted) + tail);
+  }
+  return cells;
+};
+
+/** Bytes `from`..`to` of a record decoded as `whole` (sliced when it is ASCII, so offsets agree). */
+const slice = (b: Uint8Array, whole: string, ascii: boolean, start: number, from: number, to: number) =>
+  from >= to ? '' : ascii ? whole.slice(from - start, to - start) : text(b, from, to);
+
+/**
  * One CSV record. A quote opens a quoted field only at a field's start (elsewhere it is text); after
  * the closing quote, text up to the delimiter is kept (lenient, as the earlier parser was). Line
  * breaks inside quotes count as lines (`\n`), and `\r\n`, `\n` or a lone `\r` end a record.
  */
 const parseCsv = (b: Uint8Array, start: number, final: boolean): Parsed => {
   const len = b.length;
-  const cells: string[] = [];
+  const ranges: number[] = [];
   let breaks = 0;
   let i = start;
   let quotedAny = false;
   for (;;) {
-    let cell: string;
+    let qFrom = i;
+    let qTo = i;
+    let escaped = 0;
     if (i < len && b[i] === QUOTE) {
       quotedAny = true;
       let q = i + 1;
-      let escaped = false;
       for (;;) {
         q = b.indexOf(QUOTE, q);
         if (q === -1 || (q + 1 === len && !final)) {
@@ -87,39 +108,37 @@ const parseCsv = (b: Uint8Array, start: number, final: boolean): Parsed => {
           break;
         }
         if (b[q + 1] === QUOTE) {
-          escaped = true;
+          escaped = 1;
           q += 2;
           continue;
         }
         break;
       }
       breaks += countLf(b, i + 1, q);
-      const inner = text(b, i + 1, q);
-      cell = escaped ? inner.replaceAll('""', '"') : inner;
+      qFrom = i + 1;
+      qTo = q;
       i = Math.min(q + 1, len);
-    } else cell = '';
+    }
     let d = i;
     while (d < len) {
       const c = b[d];
       if (c === COMMA || c === LF || c === CR) break;
       d++;
     }
-    cell += text(b, i, d);
-    cells.push(cell);
-    if (d === len) {
-      if (!final) return undefined;
-      return { cells, end: len, breaks, blank: cells.length === 1 && cell === '' && !quotedAny };
-    }
-    if (b[d] === COMMA) {
+    ranges.push(qFrom, qTo, escaped, i, d);
+    if (d === len && !final) return undefined;
+    if (d < len && b[d] === COMMA) {
       i = d + 1;
       continue;
     }
     let end = d + 1;
-    if (b[d] === CR) {
+    if (d === len) end = len;
+    else if (b[d] === CR) {
       if (d + 1 === len && !final) return undefined;
       if (b[d + 1] === LF) end = d + 2;
     }
-    return { cells, end, breaks: breaks + 1, blank: cells.length === 1 && cell === '' && !quotedAny };
+    const blank = ranges.length === 5 && d === i && !quotedAny;
+    return { cells: cellsOf(b, start, d, ranges), end, breaks: d === len ? breaks : breaks + 1, blank };
   }
 };
 
