@@ -172,7 +172,8 @@ export class RecordReader {
     this.bomChecked = from.byte !== 0;
   }
 
-  push(chunk: Uint8Array): RawRecord[] {
+  /** The records the chunk completes, parsed as they are taken: take them all before the next push. */
+  *push(chunk: Uint8Array): Generator<RawRecord> {
     if (this.buffer.length === 0) this.buffer = chunk;
     else {
       const joined = new Uint8Array(this.buffer.length + chunk.length);
@@ -180,45 +181,53 @@ export class RecordReader {
       joined.set(chunk, this.buffer.length);
       this.buffer = joined;
     }
-    return this.take(false);
+    yield* this.take(false);
   }
 
-  end(): RawRecord[] {
-    return this.take(true);
+  /** The last record, when the file does not end with a line break. */
+  *end(): Generator<RawRecord> {
+    yield* this.take(true);
   }
 
-  private take(final: boolean): RawRecord[] {
+  private *take(final: boolean): Generator<RawRecord> {
     const b = this.buffer;
+    const base = this.at.byte;
     let start = 0;
     if (!this.bomChecked) {
-      if (b.length < BOM.length && !final && BOM.every((v, i) => i >= b.length || b[i] === v)) return [];
+      if (b.length < BOM.length && !final && BOM.every((v, i) => i >= b.length || b[i] === v)) return;
       if (BOM.every((v, i) => b[i] === v)) start = BOM.length;
       this.bomChecked = true;
     }
-    const out: RawRecord[] = [];
     let { line } = this.at;
-    while (start < b.length) {
-      const parsed = this.parse(b, start, final);
-      if (!parsed) break;
-      const next = { byte: this.at.byte + parsed.end, line: line + parsed.breaks };
-      if (!parsed.blank) out.push({ line, next, cells: parsed.cells });
-      line = next.line;
-      start = parsed.end;
+    try {
+      while (start < b.length) {
+        const parsed = this.parse(b, start, final);
+        if (!parsed) break;
+        const next = { byte: base + parsed.end, line: line + parsed.breaks };
+        const record = parsed.blank ? undefined : { line, next, cells: parsed.cells };
+        line = next.line;
+        start = parsed.end;
+        if (record) yield record;
+      }
+    } finally {
+      // Records are handed over one at a time, so none of them is held while the next is parsed.
+      this.at = { byte: base + start, line };
+      this.buffer = b.subarray(start);
     }
-    this.at = { byte: this.at.byte + start, line };
-    this.buffer = b.subarray(start);
     if (this.buffer.length > this.maxRecordBytes) throw new RecordTooLarge(line, this.maxRecordBytes);
-    return out;
   }
 }
 
-/** Every record of a byte stream from a position. */
+/**
+ * The records of a byte stream from a position: one lazy batch per chunk (one await per chunk, not
+ * per record — an async step per row costs more than parsing it). Take each batch whole, in order.
+ */
 export async function* readRecords(
   chunks: AsyncIterable<Uint8Array>,
   format: 'csv' | 'ndjson',
   from: ReadPosition = FILE_START,
-): AsyncGenerator<RawRecord> {
+): AsyncGenerator<Iterable<RawRecord>> {
   const reader = new RecordReader(format, from);
-  for await (const chunk of chunks) yield* reader.push(chunk);
-  yield* reader.end();
+  for await (const chunk of chunks) yield reader.push(chunk);
+  yield reader.end();
 }

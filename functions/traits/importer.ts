@@ -53,7 +53,7 @@ const finish = (job: ImportJob, status: ImportJob['status'], now: number, error?
 });
 
 /** A CSV's header (the file's first record) and where the rows after it start. */
-const readHeader = async (store: ObjectStore, key: string) => {
+export const readHeader = async (store: ObjectStore, key: string) => {
   const file = await store.read(key, { to: IMPORT_RECORD_BYTES + 1 });
   if (!file) return undefined;
   const reader = new RecordReader('csv');
@@ -157,25 +157,26 @@ export const runImport = async (
 
     let unreadable: RecordTooLarge | undefined;
     try {
-      for await (const record of readRecords(file.body, job.format, from)) {
-        if (record.line < skipBefore) {
-          next = record.next;
-          continue;
-        }
-        if (rows >= chunkRows) {
-          await checkpoint();
-          if (clock() >= deadline) {
-            await deps.imports.save(job, true);
-            return job;
+      for await (const records of readRecords(file.body, job.format, from))
+        for (const record of records) {
+          if (record.line < skipBefore) {
+            next = record.next;
+            continue;
           }
+          if (rows >= chunkRows) {
+            await checkpoint();
+            if (clock() >= deadline) {
+              await deps.imports.save(job, true);
+              return job;
+            }
+          }
+          rows++;
+          next = record.next;
+          const row = toRow(record, job.format, columns);
+          const outcome = rowUpdate(row, job, ctx);
+          if (outcome.ok) good.push({ ...outcome, line: row.line });
+          else rejected.push({ line: row.line, reasons: outcome.reasons });
         }
-        rows++;
-        next = record.next;
-        const row = toRow(record, job.format, columns);
-        const outcome = rowUpdate(row, job, ctx);
-        if (outcome.ok) good.push({ ...outcome, line: row.line });
-        else rejected.push({ line: row.line, reasons: outcome.reasons });
-      }
     } catch (error) {
       if (!(error instanceof RecordTooLarge)) throw error;
       unreadable = error;

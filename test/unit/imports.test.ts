@@ -111,9 +111,9 @@ describe('incremental record reading', () => {
 
   it('refuses a record that runs past its byte limit, naming only its line', () => {
     const reader = new RecordReader('csv', FILE_START, 64);
-    expect(reader.push(encode('id,plan\nu1,ok\n'))).toHaveLength(2);
-    expect(() => reader.push(encode(`u2,"never closed ${'x'.repeat(100)}`))).toThrow(RecordTooLarge);
-    expect(() => new RecordReader('csv', FILE_START, 64).push(encode(`"${'x'.repeat(100)}`))).toThrow(
+    expect([...reader.push(encode('id,plan\nu1,ok\n'))]).toHaveLength(2);
+    expect(() => [...reader.push(encode(`u2,"never closed ${'x'.repeat(100)}`))]).toThrow(RecordTooLarge);
+    expect(() => [...new RecordReader('csv', FILE_START, 64).push(encode(`"${'x'.repeat(100)}`))]).toThrow(
       /line 1 runs past 64 bytes/,
     );
   });
