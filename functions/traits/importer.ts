@@ -91,7 +91,10 @@ export const runImport = async (
       job.nextByte !== undefined ? { byte: job.nextByte, line: job.nextLine } : (header?.next ?? FILE_START);
     const skipBefore = job.nextByte === undefined ? job.nextLine : 0;
     const file = await deps.store.read(job.objectKey, { from: from.byte });
-    if (!file || (job.format === 'csv' && !header)) {
+    const absent = !file || (job.format === 'csv' && !header);
+    if (absent && job.status === 'running')
+      return await end('failed', 'The upload is gone: the imports bucket expires files after 7 days');
+    if (absent) {
       const expired = clock() - Date.parse(job.createdAt) > UPLOAD_WINDOW_MS;
       job = expired ? finish(job, 'expired', clock(), 'No file was uploaded within 24 hours') : job;
       await deps.imports.save(job, true);

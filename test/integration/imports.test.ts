@@ -273,6 +273,24 @@ describe('bulk import of 100,000 rows with bad lines', () => {
     expect(published.map((a) => a.event.data.traits)).toEqual(
       Array.from({ length: 7 }, (_, n) => ({ seats: n })),
     );
+
+    // A job checkpointed by line only (before byte offsets) resumes at its line.
+    const legacy = await newJob('imp_legacyline01', {
+      format: 'ndjson',
+      mapping: { userId: 'id', traits: { seats: 'n' } },
+    });
+    await store.put(
+      legacy.objectKey,
+      Array.from({ length: 5 }, (_, i) => `{"id":"lg-${i}","n":${i}}\n`).join(''),
+    );
+    published.length = 0;
+    const resumed = await runImport(
+      deps,
+      { ...legacy, status: 'running', nextLine: 4, rows: 3, applied: 3 },
+      now + 60_000,
+    );
+    expect(resumed).toMatchObject({ status: 'completed', rows: 5, applied: 5 });
+    expect(published.map((a) => a.event.data.traits)).toEqual([{ seats: 3 }, { seats: 4 }]);
   });
 
   it('reads NDJSON (null unsets), and fails a CSV whose header lacks a mapped column', async () => {
@@ -308,6 +326,12 @@ describe('bulk import of 100,000 rows with bad lines', () => {
     });
     // The file is gone once the job failed, too.
     expect(await store.get(missing.objectKey)).toBeUndefined();
+    // A running job whose file the bucket's expiry took fails, saying so.
+    const gone = await newJob('imp_gone00000001', csvMapping);
+    expect(await runImport(deps, { ...gone, status: 'running' }, Date.now() + 60_000)).toMatchObject({
+      status: 'failed',
+      error: 'The upload is gone: the imports bucket expires files after 7 days',
+    });
     // Not uploaded yet: the job waits (and expires after a day).
     const waiting = await newJob('imp_waiting00001', csvMapping);
     expect(await runImport(deps, waiting, Date.now() + 60_000)).toMatchObject({ status: 'awaiting_upload' });
