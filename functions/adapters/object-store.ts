@@ -138,7 +138,9 @@ export const s3ObjectStore = (bucket: string, client = new S3Client({})): Object
       } catch (error) {
         if (isMissing(error)) return undefined;
         // A range starting at or past the end (a job checkpointed at its last byte): nothing left.
-        if ((error as { name?: string }).name === 'InvalidRange') return emptyRead(client, bucket, key);
+        const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (e.name === 'InvalidRange' || e.$metadata?.httpStatusCode === 416)
+          return emptyRead(client, bucket, key);
         throw error;
       }
     },
