@@ -293,6 +293,41 @@ describe('bulk import of 100,000 rows with bad lines', () => {
     expect(published.map((a) => a.event.data.traits)).toEqual([{ seats: 3 }, { seats: 4 }]);
   });
 
+  it('refuses a tag row that would take a person past 100 manual tags, and keeps the others', async () => {
+    const job = await newJob('imp_taglimit0001', {
+      format: 'ndjson',
+      mapping: { userId: 'id', tags: { add: 't' } },
+    });
+    const hundred = Array.from({ length: 100 }, (_, i) => `t${i}`);
+    await store.put(
+      job.objectKey,
+      [
+        { id: 'lim-1', t: hundred },
+        { id: 'lim-1', t: ['extra'] },
+        { id: 'lim-2', t: 'extra' },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
+    const deps: ImportDeps = {
+      imports,
+      store,
+      traits: traitContext,
+      publish: async () => {},
+      tags: importTags,
+    };
+    const done = await runImport(deps, job, Date.now() + 60_000);
+    expect(done).toMatchObject({
+      status: 'completed',
+      rows: 3,
+      applied: 2,
+      rejected: 1,
+      rejections: [{ line: 2, reasons: ['A person carries at most 100 manual tags; this would make 101'] }],
+    });
+    expect((await tags.personTags('lim-1')).length).toBe(100);
+    expect((await tags.personTags('lim-2')).map((t) => t.tag)).toEqual(['extra']);
+  });
+
   it('reads NDJSON (null unsets), and fails a CSV whose header lacks a mapped column', async () => {
     const job = await newJob('imp_ndjson00001', {
       format: 'ndjson',
