@@ -65,6 +65,81 @@ export const readHeader = async (store: ObjectStore, key: string) => {
   return { columns: first ? headerOf(first) : [], next: first?.next ?? FILE_START };
 };
 
+/** The rows read since the last checkpoint, and where the row after them starts. */
+interface Chunk {
+  rows: number;
+  good: Good[];
+  rejected: Rejection[];
+  next: ReadPosition;
+}
+
+const emptyChunk = (next: ReadPosition): Chunk => ({ rows: 0, good: [], rejected: [], next });
+
+/**
+ * Apply a chunk — its tags first (a row whose tags are refused is rejected whole), then its trait
+ * updates on the stream — and save the checkpoint after it. Returns the job as saved.
+ */
+const applyChunk = async (deps: ImportDeps, job: ImportJob, chunk: Chunk, now: () => number) => {
+  const tagged = chunk.good.filter((g) => g.tags.add.length + g.tags.remove.length > 0);
+  const refused =
+    tagged.length > 0 && deps.tags
+      ? await deps.tags.apply(
+          tagged.map((g) => ({ line: g.line, userId: g.userId, ...g.tags })),
+          new Date(now()),
+        )
+      : new Map<number, string[]>();
+  const receivedAt = new Date(Date.parse(job.createdAt));
+  const events = chunk.good
+    .filter((g) => !refused.has(g.line) && Object.keys(g.traits).length > 0)
+    .map((g) =>
+      accepted(
+        traitUpdateEvent({
+          personKey: g.userId,
+          traits: g.traits,
+          door: 'import',
+          sourceId: `import:${job.importId}`,
+          origin: `line:${g.line}`,
+          receivedAt,
+        }),
+      ),
+    );
+  if (events.length > 0) await deps.publish(events);
+  const refusals = [...refused].map(([line, reasons]) => ({ line, reasons }));
+  const listed = [...chunk.rejected, ...refusals].sort((a, b) => a.line - b.line);
+  const saved: ImportJob = {
+    ...job,
+    nextByte: chunk.next.byte,
+    nextLine: chunk.next.line,
+    rows: job.rows + chunk.rows,
+    applied: job.applied + chunk.good.length - refused.size,
+    rejected: job.rejected + chunk.rejected.length + refused.size,
+    rejections: [...job.rejections, ...listed].slice(0, IMPORT_LIMITS.listedRejections),
+    updatedAt: new Date(now()).toISOString(),
+  };
+  await deps.imports.save(saved);
+  return saved;
+};
+
+/**
+ * The upload opened where the job resumes — past a CSV's header, at the recorded byte offset — or
+ * why it cannot be: absent (not uploaded yet, or expired), or a reason to fail the job.
+ */
+const openUpload = async (deps: ImportDeps, job: ImportJob) => {
+  const header = job.format === 'csv' ? await readHeader(deps.store, job.objectKey) : undefined;
+  // A job saved before byte offsets were recorded resumes by line: from the first row, skipping.
+  const from: ReadPosition =
+    job.nextByte !== undefined ? { byte: job.nextByte, line: job.nextLine } : (header?.next ?? FILE_START);
+  const file = await deps.store.read(job.objectKey, { from: from.byte });
+  if (!file || (job.format === 'csv' && !header)) return { absent: true } as const;
+  if (file.size > IMPORT_LIMITS.fileBytes)
+    return { failure: `The file is over ${IMPORT_LIMITS.fileBytes} bytes: split it` } as const;
+  const columns = header?.columns ?? [];
+  const missing = header ? missingColumns(columns, job.mapping) : [];
+  if (missing.length > 0)
+    return { failure: `The header lacks the mapped column(s): ${missing.join(', ')}` } as const;
+  return { file, from, columns, skipBefore: job.nextByte === undefined ? job.nextLine : 0 } as const;
+};
+
 /** Run one job until its file is applied or the deadline. Returns the job as saved. */
 export const runImport = async (
   deps: ImportDeps,
@@ -84,114 +159,55 @@ export const runImport = async (
     return job;
   };
   if (job.mapping.tags && !deps.tags) throw new Error('This runner cannot write tags');
+  let upload: Awaited<ReturnType<typeof openUpload>>;
   try {
-    const header = job.format === 'csv' ? await readHeader(deps.store, job.objectKey) : undefined;
-    // A job saved before byte offsets were recorded resumes by line: from the first row, skipping.
-    const from: ReadPosition =
-      job.nextByte !== undefined ? { byte: job.nextByte, line: job.nextLine } : (header?.next ?? FILE_START);
-    const skipBefore = job.nextByte === undefined ? job.nextLine : 0;
-    const file = await deps.store.read(job.objectKey, { from: from.byte });
-    const absent = !file || (job.format === 'csv' && !header);
-    if (absent && job.status === 'running')
-      return await end('failed', 'The upload is gone: the imports bucket expires files after 7 days');
-    if (absent) {
-      const expired = clock() - Date.parse(job.createdAt) > UPLOAD_WINDOW_MS;
-      job = expired ? finish(job, 'expired', clock(), 'No file was uploaded within 24 hours') : job;
-      await deps.imports.save(job, true);
-      return job;
-    }
-    if (file.size > IMPORT_LIMITS.fileBytes)
-      return await end('failed', `The file is over ${IMPORT_LIMITS.fileBytes} bytes: split it`);
-    const columns = header?.columns ?? [];
-    const missing = header ? missingColumns(columns, job.mapping) : [];
-    if (missing.length > 0)
-      return await end('failed', `The header lacks the mapped column(s): ${missing.join(', ')}`);
-    if (job.status === 'awaiting_upload')
-      job = { ...job, status: 'running', startedAt: new Date(clock()).toISOString() };
-    const ctx = await deps.traits();
-    const chunkRows = deps.chunkRows ?? 500;
-    const receivedAt = new Date(Date.parse(job.createdAt));
-    let good: Good[] = [];
-    let rejected: Rejection[] = [];
-    let rows = 0;
-    let next = from;
-
-    const checkpoint = async () => {
-      const tagged = good.filter((g) => g.tags.add.length + g.tags.remove.length > 0);
-      const refused =
-        tagged.length > 0 && deps.tags
-          ? await deps.tags.apply(
-              tagged.map((g) => ({ line: g.line, userId: g.userId, ...g.tags })),
-              new Date(clock()),
-            )
-          : new Map<number, string[]>();
-      const events = good
-        .filter((g) => !refused.has(g.line) && Object.keys(g.traits).length > 0)
-        .map((g) =>
-          accepted(
-            traitUpdateEvent({
-              personKey: g.userId,
-              traits: g.traits,
-              door: 'import',
-              sourceId: `import:${job.importId}`,
-              origin: `line:${g.line}`,
-              receivedAt,
-            }),
-          ),
-        );
-      if (events.length > 0) await deps.publish(events);
-      const refusals = [...refused].map(([line, reasons]) => ({ line, reasons }));
-      const listed = [...rejected, ...refusals].sort((a, b) => a.line - b.line);
-      job = {
-        ...job,
-        nextByte: next.byte,
-        nextLine: next.line,
-        rows: job.rows + rows,
-        applied: job.applied + good.length - refused.size,
-        rejected: job.rejected + rejected.length + refused.size,
-        rejections: [...job.rejections, ...listed].slice(0, IMPORT_LIMITS.listedRejections),
-        updatedAt: new Date(clock()).toISOString(),
-      };
-      await deps.imports.save(job);
-      good = [];
-      rejected = [];
-      rows = 0;
-    };
-
-    let unreadable: RecordTooLarge | undefined;
-    try {
-      for await (const records of readRecords(file.body, job.format, from))
-        for (const record of records) {
-          if (record.line < skipBefore) {
-            next = record.next;
-            continue;
-          }
-          if (rows >= chunkRows) {
-            await checkpoint();
-            if (clock() >= deadline) {
-              await deps.imports.save(job, true);
-              return job;
-            }
-          }
-          rows++;
-          next = record.next;
-          const row = toRow(record, job.format, columns);
-          const outcome = rowUpdate(row, job, ctx);
-          if (outcome.ok) good.push({ ...outcome, line: row.line });
-          else rejected.push({ line: row.line, reasons: outcome.reasons });
-        }
-    } catch (error) {
-      if (!(error instanceof RecordTooLarge)) throw error;
-      unreadable = error;
-    }
-    // The rows read so far are applied; a file that cannot be read on (an unclosed quote) ends there.
-    await checkpoint();
-    return await end(unreadable ? 'failed' : 'completed', unreadable?.message);
+    upload = await openUpload(deps, job);
   } catch (error) {
     // A header that does not end within a record's bytes.
     if (error instanceof RecordTooLarge) return await end('failed', error.message);
     throw error;
   }
+  if ('failure' in upload) return await end('failed', upload.failure);
+  if ('absent' in upload) {
+    if (job.status === 'running')
+      return await end('failed', 'The upload is gone: the imports bucket expires files after 7 days');
+    const expired = clock() - Date.parse(job.createdAt) > UPLOAD_WINDOW_MS;
+    job = expired ? finish(job, 'expired', clock(), 'No file was uploaded within 24 hours') : job;
+    await deps.imports.save(job, true);
+    return job;
+  }
+  if (job.status === 'awaiting_upload')
+    job = { ...job, status: 'running', startedAt: new Date(clock()).toISOString() };
+  const ctx = await deps.traits();
+  const chunkRows = deps.chunkRows ?? 500;
+  let chunk = emptyChunk(upload.from);
+  let unreadable: RecordTooLarge | undefined;
+  try {
+    for await (const records of readRecords(upload.file.body, job.format, upload.from))
+      for (const record of records) {
+        if (chunk.rows >= chunkRows) {
+          job = await applyChunk(deps, job, chunk, clock);
+          chunk = emptyChunk(chunk.next);
+          if (clock() >= deadline) {
+            await deps.imports.save(job, true);
+            return job;
+          }
+        }
+        chunk.next = record.next;
+        if (record.line < upload.skipBefore) continue;
+        chunk.rows++;
+        const row = toRow(record, job.format, upload.columns);
+        const outcome = rowUpdate(row, job, ctx);
+        if (outcome.ok) chunk.good.push({ ...outcome, line: row.line });
+        else chunk.rejected.push({ line: row.line, reasons: outcome.reasons });
+      }
+  } catch (error) {
+    if (!(error instanceof RecordTooLarge)) throw error;
+    unreadable = error;
+  }
+  // The rows read so far are applied; a file that cannot be read on (an unclosed quote) ends there.
+  job = await applyChunk(deps, job, chunk, clock);
+  return await end(unreadable ? 'failed' : 'completed', unreadable?.message);
 };
 
 /** Every active job, one after another, within the deadline. */
