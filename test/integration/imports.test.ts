@@ -4,16 +4,20 @@ import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsentRepository } from '../../functions/adapters/consent-repository';
+import { DestinationsRepository } from '../../functions/adapters/destinations-repository';
 import { IdentityReader } from '../../functions/adapters/identity-reader';
 import { ImportTags } from '../../functions/adapters/import-tags';
 import { type ImportJob, ImportsRepository } from '../../functions/adapters/imports-repository';
+import { MembershipTriggers } from '../../functions/adapters/membership-triggers';
 import { MetricsRepository } from '../../functions/adapters/metrics-repository';
 import { folderObjectStore, type ObjectStore } from '../../functions/adapters/object-store';
+import { OutboxRepository } from '../../functions/adapters/outbox-repository';
 import { PeopleRepository } from '../../functions/adapters/people-repository';
 import { QuarantineRepository } from '../../functions/adapters/quarantine-repository';
 import { TagsRepository } from '../../functions/adapters/tags-repository';
 import { TraitDeclarationsRepository } from '../../functions/adapters/trait-declarations-repository';
 import { applyBatch } from '../../functions/aggregate/apply-batch';
+import type { Destination } from '../../functions/core/destinations/definition';
 import type { ImportBody } from '../../functions/core/imports';
 import type { Accepted } from '../../functions/core/ingest';
 import { keyedIdHash } from '../../functions/core/signing';
@@ -60,6 +64,15 @@ afterAll(async () => {
 const traitContext = async () => ({
   declarations: await new TraitDeclarationsRepository(db, emulators.names.tables.traits).byName(),
   key,
+});
+
+/** A runner for tag-only imports (nothing reaches the stream). */
+const tagsOnly = (tags: ImportTags): ImportDeps => ({
+  imports,
+  store,
+  traits: traitContext,
+  publish: async () => {},
+  tags,
 });
 
 const newJob = async (importId: string, body: ImportBody): Promise<ImportJob> => {
@@ -309,13 +322,7 @@ describe('bulk import of 100,000 rows with bad lines', () => {
         .map((r) => JSON.stringify(r))
         .join('\n'),
     );
-    const deps: ImportDeps = {
-      imports,
-      store,
-      traits: traitContext,
-      publish: async () => {},
-      tags: importTags,
-    };
+    const deps = tagsOnly(importTags);
     const done = await runImport(deps, job, Date.now() + 60_000);
     expect(done).toMatchObject({
       status: 'completed',
@@ -326,6 +333,52 @@ describe('bulk import of 100,000 rows with bad lines', () => {
     });
     expect((await tags.personTags('lim-1')).length).toBe(100);
     expect((await tags.personTags('lim-2')).map((t) => t.tag)).toEqual(['extra']);
+  });
+
+  it('an imported tag is a segment entry for the destinations following it, once though sent twice', async () => {
+    const t = emulators.names.tables;
+    await new DestinationsRepository(db, t.destinations).put({
+      destinationId: 'dest-imports',
+      type: 'webhook',
+      enabled: true,
+      filter: {},
+      settings: { url: 'http://127.0.0.1:9/hook' },
+      consentPurpose: 'marketing',
+      audiences: ['imported_audience'],
+      credentialFields: [],
+      createdAt: '',
+      updatedAt: '',
+    } satisfies Destination);
+    const withTriggers = new ImportTags({
+      tags: new TagsRepository(db, t.tags, new MembershipTriggers(db, t.destinations, t.outbox, 0))
+        .personTagsStore,
+      identity: new IdentityReader(db, t.users),
+      consent: new ConsentRepository(db, t.consent),
+      key: async () => key,
+    });
+    const job = await newJob('imp_triggers0001', {
+      format: 'csv',
+      mapping: { userId: 'id', tags: { add: 'tags' } },
+    });
+    await store.put(job.objectKey, 'id,tags\naud-1,imported_audience\n');
+    const deps = tagsOnly(withTriggers);
+    expect(await runImport(deps, job, Date.now() + 60_000)).toMatchObject({
+      status: 'completed',
+      applied: 1,
+    });
+    // The same row again (a chunk re-sent after a crash): nothing new enters.
+    await withTriggers.apply(
+      [{ line: 2, userId: 'aud-1', add: ['imported_audience'], remove: [] }],
+      new Date(),
+    );
+    const due = await new OutboxRepository(db, t.outbox).due(
+      'dest-imports',
+      new Date(Date.now() + 60_000),
+      10,
+    );
+    expect(due.map((d) => [d.message.kind, d.message.personKey, d.message.segment])).toEqual([
+      ['segment.entered', 'aud-1', 'imported_audience'],
+    ]);
   });
 
   it('reads NDJSON (null unsets), and fails a CSV whose header lacks a mapped column', async () => {
