@@ -18,7 +18,7 @@
  *
  * `npm run bench -- --only NAME[,NAME]` runs some sections only and updates their keys in
  * results.json, keeping the others. Names: hot-path, bundles, capacity, write-amplification,
- * freshness, throughput, scale, cost, models, edge-hot-path.
+ * freshness, throughput, scale, cost, models, edge-hot-path, imports.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -42,6 +42,7 @@ import { type measureCost, measureCostIsolated } from './cost/measure';
 import { destinationsBench } from './destinations';
 import { edgeHotPath } from './edge';
 import { freshness } from './freshness';
+import { importsBench } from './imports';
 import { modelsBench } from './models';
 import { type Scale, scale } from './scale';
 
@@ -411,6 +412,20 @@ sections.push({
         `(${r.ratioToFloor}x the floor); 202 to delivery p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`,
     );
   },
+});
+
+// Bulk imports (docs/traits.md): a large CSV streamed vs. read whole, rows/s and peak RSS.
+sections.push({
+  name: 'imports',
+  key: 'imports',
+  run: importsBench,
+  print: (r: Awaited<ReturnType<typeof importsBench>>) =>
+    console.log(
+      `imports, ${r.rows} rows (${r.fileMb} MB): streamed ${r.streamed.rowsPerSecond} rows/s, peak RSS ` +
+        `${r.streamed.peakRssMb} MB vs whole-file read ${r.wholeFile.rowsPerSecond} rows/s, ${r.wholeFile.peakRssMb} MB ` +
+        `(${r.rowsPerSecondRatio}x the rate, ${r.peakRssRatio}x the memory; idle process ${r.idlePeakRssMb} MB; ` +
+        `same rows ${r.sameRows})`,
+    ),
 });
 
 const onlyArg = process.argv.indexOf('--only');

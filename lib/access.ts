@@ -440,9 +440,18 @@ export const access = {
   'traits/imports': { tables: { traits: 'readWrite' }, buckets: { imports: 'write' } },
   // Scheduled: runs uploaded imports — reads the file, deletes it once applied, checkpoints the job;
   // trait updates go to the stream. The declarations, and the signing key for `pii: hash` traits.
+  // Imported manual tags go the tags routes' way (ids resolved, erasure markers checked, segment
+  // triggers to the outbox); the signing key hashes ids for the markers.
   'traits/import-runner': {
     stream: 'write',
-    tables: { traits: 'readWrite' },
+    tables: {
+      traits: 'readWrite',
+      tags: 'readWrite',
+      users: 'read',
+      consent: 'lookup',
+      destinations: 'read',
+      outbox: 'write',
+    },
     buckets: { imports: 'readWrite' },
     secrets: ['signing'],
   },

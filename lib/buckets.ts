@@ -56,7 +56,8 @@ const defs = {
     envVar: ENV.importsBucket,
     localEnvVar: ENV.localImportsDir,
     personalData: true,
-    // An upload is applied (or reported) within minutes; a week covers a resumed job.
+    // An upload is deleted when its job ends; a week covers a long resumed job. Erasure need not
+    // scan these: transient, and an erased id's rows are refused (docs/traits.md, Privacy).
     expiry: { days: 7 },
     description: 'Uploaded bulk-import files (CSV, NDJSON), written through presigned URLs',
   },

@@ -69,7 +69,7 @@ export const schedules = [
     name: 'imports',
     handler: 'traits/import-runner',
     everyMinutes: 1,
-    summary: 'Apply uploaded bulk imports of traits, resuming each at the line it reached',
+    summary: 'Apply uploaded bulk imports of traits and tags, resuming each at the byte offset it reached',
   },
 ] as const satisfies readonly ScheduleDef[];
 

@@ -1,6 +1,6 @@
 /**
  * Bulk import jobs in the traits table (key design: trait-declarations-repository.ts): `imports` /
- * `<importId>` holds the request, the progress (the next line to apply, counts) and the report (up
+ * `<importId>` holds the request, the progress (the byte offset and line to resume at, counts) and the report (up
  * to IMPORT_LIMITS.listedRejections rejected rows by line, with reasons that name fields, never
  * values). All in one partition, which the job runner lists; items expire 30 days after creation.
  * A run checkpoints after every chunk it put on the stream, under a lease, so a run that dies
@@ -29,8 +29,10 @@ export interface ImportJob extends ImportBody {
   updatedAt: string;
   startedAt?: string;
   finishedAt?: string;
-  /** The first line not applied yet (0: from the start). */
+  /** The line the next chunk starts on (0: from the start). */
   nextLine: number;
+  /** The byte offset the next chunk starts at, where the next run resumes (absent: from the start). */
+  nextByte?: number;
   rows: number;
   applied: number;
   rejected: number;

@@ -8,11 +8,13 @@
  * `Bucket`), so the local stack holds it to lib/access.ts.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -31,6 +33,18 @@ export interface StoredObject {
 
 export type PresignMethod = 'GET' | 'PUT';
 
+/** A byte range of an object: from `from` (default 0) to `to` (exclusive; default the end). */
+export interface ByteRange {
+  readonly from?: number;
+  readonly to?: number;
+}
+
+/** An object read as a stream: its whole size, and the bytes of the range asked for. */
+export interface ObjectStream {
+  readonly size: number;
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
 export interface PresignOptions {
   readonly method: PresignMethod;
   /** Seconds the URL stays valid (S3 allows up to 7 days for SigV4). */
@@ -45,6 +59,11 @@ export interface ObjectStore {
   /** An object's bytes; undefined when there is no such object (never written, erased, expired). */
   get(key: string): Promise<Uint8Array | undefined>;
   getText(key: string): Promise<string | undefined>;
+  /**
+   * An object's bytes as a stream, from an offset (a ranged GET): what reads files too large to
+   * hold, and resumes them where a checkpoint says. Undefined when there is no such object.
+   */
+  read(key: string, range?: ByteRange): Promise<ObjectStream | undefined>;
   put(key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
   delete(key: string): Promise<void>;
   /** Every object whose key starts with `prefix`, in key order, paged underneath. */
@@ -54,12 +73,32 @@ export interface ObjectStore {
   readonly localPath?: (key: string) => string;
 }
 
+/** Bytes a folder read hands over at a time (an S3 body arrives in the socket's chunks). */
+const READ_CHUNK_BYTES = 256 * 1024;
+
 /** S3 keys are at most 1,024 bytes of UTF-8; a folder key must also stay inside its folder. */
 export const MAX_OBJECT_KEY_BYTES = 1024;
 
 const isMissing = (error: unknown): boolean => {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+};
+
+async function* nothing(): AsyncGenerator<Uint8Array> {}
+
+/** The size of an object with no bytes left to read; undefined when it does not exist. */
+const emptyRead = async (
+  client: S3Client,
+  bucket: string,
+  key: string,
+): Promise<ObjectStream | undefined> => {
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return { size: head.ContentLength ?? 0, body: nothing() };
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
 };
 
 export const s3ObjectStore = (bucket: string, client = new S3Client({})): ObjectStore => {
@@ -78,6 +117,32 @@ export const s3ObjectStore = (bucket: string, client = new S3Client({})): Object
     getText: async (key) => {
       const bytes = await get(key);
       return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
+    },
+    read: async (key, range = {}) => {
+      const from = range.from ?? 0;
+      const to = range.to;
+      if (to !== undefined && to <= from) return emptyRead(client, bucket, key);
+      try {
+        const out = await client.send(
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ...((from > 0 || to !== undefined) && {
+              Range: `bytes=${from}-${to === undefined ? '' : to - 1}`,
+            }),
+          }),
+        );
+        // `bytes 0-99/1000`: the object's size is after the slash.
+        const size = Number(out.ContentRange?.split('/')[1] ?? out.ContentLength ?? 0);
+        return { size, body: (out.Body ?? nothing()) as AsyncIterable<Uint8Array> };
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        // A range starting at or past the end (a job checkpointed at its last byte): nothing left.
+        const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (e.name === 'InvalidRange' || e.$metadata?.httpStatusCode === 416)
+          return emptyRead(client, bucket, key);
+        throw error;
+      }
     },
     put: async (key, body, contentType) => {
       await client.send(
@@ -206,6 +271,22 @@ export const folderObjectStore = (options: FolderObjectStoreOptions): ObjectStor
     getText: async (key) => {
       const bytes = await get(key);
       return bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8');
+    },
+    read: async (key, range = {}) => {
+      check('s3:GetObject', key);
+      const path = pathInside(dir, key);
+      const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (!found) return undefined;
+      const from = range.from ?? 0;
+      const end = Math.min(range.to ?? found.size, found.size);
+      if (from >= end) return { size: found.size, body: nothing() };
+      return {
+        size: found.size,
+        body: createReadStream(path, { start: from, end: end - 1, highWaterMark: READ_CHUNK_BYTES }),
+      };
     },
     put: async (key, body) => {
       check('s3:PutObject', key);

@@ -77,17 +77,35 @@ export class PersonTagsRepository {
 
   /** Add manual tags (those already set keep their time). Answers every tag. */
   async addManualTags(personKey: string, tags: readonly string[], now: Date): Promise<PersonTag[]> {
+    await this.changeManualTags(personKey, { add: tags, remove: [] }, now);
+    return this.personTags(personKey);
+  }
+
+  /**
+   * Add and remove manual tags in one decision (bulk imports: one read of the person, no answer).
+   * Idempotent — tags already set keep their time, absent ones are not removed — so a change sent
+   * twice applies once; over MAX_MANUAL_TAGS it throws before writing anything.
+   */
+  async changeManualTags(
+    personKey: string,
+    change: { add: readonly string[]; remove: readonly string[] },
+    now: Date,
+  ): Promise<void> {
     const state = await this.personState(personKey);
     const manual = new Map(state.tags.filter((t) => t.source === 'manual').map((t) => [t.tag, t]));
-    const total = new Set([...manual.keys(), ...tags]).size;
+    const removed = new Set(change.remove);
+    const total = new Set([...[...manual.keys()].filter((t) => !removed.has(t)), ...change.add]).size;
     if (total > MAX_MANUAL_TAGS) throw tooManyTags('manualTags', total);
     const at = now.toISOString();
-    await inBatches([...new Set(tags)], async (tag) => {
+    await inBatches(
+      [...removed].filter((t) => manual.has(t)),
+      (tag) => this.memberships.removeTag(personKey, tag, 'manual'),
+    );
+    await inBatches([...new Set(change.add)], async (tag) => {
       const current = manual.get(tag);
       if (!current?.confirmed)
         await this.memberships.addTag(personKey, tag, 'manual', at, current !== undefined);
     });
-    return this.personTags(personKey);
   }
 
   /** Remove a manual tag (idempotent); the same tag from a rule or model stays. */

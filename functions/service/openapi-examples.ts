@@ -66,7 +66,7 @@ const queryId = '3f2b6c1e-8a4d-4e9b-b1f7-2c5d9e0a7b64';
 const importId = 'imp_k3V9xQ2mR7tLpW1a';
 const importRequest = {
   format: 'csv',
-  mapping: { userId: 'customer_id', traits: { plan: 'Plan', seats: 'Seats' } },
+  mapping: { userId: 'customer_id', traits: { plan: 'Plan', seats: 'Seats' }, tags: { add: 'Tags' } },
 };
 /** A job as GET /api/imports/{importId} answers it, before any row is read. */
 const importJob = {
@@ -836,7 +836,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
     },
   },
   createImport: {
-    summary: 'Import plans and seats from a CRM export (CSV)',
+    summary: 'Import plans, seats and manual tags from a CRM export (CSV)',
     body: importRequest,
     response: {
       ...importJob,
@@ -858,10 +858,14 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
       startedAt: '2026-06-01T10:01:00.000Z',
       finishedAt: '2026-06-01T10:04:30.000Z',
       nextLine: 100_002,
+      nextByte: 7_340_512,
       rows: 100_000,
       applied: 99_866,
       rejected: 134,
-      rejections: [{ line: 1002, reasons: ['traits.seats: Expected a finite number'] }],
+      rejections: [
+        { line: 1002, reasons: ['traits.seats: Expected a finite number'] },
+        { line: 2310, reasons: ['Tags: tag 2: Expected 1..64 characters of a-z, 0-9, _, : and -'] },
+      ],
     },
   },
   putDestination: {

@@ -33,7 +33,7 @@ const view = (job: ImportJob) => {
 
 const createImport: Handler<'createImport'> = async (request, { body }) => {
   const declared = new Set((await declarations.list()).map((d) => d.name));
-  const errors = Object.keys(body.mapping.traits)
+  const errors = Object.keys(body.mapping.traits ?? {})
     .filter((t) => !declared.has(t))
     .map((t) => ({
       path: `mapping.traits.${t}`,
@@ -66,7 +66,8 @@ const createImport: Handler<'createImport'> = async (request, { body }) => {
   logger.info('import created', {
     importId,
     format: body.format,
-    traits: Object.keys(body.mapping.traits).length,
+    traits: Object.keys(body.mapping.traits ?? {}).length,
+    tags: body.mapping.tags !== undefined,
   });
   return {
     status: 201,

@@ -207,6 +207,46 @@ describe('bulk import and connectors', () => {
     ]);
   });
 
+  it('imports manual tags from a column: seen on the person and in the segment listing', async () => {
+    const created = await e2e.call('/api/imports', {
+      method: 'POST',
+      headers: admin(),
+      json: { format: 'csv', mapping: { userId: 'id', traits: { plan: 'Plan' }, tags: { add: 'Tags' } } },
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const job = await json(created);
+    const put = await fetch(job.upload.url, {
+      method: 'PUT',
+      body: 'id,Plan,Tags\nimp-t1,pro,"imported_vip;newsletter"\nimp-t2,,imported_vip\nimp-t3,team,Not A Tag\n',
+    });
+    expect(put.status).toBeLessThan(300);
+    await e2e.stack.runSchedule('imports');
+    const report = await json(await e2e.call(`/api/imports/${job.importId}`, { headers: admin() }));
+    expect(report).toMatchObject({
+      status: 'completed',
+      rows: 3,
+      applied: 2,
+      rejected: 1,
+      rejections: [{ line: 4, reasons: ['Tags: tag 1: Expected 1..64 characters of a-z, 0-9, _, : and -'] }],
+    });
+    expect((await profile('imp-t1')).tags).toEqual([
+      { tag: 'imported_vip', source: 'manual', setAt: expect.any(String) },
+      { tag: 'newsletter', source: 'manual', setAt: expect.any(String) },
+    ]);
+    const segments = await json(await e2e.call('/api/segments', { headers: analyst() }));
+    expect(segments.items).toContainEqual({ tag: 'imported_vip', size: 2 });
+    const members = await json(await e2e.call('/api/segments/imported_vip/users', { headers: analyst() }));
+    expect(members.items.map((m: { userId: string }) => m.userId).sort()).toEqual(['imp-t1', 'imp-t2']);
+    // An admin removes one by hand: the same tag, the same path.
+    const removed = await e2e.call('/api/users/imp-t2/tags/imported_vip', {
+      method: 'DELETE',
+      headers: admin(),
+    });
+    expect(removed.status).toBe(200);
+    const after = await json(await e2e.call('/api/segments', { headers: analyst() }));
+    expect(after.items).toContainEqual({ tag: 'imported_vip', size: 1 });
+  });
+
   it('configures a HubSpot connector and shows its status', async () => {
     const res = await e2e.call('/api/connectors/hubspot-main', {
       method: 'PUT',

@@ -24,6 +24,24 @@ const collect = async (prefix: string) => {
 };
 
 describe('a folder standing in for a bucket', () => {
+  it('streams an object from a byte offset, to an end, and past its end', async () => {
+    const body = Buffer.from(Array.from({ length: 700_000 }, (_, i) => i % 251));
+    await store.put('big/file.bin', body);
+    const bytes = async (range: { from?: number; to?: number }) => {
+      const read = await store.read('big/file.bin', range);
+      const parts: Uint8Array[] = [];
+      for await (const part of read?.body ?? []) parts.push(part);
+      return { size: read?.size, bytes: Buffer.concat(parts) };
+    };
+    const all = await bytes({});
+    expect(all.size).toBe(700_000);
+    expect(all.bytes.equals(body)).toBe(true);
+    expect((await bytes({ from: 123_457 })).bytes.equals(body.subarray(123_457))).toBe(true);
+    expect((await bytes({ from: 10, to: 20 })).bytes.equals(body.subarray(10, 20))).toBe(true);
+    expect(await bytes({ from: 700_000 })).toEqual({ size: 700_000, bytes: Buffer.alloc(0) });
+    expect(await store.read('big/missing.bin')).toBeUndefined();
+  });
+
   it('puts, gets, lists by prefix in key order, and deletes', async () => {
     await store.put('dt=2026-11-29/hr=10/b.ndjson', '{"a":2}\n');
     await store.put('dt=2026-11-29/hr=09/a.ndjson', '{"a":1}\n');
