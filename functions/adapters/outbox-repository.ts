@@ -43,7 +43,7 @@ export interface OutboxItem {
   sk: string;
   destinationId: string;
   message: OutboundMessage;
-  state: 'pending' | 'delivered' | 'dead' | 'dropped';
+  state: 'pending' | 'delivered' | 'dead' | 'dropped' | 'superseded';
   attempts: number;
   enqueuedAt: string;
   firstAttemptAt?: string;
@@ -236,6 +236,37 @@ export class OutboxRepository {
     }
   }
 
+  /**
+   * A person's messages waiting for one destination (due or not, held by anyone): what an ordered
+   * destination's next message must wait behind. One strongly consistent Query of the person's
+   * partition, narrowed to the destination's sort keys; only messages that once failed, or triggers,
+   * are there.
+   */
+  async pendingFor(owner: string, destinationId: string): Promise<OutboxItem[]> {
+    const items: OutboxItem[] = [];
+    let start: Item | undefined;
+    do {
+      const out: QueryCommandOutput = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :d)',
+          FilterExpression: '#state = :pending',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':pk': ownerPk(owner),
+            ':d': `${destinationId}#`,
+            ':pending': 'pending',
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(out.Items ?? []).map(fromItem));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
   /** Takes a due message for an attempt (its lease); false when someone else took it first. */
   async claim(item: OutboxItem, until: Date): Promise<boolean> {
     const out = await updateIf(this.db, {
@@ -292,10 +323,34 @@ export class OutboxRepository {
    * enqueue it again. Erasure removes it with the rest of the person's partition.
    */
   async drop(item: OutboxItem, now: Date): Promise<void> {
+    await this.retire(item, 'dropped', now);
+  }
+
+  /**
+   * A message we hold waits, unattempted, until `dueAt`: behind its person's earlier message for an
+   * ordered destination (functions/core/destinations/ordering.ts).
+   */
+  async hold(item: OutboxItem, dueAt: Date): Promise<void> {
     await this.settle(item, {
-      UpdateExpression: 'SET #state = :s, droppedAt = :now, expiresAt = :exp REMOVE dueKey, dueAt, message',
+      UpdateExpression: 'SET dueAt = :due',
+      ExpressionAttributeValues: { ':due': dueAt.toISOString() },
+    });
+  }
+
+  /**
+   * Never to be delivered: an audience message the person's membership has moved past (a later
+   * enter or leave carries the state). Kept as a key, like a dropped one.
+   */
+  async supersede(item: OutboxItem, now: Date): Promise<void> {
+    await this.retire(item, 'superseded', now);
+  }
+
+  /** Out of the due index for good, payload removed, key kept DELIVERED_KEEP_DAYS (a redelivery enqueues nothing). */
+  private async retire(item: OutboxItem, state: 'dropped' | 'superseded', now: Date) {
+    await this.settle(item, {
+      UpdateExpression: `SET #state = :s, ${state}At = :now, expiresAt = :exp REMOVE dueKey, dueAt, message`,
       ExpressionAttributeValues: {
-        ':s': 'dropped',
+        ':s': state,
         ':now': now.toISOString(),
         ':exp': epoch(now.getTime() + days(DELIVERED_KEEP_DAYS)),
       },

@@ -84,7 +84,7 @@ const consume = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchRes
         mine.map((e) => unstoredItem(e.destinationId, e.message, now)),
         now,
       );
-      stored += round.retried + round.dead;
+      stored += round.retried + round.dead + round.held;
       countRound(d.destinationId, round);
       if (round.pausedNow)
         logger.warn('destination paused by its circuit breaker', {

@@ -12,6 +12,7 @@ import { DestinationsRepository } from '../adapters/destinations-repository';
 import { IdentityReader } from '../adapters/identity-reader';
 import { MetricUnit, metrics } from '../adapters/observability';
 import { OutboxRepository } from '../adapters/outbox-repository';
+import { SegmentSizes } from '../adapters/segment-sizes';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { sendRequest } from '../adapters/vendor-transport';
@@ -25,6 +26,7 @@ export const destinations = new DestinationsRepository(db, requireEnv(tables.des
 export const outbox = new OutboxRepository(db, requireEnv(tables.outbox.envVar));
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
+const memberships = new SegmentSizes(db, requireEnv(tables.tags.envVar));
 const secrets = destinationSecrets();
 const pace = new Pacer();
 
@@ -44,6 +46,7 @@ export const deliverDeps = async (): Promise<DeliverDeps> => ({
   consentRequired: settings.consentRequired,
   send: sendRequest,
   pace,
+  committedMembers: (pairs) => memberships.committed(pairs),
 });
 
 /** Per-destination metrics (the alarms of lib/constructs/destinations.ts read them). */
@@ -54,6 +57,8 @@ export const countRound = (destinationId: string, round: Round): void => {
   m.addMetric('DeliveryRetried', MetricUnit.Count, round.retried);
   m.addMetric('DeliveryDead', MetricUnit.Count, round.dead);
   m.addMetric('DeliveryConsentDropped', MetricUnit.Count, round.consentDropped);
+  m.addMetric('DeliverySuperseded', MetricUnit.Count, round.superseded);
+  m.addMetric('DeliveryHeld', MetricUnit.Count, round.held);
   if (round.pausedNow) m.addMetric('DestinationPaused', MetricUnit.Count, 1);
   // The same without the dimension: what the stack's alarms watch (lib/constructs/observability.ts).
   metrics.addMetric('DeliveryDead', MetricUnit.Count, round.dead);

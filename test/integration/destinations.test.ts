@@ -21,6 +21,7 @@ import {
   OutboxRepository,
   unstoredItem,
 } from '../../functions/adapters/outbox-repository';
+import { SegmentSizes } from '../../functions/adapters/segment-sizes';
 import { TagsRepository } from '../../functions/adapters/tags-repository';
 import { sendRequest } from '../../functions/adapters/vendor-transport';
 import { evaluateAlerts } from '../../functions/alerts/evaluator';
@@ -81,6 +82,7 @@ const deps = (over: Partial<DeliverDeps> = {}): DeliverDeps => ({
   consentRequired: true,
   send: (r) => sendRequest(r, 300),
   pace: new Pacer(),
+  committedMembers: (pairs) => new SegmentSizes(db, emulators.names.tables.tags).committed(pairs),
   ...over,
 });
 
@@ -362,11 +364,23 @@ describe('triggers', () => {
     const at = new Date();
     await tags.addManualTags(person, ['vip'], at);
     await tags.addManualTags(person, ['vip'], at);
+    await drainAll(d, new Date(Date.now() + 1000));
     await tags.removeManualTag(person, 'vip');
     await drainAll(d, new Date(Date.now() + 1000));
     const got = webhook.messages.filter((m) => m.personKey === person);
     expect(got.map((m) => m.kind)).toEqual(['segment.entered', 'segment.left']);
     expect(got[0]?.hashedIds?.personKey).toMatch(/^[0-9a-f]{64}$/);
+    // Joined and left again before the redrive ran: the join is superseded, never sent stale.
+    await tags.addManualTags(person, ['vip'], new Date());
+    await tags.removeManualTag(person, 'vip');
+    await drainAll(d, new Date(Date.now() + 1000));
+    expect(webhook.messages.filter((m) => m.personKey === person).map((m) => m.kind)).toEqual([
+      'segment.entered',
+      'segment.left',
+      'segment.left',
+    ]);
+    expect((await destinations.status(d.destinationId)).superseded).toBe(1);
+    expect((await itemsOf(d.destinationId)).filter((i) => i.state === 'superseded')).toHaveLength(1);
   });
 
   it('a campaign alert fires once from the counters and reaches destinations asking for alerts', async () => {
@@ -520,6 +534,8 @@ describe('GA4, Braze and HubSpot against their documented contracts', () => {
     );
     const person = uid('braze-person');
     const events = await eventsOf(person, 80);
+    // A member indeed: an audience message the membership moved past is never sent (superseded).
+    await new TagsRepository(db, emulators.names.tables.tags).addManualTags(person, ['vip'], new Date());
     const joined: OutboundMessage = {
       messageId: uid('seg'),
       kind: 'segment.entered',
