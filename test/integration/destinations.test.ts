@@ -27,6 +27,7 @@ import { sendRequest } from '../../functions/adapters/vendor-transport';
 import { evaluateAlerts } from '../../functions/alerts/evaluator';
 import type { Destination } from '../../functions/core/destinations/definition';
 import { CIRCUIT, eventMessage, type OutboundMessage } from '../../functions/core/destinations/delivery';
+import { membershipKey } from '../../functions/core/destinations/ordering';
 import { memoryArchive } from '../../functions/core/destinations/replay';
 import type { CanonicalEvent } from '../../functions/core/events';
 import { keyedIdHash } from '../../functions/core/signing';
@@ -572,4 +573,152 @@ describe('GA4, Braze and HubSpot against their documented contracts', () => {
     expect(states[noEmail[0]?.messageId as string]?.[0]).toBe('dead');
     for (const m of ann) expect(states[m.messageId]?.[0]).toBe('delivered');
   });
+});
+
+describe('per-person order across rounds', () => {
+  type Fault = '503' | '429' | 'hang';
+  const toFault = (f: Fault) =>
+    f === 'hang' ? { hang: true as const } : { status: Number(f), headers: { 'retry-after': '30' } };
+  const action = fc.record({
+    person: fc.integer({ min: 0, max: 1 }),
+    op: fc.constantFrom<'events' | 'enter' | 'leave'>('events', 'enter', 'leave'),
+    count: fc.integer({ min: 1, max: 3 }),
+    segment: fc.constantFrom(0, 0, 1),
+    redeliver: fc.boolean(),
+    redrive: fc.boolean(),
+  });
+
+  it('HubSpot properties never get a person’s message before an earlier one; Braze’s audiences end as the memberships', async () => {
+    const hub = await startFakeHubspot('hub-token');
+    const braze = await startFakeBraze('braze-key');
+    const triggers = new MembershipTriggers(
+      db,
+      emulators.names.tables.destinations,
+      emulators.names.tables.outbox,
+      0,
+    );
+    const tags = new TagsRepository(db, emulators.names.tables.tags, triggers);
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(action, { minLength: 1, maxLength: 12 }),
+          fc.array(fc.constantFrom<Fault>('503', '429', 'hang'), { maxLength: 5 }),
+          fc.array(fc.constantFrom<Fault>('503', '429', 'hang'), { maxLength: 5 }),
+          fc.array(fc.constantFrom<Fault>('503', '429', 'hang'), { maxLength: 5 }),
+          async (actions, hubFaults, brazeFaults, hookFaults) => {
+            const segments = [uid('seg'), uid('seg')];
+            const persons = [`${uid('pa')}@example.com`, `${uid('pb')}@example.com`];
+            for (const p of persons) await grant(p, { analytics: true, marketing: true });
+            const audience = { audiences: segments, consentPurpose: 'marketing' as const, filter: {} };
+            const hubD = await destination(
+              'hubspot',
+              { settings: { mode: 'properties', baseUrl: hub.url }, ...audience },
+              { accessToken: 'hub-token' },
+            );
+            const brazeD = await destination(
+              'braze',
+              { settings: { baseUrl: braze.url }, ...audience },
+              { apiKey: 'braze-key' },
+            );
+            // A webhook keeps no order: only supersession keeps its receiver's audiences right.
+            const hookD = await destination('webhook', {
+              ...audience,
+              filter: { kinds: ['segment.entered', 'segment.left'] },
+            });
+            webhook.faults.splice(0, Infinity, ...hookFaults.map(toFault));
+            hub.faults.splice(0, Infinity, ...hubFaults.map(toFault));
+            braze.faults.splice(0, Infinity, ...brazeFaults.map(toFault));
+            // What HubSpot applied, in order: each contact's `pulse_last_seen_at` (the message time).
+            const seen = new Map<string, string[]>(persons.map((p) => [p, []]));
+            const dd = deps({
+              send: async (r) => {
+                const answer = await sendRequest(r, 300);
+                if (r.url.startsWith(hub.url) && 'status' in answer && answer.status < 300)
+                  for (const input of (
+                    JSON.parse(r.body) as { inputs: { id: string; properties: Record<string, string> }[] }
+                  ).inputs)
+                    seen.get(input.id)?.push(input.properties.pulse_last_seen_at as string);
+                return answer;
+              },
+            });
+            let offset = 0;
+            const clock = () => new Date(Date.now() + offset);
+            const events: OutboundMessage[] = [];
+            for (const a of actions) {
+              const person = persons[a.person] as string;
+              const segment = segments[a.segment] as string;
+              if (a.op === 'events') {
+                const t = Date.now();
+                const batch = Array.from({ length: a.count }, (_, i) =>
+                  eventMessage(
+                    sampleEvent({
+                      eventId: uid('ord'),
+                      personKey: person,
+                      userId: person,
+                      eventTime: new Date(t + i).toISOString(),
+                    }),
+                  ),
+                );
+                events.push(...batch);
+                // The consumer's first attempt, and maybe the stream's redelivery of the same batch.
+                const now = clock();
+                for (let k = 0; k < (a.redeliver ? 2 : 1); k++)
+                  for (const d of [hubD, brazeD])
+                    await deliverRound(
+                      dd,
+                      d,
+                      batch.map((m) => unstoredItem(d.destinationId, m, now)),
+                      now,
+                    );
+              } else if (a.op === 'enter') await tags.addManualTags(person, [segment], new Date());
+              else await tags.removeManualTag(person, segment);
+              if (a.redrive)
+                await drainDue({
+                  deps: dd,
+                  list: [hubD, brazeD, hookD],
+                  now: clock(),
+                  deadline: Date.now() + 30_000,
+                });
+              offset += 20_000;
+            }
+            hub.faults.length = 0;
+            braze.faults.length = 0;
+            webhook.faults.length = 0;
+            for (const d of [hubD, brazeD, hookD]) await drainAll(d, clock(), dd);
+
+            const members = await new SegmentSizes(db, emulators.names.tables.tags).committed(
+              persons.flatMap((personKey) => segments.map((segment) => ({ segment, personKey }))),
+            );
+            for (const p of persons) {
+              const applied = seen.get(p) as string[];
+              // First deliveries in time order: no message ever overtook an earlier one of its person…
+              const firsts = applied.filter((at, i) => applied.indexOf(at) === i);
+              expect(firsts).toEqual([...firsts].sort());
+              // …every event arrived, and the contact ends on the person's newest message.
+              for (const m of events.filter((e) => e.personKey === p)) expect(applied).toContain(m.at);
+              if (applied.length > 0) expect(hub.contacts.get(p)?.pulse_last_seen_at).toBe(firsts.at(-1));
+              // Braze's audience attribute is the membership as it ended.
+              expect([...(braze.segments.get(p) ?? [])].filter((s) => segments.includes(s)).sort()).toEqual(
+                segments.filter((s) => members.has(membershipKey(s, p))).sort(),
+              );
+              // So is the webhook receiver's, replaying what it got in arrival order.
+              const view = new Set<string>();
+              for (const m of webhook.messages.filter(
+                (w) => w.personKey === p && segments.includes(w.segment as string),
+              ))
+                if (m.kind === 'segment.entered') view.add(m.segment as string);
+                else view.delete(m.segment as string);
+              expect([...view].sort()).toEqual(
+                segments.filter((s) => members.has(membershipKey(s, p))).sort(),
+              );
+            }
+          },
+        ),
+        { numRuns: 8 },
+      );
+    } finally {
+      await hub.close();
+      await braze.close();
+    }
+  }, 300_000);
 });
