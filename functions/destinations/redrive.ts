@@ -14,7 +14,7 @@ import type { Context } from 'aws-lambda';
 import { archivedEvents } from '../adapters/archive-reader';
 import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { type DrainResult, drainDue, type ReplayStep, stepReplays } from './redrive-steps';
-import { countRound, deliverDeps, destinations, enabledDestinations, outbox } from './wiring';
+import { countOverdue, countRound, deliverDeps, destinations, enabledDestinations, outbox } from './wiring';
 
 /** Left for the last round to settle before the function's timeout. */
 const SAFETY_MS = 20_000;
@@ -39,11 +39,7 @@ const redrive = async (
   const drained = await drainDue({ deps, list, now, deadline, onRound: countRound });
   const delivered = drained.reduce((n, d) => n + d.delivered, 0);
   metrics.addMetric('RedriveDelivered', MetricUnit.Count, delivered);
-  metrics.addMetric(
-    'OutboxOverdueSeconds',
-    MetricUnit.Seconds,
-    Math.max(0, ...drained.map((d) => d.overdueSeconds)),
-  );
+  for (const d of drained) if (d.attempted > 0) countOverdue(d.destinationId, d.overdueSeconds);
   if (drained.some((d) => d.attempted > 0) || replays.length > 0)
     logger.info('destinations redrive', { now: now.toISOString(), drained, replays });
   return { drained, replays };

@@ -49,7 +49,7 @@ export const deliverDeps = async (): Promise<DeliverDeps> => ({
   committedMembers: (pairs) => memberships.committed(pairs),
 });
 
-/** Per-destination metrics (the alarms of lib/constructs/destinations.ts read them). */
+/** Per-destination metrics: the alarms (lib/constructs/observability.ts watchDestinations) group them by destination. */
 export const countRound = (destinationId: string, round: Round): void => {
   const m = metrics.singleMetric();
   m.addDimension('Destination', destinationId);
@@ -60,7 +60,11 @@ export const countRound = (destinationId: string, round: Round): void => {
   m.addMetric('DeliverySuperseded', MetricUnit.Count, round.superseded);
   m.addMetric('DeliveryHeld', MetricUnit.Count, round.held);
   if (round.pausedNow) m.addMetric('DestinationPaused', MetricUnit.Count, 1);
-  // The same without the dimension: what the stack's alarms watch (lib/constructs/observability.ts).
-  metrics.addMetric('DeliveryDead', MetricUnit.Count, round.dead);
-  if (round.pausedNow) metrics.addMetric('DestinationPaused', MetricUnit.Count, 1);
+};
+
+/** How overdue the oldest message a redrive took for a destination was (its backlog alarm). */
+export const countOverdue = (destinationId: string, seconds: number): void => {
+  const m = metrics.singleMetric();
+  m.addDimension('Destination', destinationId);
+  m.addMetric('OutboxOverdueSeconds', MetricUnit.Seconds, seconds);
 };
