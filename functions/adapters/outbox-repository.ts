@@ -6,15 +6,29 @@
  *   o#<owner> / <destinationId>#<messageId>    one message for one destination. `owner` is the
  *       person key (a person's messages share a partition: erasure is one Query per id), or
  *       `~alert#<alertId>` for messages about no one. Attributes: the message (JSON), `state`
- *       (pending | delivered | dead | dropped: consent withdrawn), `attempts`, `firstAttemptAt`, `lastError`, and only while
- *       pending `dueKey` = `<destinationId>#<0..DUE_SHARDS-1>` and `dueAt` (ISO): the sparse index
- *       `byDue` holds exactly the messages waiting, by destination, oldest due first.
+ *       (pending | delivered | dead | dropped: consent withdrawn | superseded: an audience message
+ *       the membership moved past), `attempts`, `firstAttemptAt`, `lastError`, and only while
+ *       pending `dueKey` = `<destinationId>#<0..DUE_SHARDS-1>` (a hash of the owner: one person's
+ *       messages share a shard) and `dueAt` (ISO): the sparse index `byDue` holds exactly the
+ *       messages waiting, by destination, oldest due first.
  *
  * Enqueue is put-if-absent, so a stream redelivery or a retried trigger never enqueues a message
  * twice; a delivered message stays (without its payload) for DELIVERED_KEEP_DAYS as the memory of
  * that, longer than the stream keeps a record. A replay re-enqueues delivered and dead messages.
  * Whoever attempts a message holds it by moving its `dueAt` forward (a lease, LEASE_MS), with a
  * condition on the `dueAt` it read: the consumer when it enqueues, the redrive when it claims.
+ *
+ * Per-person order (functions/core/destinations/ordering.ts, docs/destinations.md "Order"). For a
+ * destination D that applies updates in arrival order and a person P: a message of P goes to D only
+ * when no earlier one (by `at`, then id) of P for D is pending out of the sending round's hands —
+ * `pendingFor` (one consistent Query of `o#P`, sort keys `D#…`) finds them; the consumer's happy
+ * path reads, never writes. What must wait is held (`hold`: its `dueAt` moved to the blocker's, no
+ * attempt counted) or, first tried by the consumer, enqueued at that time. The redrive claims a
+ * person's other due messages with the ones its page returned, so neither the round size nor a
+ * shard's page splits a person; a person stops at their first message to retry, the rest wait with
+ * it. Not covered: an anonymous id and its user before the merge are two owners; a late event goes
+ * after a later one already delivered; a redelivered stream batch is re-sent; a round outliving its
+ * lease (LEASE_MS) or racing a trigger of the same person.
  */
 import { createHash } from 'node:crypto';
 import {
