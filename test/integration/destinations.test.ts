@@ -588,6 +588,55 @@ describe('per-person order across rounds', () => {
     redrive: fc.boolean(),
   });
 
+  it('a round holding only a person’s later message takes the earlier due one too, and waits behind one not due', async () => {
+    const hub = await startFakeHubspot('hub-token');
+    try {
+      const person = `${uid('cut')}@example.com`;
+      const d = await destination(
+        'hubspot',
+        { settings: { mode: 'properties', baseUrl: hub.url, batchSize: 1 }, consentPurpose: 'analytics' },
+        { accessToken: 'hub-token' },
+      );
+      const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+      const message = (eventTime: string) =>
+        eventMessage(sampleEvent({ eventId: uid('cut'), personKey: person, userId: person, eventTime }));
+      const [m1, m2, m3] = [message(at(3000)), message(at(2000)), message(at(1000))];
+      await grant(person, { analytics: true });
+      const now = new Date();
+      const entries = [m1, m2].map((message) => ({
+        destinationId: d.destinationId,
+        message: message as OutboundMessage,
+      }));
+      const [, stored2] = await outbox.enqueue(entries, now, now);
+      // The redrive's page returned only m2 (a claim limit): m1, due too, is taken and goes first.
+      const lease = new Date(now.getTime() + 120_000);
+      expect(await outbox.claim(stored2 as never, lease)).toBe(true);
+      const round = await deliverRound(deps(), d, [stored2 as never], now, lease);
+      expect(round).toMatchObject({ delivered: 2, held: 0 });
+      expect([...hub.contacts.values()].map((c) => c.pulse_last_seen_at)).toEqual([m2?.at]);
+      // A later message while an earlier one waits, not due: the consumer's first attempt waits behind it.
+      hub.faults.push({ status: 503, headers: { 'retry-after': '600' } });
+      const [failing] = await outbox.enqueue(
+        [{ destinationId: d.destinationId, message: m3 as OutboundMessage }],
+        now,
+        now,
+      );
+      await deliverRound(deps(), d, [failing as never], now, lease);
+      const m4 = message(at(0));
+      const first = await deliverRound(deps(), d, [unstoredItem(d.destinationId, m4, now)], now);
+      expect(first).toMatchObject({ delivered: 0, held: 1 });
+      const waiting = (await outbox.pendingFor(person, d.destinationId)).map((i) => [
+        i.message.messageId,
+        i.dueAt,
+      ]);
+      const due3 = waiting.find(([id]) => id === m3?.messageId)?.[1];
+      expect(waiting).toContainEqual([m4.messageId, due3]);
+      expect(Date.parse(due3 as string)).toBeGreaterThanOrEqual(now.getTime() + 600_000);
+    } finally {
+      await hub.close();
+    }
+  });
+
   it('HubSpot properties never get a person’s message before an earlier one; Braze’s audiences end as the memberships', async () => {
     const hub = await startFakeHubspot('hub-token');
     const braze = await startFakeBraze('braze-key');
@@ -612,7 +661,8 @@ describe('per-person order across rounds', () => {
             const audience = { audiences: segments, consentPurpose: 'marketing' as const, filter: {} };
             const hubD = await destination(
               'hubspot',
-              { settings: { mode: 'properties', baseUrl: hub.url }, ...audience },
+              // One message per request: a person's later request must wait for an earlier one's retry.
+              { settings: { mode: 'properties', baseUrl: hub.url, batchSize: 1 }, ...audience },
               { accessToken: 'hub-token' },
             );
             const brazeD = await destination(
