@@ -253,6 +253,42 @@ const settle = async (
 };
 
 /**
+ * Step 5 for the round: every outcome settled, then each held message waits with the message that
+ * stopped its person (the latest retry time among the person's failures), or is due at once when
+ * that one went dead.
+ */
+const settleAll = async (
+  deps: DeliverDeps,
+  byId: ReadonlyMap<string, OutboxItem>,
+  sent: { outcomes: ReadonlyMap<string, ItemOutcome>; held: ReadonlySet<string> },
+  now: Date,
+) => {
+  const limit = pLimit(SETTLE_CONCURRENCY);
+  const counts = { delivered: 0, retried: 0, dead: 0 };
+  const resume = new Map<string, number>();
+  await Promise.all(
+    [...sent.outcomes].map(([id, o]) =>
+      limit(async () => {
+        const item = byId.get(id) as OutboxItem;
+        const { state, dueAt } = await settle(deps, item, o, now);
+        counts[state]++;
+        const person = item.message.personKey;
+        if (dueAt && person !== undefined)
+          resume.set(person, Math.max(resume.get(person) ?? 0, dueAt.getTime()));
+      }),
+    ),
+  );
+  await Promise.all(
+    [...sent.held].map((id) => {
+      const item = byId.get(id) as OutboxItem;
+      const until = new Date(resume.get(item.message.personKey as string) ?? now.getTime());
+      return limit(() => waitUntil(deps, item, until, now));
+    }),
+  );
+  return counts;
+};
+
+/**
  * Delivers these outbox messages (held by the caller) to one destination. The redrive passes the
  * lease its claims run to: an ordered destination's round may take a person's other due messages.
  */
@@ -293,32 +329,8 @@ export const deliverRound = async (
       d,
       ordered.map((i) => i.message),
     );
-    const limit = pLimit(SETTLE_CONCURRENCY);
-    const results = await Promise.all(
-      [...sent.outcomes].map(([id, o]) =>
-        limit(async () => ({
-          item: byId.get(id) as OutboxItem,
-          ...(await settle(deps, byId.get(id) as OutboxItem, o, now)),
-        })),
-      ),
-    );
-    for (const r of results) round[r.state]++;
-    // A person's held messages wait with the message that stopped them (the latest of its retries).
-    const resume = new Map<string, number>();
-    for (const r of results)
-      if (r.dueAt && r.item.message.personKey !== undefined)
-        resume.set(
-          r.item.message.personKey,
-          Math.max(resume.get(r.item.message.personKey) ?? 0, r.dueAt.getTime()),
-        );
-    await Promise.all(
-      [...sent.held].map((id) => {
-        const item = byId.get(id) as OutboxItem;
-        return limit(() =>
-          waitUntil(deps, item, new Date(resume.get(item.message.personKey as string) ?? now.getTime()), now),
-        );
-      }),
-    );
+    const settled = await settleAll(deps, byId, sent, now);
+    for (const state of ['delivered', 'retried', 'dead'] as const) round[state] += settled[state];
     round.held += sent.held.size;
     round.breaker = breakerSignal(sent.signals.flat());
     for (const o of sent.outcomes.values()) if (o.kind !== 'delivered') round.error = o.reason;
