@@ -49,22 +49,36 @@ export const deliverDeps = async (): Promise<DeliverDeps> => ({
   committedMembers: (pairs) => memberships.committed(pairs),
 });
 
-/** Per-destination metrics: the alarms (lib/constructs/observability.ts watchDestinations) group them by destination. */
-export const countRound = (destinationId: string, round: Round): void => {
+/**
+ * One metric with the `Destination` dimension (beside Powertools' service and stage): what the
+ * per-destination alarms group by (lib/constructs/observability.ts watchDestinations). A single
+ * metric is flushed at its addMetric and forgets its dimensions then, so each gets its own.
+ */
+const perDestination = (
+  destinationId: string,
+  name: string,
+  unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+  value: number,
+): void => {
   const m = metrics.singleMetric();
   m.addDimension('Destination', destinationId);
-  m.addMetric('Delivered', MetricUnit.Count, round.delivered);
-  m.addMetric('DeliveryRetried', MetricUnit.Count, round.retried);
-  m.addMetric('DeliveryDead', MetricUnit.Count, round.dead);
-  m.addMetric('DeliveryConsentDropped', MetricUnit.Count, round.consentDropped);
-  m.addMetric('DeliverySuperseded', MetricUnit.Count, round.superseded);
-  m.addMetric('DeliveryHeld', MetricUnit.Count, round.held);
-  if (round.pausedNow) m.addMetric('DestinationPaused', MetricUnit.Count, 1);
+  m.addMetric(name, unit, value);
+};
+
+/** What a delivery round did, per destination. */
+export const countRound = (destinationId: string, round: Round): void => {
+  const counts: [string, number][] = [
+    ['Delivered', round.delivered],
+    ['DeliveryRetried', round.retried],
+    ['DeliveryDead', round.dead],
+    ['DeliveryConsentDropped', round.consentDropped],
+    ['DeliverySuperseded', round.superseded],
+    ['DeliveryHeld', round.held],
+    ...(round.pausedNow ? [['DestinationPaused', 1] as [string, number]] : []),
+  ];
+  for (const [name, n] of counts) perDestination(destinationId, name, MetricUnit.Count, n);
 };
 
 /** How overdue the oldest message a redrive took for a destination was (its backlog alarm). */
-export const countOverdue = (destinationId: string, seconds: number): void => {
-  const m = metrics.singleMetric();
-  m.addDimension('Destination', destinationId);
-  m.addMetric('OutboxOverdueSeconds', MetricUnit.Seconds, seconds);
-};
+export const countOverdue = (destinationId: string, seconds: number): void =>
+  perDestination(destinationId, 'OutboxOverdueSeconds', MetricUnit.Seconds, seconds);

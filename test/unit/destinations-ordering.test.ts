@@ -65,10 +65,12 @@ describe('gate', () => {
           expect(inTimeOrder(times[k - 1] as OutboundMessage, times[k] as OutboundMessage)).toBeLessThan(0);
         if (others.length === 0) expect(wait).toEqual([]);
         else {
-          const earliest = Math.min(...othersAt);
-          expect(blocker?.message.at).toBe(at(earliest));
-          for (const i of go) expect(i.message.at < at(earliest)).toBe(true);
-          for (const i of wait) expect(i.message.at >= at(earliest)).toBe(true);
+          const earliest = [...others].sort((x, y) => inTimeOrder(x.message, y.message))[0];
+          expect(blocker).toBe(earliest);
+          const before = (i: { message: OutboundMessage }) =>
+            inTimeOrder(i.message, (earliest as { message: OutboundMessage }).message) < 0;
+          for (const i of go) expect(before(i)).toBe(true);
+          for (const i of wait) expect(before(i)).toBe(false);
         }
       }),
     );
