@@ -67,10 +67,10 @@ describe('gate', () => {
         else {
           const earliest = [...others].sort((x, y) => inTimeOrder(x.message, y.message))[0];
           expect(blocker).toBe(earliest);
-          const before = (i: { message: OutboundMessage }) =>
+          const precedes = (i: { message: OutboundMessage }) =>
             inTimeOrder(i.message, (earliest as { message: OutboundMessage }).message) < 0;
-          for (const i of go) expect(before(i)).toBe(true);
-          for (const i of wait) expect(before(i)).toBe(false);
+          for (const i of go) expect(precedes(i)).toBe(true);
+          for (const i of wait) expect(precedes(i)).toBe(false);
         }
       }),
     );
