@@ -40,6 +40,7 @@ import { capacityCheck, throughput, writeAmplification } from './aggregate';
 import { type ArchiveBench, archiveBench } from './archive';
 import { type measureCost, measureCostIsolated } from './cost/measure';
 import { destinationsBench } from './destinations';
+import { destinationsOrderBench } from './destinations-order';
 import { edgeHotPath } from './edge';
 import { freshness } from './freshness';
 import { importsBench } from './imports';
@@ -426,6 +427,20 @@ sections.push({
         `(${r.rowsPerSecondRatio}x the rate, ${r.peakRssRatio}x the memory; idle process ${r.idlePeakRssMb} MB; ` +
         `same rows ${r.sameRows})`,
     ),
+});
+
+// Destinations' per-person order (docs/destinations.md "Order"): the consumer's batch time, ordered vs not.
+sections.push({
+  name: 'destinations-order',
+  key: 'destinationsOrder',
+  run: () => destinationsOrderBench(),
+  print: (r: Awaited<ReturnType<typeof destinationsOrderBench>>) => {
+    console.log(
+      `destinations-order: ${r.batches} consumer batches of ${r.batchSize} events (${r.peoplePerBatch} people each), ` +
+        `${r.delivered} delivered, ${r.outboxItemsWritten} outbox items written; ordered (HubSpot properties) ` +
+        `${r.orderedMsPerBatch} ms per batch vs ${r.unorderedMsPerBatch} ms not ordered (HubSpot events): ${r.ratio}x`,
+    );
+  },
 });
 
 const onlyArg = process.argv.indexOf('--only');

@@ -34,7 +34,7 @@ import { parseEventBuses } from './event-buses';
 import { albRoutes, FRONT_DOORS, type FrontDoor } from './front-door';
 import { fallbackRoute, handlerModules, routes } from './routes';
 import { schedules } from './schedules';
-import { destinationsConsumer, eventStream, failureIndexer, streamConsumers } from './stream';
+import { eventStream, failureIndexer, streamConsumers } from './stream';
 import { type TableName, tableList } from './tables';
 import { modelWorkflow } from './workflows';
 
@@ -539,11 +539,8 @@ export class PulseStack extends Stack {
         eventSourceMappingId: source.eventSourceMappingId,
       });
     }
-    // Destinations (docs/destinations.md): dead messages, paused destinations, an outbox behind.
-    this.observability.watchDestinations(
-      [destinationsConsumer.handler, 'destinations/redrive'],
-      'destinations/redrive',
-    );
+    // Destinations (docs/destinations.md): dead messages, paused destinations, an outbox behind — per destination.
+    this.observability.watchDestinations();
     this.observability.watchApi({
       metric5xx: this.api.metricServerError(),
       accessLogGroup,

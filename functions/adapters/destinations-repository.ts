@@ -3,7 +3,7 @@
  * No personal data: ids of people live only in the outbox (outbox-repository.ts).
  *
  *   dest / <destinationId>                 the definition (one partition: listing is one Query)
- *   status#<destinationId> / status        counters (delivered, dead, consentDropped), the circuit
+ *   status#<destinationId> / status        counters (delivered, dead, consentDropped, superseded), the circuit
  *                                          breaker (consecutiveFailures, paused), the last 5 errors
  *                                          (`errors.e<n>`, a ring indexed by errorSeq)
  *   alert / <alertId>                      a campaign alert and its last evaluation
@@ -32,6 +32,8 @@ export interface DeliveryStatus {
   delivered: number;
   dead: number;
   consentDropped: number;
+  /** Audience messages the membership moved past before they went (never sent stale). */
+  superseded: number;
   consecutiveFailures: number;
   paused?: { at: string; reason: string };
   lastDeliveredAt?: string;
@@ -57,6 +59,8 @@ export interface RoundOutcome {
   delivered: number;
   dead: number;
   consentDropped: number;
+  /** Audience messages the membership moved past before they went (never sent stale). */
+  superseded: number;
   breaker: 'failure' | 'success' | 'neutral';
   error?: string;
 }
@@ -119,6 +123,7 @@ export class DestinationsRepository {
       delivered: Number(Item.delivered ?? 0),
       dead: Number(Item.dead ?? 0),
       consentDropped: Number(Item.consentDropped ?? 0),
+      superseded: Number(Item.superseded ?? 0),
       consecutiveFailures: Number(Item.consecutiveFailures ?? 0),
       ...(Item.pausedAt !== undefined && {
         paused: { at: Item.pausedAt as string, reason: String(Item.pauseReason) },
@@ -148,12 +153,18 @@ export class DestinationsRepository {
   async recordRound(destinationId: string, r: RoundOutcome, now: Date): Promise<{ pausedNow: boolean }> {
     const at = now.toISOString();
     const sets = ['#u = :at'];
-    const values: Item = { ':d': r.delivered, ':x': r.dead, ':c': r.consentDropped, ':at': at };
+    const values: Item = {
+      ':d': r.delivered,
+      ':x': r.dead,
+      ':c': r.consentDropped,
+      ':s': r.superseded,
+      ':at': at,
+    };
     const names: Record<string, string> = { '#u': 'updatedAt' };
     if (r.delivered > 0) sets.push('lastDeliveredAt = :at');
     if (r.breaker === 'success') sets.push('consecutiveFailures = :zero');
     if (r.breaker === 'success') values[':zero'] = 0;
-    const adds = ['delivered :d', '#dead :x', 'consentDropped :c'];
+    const adds = ['delivered :d', '#dead :x', 'consentDropped :c', 'superseded :s'];
     names['#dead'] = 'dead';
     if (r.breaker === 'failure') {
       adds.push('consecutiveFailures :one');

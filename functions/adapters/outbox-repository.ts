@@ -6,9 +6,11 @@
  *   o#<owner> / <destinationId>#<messageId>    one message for one destination. `owner` is the
  *       person key (a person's messages share a partition: erasure is one Query per id), or
  *       `~alert#<alertId>` for messages about no one. Attributes: the message (JSON), `state`
- *       (pending | delivered | dead | dropped: consent withdrawn), `attempts`, `firstAttemptAt`, `lastError`, and only while
- *       pending `dueKey` = `<destinationId>#<0..DUE_SHARDS-1>` and `dueAt` (ISO): the sparse index
- *       `byDue` holds exactly the messages waiting, by destination, oldest due first.
+ *       (pending | delivered | dead | dropped: consent withdrawn | superseded: an audience message
+ *       the membership moved past), `attempts`, `firstAttemptAt`, `lastError`, and only while
+ *       pending `dueKey` = `<destinationId>#<0..DUE_SHARDS-1>` (a hash of the owner: one person's
+ *       messages share a shard) and `dueAt` (ISO): the sparse index `byDue` holds exactly the
+ *       messages waiting, by destination, oldest due first.
  *   o#~erasure#<erasureId> / <destinationId>#deletion    erasure's deletion requests to vendors, due
  *       under `dueKey` = `~deletions`: their key design is functions/adapters/erasure-requests.ts's.
  *
@@ -17,6 +19,18 @@
  * that, longer than the stream keeps a record. A replay re-enqueues delivered and dead messages.
  * Whoever attempts a message holds it by moving its `dueAt` forward (a lease, LEASE_MS), with a
  * condition on the `dueAt` it read: the consumer when it enqueues, the redrive when it claims.
+ *
+ * Per-person order (functions/core/destinations/ordering.ts, docs/destinations.md "Order"). For a
+ * destination D that applies updates in arrival order and a person P: a message of P goes to D only
+ * when no earlier one (by `at`, then id) of P for D is pending out of the sending round's hands —
+ * `pendingFor` (one consistent Query of `o#P`, sort keys `D#…`) finds them; the consumer's happy
+ * path reads, never writes. What must wait is held (`hold`: its `dueAt` moved to the blocker's, no
+ * attempt counted) or, first tried by the consumer, enqueued at that time. The redrive claims a
+ * person's other due messages with the ones its page returned, so neither the round size nor a
+ * shard's page splits a person; a person stops at their first message to retry, the rest wait with
+ * it. Not covered: an anonymous id and its user before the merge are two owners; a late event goes
+ * after a later one already delivered; a redelivered stream batch is re-sent; a round outliving its
+ * lease (LEASE_MS) or racing a trigger of the same person.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -45,7 +59,7 @@ export interface OutboxItem {
   sk: string;
   destinationId: string;
   message: OutboundMessage;
-  state: 'pending' | 'delivered' | 'dead' | 'dropped';
+  state: 'pending' | 'delivered' | 'dead' | 'dropped' | 'superseded';
   attempts: number;
   enqueuedAt: string;
   firstAttemptAt?: string;
@@ -238,6 +252,37 @@ export class OutboxRepository {
     }
   }
 
+  /**
+   * A person's messages waiting for one destination (due or not, held by anyone): what an ordered
+   * destination's next message must wait behind. One strongly consistent Query of the person's
+   * partition, narrowed to the destination's sort keys; only messages that once failed, or triggers,
+   * are there.
+   */
+  async pendingFor(owner: string, destinationId: string): Promise<OutboxItem[]> {
+    const items: OutboxItem[] = [];
+    let start: Item | undefined;
+    do {
+      const out: QueryCommandOutput = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :d)',
+          FilterExpression: '#state = :pending',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':pk': ownerPk(owner),
+            ':d': `${destinationId}#`,
+            ':pending': 'pending',
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(out.Items ?? []).map(fromItem));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
   /** Takes a due message for an attempt (its lease); false when someone else took it first. */
   async claim(item: OutboxItem, until: Date): Promise<boolean> {
     const out = await updateIf(this.db, {
@@ -294,10 +339,34 @@ export class OutboxRepository {
    * enqueue it again. Erasure removes it with the rest of the person's partition.
    */
   async drop(item: OutboxItem, now: Date): Promise<void> {
+    await this.retire(item, 'dropped', now);
+  }
+
+  /**
+   * A message we hold waits, unattempted, until `dueAt`: behind its person's earlier message for an
+   * ordered destination (functions/core/destinations/ordering.ts).
+   */
+  async hold(item: OutboxItem, dueAt: Date): Promise<void> {
     await this.settle(item, {
-      UpdateExpression: 'SET #state = :s, droppedAt = :now, expiresAt = :exp REMOVE dueKey, dueAt, message',
+      UpdateExpression: 'SET dueAt = :due',
+      ExpressionAttributeValues: { ':due': dueAt.toISOString() },
+    });
+  }
+
+  /**
+   * Never to be delivered: an audience message the person's membership has moved past (a later
+   * enter or leave carries the state). Kept as a key, like a dropped one.
+   */
+  async supersede(item: OutboxItem, now: Date): Promise<void> {
+    await this.retire(item, 'superseded', now);
+  }
+
+  /** Out of the due index for good, payload removed, key kept DELIVERED_KEEP_DAYS (a redelivery enqueues nothing). */
+  private async retire(item: OutboxItem, state: 'dropped' | 'superseded', now: Date) {
+    await this.settle(item, {
+      UpdateExpression: `SET #state = :s, ${state}At = :now, expiresAt = :exp REMOVE dueKey, dueAt, message`,
       ExpressionAttributeValues: {
-        ':s': 'dropped',
+        ':s': state,
         ':now': now.toISOString(),
         ':exp': epoch(now.getTime() + days(DELIVERED_KEEP_DAYS)),
       },

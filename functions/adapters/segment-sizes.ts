@@ -18,6 +18,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { membershipKey } from '../core/destinations/ordering';
 import { batchGetAll, deleteIf, type Item, updateIf } from './dynamo';
 import { segmentPk, sizeKey } from './tags-table';
 
@@ -229,6 +230,23 @@ export class SegmentSizes {
       start = page.LastEvaluatedKey;
     } while (start);
     return counted;
+  }
+
+  /**
+   * Which of these memberships are committed now (`counted`): what the last enter or leave trigger
+   * announced. Keyed by membershipKey(segment, personKey); strongly consistent batch reads.
+   */
+  async committed(pairs: readonly { segment: string; personKey: string }[]): Promise<Set<string>> {
+    const { items } = await batchGetAll(
+      this.db,
+      this.tableName,
+      pairs.map((p) => ({ pk: segmentPk(p.segment), sk: p.personKey })),
+    );
+    return new Set(
+      items
+        .filter((i) => i.counted === true)
+        .map((i) => membershipKey(String(i.pk).slice(segmentPk('').length), i.sk as string)),
+    );
   }
 
   /** Each tag's size: the sum of its counter shards (SIZE_SHARDS small items, one batch read). */

@@ -3,8 +3,9 @@
  * (lib/stream.ts destinationsConsumer), so a slow vendor never delays the read models. Per batch:
  * decode, match each event against every enabled destination's filter, and try each destination
  * once (consent checked first). Only what that attempt did not deliver is written to the outbox,
- * for the redrive's retries (or dead, with the vendor's answer): the happy path writes nothing per
- * event. The batch fails (and Lambda redelivers it) only when that write fails — never because a
+ * for the redrive's retries (or dead, with the vendor's answer) — and, for a destination that keeps
+ * a person's order, what waits behind the person's earlier message still in the outbox (found by a
+ * read): the happy path writes nothing per event. The batch fails (and Lambda redelivers it) only when that write fails — never because a
  * vendor did; a redelivered record is sent again, which the vendors' idempotency keys absorb.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -84,7 +85,7 @@ const consume = async (event: KinesisStreamEvent): Promise<KinesisStreamBatchRes
         mine.map((e) => unstoredItem(e.destinationId, e.message, now)),
         now,
       );
-      stored += round.retried + round.dead;
+      stored += round.retried + round.dead + round.held;
       countRound(d.destinationId, round);
       if (round.pausedNow)
         logger.warn('destination paused by its circuit breaker', {

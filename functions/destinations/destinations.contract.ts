@@ -65,6 +65,8 @@ export const contract = {
         retrying: z.int(),
         dead: z.int(),
         consentDropped: z.int(),
+        /** Audience messages never sent because the membership moved past them (docs/destinations.md). */
+        superseded: z.int(),
         /** Seconds the oldest waiting message is overdue (0 when nothing is). */
         lagSeconds: z.number(),
         lastDeliveredAt: z.optional(z.string()),

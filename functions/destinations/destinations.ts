@@ -118,6 +118,7 @@ const destinationStatus: Handler<'destinationStatus'> = async (request, { params
       retrying: waiting.count,
       dead: status.dead,
       consentDropped: status.consentDropped,
+      superseded: status.superseded,
       lagSeconds: Math.max(0, Math.round(overdue / 1000)),
       ...(status.lastDeliveredAt !== undefined && { lastDeliveredAt: status.lastDeliveredAt }),
       ...(status.paused && { paused: status.paused }),

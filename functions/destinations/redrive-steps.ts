@@ -49,7 +49,7 @@ export const drainDue = async (args: {
           await Promise.all(due.map(async (i) => ((await deps.outbox.claim(i, lease)) ? i : undefined)))
         ).filter((i) => i !== undefined);
         if (claimed.length === 0) break;
-        const round = await deliverRound(deps, d, claimed, now);
+        const round = await deliverRound(deps, d, claimed, now, lease);
         args.onRound?.(d.destinationId, round);
         result.attempted += claimed.length;
         result.delivered += round.delivered;

@@ -22,7 +22,7 @@ import { sendRequest } from '../adapters/vendor-transport';
 import { Pacer } from './deliver';
 import { countForwarded, type ForwardDeps, forwardDue } from './forward-erasure';
 import { type DrainResult, drainDue, type ReplayStep, stepReplays } from './redrive-steps';
-import { countRound, deliverDeps, destinations, enabledDestinations, outbox } from './wiring';
+import { countOverdue, countRound, deliverDeps, destinations, enabledDestinations, outbox } from './wiring';
 
 // Erasure forwarded to vendors' deletion APIs: every destination's requests, enabled or not.
 const forwardDeps: ForwardDeps = {
@@ -59,11 +59,7 @@ const redrive = async (
   const drained = await drainDue({ deps, list, now, deadline, onRound: countRound });
   const delivered = drained.reduce((n, d) => n + d.delivered, 0);
   metrics.addMetric('RedriveDelivered', MetricUnit.Count, delivered);
-  metrics.addMetric(
-    'OutboxOverdueSeconds',
-    MetricUnit.Seconds,
-    Math.max(0, ...drained.map((d) => d.overdueSeconds)),
-  );
+  for (const d of drained) if (d.attempted > 0) countOverdue(d.destinationId, d.overdueSeconds);
   if (drained.some((d) => d.attempted > 0) || replays.length > 0 || erasures.length > 0)
     logger.info('destinations redrive', {
       now: now.toISOString(),

@@ -12,6 +12,7 @@ import { DestinationsRepository } from '../adapters/destinations-repository';
 import { IdentityReader } from '../adapters/identity-reader';
 import { MetricUnit, metrics } from '../adapters/observability';
 import { OutboxRepository } from '../adapters/outbox-repository';
+import { SegmentSizes } from '../adapters/segment-sizes';
 import { settings } from '../adapters/settings';
 import { signingKey } from '../adapters/signing-key';
 import { sendRequest } from '../adapters/vendor-transport';
@@ -25,6 +26,7 @@ export const destinations = new DestinationsRepository(db, requireEnv(tables.des
 export const outbox = new OutboxRepository(db, requireEnv(tables.outbox.envVar));
 const identity = new IdentityReader(db, requireEnv(tables.users.envVar));
 const consent = new ConsentRepository(db, requireEnv(tables.consent.envVar));
+const memberships = new SegmentSizes(db, requireEnv(tables.tags.envVar));
 const secrets = destinationSecrets();
 const pace = new Pacer();
 
@@ -44,18 +46,39 @@ export const deliverDeps = async (): Promise<DeliverDeps> => ({
   consentRequired: settings.consentRequired,
   send: sendRequest,
   pace,
+  committedMembers: (pairs) => memberships.committed(pairs),
 });
 
-/** Per-destination metrics (the alarms of lib/constructs/destinations.ts read them). */
-export const countRound = (destinationId: string, round: Round): void => {
+/**
+ * One metric with the `Destination` dimension (beside Powertools' service and stage): what the
+ * per-destination alarms group by (lib/constructs/observability.ts watchDestinations). A single
+ * metric is flushed at its addMetric and forgets its dimensions then, so each gets its own.
+ */
+const perDestination = (
+  destinationId: string,
+  name: string,
+  unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+  value: number,
+): void => {
   const m = metrics.singleMetric();
   m.addDimension('Destination', destinationId);
-  m.addMetric('Delivered', MetricUnit.Count, round.delivered);
-  m.addMetric('DeliveryRetried', MetricUnit.Count, round.retried);
-  m.addMetric('DeliveryDead', MetricUnit.Count, round.dead);
-  m.addMetric('DeliveryConsentDropped', MetricUnit.Count, round.consentDropped);
-  if (round.pausedNow) m.addMetric('DestinationPaused', MetricUnit.Count, 1);
-  // The same without the dimension: what the stack's alarms watch (lib/constructs/observability.ts).
-  metrics.addMetric('DeliveryDead', MetricUnit.Count, round.dead);
-  if (round.pausedNow) metrics.addMetric('DestinationPaused', MetricUnit.Count, 1);
+  m.addMetric(name, unit, value);
 };
+
+/** What a delivery round did, per destination. */
+export const countRound = (destinationId: string, round: Round): void => {
+  const counts: [string, number][] = [
+    ['Delivered', round.delivered],
+    ['DeliveryRetried', round.retried],
+    ['DeliveryDead', round.dead],
+    ['DeliveryConsentDropped', round.consentDropped],
+    ['DeliverySuperseded', round.superseded],
+    ['DeliveryHeld', round.held],
+    ...(round.pausedNow ? [['DestinationPaused', 1] as [string, number]] : []),
+  ];
+  for (const [name, n] of counts) perDestination(destinationId, name, MetricUnit.Count, n);
+};
+
+/** How overdue the oldest message a redrive took for a destination was (its backlog alarm). */
+export const countOverdue = (destinationId: string, seconds: number): void =>
+  perDestination(destinationId, 'OutboxOverdueSeconds', MetricUnit.Seconds, seconds);

@@ -891,6 +891,7 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
       retrying: 3,
       dead: 0,
       consentDropped: 57,
+      superseded: 4,
       lagSeconds: 0,
       lastDeliveredAt: at,
       consecutiveFailures: 0,

@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import type { access } from '../access';
 import { METRICS_NAMESPACE } from '../config';
 
 export interface ObservabilityProps {
@@ -104,48 +105,35 @@ export class Observability extends Construct {
   }
 
   /**
-   * Destinations (docs/destinations.md): messages dead (the vendor refused them, or retries ran
-   * out), a destination paused by its circuit breaker, and the outbox falling behind. The metrics
-   * also carry a `Destination` dimension for dashboards; which destination: its status route.
+   * Destinations (docs/destinations.md), each destination its own contributor: destinations are
+   * runtime data, so these are Metrics Insights multi-time-series alarms over the `Destination`
+   * dimension the delivery rounds publish (functions/destinations/wiring.ts). A destination is
+   * watched from its first metric on, and the alarm's contributors name the ones in trouble: messages
+   * dead (the vendor refused them, or retries ran out), the circuit breaker pausing it, its outbox
+   * falling behind.
    */
-  watchDestinations(deliveryModules: readonly string[], redriveModule: string): void {
-    const sum = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
-    const total = (metricName: string) =>
+  watchDestinations(): void {
+    const period = Duration.minutes(5);
+    const perDestination = (fn: 'SUM' | 'MAX', metricName: string) =>
       new cloudwatch.MathExpression({
-        expression: deliveryModules.map((_, i) => `m${i}`).join(' + '),
-        usingMetrics: Object.fromEntries(
-          deliveryModules.map((service, i) => [
-            `m${i}`,
-            new cloudwatch.Metric({
-              namespace: METRICS_NAMESPACE,
-              metricName,
-              dimensionsMap: { service, stage: this.props.stage },
-              ...sum,
-            }),
-          ]),
-        ),
-        period: sum.period,
+        expression: destinationQuery(fn, metricName, this.props.stage),
+        period,
+        label: metricName,
       });
     this.anyOf(
       'DestinationsDead',
-      'Messages went dead at a destination (refused, or retried past 3 hours): GET /api/destinations/{id}/status',
-      total('DeliveryDead'),
+      'Messages went dead at a destination (refused, or retried past 3 hours): the contributor names it; GET /api/destinations/{id}/status',
+      perDestination('SUM', 'DeliveryDead'),
     );
     this.anyOf(
       'DestinationsPaused',
-      'A destination kept failing and its circuit breaker paused it: POST /api/destinations/{id}/resume once fixed',
-      total('DestinationPaused'),
+      'A destination kept failing and its circuit breaker paused it (the contributor names it): POST /api/destinations/{id}/resume once fixed',
+      perDestination('SUM', 'DestinationPaused'),
     );
     this.alarm('DestinationsOverdue', {
       alarmDescription:
-        'Outbox messages wait more than 15 minutes past their due time (a vendor slower than the flow)',
-      metric: new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: 'OutboxOverdueSeconds',
-        dimensionsMap: { service: redriveModule, stage: this.props.stage },
-        period: Duration.minutes(5),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
+        "A destination's outbox messages wait more than 15 minutes past their due time (a vendor slower than the flow); the contributor names it",
+      metric: perDestination('MAX', 'OutboxOverdueSeconds'),
       threshold: 900,
       evaluationPeriods: 3,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -157,8 +145,10 @@ export class Observability extends Construct {
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: 'ErasureForwardFailed',
-        dimensionsMap: { service: redriveModule, stage: this.props.stage },
-        ...sum,
+        // The redrive forwards erasures (functions/destinations/forward-erasure.ts).
+        dimensionsMap: { service: 'destinations/redrive' satisfies keyof typeof access, stage: this.props.stage },
+        period,
+        statistic: cloudwatch.Stats.SUM,
       }),
     );
   }
@@ -319,6 +309,14 @@ export class Observability extends Construct {
     });
   }
 }
+
+/**
+ * A Metrics Insights query of one destination metric, one time series per destination: the exact
+ * dimension set the delivery rounds publish (Powertools adds `service` and `stage`), summed over the
+ * consumer and the redrive, this stage only.
+ */
+export const destinationQuery = (fn: 'SUM' | 'MAX', metricName: string, stage: string): string =>
+  `SELECT ${fn}(${metricName}) FROM SCHEMA("${METRICS_NAMESPACE}", Destination, service, stage) WHERE stage = '${stage}' GROUP BY Destination`;
 
 /** Metric (namespace METRICS_NAMESPACE, dimension ApiId) counting the API's 429 answers. */
 export const API_THROTTLED_METRIC = 'ApiThrottled';

@@ -171,18 +171,6 @@ const expected = [
     ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     EvaluationPeriods: 1,
   },
-  // Destinations (docs/destinations.md): the outbox falling behind (the other two sum two services).
-  {
-    id: 'DestinationsOverdue',
-    Namespace: METRICS_NAMESPACE,
-    MetricName: 'OutboxOverdueSeconds',
-    Dimensions: dims({ service: 'destinations/redrive', stage: stack.settings.stage }),
-    Statistic: 'Maximum',
-    Period: 300,
-    Threshold: 900,
-    ComparisonOperator: 'GreaterThanThreshold',
-    EvaluationPeriods: 3,
-  },
   // Erasure forwarded to vendors: any deletion request failed for good.
   {
     id: 'ErasureForwardFailed',
@@ -208,38 +196,67 @@ const expected = [
   },
 ];
 
-/** Destinations: alarms on a sum over the consumer's and the redrive's EMF metrics. */
-const summed = [
-  ['DestinationsDead', 'DeliveryDead'],
-  ['DestinationsPaused', 'DestinationPaused'],
+/**
+ * Destinations: Metrics Insights multi-time-series alarms, one contributor per destination, over the
+ * exact dimension set the delivery rounds publish (Destination, and Powertools' service and stage).
+ */
+const perDestination = [
+  {
+    id: 'DestinationsDead',
+    query: `SELECT SUM(DeliveryDead) FROM SCHEMA("Pulse", Destination, service, stage) WHERE stage = '${stack.settings.stage}' GROUP BY Destination`,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+  },
+  {
+    id: 'DestinationsPaused',
+    query: `SELECT SUM(DestinationPaused) FROM SCHEMA("Pulse", Destination, service, stage) WHERE stage = '${stack.settings.stage}' GROUP BY Destination`,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    EvaluationPeriods: 1,
+  },
+  {
+    id: 'DestinationsOverdue',
+    query: `SELECT MAX(OutboxOverdueSeconds) FROM SCHEMA("Pulse", Destination, service, stage) WHERE stage = '${stack.settings.stage}' GROUP BY Destination`,
+    Threshold: 900,
+    ComparisonOperator: 'GreaterThanThreshold',
+    EvaluationPeriods: 3,
+  },
 ] as const;
 
 describe('alarms', () => {
   it('are exactly the expected ones', () => {
-    expect(alarms).toHaveLength(expected.length + summed.length);
+    expect(alarms).toHaveLength(expected.length + perDestination.length);
   });
 
-  it.each(summed)('%s: any %s of the consumer or the redrive', (id, metricName) => {
-    const props = alarm(id);
-    expect(props).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
-    expect(props.AlarmActions).toEqual([{ Ref: topicId }]);
-    const metrics = props.Metrics as {
-      Id: string;
-      Expression?: string;
-      MetricStat?: {
-        Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] };
-        Stat: string;
-      };
-    }[];
-    expect(metrics.find((m) => m.Expression)?.Expression).toBe('m0 + m1');
-    const services = metrics
-      .filter((m) => m.MetricStat)
-      .map((m) => {
-        expect(m.MetricStat?.Metric.MetricName).toBe(metricName);
-        expect(m.MetricStat?.Stat).toBe('Sum');
-        return m.MetricStat?.Metric.Dimensions.find((d) => d.Name === 'service')?.Value;
-      });
-    expect(services.sort()).toEqual(['destinations/consumer', 'destinations/redrive']);
+  it.each(perDestination.map((p) => [p.id, p] as const))(
+    '%s: one contributor per destination (Metrics Insights)',
+    (id, want) => {
+      const { id: _id, query, ...rest } = want;
+      const props = alarm(id);
+      expect(props).toMatchObject({ ...rest, TreatMissingData: 'notBreaching' });
+      expect(props.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(props.MetricName).toBeUndefined();
+      // The query itself, over five minutes, is the alarm's one time-series source.
+      expect(props.Metrics).toEqual([
+        {
+          Id: expect.any(String),
+          Expression: query,
+          Label: expect.any(String),
+          Period: 300,
+          ReturnData: true,
+        },
+      ]);
+      expect(String(props.AlarmDescription)).toContain('contributor');
+    },
+  );
+
+  it('read the namespace and stage the functions publish under', () => {
+    expect(METRICS_NAMESPACE).toBe('Pulse');
+    const fn = resourceById(json, fnId('destinations/redrive')).Properties;
+    expect((fn.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    });
   });
 
   it.each(expected.map((e) => [e.id, e] as const))('%s', (id, want) => {

@@ -17,6 +17,7 @@ import { DestinationsRepository } from '../../functions/adapters/destinations-re
 import { ErasureRequests } from '../../functions/adapters/erasure-requests';
 import { putEventsWith } from '../../functions/adapters/eventbridge-transport';
 import { OutboxRepository, unstoredItem } from '../../functions/adapters/outbox-repository';
+import { SegmentSizes } from '../../functions/adapters/segment-sizes';
 import type { Destination } from '../../functions/core/destinations/definition';
 import { erasedPerson } from '../../functions/core/destinations/deletion';
 import { eventMessage, type OutboundMessage, RETRY } from '../../functions/core/destinations/delivery';
@@ -197,6 +198,7 @@ describe('delivery rounds to a bus', () => {
     secrets: new FolderSecretsStore(secretsDir, 'pulse/test/destinations/'),
     consent,
     linkedIds: async () => [],
+    committedMembers: (pairs) => new SegmentSizes(db, emulators.names.tables.tags).committed(pairs),
     key: new Uint8Array(32).fill(7),
     consentRequired: true,
     send: async (r) => {

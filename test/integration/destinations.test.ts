@@ -21,11 +21,13 @@ import {
   OutboxRepository,
   unstoredItem,
 } from '../../functions/adapters/outbox-repository';
+import { SegmentSizes } from '../../functions/adapters/segment-sizes';
 import { TagsRepository } from '../../functions/adapters/tags-repository';
 import { sendRequest } from '../../functions/adapters/vendor-transport';
 import { evaluateAlerts } from '../../functions/alerts/evaluator';
 import type { Destination } from '../../functions/core/destinations/definition';
 import { CIRCUIT, eventMessage, type OutboundMessage } from '../../functions/core/destinations/delivery';
+import { membershipKey } from '../../functions/core/destinations/ordering';
 import { memoryArchive } from '../../functions/core/destinations/replay';
 import type { CanonicalEvent } from '../../functions/core/events';
 import { keyedIdHash } from '../../functions/core/signing';
@@ -81,6 +83,7 @@ const deps = (over: Partial<DeliverDeps> = {}): DeliverDeps => ({
   consentRequired: true,
   send: (r) => sendRequest(r, 300),
   pace: new Pacer(),
+  committedMembers: (pairs) => new SegmentSizes(db, emulators.names.tables.tags).committed(pairs),
   ...over,
 });
 
@@ -362,11 +365,23 @@ describe('triggers', () => {
     const at = new Date();
     await tags.addManualTags(person, ['vip'], at);
     await tags.addManualTags(person, ['vip'], at);
+    await drainAll(d, new Date(Date.now() + 1000));
     await tags.removeManualTag(person, 'vip');
     await drainAll(d, new Date(Date.now() + 1000));
     const got = webhook.messages.filter((m) => m.personKey === person);
     expect(got.map((m) => m.kind)).toEqual(['segment.entered', 'segment.left']);
     expect(got[0]?.hashedIds?.personKey).toMatch(/^[0-9a-f]{64}$/);
+    // Joined and left again before the redrive ran: the join is superseded, never sent stale.
+    await tags.addManualTags(person, ['vip'], new Date());
+    await tags.removeManualTag(person, 'vip');
+    await drainAll(d, new Date(Date.now() + 1000));
+    expect(webhook.messages.filter((m) => m.personKey === person).map((m) => m.kind)).toEqual([
+      'segment.entered',
+      'segment.left',
+      'segment.left',
+    ]);
+    expect((await destinations.status(d.destinationId)).superseded).toBe(1);
+    expect((await itemsOf(d.destinationId)).filter((i) => i.state === 'superseded')).toHaveLength(1);
   });
 
   it('a trigger that fails to be written is written by the retry: the size counts once, the message goes once', async () => {
@@ -606,6 +621,8 @@ describe('GA4, Braze and HubSpot against their documented contracts', () => {
     );
     const person = uid('braze-person');
     const events = await eventsOf(person, 80);
+    // A member indeed: an audience message the membership moved past is never sent (superseded).
+    await new TagsRepository(db, emulators.names.tables.tags).addManualTags(person, ['vip'], new Date());
     const joined: OutboundMessage = {
       messageId: uid('seg'),
       kind: 'segment.entered',
@@ -642,4 +659,202 @@ describe('GA4, Braze and HubSpot against their documented contracts', () => {
     expect(states[noEmail[0]?.messageId as string]?.[0]).toBe('dead');
     for (const m of ann) expect(states[m.messageId]?.[0]).toBe('delivered');
   });
+});
+
+describe('per-person order across rounds', () => {
+  type Fault = '503' | '429' | 'hang';
+  const toFault = (f: Fault) =>
+    f === 'hang' ? { hang: true as const } : { status: Number(f), headers: { 'retry-after': '30' } };
+  const action = fc.record({
+    person: fc.integer({ min: 0, max: 1 }),
+    op: fc.constantFrom<'events' | 'enter' | 'leave'>('events', 'enter', 'leave'),
+    count: fc.integer({ min: 1, max: 3 }),
+    segment: fc.constantFrom(0, 0, 1),
+    redeliver: fc.boolean(),
+    redrive: fc.boolean(),
+  });
+
+  it('a round holding only a person’s later message takes the earlier due one too, and waits behind one not due', async () => {
+    const hub = await startFakeHubspot('hub-token');
+    try {
+      const person = `${uid('cut')}@example.com`;
+      const d = await destination(
+        'hubspot',
+        { settings: { mode: 'properties', baseUrl: hub.url, batchSize: 1 }, consentPurpose: 'analytics' },
+        { accessToken: 'hub-token' },
+      );
+      const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+      const message = (eventTime: string) =>
+        eventMessage(sampleEvent({ eventId: uid('cut'), personKey: person, userId: person, eventTime }));
+      const [m1, m2, m3] = [message(at(3000)), message(at(2000)), message(at(1000))];
+      await grant(person, { analytics: true });
+      const now = new Date();
+      const entries = [m1, m2].map((message) => ({
+        destinationId: d.destinationId,
+        message: message as OutboundMessage,
+      }));
+      const [, stored2] = await outbox.enqueue(entries, now, now);
+      // The redrive's page returned only m2 (a claim limit): m1, due too, is taken and goes first.
+      const lease = new Date(now.getTime() + 120_000);
+      expect(await outbox.claim(stored2 as never, lease)).toBe(true);
+      const round = await deliverRound(deps(), d, [stored2 as never], now, lease);
+      expect(round).toMatchObject({ delivered: 2, held: 0 });
+      expect([...hub.contacts.values()].map((c) => c.pulse_last_seen_at)).toEqual([m2?.at]);
+      // A later message while an earlier one waits, not due: the consumer's first attempt waits behind it.
+      hub.faults.push({ status: 503, headers: { 'retry-after': '600' } });
+      const [failing] = await outbox.enqueue(
+        [{ destinationId: d.destinationId, message: m3 as OutboundMessage }],
+        now,
+        now,
+      );
+      await deliverRound(deps(), d, [failing as never], now, lease);
+      const m4 = message(at(0));
+      const first = await deliverRound(deps(), d, [unstoredItem(d.destinationId, m4, now)], now);
+      expect(first).toMatchObject({ delivered: 0, held: 1 });
+      const waiting = (await outbox.pendingFor(person, d.destinationId)).map((i) => [
+        i.message.messageId,
+        i.dueAt,
+      ]);
+      const due3 = waiting.find(([id]) => id === m3?.messageId)?.[1];
+      expect(waiting).toContainEqual([m4.messageId, due3]);
+      expect(Date.parse(due3 as string)).toBeGreaterThanOrEqual(now.getTime() + 600_000);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('HubSpot properties never get a person’s message before an earlier one; Braze’s audiences end as the memberships', async () => {
+    const hub = await startFakeHubspot('hub-token');
+    const braze = await startFakeBraze('braze-key');
+    const triggers = new MembershipTriggers(
+      db,
+      emulators.names.tables.destinations,
+      emulators.names.tables.outbox,
+      0,
+    );
+    const tags = new TagsRepository(db, emulators.names.tables.tags, triggers);
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(action, { minLength: 1, maxLength: 12 }),
+          fc.array(fc.constantFrom<Fault>('503', '429', 'hang'), { maxLength: 5 }),
+          fc.array(fc.constantFrom<Fault>('503', '429', 'hang'), { maxLength: 5 }),
+          fc.array(fc.constantFrom<Fault>('503', '429', 'hang'), { maxLength: 5 }),
+          async (actions, hubFaults, brazeFaults, hookFaults) => {
+            const segments = [uid('seg'), uid('seg')];
+            const persons = [`${uid('pa')}@example.com`, `${uid('pb')}@example.com`];
+            for (const p of persons) await grant(p, { analytics: true, marketing: true });
+            const audience = { audiences: segments, consentPurpose: 'marketing' as const, filter: {} };
+            const hubD = await destination(
+              'hubspot',
+              // One message per request: a person's later request must wait for an earlier one's retry.
+              { settings: { mode: 'properties', baseUrl: hub.url, batchSize: 1 }, ...audience },
+              { accessToken: 'hub-token' },
+            );
+            const brazeD = await destination(
+              'braze',
+              { settings: { baseUrl: braze.url }, ...audience },
+              { apiKey: 'braze-key' },
+            );
+            // A webhook keeps no order: only supersession keeps its receiver's audiences right.
+            const hookD = await destination('webhook', {
+              ...audience,
+              filter: { kinds: ['segment.entered', 'segment.left'] },
+            });
+            webhook.faults.splice(0, Infinity, ...hookFaults.map(toFault));
+            hub.faults.splice(0, Infinity, ...hubFaults.map(toFault));
+            braze.faults.splice(0, Infinity, ...brazeFaults.map(toFault));
+            // What HubSpot applied, in order: each contact's `pulse_last_seen_at` (the message time).
+            const seen = new Map<string, string[]>(persons.map((p) => [p, []]));
+            const dd = deps({
+              send: async (r) => {
+                const answer = await sendRequest(r, 300);
+                if ('url' in r && r.url.startsWith(hub.url) && 'status' in answer && answer.status < 300)
+                  for (const input of (
+                    JSON.parse(r.body) as { inputs: { id: string; properties: Record<string, string> }[] }
+                  ).inputs)
+                    seen.get(input.id)?.push(input.properties.pulse_last_seen_at as string);
+                return answer;
+              },
+            });
+            let offset = 0;
+            const clock = () => new Date(Date.now() + offset);
+            const events: OutboundMessage[] = [];
+            for (const a of actions) {
+              const person = persons[a.person] as string;
+              const segment = segments[a.segment] as string;
+              if (a.op === 'events') {
+                const t = Date.now();
+                const batch = Array.from({ length: a.count }, (_, i) =>
+                  eventMessage(
+                    sampleEvent({
+                      eventId: uid('ord'),
+                      personKey: person,
+                      userId: person,
+                      eventTime: new Date(t + i).toISOString(),
+                    }),
+                  ),
+                );
+                events.push(...batch);
+                // The consumer's first attempt, and maybe the stream's redelivery of the same batch.
+                const now = clock();
+                for (let k = 0; k < (a.redeliver ? 2 : 1); k++)
+                  for (const d of [hubD, brazeD])
+                    await deliverRound(
+                      dd,
+                      d,
+                      batch.map((m) => unstoredItem(d.destinationId, m, now)),
+                      now,
+                    );
+              } else if (a.op === 'enter') await tags.addManualTags(person, [segment], new Date());
+              else await tags.removeManualTag(person, segment);
+              if (a.redrive)
+                await drainDue({
+                  deps: dd,
+                  list: [hubD, brazeD, hookD],
+                  now: clock(),
+                  deadline: Date.now() + 30_000,
+                });
+              offset += 20_000;
+            }
+            hub.faults.length = 0;
+            braze.faults.length = 0;
+            webhook.faults.length = 0;
+            for (const d of [hubD, brazeD, hookD]) await drainAll(d, clock(), dd);
+
+            const members = await new SegmentSizes(db, emulators.names.tables.tags).committed(
+              persons.flatMap((personKey) => segments.map((segment) => ({ segment, personKey }))),
+            );
+            for (const p of persons) {
+              const applied = seen.get(p) as string[];
+              // First deliveries in time order: no message ever overtook an earlier one of its person…
+              const firsts = applied.filter((at, i) => applied.indexOf(at) === i);
+              expect(firsts).toEqual([...firsts].sort());
+              // …every event arrived, and the contact ends on the person's newest message.
+              for (const m of events.filter((e) => e.personKey === p)) expect(applied).toContain(m.at);
+              if (applied.length > 0) expect(hub.contacts.get(p)?.pulse_last_seen_at).toBe(firsts.at(-1));
+              // Braze's audience attribute is the membership as it ended.
+              expect([...(braze.segments.get(p) ?? [])].filter((s) => segments.includes(s)).sort()).toEqual(
+                segments.filter((s) => members.has(membershipKey(s, p))).sort(),
+              );
+              // So is the webhook receiver's, replaying what it got in arrival order.
+              const view = new Set<string>();
+              for (const m of webhook.messages.filter(
+                (w) => w.personKey === p && segments.includes(w.segment as string),
+              ))
+                if (m.kind === 'segment.entered') view.add(m.segment as string);
+                else view.delete(m.segment as string);
+              expect([...view].sort()).toEqual(
+                segments.filter((s) => members.has(membershipKey(s, p))).sort(),
+              );
+            }
+          },
+        ),
+        { numRuns: 8 },
+      );
+    } finally {
+      await hub.close();
+      await braze.close();
+    }
+  }, 300_000);
 });
