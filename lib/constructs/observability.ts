@@ -146,7 +146,10 @@ export class Observability extends Construct {
         namespace: METRICS_NAMESPACE,
         metricName: 'ErasureForwardFailed',
         // The redrive forwards erasures (functions/destinations/forward-erasure.ts).
-        dimensionsMap: { service: 'destinations/redrive' satisfies keyof typeof access, stage: this.props.stage },
+        dimensionsMap: {
+          service: 'destinations/redrive' satisfies keyof typeof access,
+          stage: this.props.stage,
+        },
         period,
         statistic: cloudwatch.Stats.SUM,
       }),
