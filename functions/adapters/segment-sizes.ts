@@ -233,8 +233,10 @@ export class SegmentSizes {
   }
 
   /**
-   * Which of these memberships are committed now (`counted`): what the last enter or leave trigger
-   * announced. Keyed by membershipKey(segment, personKey); strongly consistent batch reads.
+   * Which of these memberships hold now, as the last enter or leave trigger announced it: `counted`,
+   * or, while a change is pending, where that change goes (its trigger is written before it
+   * commits, so a membership not caught up yet must not make the trigger look stale). Keyed by
+   * membershipKey(segment, personKey); strongly consistent batch reads.
    */
   async committed(pairs: readonly { segment: string; personKey: string }[]): Promise<Set<string>> {
     const { items } = await batchGetAll(
@@ -244,7 +246,7 @@ export class SegmentSizes {
     );
     return new Set(
       items
-        .filter((i) => i.counted === true)
+        .filter((i) => (i.op !== undefined ? i.opDelta === 1 : i.counted === true))
         .map((i) => membershipKey(String(i.pk).slice(segmentPk('').length), i.sk as string)),
     );
   }

@@ -152,6 +152,35 @@ describe('segment sizes', () => {
     expect(await repo.countMembers(tag)).toBe(3);
   });
 
+  it('a change being committed already counts in the membership view audience messages are judged by', async () => {
+    // Triggers are written before the commit: a redrive between the two must not find the entry it
+    // announces superseded by a membership that has not caught up yet.
+    const tag = 'in-flight';
+    const sizes = new SegmentSizes(db, table);
+    const membership = { pk: `segment#${tag}`, sk: 'if-1' };
+    const seen: boolean[] = [];
+    const look = async () => {
+      seen.push((await sizes.committed([{ segment: tag, personKey: 'if-1' }])).size === 1);
+    };
+    await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: membership,
+        UpdateExpression: 'ADD sources :s',
+        ExpressionAttributeValues: { ':s': new Set(['manual']) },
+      }),
+    );
+    expect(await sizes.membershipChanged(tag, 'if-1', look)).toEqual(['entered']);
+    await look();
+    await db.send(
+      new UpdateCommand({ TableName: table, Key: membership, UpdateExpression: 'REMOVE sources' }),
+    );
+    expect(await sizes.membershipChanged(tag, 'if-1', look)).toEqual(['left']);
+    await look();
+    // Entering: a member during and after the commit; leaving: no longer one during it, nor after.
+    expect(seen).toEqual([true, true, false, false]);
+  });
+
   it('erasure takes the person out of every segment size', async () => {
     await repo.addManualTags('er-1', ['erase-a', 'erase-b'], now);
     await repo.applyRuleOutcomes('er-1', rule('erase-a', true), now);
