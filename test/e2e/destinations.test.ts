@@ -5,6 +5,7 @@
  * consumers run as in `npm start`; the schedules are driven by hand.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quarterOf, quarterStartMs } from '../../functions/core/time-buckets';
 import { type E2E, eventually, json, startE2E } from '../support/e2e';
 import { validEvent } from '../support/events';
 import { type FakeWebhook, startFakeWebhook } from '../support/fake-vendors/webhook';
@@ -128,8 +129,10 @@ describe('a webhook destination', () => {
     });
     expect(put.status, await put.clone().text()).toBe(201);
     await e2e.drained();
-    // A quarter-hour on, the one holding the clicks is whole.
-    const later = new Date(Date.now() + 15 * 60_000);
+    // Evaluated just after the quarter-hour holding ann's clicks closed: that quarter is the window
+    // (not "now + 15 minutes", which misses them when a quarter boundary fell in between).
+    const clickedAt = received('ann')[0]?.at as string;
+    const later = new Date(quarterStartMs(quarterOf(clickedAt)) + 15 * 60_000 + 1000);
     await e2e.stack.runSchedule('alerts-evaluate', { time: later });
     await eventually(async () => {
       await redrive(later);

@@ -744,6 +744,8 @@ describe('per-person order across rounds', () => {
             const segments = [uid('seg'), uid('seg')];
             const persons = [`${uid('pa')}@example.com`, `${uid('pb')}@example.com`];
             for (const p of persons) await grant(p, { analytics: true, marketing: true });
+            // Braze audiences update existing profiles only (the customer's app created them).
+            for (const p of persons) braze.profiles.add(`external_id:${p}`);
             const audience = { audiences: segments, consentPurpose: 'marketing' as const, filter: {} };
             const hubD = await destination(
               'hubspot',
