@@ -17,7 +17,14 @@ import {
 import type { HttpRequest } from '../core/destinations/vendors';
 import { sendRequest } from './vendor-transport';
 
-export type Send = (request: HttpRequest) => Promise<VendorAnswer>;
+export type Send = (request: HttpRequest, timeoutMs: number) => Promise<VendorAnswer>;
+
+/**
+ * All of it within the admin route's time (an HTTP function has 10 s): per request at most
+ * `PER_REQUEST_MS`, and nothing sent once `budgetMs` has passed (a `failed`, saved with a warning).
+ */
+const PER_REQUEST_MS = 4_000;
+type Result = Exclude<PropertiesStep, { kind: 'conflict' }>;
 
 /** The first step that is not `done` stops the setup; `done` when every property exists. */
 export const ensureHubspotProperties = async (
@@ -25,20 +32,27 @@ export const ensureHubspotProperties = async (
   accessToken: string,
   audiences: readonly string[],
   send: Send = sendRequest,
-): Promise<Exclude<PropertiesStep, { kind: 'conflict' }>> => {
+  budgetMs = 7_000,
+): Promise<Result> => {
+  const deadline = Date.now() + budgetMs;
+  const call = async (request: HttpRequest, batch = false): Promise<PropertiesStep> => {
+    const left = deadline - Date.now();
+    if (left <= 0) return { kind: 'failed', message: `HubSpot took more than ${budgetMs} ms in all` };
+    return readPropertiesAnswer(await send(request, Math.min(left, PER_REQUEST_MS)), batch);
+  };
   const base = typeof settings.baseUrl === 'string' ? settings.baseUrl : undefined;
-  const group = readPropertiesAnswer(await send(propertyGroupRequest(base, accessToken)));
-  if (group.kind !== 'done') return group as Exclude<PropertiesStep, { kind: 'conflict' }>;
+  const group = await call(propertyGroupRequest(base, accessToken));
+  if (group.kind !== 'done') return group as Result;
   const definitions = hubspotPropertyDefinitions(audiences);
   const batches = batchCreateRequests(base, accessToken, definitions);
   for (const [i, request] of batches.entries()) {
-    const step = readPropertiesAnswer(await send(request), true);
+    const step = await call(request, true);
     if (step.kind === 'done') continue;
     if (step.kind !== 'conflict') return step;
     const part = definitions.slice(i * HUBSPOT_PROPERTIES_PER_BATCH, (i + 1) * HUBSPOT_PROPERTIES_PER_BATCH);
     for (const definition of part) {
-      const one = readPropertiesAnswer(await send(createPropertyRequest(base, accessToken, definition)));
-      if (one.kind !== 'done') return one as Exclude<PropertiesStep, { kind: 'conflict' }>;
+      const one = await call(createPropertyRequest(base, accessToken, definition));
+      if (one.kind !== 'done') return one as Result;
     }
   }
   return { kind: 'done' };

@@ -250,6 +250,12 @@ describe('a CRM trait, out again as an audience', () => {
       );
     });
     expect(JSON.stringify((await hubStatus()).lastErrors)).not.toContain('cy@');
+    // HubSpot down while saving: saved all the same, with a warning saying what to do.
+    hub.faults.push({ status: 503 });
+    const down = await putHubspot();
+    expect(down.status, await down.clone().text()).toBe(200);
+    expect((await json(down)).warnings).toEqual([expect.stringContaining('503')]);
+    expect(hub.properties.has('pulse_segment_pro_plan')).toBe(false);
     // Saving the destination again creates it back.
     expect((await putHubspot()).status).toBe(200);
     expect(hub.properties.has('pulse_segment_pro_plan')).toBe(true);

@@ -21,9 +21,9 @@ afterAll(async () => {
 });
 
 const calls: string[] = [];
-const send: Send = async (r) => {
+const send: Send = async (r, timeoutMs) => {
   calls.push(r.url.slice(hub.url.length));
-  return sendRequest(r, 2000);
+  return sendRequest(r, timeoutMs);
 };
 const ensure = (audiences: string[], token = 'hub-token') =>
   ensureHubspotProperties({ baseUrl: hub.url }, token, audiences, send);
@@ -124,5 +124,18 @@ describe('HubSpot contact properties created by Pulse', () => {
     });
     hub.faults.push({ status: 503 });
     expect(await ensure(['vip'])).toMatchObject({ kind: 'failed', message: expect.stringContaining('503') });
+  });
+
+  it('stays within its time budget when HubSpot does not answer', async () => {
+    reset();
+    hub.faults.push({ hang: true });
+    const started = Date.now();
+    expect(
+      await ensureHubspotProperties({ baseUrl: hub.url }, 'hub-token', ['vip'], send, 300),
+    ).toMatchObject({
+      kind: 'failed',
+      message: expect.stringContaining('timeout'),
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
