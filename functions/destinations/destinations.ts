@@ -42,22 +42,16 @@ const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 type Body = Parameters<Handler<'putDestination'>>[1]['body'];
 
 /**
- * A `properties`-mode hubspot destination, created or with new audiences, settings or token: create
- * the contact properties it writes (adapters/hubspot-properties.ts). A token HubSpot refuses (401)
+ * A `properties`-mode hubspot destination, on every save (idempotent: two requests when all exist,
+ * so saving again always repairs a portal): create the contact properties it writes
+ * (adapters/hubspot-properties.ts). A token HubSpot refuses (401)
  * or one without the schema scope (403) fails the PUT, nothing saved: every upsert would fail too.
  * Anything else (an outage) saves it with a warning: saving again retries, and meanwhile a failed
  * upsert names the missing property in the status's `lastErrors`.
  */
-const hubspotSetup = async (destinationId: string, body: Body, existing?: Destination): Promise<string[]> => {
+const hubspotSetup = async (destinationId: string, body: Body): Promise<string[]> => {
   if (body.type !== 'hubspot' || body.settings.mode !== 'properties') return [];
   const audiences = body.audiences ?? [];
-  const unchanged =
-    existing !== undefined &&
-    body.credentials === undefined &&
-    existing.settings.mode === 'properties' &&
-    existing.settings.baseUrl === body.settings.baseUrl &&
-    [...audiences].sort().join() === [...existing.audiences].sort().join();
-  if (unchanged) return [];
   const token = String(
     (body.credentials as Record<string, unknown> | undefined)?.accessToken ??
       (await secrets.read(destinationId)).accessToken ??
@@ -91,7 +85,7 @@ const putDestination: Handler<'putDestination'> = async (request, { params: { de
       message: `Not a bus this stack may put events on (${grantedBuses.map((a) => a.split(':event-bus/')[1]).join(', ')}); pulse:eventBuses adds others`,
     });
   if (errors.length > 0) throw validationProblem(errors);
-  const warnings = await hubspotSetup(destinationId, body, creating ? undefined : existing);
+  const warnings = await hubspotSetup(destinationId, body);
   const at = request.receivedAt.toISOString();
   let credentials = body.credentials as Record<string, string> | undefined;
   let generated: string | undefined;
