@@ -13,6 +13,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ConsentRepository } from '../functions/adapters/consent-repository';
 import { FolderSecretsStore } from '../functions/adapters/destination-secrets';
 import { DestinationsRepository } from '../functions/adapters/destinations-repository';
+import { ensureHubspotProperties } from '../functions/adapters/hubspot-properties';
 import { OutboxRepository, unstoredItem } from '../functions/adapters/outbox-repository';
 import { SegmentSizes } from '../functions/adapters/segment-sizes';
 import { sendRequest } from '../functions/adapters/vendor-transport';
@@ -71,6 +72,8 @@ export const destinationsOrderBench = async (
       };
       await destinations.put(d);
       await secrets.write(id, { accessToken: 'hub-token' });
+      // As the admin route does on save: the portal gets the properties the upserts name.
+      if (settings.mode === 'properties') await ensureHubspotProperties(d.settings, 'hub-token', []);
       return d;
     };
     const ordered = await define('order-properties', { mode: 'properties' });

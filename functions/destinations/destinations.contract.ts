@@ -43,11 +43,18 @@ export const contract = {
     params,
     body: destinationBodySchema,
     responses: {
-      200: { description: 'The destination (replaced)', schema: destinationSchema },
+      200: {
+        description: 'The destination (replaced)',
+        schema: z.extend(destinationSchema, { warnings: z.optional(z.array(z.string())) }),
+      },
       201: {
         description:
           'The destination (created); a webhook created without a signing secret answers the one generated, this once',
-        schema: z.extend(destinationSchema, { signingSecret: z.optional(z.string()) }),
+        schema: z.extend(destinationSchema, {
+          signingSecret: z.optional(z.string()),
+          /** What was saved but not set up at the vendor (HubSpot properties during an outage): save again to retry. */
+          warnings: z.optional(z.array(z.string())),
+        }),
       },
     },
   },

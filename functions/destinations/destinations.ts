@@ -10,7 +10,8 @@ import { archivedEvents } from '../adapters/archive-reader';
 import { documentClient, requireEnv } from '../adapters/aws';
 import { destinationSecrets } from '../adapters/destination-secrets';
 import { DestinationsRepository } from '../adapters/destinations-repository';
-import { logger } from '../adapters/observability';
+import { ensureHubspotProperties } from '../adapters/hubspot-properties';
+import { logger, MetricUnit, metrics } from '../adapters/observability';
 import { OutboxRepository } from '../adapters/outbox-repository';
 import { checkTypeFields, type Destination } from '../core/destinations/definition';
 import { busGranted } from '../core/destinations/eventbridge';
@@ -38,6 +39,36 @@ const found = async (destinationId: string): Promise<Destination> => {
 /** A Standard Webhooks secret: `whsec_` and 32 random bytes in base64. */
 const newSigningSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
+type Body = Parameters<Handler<'putDestination'>>[1]['body'];
+
+/**
+ * A `properties`-mode hubspot destination, on every save (idempotent: two requests when all exist,
+ * so saving again always repairs a portal): create the contact properties it writes
+ * (adapters/hubspot-properties.ts). A token HubSpot refuses (401)
+ * or one without the schema scope (403) fails the PUT, nothing saved: every upsert would fail too.
+ * Anything else (an outage) saves it with a warning: saving again retries, and meanwhile a failed
+ * upsert names the missing property in the status's `lastErrors`.
+ */
+const hubspotSetup = async (destinationId: string, body: Body): Promise<string[]> => {
+  if (body.type !== 'hubspot' || body.settings.mode !== 'properties') return [];
+  const audiences = body.audiences ?? [];
+  const token = String(
+    (body.credentials as Record<string, unknown> | undefined)?.accessToken ??
+      (await secrets.read(destinationId)).accessToken ??
+      '',
+  );
+  const step = await ensureHubspotProperties(body.settings, token, audiences);
+  if (step.kind === 'done') {
+    logger.info('hubspot properties ensured', { destinationId, audiences: audiences.length });
+    return [];
+  }
+  metrics.addMetric('HubspotPropertiesFailed', MetricUnit.Count, 1);
+  logger.warn('hubspot properties not created', { destinationId, kind: step.kind, cause: step.message });
+  if (step.kind === 'credentials')
+    throw validationProblem([{ path: 'credentials.accessToken', message: step.message }]);
+  return [`HubSpot contact properties not created (${step.message}); save the destination again to retry`];
+};
+
 const putDestination: Handler<'putDestination'> = async (request, { params: { destinationId }, body }) => {
   const existing = await destinations.get(destinationId);
   const creating = existing === undefined || existing.type !== body.type;
@@ -54,6 +85,7 @@ const putDestination: Handler<'putDestination'> = async (request, { params: { de
       message: `Not a bus this stack may put events on (${grantedBuses.map((a) => a.split(':event-bus/')[1]).join(', ')}); pulse:eventBuses adds others`,
     });
   if (errors.length > 0) throw validationProblem(errors);
+  const warnings = await hubspotSetup(destinationId, body);
   const at = request.receivedAt.toISOString();
   let credentials = body.credentials as Record<string, string> | undefined;
   let generated: string | undefined;
@@ -78,9 +110,13 @@ const putDestination: Handler<'putDestination'> = async (request, { params: { de
   };
   await destinations.put(d);
   logger.info('destination saved', { destinationId, type: d.type, enabled: d.enabled, created: !existing });
+  const warned = warnings.length > 0 ? { warnings } : {};
   return existing
-    ? { status: 200, body: d }
-    : { status: 201, body: { ...d, ...(generated !== undefined && { signingSecret: generated }) } };
+    ? { status: 200, body: { ...d, ...warned } }
+    : {
+        status: 201,
+        body: { ...d, ...warned, ...(generated !== undefined && { signingSecret: generated }) },
+      };
 };
 
 const listDestinations: Handler<'listDestinations'> = async () => ({

@@ -3,24 +3,30 @@
  * identify, a segment rule on it, a promotion targeted at the rule's tag, and the segment synced
  * back out as an audience to a webhook receiver (Standard Webhooks signatures verified, ids hashed)
  * as the person joins and leaves it — only for people who consented to marketing — then erasure.
+ * The same audience reaches a fake HubSpot as a contact property Pulse created itself on saving
+ * the destination (refused, by path, when the token lacks the scope).
  * The stream consumers run as in `npm start`; the schedules are driven by hand.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lib/config';
 import { type E2E, eventually, json, startE2E } from '../support/e2e';
+import { type FakeHubspot, startFakeHubspot } from '../support/fake-vendors/hubspot';
 import { type FakeWebhook, startFakeWebhook } from '../support/fake-vendors/webhook';
 
 let e2e: E2E;
 let receiver: FakeWebhook;
+let hub: FakeHubspot;
 let secret: string | undefined;
 beforeAll(async () => {
   e2e = await startE2E({ schedules: false, env: { [ENV.experimentCacheMs]: '0' } });
   receiver = await startFakeWebhook(() => secret);
+  hub = await startFakeHubspot('hub-token');
 });
 afterAll(async () => {
   await e2e?.close();
   await receiver?.close();
+  await hub?.close();
 });
 
 // An e-mail-shaped user id, as CRMs key people: hashed trimmed and lower-cased.
@@ -37,6 +43,20 @@ const tagsOf = async (id: string): Promise<string[]> =>
 const redrive = (time?: Date) => e2e.stack.runSchedule('destinations-redrive', time ? { time } : {});
 const status = async () =>
   json(await e2e.call('/api/destinations/crm-audience/status', { headers: admin() }));
+const hubspotDestination = () => ({
+  type: 'hubspot',
+  enabled: true,
+  settings: { mode: 'properties', baseUrl: hub.url },
+  credentials: { accessToken: 'hub-token' },
+  audiences: ['pro_plan'],
+  consentPurpose: 'marketing',
+});
+const putHubspot = (over: object = {}) =>
+  e2e.call('/api/destinations/crm-hubspot', {
+    method: 'PUT',
+    headers: admin(),
+    json: { ...hubspotDestination(), ...over },
+  });
 const segmentMessages = (personKey: string) =>
   receiver.messages.filter((m) => m.personKey === personKey && m.kind.startsWith('segment.'));
 const identify = async (userId: string, plan: string, purposes: Record<string, boolean>) => {
@@ -103,6 +123,35 @@ describe('a CRM trait, out again as an audience', () => {
     secret = (await json(created)).signingSecret;
   });
 
+  it('a HubSpot audience destination creates its contact properties, or is refused naming the token', async () => {
+    // A private app without the schema scope: the PUT fails by path, and nothing is saved.
+    hub.scopes.delete('crm.schemas.contacts.write');
+    const refused = await putHubspot();
+    expect(refused.status).toBe(400);
+    expect((await json(refused)).errors).toEqual([
+      expect.objectContaining({
+        path: 'credentials.accessToken',
+        message: expect.stringContaining('crm.schemas.contacts.write'),
+      }),
+    ]);
+    expect((await e2e.call('/api/destinations/crm-hubspot', { headers: admin() })).status).toBe(404);
+    expect(hub.properties.has('pulse_segment_pro_plan')).toBe(false);
+
+    hub.scopes.add('crm.schemas.contacts.write');
+    const created = await putHubspot();
+    expect(created.status, await created.clone().text()).toBe(201);
+    expect((await json(created)).warnings).toBeUndefined();
+    expect(hub.groups.has('pulse_audiences')).toBe(true);
+    expect(hub.properties.get('pulse_segment_pro_plan')).toMatchObject({
+      type: 'bool',
+      fieldType: 'booleancheckbox',
+    });
+    // Saving again is idempotent: the properties exist, and that is success.
+    const again = await putHubspot();
+    expect(again.status, await again.clone().text()).toBe(200);
+    expect((await json(again)).warnings).toBeUndefined();
+  });
+
   it('identify with the trait tags the person, the promotion serves them, the audience receives them', async () => {
     await identify(ADA, 'pro', MARKETING);
     await eventually(async () => expect(await tagsOf(ADA)).toContain('pro_plan'));
@@ -119,6 +168,10 @@ describe('a CRM trait, out again as an audience', () => {
     });
     // Every request verified against the destination's secret by the standardwebhooks library.
     expect(receiver.unverified).toBe(0);
+    await eventually(async () => {
+      await redrive();
+      expect(hub.contacts.get('ada.lovelace@example.com')).toMatchObject({ pulse_segment_pro_plan: 'true' });
+    });
     const [entered] = segmentMessages(ADA);
     expect(entered?.hashedIds?.personKey).toBe(sha256('ada.lovelace@example.com'));
     expect(entered?.hashedIds?.personKey).toMatch(/^[0-9a-f]{64}$/);
@@ -130,6 +183,7 @@ describe('a CRM trait, out again as an audience', () => {
     await eventually(async () => {
       await redrive();
       expect(segmentMessages(ADA).map((m) => m.kind)).toEqual(['segment.entered', 'segment.left']);
+      expect(hub.contacts.get('ada.lovelace@example.com')).toMatchObject({ pulse_segment_pro_plan: 'false' });
     });
     expect(segmentMessages(ADA)[1]?.hashedIds?.personKey).toBe(sha256('ada.lovelace@example.com'));
     // An audience destination syncs its segment, not the person's events (identify included).
@@ -182,5 +236,34 @@ describe('a CRM trait, out again as an audience', () => {
     expect(receiver.erasures.filter((e) => e.personKey === ADA)).toHaveLength(1);
     expect(receiver.messages.filter((m) => m.personKey === ADA)).toEqual([]);
     expect(receiver.unverified).toBe(0);
+  });
+
+  it('an upsert naming a property the portal lost says so in the status, without the person', async () => {
+    const CY = 'cy@example.com';
+    hub.properties.delete('pulse_segment_pro_plan');
+    const hubStatus = async () =>
+      json(await e2e.call('/api/destinations/crm-hubspot/status', { headers: admin() }));
+    await identify(CY, 'pro', MARKETING);
+    await eventually(async () => {
+      await redrive();
+      const { lastErrors } = await hubStatus();
+      expect(lastErrors.map((e: { error: string }) => e.error)).toContainEqual(
+        expect.stringContaining(
+          'PROPERTY_DOESNT_EXIST: HubSpot has no contact property pulse_segment_pro_plan',
+        ),
+      );
+    });
+    expect(JSON.stringify((await hubStatus()).lastErrors)).not.toContain('cy@');
+    // HubSpot down while saving: saved all the same, with a warning saying what to do.
+    hub.faults.push({ status: 503 });
+    const down = await putHubspot();
+    expect(down.status, await down.clone().text()).toBe(200);
+    expect((await json(down)).warnings).toEqual([expect.stringContaining('503')]);
+    expect(hub.properties.has('pulse_segment_pro_plan')).toBe(false);
+    // Saving the destination again, unchanged (its stored token), creates it back.
+    const repaired = await putHubspot({ credentials: undefined });
+    expect(repaired.status, await repaired.clone().text()).toBe(200);
+    expect((await json(repaired)).warnings).toBeUndefined();
+    expect(hub.properties.has('pulse_segment_pro_plan')).toBe(true);
   });
 });

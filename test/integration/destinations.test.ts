@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsentRepository } from '../../functions/adapters/consent-repository';
 import { FolderSecretsStore } from '../../functions/adapters/destination-secrets';
 import { DestinationsRepository, type ReplayJob } from '../../functions/adapters/destinations-repository';
+import { ensureHubspotProperties } from '../../functions/adapters/hubspot-properties';
 import { MembershipTriggers } from '../../functions/adapters/membership-triggers';
 import { MetricsRepository } from '../../functions/adapters/metrics-repository';
 import {
@@ -116,6 +117,11 @@ const destination = async (
         ? { serviceAccountUser: 'svc', serviceAccountSecret: 'pw' }
         : credentials,
   );
+  // As the admin route does on save: the portal gets the properties the upserts name.
+  if (type === 'hubspot' && d.settings.mode === 'properties')
+    expect(await ensureHubspotProperties(d.settings, String(credentials.accessToken), d.audiences)).toEqual({
+      kind: 'done',
+    });
   return d;
 };
 

@@ -17,6 +17,10 @@ import {
 } from './deletion';
 import { httpOutcome, type ItemOutcome, type OutboundMessage, type VendorAnswer } from './delivery';
 import { eventBridgeDeletion, eventBridgeVendor, type PutEventsCall } from './eventbridge';
+import { hubspotSegmentProperty, missingProperties } from './hubspot-properties';
+
+/** Where an audience's membership lands on a HubSpot contact (hubspot-properties.ts creates it). */
+export { hubspotSegmentProperty };
 
 export interface HttpRequest {
   url: string;
@@ -495,20 +499,13 @@ const braze: Vendor = {
 export const HUBSPOT_LIMITS = { events: 500, contacts: 100 } as const;
 
 /**
- * The contact property holding one audience's membership (a single checkbox: `true` while the
- * contact is in the segment): HubSpot property names are lower-case letters, digits and `_`.
- * An active list filtered on it is the segment as a HubSpot list.
- */
-export const hubspotSegmentProperty = (segment: string): string =>
-  `pulse_segment_${segment.replace(/[^a-z0-9_]/g, '_')}`;
-
-/**
  * HubSpot (private app token), matching contacts by e-mail (a person without an e-mail id is
  * refused before sending). `events`: custom behavioural events (the definition's fully qualified
  * `eventName`) to `/events/v3/send/batch`, ≤ 500 per request, `uuid` from the message id.
  * `properties`: contact upserts to `/crm/v3/objects/contacts/batch/upsert` (`idProperty: email`,
  * ≤ 100): last event, campaign, time and segment change, and each audience's membership
- * (hubspotSegmentProperty). 429 carries HubSpot's rate-limit headers;
+ * (hubspotSegmentProperty), properties Pulse creates when the destination is saved
+ * (hubspot-properties.ts); an upsert naming one the portal lacks is dead, its reason naming it. 429 carries HubSpot's rate-limit headers;
  * a 207 (multi-status) lists failed inputs in `errors[].context` (`ids`, or `index`), the rest landed.
  */
 const hubspot: Vendor = {
@@ -606,6 +603,17 @@ const hubspot: Vendor = {
       }
       return partial(prepared, 207, (_id, i) => refused.get(i));
     }
+    // An upsert naming a property the portal lacks is refused whole: say which, never a value.
+    const missing = 'status' in answer && answer.status === 400 ? missingProperties(answer.body) : [];
+    if (missing.length > 0)
+      return sameOutcome(prepared, {
+        kind: 'rejected',
+        reason:
+          `400 PROPERTY_DOESNT_EXIST: HubSpot has no contact property ${missing.join(', ')}; save the destination again (PUT) to create them`.slice(
+            0,
+            300,
+          ),
+      });
     return sameOutcome(prepared, httpOutcome(answer, now));
   },
 };
