@@ -9,11 +9,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RUNNING_STACK_FILE, type RunningStack } from '../../lib/local/running';
 
 const REPO = join(import.meta.dirname, '../..');
-const TSX = join(REPO, 'node_modules/.bin/tsx');
+const TSX_LOADER = pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href;
 const cwd = mkdtempSync(join(tmpdir(), 'pulse-cli-'));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 
@@ -32,7 +33,9 @@ const run = (script: string, args: string[]): Run => {
     AWS_ENDPOINT_URL_KINESIS: _kinesis,
     ...env
   } = process.env;
-  const child = spawn(TSX, [join(REPO, script), ...args], { cwd, env });
+  // Node itself with tsx's loader, not the tsx CLI: the CLI relays SIGINT to its child and kills it
+  // (exit 130) when the child does not confirm within 30 ms, which a loaded machine can miss.
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, join(REPO, script), ...args], { cwd, env });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d) => {
