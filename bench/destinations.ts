@@ -52,7 +52,10 @@ export const destinationsBench = async (
   const users = Array.from({ length: options.users ?? 50 }, (_, i) => `bench-dest-${i}`);
   const batch = options.batch ?? 50;
   const receiver = await noopReceiver();
-  const e2e = await startE2E({ env: { POWERTOOLS_LOG_LEVEL: 'WARN' }, schedules: false });
+  const e2e = await startE2E({
+    env: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
+    schedules: false,
+  });
   try {
     const put = await e2e.call('/api/destinations/bench', {
       method: 'PUT',
