@@ -340,6 +340,30 @@ describe('Segment Spec → canonical event (golden)', () => {
     expect(c.eventId).not.toBe(a.eventId);
   });
 
+  it('an identify setting traits with no id and no time is a new event at each receipt, a retry within one the same', () => {
+    const at = (iso: string) => ({ ...ctx, receivedAt: new Date(iso), receivedAtIso: iso });
+    const identify = (plan: string) =>
+      msg('identify', { messageId: undefined, timestamp: undefined, traits: { plan } });
+    const idAt = (plan: string, iso: string) => {
+      const out = ingestSegmentMessage(identify(plan), 0, at(iso), { prefix: '' });
+      if (isSegmentRejection(out) || isNoOp(out)) throw new Error('not accepted');
+      return out.event.eventId;
+    };
+    const first = idAt('pro', '2026-06-01T11:59:00.000Z');
+    expect(idAt('free', '2026-06-01T11:59:30.000Z')).not.toBe(first);
+    // pro → free → pro: the third is a new event, not a repeat of the first.
+    expect(idAt('pro', '2026-06-01T11:59:50.000Z')).not.toBe(first);
+    expect(idAt('pro', '2026-06-01T11:59:00.000Z')).toBe(first);
+    // A plain link (no traits) stays one event however often it is sent.
+    const link = msg('identify', { messageId: undefined, timestamp: undefined });
+    const linkAt = (iso: string) => {
+      const out = ingestSegmentMessage(link, 0, at(iso), { prefix: '' });
+      if (isSegmentRejection(out) || isNoOp(out)) throw new Error('not accepted');
+      return out.event.eventId;
+    };
+    expect(linkAt('2026-06-01T11:59:10.000Z')).toBe(linkAt('2026-06-01T11:59:40.000Z'));
+  });
+
   it('accepts numeric ids, null ids and unknown fields as the SDKs send them', () => {
     // analytics.js sends userId: null before identify; some server libraries send numbers.
     const anonymous = accepted(msg('page', { userId: null, context: consentFor('a1') }));

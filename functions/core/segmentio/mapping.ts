@@ -128,7 +128,15 @@ const eventIdOf = (messageId: string): string =>
     : `m-${createHash('sha256').update(messageId).digest('base64url').slice(0, 32)}`;
 
 /** The parts of a message that say what happened: a retry (new sentAt, retry metadata) keeps them. */
-const stableContent = (m: SegmentMessage, type: SegmentType) => ({
+/**
+ * What a message's derived id (no messageId) is made of: its content, so a retry is one event. An
+ * identify setting traits with no time of its own also takes the receipt time: otherwise a trait set
+ * back to an earlier value (pro → free → pro) would look like a repeat of the first and be dropped.
+ */
+const stableContent = (m: SegmentMessage, type: SegmentType, receivedAt: string) => ({
+  ...(type === 'identify' &&
+    hasTraits(m.traits) &&
+    (m.originalTimestamp ?? m.timestamp) == null && { receivedAt }),
   type,
   userId: idOf(m.userId),
   anonymousId: idOf(m.anonymousId),
@@ -193,7 +201,10 @@ export const mapSegmentMessage = (
     eventId:
       typeof m.messageId === 'string'
         ? eventIdOf(m.messageId)
-        : derivedEventId(ctx.sourceId, stableContent(m, type)),
+        : derivedEventId(
+            ctx.sourceId,
+            stableContent(m, type, ctx.receivedAtIso ?? ctx.receivedAt.toISOString()),
+          ),
     timestamp: device ?? sentAt ?? ctx.receivedAtIso ?? ctx.receivedAt.toISOString(),
     properties: props,
   };
