@@ -19,7 +19,7 @@ import {
 import type { Alert, AlertState } from '../core/alerts';
 import type { Destination } from '../core/destinations/definition';
 import { CIRCUIT } from '../core/destinations/delivery';
-import { type Item, queryPartition, updateIf } from './dynamo';
+import { deleteExisting, type Item, queryPartition, updateIf } from './dynamo';
 
 const DEST_PK = 'dest';
 const ALERT_PK = 'alert';
@@ -97,15 +97,9 @@ export class DestinationsRepository {
   }
 
   async delete(destinationId: string): Promise<boolean> {
-    const out = await this.db.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: DEST_PK, sk: destinationId },
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
+    const existed = await deleteExisting(this.db, this.tableName, { pk: DEST_PK, sk: destinationId });
     await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: statusKey(destinationId) }));
-    return out.Attributes !== undefined;
+    return existed;
   }
 
   async status(destinationId: string): Promise<DeliveryStatus> {
@@ -267,14 +261,7 @@ export class DestinationsRepository {
   }
 
   async deleteAlert(alertId: string): Promise<boolean> {
-    const out = await this.db.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: ALERT_PK, sk: alertId },
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
-    return out.Attributes !== undefined;
+    return deleteExisting(this.db, this.tableName, { pk: ALERT_PK, sk: alertId });
   }
 
   /** The alert's state after an evaluation, unless the alert was deleted meanwhile. */

@@ -91,6 +91,15 @@ export const versionIs = (expected: number, attribute = 'version') =>
         ExpressionAttributeValues: { ':expectedVersion': expected },
       };
 
+/** Delete an item: whether there was one (ALL_OLD says; an absent item is no error). */
+export const deleteExisting = async (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  key: Key,
+): Promise<boolean> =>
+  (await db.send(new DeleteCommand({ TableName: tableName, Key: key, ReturnValues: 'ALL_OLD' })))
+    .Attributes !== undefined;
+
 /** A DeleteItem whose condition may not hold: whether it deleted. */
 export const deleteIf = async (db: DynamoDBDocumentClient, input: DeleteCommandInput): Promise<boolean> => {
   try {

@@ -9,7 +9,6 @@
  * every lookup (an entry left by a lost race or an expired person matches nobody).
  */
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -29,6 +28,7 @@ import { lastTraitWrite, TRAIT_HASH_PREFIX, type TraitEntry } from '../core/trai
 import {
   batchGetAll,
   batchWriteAll,
+  deleteExisting,
   deletePartition,
   isConditionFailed,
   queryPartition,
@@ -476,18 +476,8 @@ export class ProfilePersonalData implements PersonalDataStore {
       const { Item: person } = await this.db.send(
         new GetCommand({ TableName: this.usersTable, Key: personItemKey(id), ConsistentRead: true }),
       );
-      for (const key of person ? this.matchKeysOf(person) : []) {
-        const out = await this.db.send(
-          new DeleteCommand({ TableName: this.usersTable, Key: key, ReturnValues: 'ALL_OLD' }),
-        );
-        if (out.Attributes) n++;
-      }
-      for (const key of [personItemKey(id), aliasKey(id)]) {
-        const out = await this.db.send(
-          new DeleteCommand({ TableName: this.usersTable, Key: key, ReturnValues: 'ALL_OLD' }),
-        );
-        if (out.Attributes) n++;
-      }
+      for (const key of [...(person ? this.matchKeysOf(person) : []), personItemKey(id), aliasKey(id)])
+        if (await deleteExisting(this.db, this.usersTable, key)) n++;
       n += await deletePartition(this.db, this.usersTable, linksPk(id));
       // Sealed dedup pages: hashes of the person's event ids.
       n += await deletePartition(this.db, this.usersTable, dedupPagePk(id));

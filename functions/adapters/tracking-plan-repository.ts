@@ -10,15 +10,9 @@
  * the ingest functions load it whole behind a per-container cache. Violation counts are added
  * with one UpdateItem per distinct violation per request, only when a request had any.
  */
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { PlanEntry, PlanMode, PlanViolation } from '../core/edge/tracking-plan';
-import { queryPartition } from './dynamo';
+import { deleteExisting, queryPartition } from './dynamo';
 
 const PLAN_PK = 'plan';
 const violationsPk = (day: string) => `violations#${day}`;
@@ -78,14 +72,7 @@ export class TrackingPlanRepository {
 
   /** Whether there was one to delete. */
   async delete(name: string): Promise<boolean> {
-    const out = await this.db.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: PLAN_PK, sk: name },
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
-    return out.Attributes !== undefined;
+    return deleteExisting(this.db, this.tableName, { pk: PLAN_PK, sk: name });
   }
 
   /** Count violations under their day: one UpdateItem per distinct (event, schema path). */
