@@ -19,7 +19,7 @@ import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/
 import type { DestinationType } from '../core/destinations/definition';
 import type { ErasedPerson } from '../core/destinations/deletion';
 import { type Item, queryPartition, updateIf } from './dynamo';
-import { DUE_INDEX, PENDING_KEEP_DAYS } from './outbox-repository';
+import { claimDue, DUE_INDEX, PENDING_KEEP_DAYS } from './outbox-repository';
 
 export const DELETIONS_DUE_KEY = '~deletions';
 /** How long an erasure's per-destination outcome is kept (no personal data in it). */
@@ -116,15 +116,8 @@ export class ErasureRequests {
   }
 
   /** Takes a due request for an attempt (its lease); false when another worker took it first. */
-  async claim(item: DeletionItem, until: Date): Promise<boolean> {
-    const out = await updateIf(this.db, {
-      TableName: this.tableName,
-      Key: { pk: item.pk, sk: item.sk },
-      UpdateExpression: 'SET dueAt = :until',
-      ConditionExpression: 'dueAt = :seen',
-      ExpressionAttributeValues: { ':until': until.toISOString(), ':seen': item.dueAt },
-    });
-    return out !== undefined;
+  claim(item: DeletionItem, until: Date): Promise<boolean> {
+    return claimDue(this.db, this.tableName, item, until);
   }
 
   /** Another attempt later; the ids stay until then. */

@@ -69,6 +69,25 @@ export interface OutboxItem {
   stored?: false;
 }
 
+/**
+ * The lease of an attempt, for anything waiting in the outbox table's due index (messages, erasure
+ * requests): move its `dueAt` forward, on condition it is still the one read. False when another
+ * worker took it first.
+ */
+export const claimDue = async (
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  item: { pk: string; sk: string; dueAt?: string },
+  until: Date,
+): Promise<boolean> =>
+  (await updateIf(db, {
+    TableName: tableName,
+    Key: { pk: item.pk, sk: item.sk },
+    UpdateExpression: 'SET dueAt = :until',
+    ConditionExpression: 'dueAt = :seen',
+    ExpressionAttributeValues: { ':until': until.toISOString(), ':seen': item.dueAt },
+  })) !== undefined;
+
 const ALERT_OWNER = '~alert#';
 export const ownerOf = (m: OutboundMessage): string =>
   m.personKey ?? `${ALERT_OWNER}${m.alert?.alertId ?? m.messageId}`;
@@ -284,15 +303,8 @@ export class OutboxRepository {
   }
 
   /** Takes a due message for an attempt (its lease); false when someone else took it first. */
-  async claim(item: OutboxItem, until: Date): Promise<boolean> {
-    const out = await updateIf(this.db, {
-      TableName: this.tableName,
-      Key: { pk: item.pk, sk: item.sk },
-      UpdateExpression: 'SET dueAt = :until',
-      ConditionExpression: 'dueAt = :seen',
-      ExpressionAttributeValues: { ':until': until.toISOString(), ':seen': item.dueAt },
-    });
-    return out !== undefined;
+  claim(item: OutboxItem, until: Date): Promise<boolean> {
+    return claimDue(this.db, this.tableName, item, until);
   }
 
   async delivered(item: OutboxItem, now: Date): Promise<void> {
