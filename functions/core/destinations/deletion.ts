@@ -12,6 +12,7 @@ import { Webhook } from 'standardwebhooks';
 import { httpOutcome, type ItemOutcome, type VendorAnswer } from './delivery';
 import { accessToken, parseServiceAccount, tokenRequest } from './google-oauth';
 import type { HttpRequest, VendorRequest } from './vendors';
+import { signedWebhookRequest } from './webhook-request';
 
 /**
  * The person a deletion is about: the least a vendor needs. `userIds` and `anonymousIds` as Pulse
@@ -130,21 +131,7 @@ export const webhookDeletion: Deletion = {
     });
     const msgId = `msg_erase_${createHash('sha256').update(person.erasureId).digest('hex').slice(0, 26)}`;
     const signer = new Webhook(credentials.signingSecret as string);
-    return {
-      requests: [
-        {
-          url: settings.url as string,
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'webhook-id': msgId,
-            'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-            'webhook-signature': signer.sign(msgId, now, body),
-          },
-          body,
-        },
-      ],
-    };
+    return { requests: [signedWebhookRequest(settings.url as string, signer, msgId, now, body)] };
   },
   interpret: (answer, now) => httpOutcome(answer, now),
 };

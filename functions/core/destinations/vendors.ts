@@ -18,6 +18,7 @@ import {
 import { httpOutcome, type ItemOutcome, type OutboundMessage, type VendorAnswer } from './delivery';
 import { eventBridgeDeletion, eventBridgeVendor, type PutEventsCall } from './eventbridge';
 import { hubspotSegmentProperty, missingProperties } from './hubspot-properties';
+import { signedWebhookRequest } from './webhook-request';
 
 /** Where an audience's membership lands on a HubSpot contact (hubspot-properties.ts creates it). */
 export { hubspotSegmentProperty };
@@ -186,17 +187,7 @@ const webhook: Vendor = {
       const msgId = `msg_${sha256(ids.join('\n')).slice(0, 32)}`;
       return {
         messageIds: ids,
-        request: {
-          url: settings.url as string,
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'webhook-id': msgId,
-            'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-            'webhook-signature': signer.sign(msgId, now, body),
-          },
-          body,
-        },
+        request: signedWebhookRequest(settings.url as string, signer, msgId, now, body),
       };
     });
     return { requests, rejected: [] };
