@@ -196,6 +196,19 @@ const personalTables = (level: TableAccess): TableLevels =>
 const personalBuckets = (level: BucketAccess): BucketLevels =>
   Object.fromEntries(bucketList.filter((b) => b.personalData).map((b) => [b.name, level])) as BucketLevels;
 
+/**
+ * What a delivery round needs (functions/destinations/deliver.ts), for the two modules that run one
+ * (the stream consumer, the redrive): destinations and their outbox, consent and erasure markers by
+ * key (and the signing key for the markers' hashes), linked ids and a person's tags (filters,
+ * audience memberships), the credentials, and PutEvents on the buses of lib/event-buses.ts.
+ */
+const deliveryRound = {
+  tables: { destinations: 'readWrite', outbox: 'readWrite', consent: 'lookup', users: 'read', tags: 'read' },
+  secrets: ['signing'],
+  destinationSecrets: 'read',
+  eventBuses: 'put',
+} as const satisfies ModuleAccess;
+
 export const access = {
   // Liveness: the stream and every table answer a describe call; reads no data.
   'service/health': {
@@ -351,35 +364,11 @@ export const access = {
     destinationSecrets: 'manage',
   },
   // The second stream consumer: enqueues each matching, consented event per destination and tries
-  // it once. Consent and erasure markers by key (and the signing key for the markers' hashes),
-  // linked ids and a person's tags for filters.
-  'destinations/consumer': {
-    stream: 'read',
-    tables: {
-      destinations: 'readWrite',
-      outbox: 'readWrite',
-      consent: 'lookup',
-      users: 'read',
-      tags: 'read',
-    },
-    secrets: ['signing'],
-    destinationSecrets: 'read',
-    // eventbridge destinations: PutEvents on the buses of lib/event-buses.ts.
-    eventBuses: 'put',
-  },
+  // it once.
+  'destinations/consumer': { stream: 'read', ...deliveryRound },
   // Scheduled: delivers what the due index holds (retries, triggers), advances replays.
   'destinations/redrive': {
-    tables: {
-      destinations: 'readWrite',
-      outbox: 'readWrite',
-      consent: 'lookup',
-      users: 'read',
-      tags: 'read',
-    },
-    secrets: ['signing'],
-    destinationSecrets: 'read',
-    // eventbridge destinations: PutEvents on the buses of lib/event-buses.ts.
-    eventBuses: 'put',
+    ...deliveryRound,
     // Replays read the archive (Athena over its Glue table; results in the exports bucket).
     analytics: 'query',
     buckets: { archive: 'read', exports: 'readWrite' },
