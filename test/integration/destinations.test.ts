@@ -35,7 +35,7 @@ import { keyedIdHash } from '../../functions/core/signing';
 import { type DeliverDeps, deliverRound, Pacer } from '../../functions/destinations/deliver';
 import { drainDue, stepReplays } from '../../functions/destinations/redrive-steps';
 import { type Emulators, startEmulators } from '../../lib/local/emulators';
-import { sampleAlert, sampleEvent } from '../support/destinations';
+import { sampleAlert, sampleEvent, TEST_WEBHOOK_SECRET } from '../support/destinations';
 import { startFakeBraze } from '../support/fake-vendors/braze';
 import { startFakeGa4 } from '../support/fake-vendors/ga4';
 import { startFakeHubspot } from '../support/fake-vendors/hubspot';
@@ -52,7 +52,7 @@ let secrets: FolderSecretsStore;
 let webhook: FakeWebhook;
 let mixpanel: FakeMixpanel;
 const key = new Uint8Array(32).fill(7);
-const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+const SECRET = TEST_WEBHOOK_SECRET;
 let n = 0;
 const uid = (name: string) => `${name}-${++n}`;
 

@@ -22,7 +22,7 @@ import { eventMessage } from '../../functions/core/destinations/delivery';
 import { Pacer } from '../../functions/destinations/deliver';
 import { type ForwardDeps, forwardDue, requestDeletions } from '../../functions/destinations/forward-erasure';
 import { type Emulators, startEmulators } from '../../lib/local/emulators';
-import { sampleEvent } from '../support/destinations';
+import { sampleEvent, TEST_WEBHOOK_SECRET } from '../support/destinations';
 import { type FakeBraze, startFakeBraze } from '../support/fake-vendors/braze';
 import { type FakeGa4, startFakeGa4 } from '../support/fake-vendors/ga4';
 import { type FakeHubspot, startFakeHubspot } from '../support/fake-vendors/hubspot';
@@ -40,7 +40,7 @@ let braze: FakeBraze;
 let brazeNoPermission: FakeBraze;
 let hubspot: FakeHubspot;
 let mixpanel: FakeMixpanel;
-const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+const SECRET = TEST_WEBHOOK_SECRET;
 let n = 0;
 const uid = (name: string) => `${name}-${++n}`;
 

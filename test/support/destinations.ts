@@ -34,3 +34,6 @@ export const sampleAlert = (over: Partial<Alert> = {}): Alert => ({
   updatedAt: '',
   ...over,
 });
+
+/** A webhook destination's signing secret, as `whsec_` + base64 (Standard Webhooks). */
+export const TEST_WEBHOOK_SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;

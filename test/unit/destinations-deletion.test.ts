@@ -26,9 +26,10 @@ import {
   type ServiceAccount,
 } from '../../functions/core/destinations/google-oauth';
 import { type HttpRequest, vendorFor, vendors } from '../../functions/core/destinations/vendors';
+import { TEST_WEBHOOK_SECRET } from '../support/destinations';
 
 const NOW = new Date('2026-11-30T10:00:00.000Z');
-const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+const SECRET = TEST_WEBHOOK_SECRET;
 const person = (over: Partial<ErasedPerson> = {}): ErasedPerson => ({
   erasureId: '7d0c7c5e-1b3f-4e53-9a55-000000000001',
   at: NOW.toISOString(),

@@ -27,7 +27,7 @@ import {
   vendorFor,
 } from '../../functions/core/destinations/vendors';
 import type { CanonicalEvent } from '../../functions/core/events';
-import { sampleAlert, sampleEvent } from '../support/destinations';
+import { sampleAlert, sampleEvent, TEST_WEBHOOK_SECRET } from '../support/destinations';
 
 describe('retries', () => {
   it('never gives up before the minimum attempts and three hours, and waits within the full-jitter ceiling', () => {
@@ -227,7 +227,7 @@ describe('vendors', () => {
   });
 
   it('webhook: Standard Webhooks headers any receiver verifies; the same batch keeps its webhook-id', () => {
-    const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+    const secret = TEST_WEBHOOK_SECRET;
     const messages = [eventMessage(sampleEvent()), eventMessage(sampleEvent())];
     const now = new Date();
     const first = vendorFor('webhook').prepare(
@@ -323,7 +323,7 @@ describe('vendors', () => {
     JSON.parse(p.requests[0]?.request.body as string);
 
   it('webhook audiences carry SHA-256 of the normalised ids, never only the id', () => {
-    const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
+    const secret = TEST_WEBHOOK_SECRET;
     const p = vendorFor('webhook').prepare(
       { url: 'https://r.example/h' },
       { signingSecret: secret },
